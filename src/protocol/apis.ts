@@ -1,0 +1,22 @@
+// Lookup of the generated API schemas by key, plus the API keys Fjord's code refers to by name.
+import { API_SCHEMAS } from './generated/messages.js';
+import type { ApiSchema } from './schema.js';
+
+export const ApiKey = {
+  Produce: 0, Fetch: 1, ListOffsets: 2, Metadata: 3, OffsetCommit: 8, OffsetFetch: 9,
+  FindCoordinator: 10, JoinGroup: 11, Heartbeat: 12, LeaveGroup: 13, SyncGroup: 14,
+  DescribeGroups: 15, ListGroups: 16, SaslHandshake: 17, ApiVersions: 18, CreateTopics: 19,
+  DeleteTopics: 20, DeleteRecords: 21, InitProducerId: 22, OffsetForLeaderEpoch: 23,
+  DescribeConfigs: 32, AlterConfigs: 33, CreatePartitions: 37, DeleteGroups: 42,
+  IncrementalAlterConfigs: 44, OffsetDelete: 47, DescribeCluster: 60, DescribeProducers: 61,
+} as const;
+
+const byKey = new Map<number, ApiSchema>(API_SCHEMAS.map((a) => [a.apiKey, a]));
+
+export function apiSchema(apiKey: number): ApiSchema | undefined {
+  return byKey.get(apiKey);
+}
+
+export function apiName(apiKey: number): string {
+  return byKey.get(apiKey)?.name ?? `Unknown(${apiKey})`;
+}

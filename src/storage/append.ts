@@ -1,0 +1,52 @@
+// Steps every storage engine takes when appending, kept in one place so engines agree.
+import { Attr, BATCH_HEADER_SIZE, batchCrc, writeInt64, type BatchHeader } from '../protocol/records.js';
+
+/**
+ * Assigns offsets from `nextOffset` by rewriting each batch's baseOffset in place (outside the CRC),
+ * and, for LogAppendTime topics, stamps the time and timestamp-type bit (inside the CRC, so it is
+ * recomputed). Updates `headers` to match. Returns the offset after the last record.
+ */
+export function stampBatches(batches: Buffer, headers: BatchHeader[], nextOffset: number, logAppendTime?: number): number {
+  let at = 0;
+  for (const h of headers) {
+    h.baseOffset = nextOffset;
+    writeInt64(batches, at, nextOffset);
+    if (logAppendTime !== undefined) {
+      h.attributes |= Attr.LOG_APPEND_TIME;
+      h.maxTimestamp = logAppendTime;
+      batches.writeInt16BE(h.attributes, at + 21);
+      writeInt64(batches, at + 35, logAppendTime);
+      h.crc = batchCrc(batches.subarray(at, at + h.size));
+      batches.writeUInt32BE(h.crc, at + 17);
+    }
+    nextOffset += h.lastOffsetDelta + 1;
+    at += h.size;
+  }
+  if (at !== batches.length) throw new Error(`assertion: headers cover ${at} of ${batches.length} bytes`);
+  return nextOffset;
+}
+
+export const MIN_BATCH = BATCH_HEADER_SIZE;
+
+/** Group commit: many callers wait on one fsync; a call made while one runs waits for the next. */
+export class GroupSync {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  constructor(private readonly doSync: () => Promise<void>) {}
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.doSync().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    if (!this.queued) {
+      this.queued = this.running.catch(() => undefined).then(() => {
+        this.queued = null;
+        return this.sync();
+      });
+    }
+    return this.queued;
+  }
+}

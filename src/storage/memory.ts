@@ -1,0 +1,150 @@
+// In-memory storage engine: for tests and embedded use. Same semantics as the file engine,
+// nothing survives the process.
+import { randomUUID } from 'node:crypto';
+import type { BatchHeader } from '../protocol/records.js';
+import { stampBatches } from './append.js';
+import { ProducerStateTable } from './producer-state.js';
+import type { AppendOptions, AppendResult, PartitionLog, ReadResult, Storage, TopicMeta } from './types.js';
+
+interface StoredBatch {
+  bytes: Buffer;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+export class MemoryPartitionLog implements PartitionLog {
+  readonly producers = new ProducerStateTable();
+  private batches: StoredBatch[] = [];
+  private startOffset = 0;
+  private endOffset = 0;
+  private listeners = new Set<() => void>();
+
+  constructor(readonly topic: string, readonly partition: number) {}
+
+  logStartOffset(): number { return this.startOffset; }
+  logEndOffset(): number { return this.endOffset; }
+
+  async append(batches: Buffer, headers: BatchHeader[], options: AppendOptions): Promise<AppendResult> {
+    const baseOffset = this.endOffset;
+    // Copy: the request buffer belongs to the connection and would otherwise be retained.
+    const own = Buffer.from(batches);
+    this.endOffset = stampBatches(own, headers, baseOffset, options.logAppendTime);
+    let at = 0;
+    for (const h of headers) {
+      this.batches.push({ bytes: own.subarray(at, at + h.size), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta, maxTimestamp: h.maxTimestamp });
+      this.producers.update(h);
+      at += h.size;
+    }
+    for (const l of this.listeners) l();
+    return { baseOffset, lastOffset: this.endOffset - 1, logAppendTime: options.logAppendTime ?? -1, logStartOffset: this.startOffset };
+  }
+
+  private indexOf(offset: number): number {
+    let lo = 0, hi = this.batches.length - 1, found = this.batches.length;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.batches[mid].lastOffset >= offset) { found = mid; hi = mid - 1; } else lo = mid + 1;
+    }
+    return found;
+  }
+
+  async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (let i = this.indexOf(offset); i < this.batches.length; i++) {
+      const b = this.batches[i].bytes;
+      if (bytes + b.length > maxBytes && !(minOneBatch && chunks.length === 0)) break;
+      chunks.push(b);
+      bytes += b.length;
+    }
+    return { chunks, bytes };
+  }
+
+  async offsetForTimestamp(timestamp: number) {
+    for (const b of this.batches) {
+      if (b.maxTimestamp >= timestamp) return { offset: Math.max(b.baseOffset, this.startOffset), timestamp: b.maxTimestamp };
+    }
+    return null;
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async sync(): Promise<void> {}
+
+  async deleteBefore(offset: number): Promise<number> {
+    const target = Math.min(offset, this.endOffset);
+    if (target <= this.startOffset) return this.startOffset;
+    this.startOffset = target;
+    this.batches = this.batches.filter((b) => b.lastOffset >= target);
+    return this.startOffset;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
+
+export class MemoryStorage implements Storage {
+  readonly kind = 'memory';
+  readonly clusterId = randomUUID().replace(/-/g, '').slice(0, 22);
+  private readonly meta = new Map<string, TopicMeta>();
+  private readonly logs = new Map<string, MemoryPartitionLog[]>();
+  private readonly internal = new Map<string, MemoryPartitionLog>();
+  private nextProducerId = 1000;
+
+  async open(): Promise<void> {}
+  topics(): TopicMeta[] { return [...this.meta.values()]; }
+  topic(name: string): TopicMeta | undefined { return this.meta.get(name); }
+
+  async createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMeta> {
+    if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
+    const t: TopicMeta = { name, topicId: randomUUID(), partitionCount, configs: { ...configs } };
+    this.meta.set(name, t);
+    this.logs.set(name, Array.from({ length: partitionCount }, (_, p) => new MemoryPartitionLog(name, p)));
+    return t;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    for (const log of this.logs.get(name) ?? []) await log.close();
+    this.meta.delete(name);
+    this.logs.delete(name);
+  }
+
+  async addPartitions(name: string, partitionCount: number): Promise<void> {
+    const t = this.meta.get(name);
+    const logs = this.logs.get(name);
+    if (!t || !logs) throw new Error(`no topic ${name}`);
+    for (let p = logs.length; p < partitionCount; p++) logs.push(new MemoryPartitionLog(name, p));
+    t.partitionCount = partitionCount;
+  }
+
+  async alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    const t = this.meta.get(name);
+    if (!t) throw new Error(`no topic ${name}`);
+    t.configs = { ...configs };
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(topic)?.[partition];
+  }
+
+  async allocateProducerIds(count: number): Promise<number> {
+    const first = this.nextProducerId;
+    this.nextProducerId += count;
+    return first;
+  }
+
+  async internalLog(name: string): Promise<PartitionLog> {
+    let log = this.internal.get(name);
+    if (!log) this.internal.set(name, (log = new MemoryPartitionLog(name, 0)));
+    return log;
+  }
+
+  async close(): Promise<void> {
+    for (const logs of this.logs.values()) for (const l of logs) await l.close();
+  }
+}

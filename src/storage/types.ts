@@ -1,0 +1,116 @@
+// The storage interface: a catalog of topics and one append-only log per partition.
+// Two engines implement it: `file` (segmented log on disk, the default) and `memory`.
+// Storage knows nothing of sockets or the Kafka request format beyond RecordBatch v2 bytes.
+import type { BatchHeader } from '../protocol/records.js';
+import type { ProducerStateTable } from './producer-state.js';
+
+export interface TopicMeta {
+  readonly name: string;
+  /** Dashed uuid, stable across restarts. */
+  readonly topicId: string;
+  partitionCount: number;
+  /** Topic-level config overrides (Kafka names, e.g. `retention.ms`), as strings. */
+  configs: Record<string, string>;
+}
+
+export interface AppendOptions {
+  /** When set, every batch's timestamp type becomes LogAppendTime with this time (ms). */
+  logAppendTime?: number;
+  /** Wait for the bytes to be on stable storage (fsync, grouped with concurrent appends). */
+  sync: boolean;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** -1 unless the batches were stamped with LogAppendTime. */
+  logAppendTime: number;
+  logStartOffset: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, back to back, as stored. Empty when nothing is there at or after the offset. */
+  chunks: Buffer[];
+  bytes: number;
+}
+
+/** A storage failure (disk full, I/O error): the request gets KAFKA_STORAGE_ERROR, nothing is acked. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+export interface PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  /** First offset still readable. */
+  logStartOffset(): number;
+  /** Offset after the last record written to the log (the high watermark on a single node). */
+  logEndOffset(): number;
+  /** Producer id → sequence state for idempotent producers, kept in step with the log. */
+  readonly producers: ProducerStateTable;
+
+  /**
+   * Appends whole, validated v2 batches (`batches` holds them back to back; `headers` describe them).
+   * Offsets are assigned synchronously, in call order, by rewriting each batch's baseOffset in place;
+   * the returned promise resolves once the bytes reach the OS (or stable storage with `sync`).
+   * Rejects with StorageError on an I/O failure, in which case nothing of this append is kept.
+   */
+  append(batches: Buffer, headers: BatchHeader[], options: AppendOptions): Promise<AppendResult>;
+
+  /**
+   * Whole batches starting with the one that contains `offset`, up to `maxBytes` — but at least one
+   * batch when `minOneBatch`, even if it is larger than `maxBytes`.
+   */
+  read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult>;
+
+  /** The first offset whose batch max timestamp is >= `timestamp`, or null if none. */
+  offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null>;
+
+  /** Calls `listener` after each append becomes readable; returns the unsubscribe function. */
+  onAppend(listener: () => void): () => void;
+
+  /** fsync everything written so far. */
+  sync(): Promise<void>;
+  /** Deletes records below `offset` (DeleteRecords / retention). Returns the new log start offset. */
+  deleteBefore(offset: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** 'always' = fsync before acks=-1 answers (group commit); a number = fsync every N ms; 'os' = never. */
+  flush: 'always' | 'os' | number;
+  segmentBytes: number;
+  segmentMs: number;
+  indexIntervalBytes: number;
+}
+
+export interface Storage {
+  readonly kind: 'file' | 'memory';
+  /** Cluster id kept with the data, so a restarted broker reports the same one. */
+  readonly clusterId: string;
+  /** Loads the catalog and recovers every partition. */
+  open(): Promise<void>;
+  topics(): TopicMeta[];
+  topic(name: string): TopicMeta | undefined;
+  createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMeta>;
+  deleteTopic(name: string): Promise<void>;
+  /** Grows a topic to `partitionCount` partitions. */
+  addPartitions(name: string, partitionCount: number): Promise<void>;
+  alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void>;
+  partition(topic: string, partition: number): PartitionLog | undefined;
+  /**
+   * Reserves `count` producer ids and returns the first; ids are never handed out twice, even
+   * across restarts (the file engine persists the reserved range before answering).
+   */
+  allocateProducerIds(count: number): Promise<number>;
+  /** A log not visible as a topic (e.g. the group coordinator's offsets log), created on first use. */
+  internalLog(name: string): Promise<PartitionLog>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
+  flush: 'always',
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  indexIntervalBytes: 4096,
+};
