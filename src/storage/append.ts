@@ -1,8 +1,11 @@
 // Steps every storage engine takes when appending, kept in one place so engines agree.
 import { Attr, BATCH_HEADER_SIZE, batchCrc, writeInt64, type BatchHeader } from '../protocol/records.js';
 
+/** A single node is always the leader, in epoch 0 (reported by Metadata and OffsetForLeaderEpoch). */
+export const LEADER_EPOCH = 0;
+
 /**
- * Assigns offsets from `nextOffset` by rewriting each batch's baseOffset in place (outside the CRC),
+ * Assigns offsets from `nextOffset` by rewriting each batch's baseOffset in place and the leader epoch (both outside the CRC),
  * and, for LogAppendTime topics, stamps the time and timestamp-type bit (inside the CRC, so it is
  * recomputed). Updates `headers` to match. Returns the offset after the last record.
  */
@@ -11,6 +14,8 @@ export function stampBatches(batches: Buffer, headers: BatchHeader[], nextOffset
   for (const h of headers) {
     h.baseOffset = nextOffset;
     writeInt64(batches, at, nextOffset);
+    h.partitionLeaderEpoch = LEADER_EPOCH;
+    batches.writeInt32BE(LEADER_EPOCH, at + 12);
     if (logAppendTime !== undefined) {
       h.attributes |= Attr.LOG_APPEND_TIME;
       h.maxTimestamp = logAppendTime;
