@@ -1,0 +1,331 @@
+// The classic consumer group: members, generation, protocol choice and committed offsets.
+// This file holds state and pure helpers only; every transition that involves timers, waiting
+// requests or the log is driven by GroupCoordinator (coordinator.ts), on the one event loop.
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
+export interface ProtocolEntry {
+  name: string;
+  metadata: Buffer;
+}
+
+export interface JoinGroupResult {
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
+}
+
+export interface SyncGroupResult {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export function joinError(memberId: string, errorCode: number): JoinGroupResult {
+  return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [] };
+}
+
+export function syncError(errorCode: number): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+}
+
+/** One committed offset, as OffsetFetch reports it. */
+export interface CommittedOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+  /** Offset in the internal log of the record that set it (orders concurrent writes). */
+  logOffset: number;
+}
+
+export class Member {
+  assignment: Buffer = EMPTY_BYTES;
+  /** Resolves this member's pending JoinGroup; set while it awaits the end of the join phase. */
+  joinWaiter: ((r: JoinGroupResult) => void) | null = null;
+  /** Resolves this member's pending SyncGroup; set while it awaits the leader's assignment. */
+  syncWaiter: ((r: SyncGroupResult) => void) | null = null;
+  /** Joined but not yet through a completed join phase (expires after NEW_MEMBER_JOIN_TIMEOUT_MS). */
+  isNew = false;
+  heartbeatTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    public memberId: string,
+    readonly groupInstanceId: string | null,
+    readonly clientId: string,
+    readonly clientHost: string,
+    public rebalanceTimeoutMs: number,
+    public sessionTimeoutMs: number,
+    readonly protocolType: string,
+    public protocols: ProtocolEntry[],
+  ) {}
+
+  metadata(protocol: string | null): Buffer {
+    if (protocol === null) return EMPTY_BYTES;
+    return this.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY_BYTES;
+  }
+
+  /** Same protocols, in the same order, with the same metadata bytes. */
+  matches(protocols: ProtocolEntry[]): boolean {
+    if (protocols.length !== this.protocols.length) return false;
+    return protocols.every((p, i) => p.name === this.protocols[i].name && p.metadata.equals(this.protocols[i].metadata));
+  }
+
+  /** The member's most preferred protocol among the candidates. */
+  vote(candidates: Set<string>): string | undefined {
+    return this.protocols.find((p) => candidates.has(p.name))?.name;
+  }
+
+  get awaitingJoin(): boolean {
+    return this.joinWaiter !== null;
+  }
+  get awaitingSync(): boolean {
+    return this.syncWaiter !== null;
+  }
+}
+
+export class Group {
+  state: GroupState = 'Empty';
+  /** When the group entered its current state (ms); persisted, used for offset expiry of Empty groups. */
+  stateTimestamp = Date.now();
+  protocolType: string | null = null;
+  protocolName: string | null = null;
+  generationId = 0;
+  leaderId: string | null = null;
+  /** memberId → member, in join order (the first one becomes leader when the leader goes). */
+  readonly members = new Map<string, Member>();
+  /** groupInstanceId → memberId of static members. */
+  readonly staticMembers = new Map<string, string>();
+  /** Member ids handed out with MEMBER_ID_REQUIRED and not yet used; value: their expiry timer. */
+  readonly pendingMembers = new Map<string, NodeJS.Timeout | null>();
+  /** Members of the current generation that have not sent SyncGroup yet. */
+  readonly pendingSync = new Set<string>();
+  /** topic → partition → committed offset. */
+  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
+  /** "topic\0partition" → number of commits to it whose append has not completed. */
+  readonly pendingCommits = new Map<string, number>();
+  /**
+   * "topic\0partition" → log offset of a deletion applied while commits to that partition were in
+   * flight: a commit written before the deletion must not resurrect the offset when it completes.
+   */
+  readonly tombstones = new Map<string, number>();
+  /** Topics the members subscribe to (consumer protocol), or null when unknown. */
+  subscribedTopics: Set<string> | null = null;
+
+  joinTimer: NodeJS.Timeout | null = null;
+  syncTimer: NodeJS.Timeout | null = null;
+  /** Set while the initial rebalance delay (group.initial.rebalance.delay.ms) runs. */
+  initialDelay: { remainingMs: number } | null = null;
+  newMemberAdded = false;
+  /** Generation whose leader assignment is being written, so a repeated leader SyncGroup does not write twice. */
+  storingGeneration = -1;
+  /** Log offset of the last group metadata record written for this group, -1 if none. */
+  persistedAt = -1;
+  /** The last group metadata value written (kept for log compaction); null when none or tombstoned. */
+  persisted: unknown = null;
+
+  constructor(readonly groupId: string) {}
+
+  transitionTo(state: GroupState): void {
+    this.state = state;
+    this.stateTimestamp = Date.now();
+  }
+
+  has(memberId: string): boolean {
+    return this.members.has(memberId);
+  }
+
+  isLeader(memberId: string): boolean {
+    return this.leaderId === memberId;
+  }
+
+  /** A static member presenting a member id that is not the one the coordinator knows for its instance. */
+  isStaticMemberFenced(groupInstanceId: string | null, memberId: string): boolean {
+    if (groupInstanceId === null) return false;
+    const current = this.staticMembers.get(groupInstanceId);
+    return current !== undefined && current !== memberId;
+  }
+
+  /** Largest rebalance timeout among members (the join phase waits this long). */
+  rebalanceTimeoutMs(): number {
+    let max = 0;
+    for (const m of this.members.values()) max = Math.max(max, m.rebalanceTimeoutMs);
+    return max;
+  }
+
+  allMembersJoined(): boolean {
+    if (this.pendingMembers.size > 0) return false;
+    for (const m of this.members.values()) if (!m.awaitingJoin) return false;
+    return true;
+  }
+
+  /** Protocols every member supports. */
+  candidateProtocols(): Set<string> {
+    const counts = new Map<string, number>();
+    for (const m of this.members.values()) {
+      for (const name of new Set(m.protocols.map((p) => p.name))) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    const out = new Set<string>();
+    for (const [name, n] of counts) if (n === this.members.size) out.add(name);
+    return out;
+  }
+
+  /**
+   * Whether a member with these protocols may join: an Empty group takes any non-empty protocol type
+   * and protocol list; otherwise the type must match and one protocol must be supported by everyone
+   * (trivially true while a rebalancing group has no members left).
+   */
+  supportsProtocols(protocolType: string, protocols: ProtocolEntry[]): boolean {
+    if (this.state === 'Empty') return protocolType !== '' && protocols.length > 0;
+    if (this.protocolType !== protocolType) return false;
+    if (this.members.size === 0) return protocols.length > 0;
+    const candidates = this.candidateProtocols();
+    return protocols.some((p) => candidates.has(p.name));
+  }
+
+  /**
+   * Each member votes for its most preferred protocol among those all support; most votes wins,
+   * ties go to the protocol listed first by the first member.
+   */
+  selectProtocol(): string {
+    const candidates = this.candidateProtocols();
+    const votes = new Map<string, number>();
+    for (const m of this.members.values()) {
+      const v = m.vote(candidates);
+      if (v !== undefined) votes.set(v, (votes.get(v) ?? 0) + 1);
+    }
+    const first = this.members.values().next().value as Member | undefined;
+    const order = first ? first.protocols.map((p) => p.name) : [...votes.keys()];
+    let best: string | undefined;
+    let bestVotes = -1;
+    for (const name of order) {
+      const n = votes.get(name) ?? 0;
+      if (votes.has(name) && n > bestVotes) {
+        best = name;
+        bestVotes = n;
+      }
+    }
+    if (best === undefined) throw new Error(`assertion: group ${this.groupId} has no protocol in common`);
+    return best;
+  }
+
+  /** Adds a member; the first member fixes the protocol type and the first leaderless one leads. */
+  add(member: Member): void {
+    if (this.members.size === 0) this.protocolType = member.protocolType;
+    if (this.leaderId === null) this.leaderId = member.memberId;
+    this.members.set(member.memberId, member);
+    if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, member.memberId);
+  }
+
+  /** Removes a member from the maps (no callbacks, no timers: see GroupCoordinator.removeMember). */
+  remove(memberId: string): Member | undefined {
+    const m = this.members.get(memberId);
+    if (m) {
+      this.members.delete(memberId);
+      if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === memberId) {
+        this.staticMembers.delete(m.groupInstanceId);
+      }
+    }
+    if (this.leaderId === memberId) {
+      const next = this.members.keys().next();
+      this.leaderId = next.done ? null : next.value;
+    }
+    this.pendingSync.delete(memberId);
+    return m;
+  }
+
+  /** Moves a static member to a new member id (it keeps its assignment and place as leader). */
+  replaceStaticMember(member: Member, newMemberId: string): void {
+    const oldId = member.memberId;
+    this.members.delete(oldId);
+    member.memberId = newMemberId;
+    this.members.set(newMemberId, member);
+    if (this.leaderId === oldId) this.leaderId = newMemberId;
+    if (this.pendingSync.delete(oldId)) this.pendingSync.add(newMemberId);
+    if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, newMemberId);
+  }
+
+  /** Starts the next generation once the join phase is over. */
+  initNextGeneration(): void {
+    this.generationId += 1;
+    this.pendingSync.clear();
+    if (this.members.size > 0) {
+      this.protocolName = this.selectProtocol();
+      this.subscribedTopics = this.computeSubscribedTopics();
+      this.transitionTo('CompletingRebalance');
+    } else {
+      this.protocolName = null;
+      this.subscribedTopics = null;
+      this.transitionTo('Empty');
+    }
+  }
+
+  /** Topics named in the members' consumer-protocol subscriptions, or null if any cannot be read. */
+  computeSubscribedTopics(): Set<string> | null {
+    if (this.protocolType !== 'consumer' || this.protocolName === null) return null;
+    const topics = new Set<string>();
+    for (const m of this.members.values()) {
+      const t = decodeSubscriptionTopics(m.metadata(this.protocolName));
+      if (t === null) return null;
+      for (const name of t) topics.add(name);
+    }
+    return topics;
+  }
+
+  /** The member list the leader receives in its JoinGroup response. */
+  currentMemberMetadata(): JoinGroupResult['members'] {
+    return [...this.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      metadata: m.metadata(this.protocolName),
+    }));
+  }
+
+  offset(topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsets.get(topic)?.get(partition);
+  }
+
+  offsetCount(): number {
+    let n = 0;
+    for (const parts of this.offsets.values()) n += parts.size;
+    return n;
+  }
+
+  hasPendingCommit(topic: string, partition: number): boolean {
+    return (this.pendingCommits.get(`${topic}\0${partition}`) ?? 0) > 0;
+  }
+}
+
+/**
+ * The topic list of a consumer-protocol Subscription (any version: int16 version, then the topics
+ * as an int32-counted array of int16-length strings). Null when the bytes do not parse.
+ */
+export function decodeSubscriptionTopics(bytes: Buffer): string[] | null {
+  try {
+    if (bytes.length < 6) return null;
+    const version = bytes.readInt16BE(0);
+    if (version < 0) return null;
+    const count = bytes.readInt32BE(2);
+    if (count < 0 || count > bytes.length) return null;
+    let at = 6;
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const len = bytes.readInt16BE(at);
+      at += 2;
+      if (len < 0 || at + len > bytes.length) return null;
+      out.push(bytes.toString('utf8', at, at + len));
+      at += len;
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,16 @@
+// DeleteGroups (API 42), versions 0–2. The logic lives in GroupCoordinator.deleteGroups.
+// Per group: GROUP_ID_NOT_FOUND when unknown, NON_EMPTY_GROUP while it has members (or is
+// rebalancing), else its offsets and metadata are deleted (tombstones in the offsets log) and it
+// answers NONE. Repeated names are answered once. v2+ flexible.
+import { ApiKey } from '../../protocol/apis.js';
+import type { ApiHandler } from '../handler.js';
+
+export const deleteGroupsHandler: ApiHandler = {
+  apiKey: ApiKey.DeleteGroups,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(ctx, req) {
+    const results = await ctx.broker.groups.deleteGroups(req.groupsNames ?? []);
+    return { throttleTimeMs: 0, results };
+  },
+};

@@ -1,0 +1,30 @@
+// DescribeGroups (API 15), versions 0–5. The logic lives in GroupCoordinator.describeGroups.
+// Per group: errorCode, groupState (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead),
+// protocolType, protocolData (the chosen protocol) and members. As in Kafka, protocolData and the
+// members' metadata/assignment are filled only when the group is Stable, and an unknown group is
+// answered with state "Dead" and NONE. v3+ includeAuthorizedOperations: with no authorizer every
+// group operation (READ, DELETE, DESCRIBE) is allowed; otherwise the field keeps its "not
+// requested" default. v4+ groupInstanceId per member. v5+ flexible.
+import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ApiHandler } from '../handler.js';
+
+/** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+const NOT_REQUESTED = -2147483648;
+
+export const describeGroupsHandler: ApiHandler = {
+  apiKey: ApiKey.DescribeGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const withOps = ctx.version >= 3 && !!req.includeAuthorizedOperations;
+    return {
+      throttleTimeMs: 0,
+      groups: ctx.broker.groups.describeGroups(req.groups ?? []).map((g) => ({
+        ...g,
+        authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
+      })),
+    };
+  },
+};

@@ -1,0 +1,22 @@
+// Heartbeat (API 12), versions 0–4. The logic lives in GroupCoordinator.heartbeat.
+// NONE while Stable or CompletingRebalance (members heartbeat between their JoinGroup and SyncGroup
+// answers), REBALANCE_IN_PROGRESS while PreparingRebalance; ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+// FENCED_INSTANCE_ID (v3+ groupInstanceId) as Kafka. Every accepted heartbeat restarts the session.
+// v4+ flexible.
+import { ApiKey } from '../../protocol/apis.js';
+import type { ApiHandler } from '../handler.js';
+
+export const heartbeatHandler: ApiHandler = {
+  apiKey: ApiKey.Heartbeat,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(ctx, req) {
+    const errorCode = ctx.broker.groups.heartbeat({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId ?? null,
+    });
+    return { throttleTimeMs: 0, errorCode };
+  },
+};

@@ -1,0 +1,45 @@
+// JoinGroup (API 11), versions 0–9. The logic lives in GroupCoordinator.joinGroup.
+// v0 has no rebalance timeout: the session timeout stands in for it. v4+: a new dynamic member is
+// answered MEMBER_ID_REQUIRED (79) with a member id to join again with; v0–3 join at once.
+// v5+ groupInstanceId (static membership), also echoed per member to the leader. v6+ flexible.
+// v7+ the response carries protocolType and a nullable protocolName (older versions get ""
+// for null). v8+ reason (logged only). v9 skipAssignment (a rejoining static leader of a stable
+// group must not reassign). The answer is parked until the join phase ends.
+import { ApiKey } from '../../protocol/apis.js';
+import type { ApiHandler } from '../handler.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export const joinGroupHandler: ApiHandler = {
+  apiKey: ApiKey.JoinGroup,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(ctx, req) {
+    const sessionTimeoutMs: number = req.sessionTimeoutMs;
+    const r = await ctx.broker.groups.joinGroup({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId ?? null,
+      clientId: ctx.header.clientId ?? '',
+      clientHost: ctx.clientHost,
+      sessionTimeoutMs,
+      rebalanceTimeoutMs: ctx.version === 0 ? sessionTimeoutMs : req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: (req.protocols ?? []).map((p: { name: string; metadata: Buffer | null }) => ({ name: p.name, metadata: p.metadata ?? EMPTY })),
+      requireKnownMemberId: ctx.version >= 4,
+      supportSkippingAssignment: ctx.version >= 9,
+      reason: req.reason ?? null,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      generationId: r.generationId,
+      protocolType: r.protocolType,
+      protocolName: r.protocolName,
+      leader: r.leader,
+      skipAssignment: r.skipAssignment,
+      memberId: r.memberId,
+      members: r.members,
+    };
+  },
+};

@@ -1,0 +1,17 @@
+// ListGroups (API 16), versions 0–5. The logic lives in GroupCoordinator.listGroups.
+// Every group this coordinator knows, Empty ones included, with protocolType ("" for groups only
+// used to store offsets). v3+ flexible. v4+ statesFilter and groupState per group (states match
+// case-insensitively). v5+ typesFilter and groupType: every group here is "classic", so a types
+// filter without "classic" lists nothing.
+import { ApiKey } from '../../protocol/apis.js';
+import type { ApiHandler } from '../handler.js';
+
+export const listGroupsHandler: ApiHandler = {
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const r = ctx.broker.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
+    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
+  },
+};

@@ -1,0 +1,50 @@
+// OffsetFetch (API 9), versions 0–9. The logic lives in GroupCoordinator.fetchOffsets.
+// v0–7: one group and `topics`; v2+ topics may be null (= every committed partition) and the
+// response has a top-level errorCode (v0–1 put a group-level error on every partition instead).
+// v5+ committedLeaderEpoch. v6+ flexible. v7 requireStable (UNSTABLE_OFFSET_COMMIT while a commit
+// to the partition is being written). v8+: a `groups` array, each with its own topics and error.
+// v9 adds memberId/memberEpoch, which only matter for KIP-848 groups and are ignored here.
+// Partitions never committed answer offset -1, leader epoch -1, metadata "" and NONE. v0 (offsets
+// in ZooKeeper in old Kafka) reads the same store as v1.
+import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ApiHandler } from '../handler.js';
+
+type TopicsIn = { name: string; partitionIndexes: number[] | null }[] | null;
+
+const topicsOf = (topics: TopicsIn) =>
+  topics === null ? null : topics.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes ?? [] }));
+
+export const offsetFetchHandler: ApiHandler = {
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  handle(ctx, req) {
+    const groups = ctx.broker.groups;
+    const requireStable = !!req.requireStable;
+    if (ctx.version >= 8) {
+      return {
+        throttleTimeMs: 0,
+        groups: (req.groups ?? []).map((g: { groupId: string; topics: TopicsIn }) => {
+          const r = groups.fetchOffsets(g.groupId, topicsOf(g.topics ?? null), requireStable);
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
+        }),
+      };
+    }
+    const topics = topicsOf(req.topics ?? null);
+    const r = groups.fetchOffsets(req.groupId, topics, requireStable);
+    if (r.errorCode !== ErrorCode.NONE && ctx.version < 2) {
+      // No top-level error field before v2: every requested partition carries the error.
+      return {
+        throttleTimeMs: 0,
+        topics: (topics ?? []).map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode,
+          })),
+        })),
+      };
+    }
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
+  },
+};

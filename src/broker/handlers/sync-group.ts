@@ -1,0 +1,37 @@
+// SyncGroup (API 14), versions 0–5. The logic lives in GroupCoordinator.syncGroup.
+// The leader sends every member's assignment; followers' requests wait until it is stored (a
+// follower may arrive first). v3+ groupInstanceId (static members; a stale instance is fenced).
+// v4+ flexible. v5+ protocolType/protocolName in request and response: when given they must equal
+// the group's (else INCONSISTENT_GROUP_PROTOCOL); null is accepted (Kafka requires them at v5, but
+// every real client sends them, so leniency costs nothing).
+import { ApiKey } from '../../protocol/apis.js';
+import type { ApiHandler } from '../handler.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export const syncGroupHandler: ApiHandler = {
+  apiKey: ApiKey.SyncGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(ctx, req) {
+    const r = await ctx.broker.groups.syncGroup({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId ?? null,
+      protocolType: req.protocolType ?? null,
+      protocolName: req.protocolName ?? null,
+      assignments: (req.assignments ?? []).map((a: { memberId: string; assignment: Buffer | null }) => ({
+        memberId: a.memberId,
+        assignment: a.assignment ?? EMPTY,
+      })),
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      protocolType: r.protocolType,
+      protocolName: r.protocolName,
+      assignment: r.assignment,
+    };
+  },
+};
