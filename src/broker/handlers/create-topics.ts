@@ -1,0 +1,73 @@
+// CreateTopics v0–7. numPartitions -1 means the broker default; replicationFactor must be -1 or 1
+// on a single node; manual assignments must name this broker only. validateOnly (v1+) checks
+// everything and creates nothing. v5+ echoes the partition count, replication factor and configs.
+import { ApiKey } from '../../protocol/apis.js';
+import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { defaultTopicConfigs, TopicError, topicNameProblem } from '../broker.js';
+import type { ApiHandler } from '../handler.js';
+
+export const createTopicsHandler: ApiHandler = {
+  apiKey: ApiKey.CreateTopics,
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(ctx, req) {
+    const { broker } = ctx;
+    const seen = new Map<string, number>();
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const results: Message[] = [];
+    for (const t of req.topics) {
+      const fail = (errorCode: number, errorMessage: string) =>
+        results.push({ name: t.name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
+      if (seen.get(t.name)! > 1) {
+        fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once in the request`);
+        continue;
+      }
+      let partitions: number = t.numPartitions;
+      if (t.assignments.length > 0) {
+        if (partitions !== -1 || t.replicationFactor !== -1) {
+          fail(ErrorCode.INVALID_REQUEST, 'give either assignments or a partition count and replication factor');
+          continue;
+        }
+        const bad = t.assignments.find((a: Message) => a.brokerIds.some((id: number) => id !== broker.nodeId));
+        if (bad) {
+          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${broker.nodeId}`);
+          continue;
+        }
+        partitions = t.assignments.length;
+      }
+      if (partitions === -1) partitions = broker.config.defaultPartitions;
+      if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
+        fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the 1 broker available`);
+        continue;
+      }
+      const configs: Record<string, string> = {};
+      for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
+      try {
+        if (req.validateOnly) {
+          const problem = topicNameProblem(t.name);
+          if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+          if (broker.storage.topic(t.name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${t.name} already exists`);
+          if (partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be positive, not ${partitions}`);
+        }
+        const meta = req.validateOnly ? null : await broker.createTopic(t.name, partitions, configs);
+        const effective = { ...defaultTopicConfigs(broker.config), ...configs };
+        results.push({
+          name: t.name,
+          topicId: meta?.topicId ?? ZERO_UUID,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configs: Object.entries(effective).map(([name, value]) => ({
+            name, value, readOnly: false, configSource: name in configs ? 1 : 5, isSensitive: false,
+          })),
+        });
+      } catch (err) {
+        if (err instanceof TopicError) fail(err.errorCode, err.message);
+        else throw err;
+      }
+    }
+    return { throttleTimeMs: 0, topics: results };
+  },
+};

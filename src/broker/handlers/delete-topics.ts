@@ -1,0 +1,35 @@
+// DeleteTopics v0–6. v0–5 name topics in `topicNames`; v6 in `topics` by name or by id.
+import { ApiKey } from '../../protocol/apis.js';
+import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ApiHandler } from '../handler.js';
+
+export const deleteTopicsHandler: ApiHandler = {
+  apiKey: ApiKey.DeleteTopics,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(ctx, req) {
+    const { storage, logger } = ctx.broker;
+    const wanted: { name: string | null; topicId: string }[] =
+      ctx.version >= 6 ? req.topics : req.topicNames.map((name: string) => ({ name, topicId: ZERO_UUID }));
+    const responses: Message[] = [];
+    for (const w of wanted) {
+      const topic = w.name !== null && w.name !== undefined
+        ? storage.topic(w.name)
+        : storage.topics().find((t) => t.topicId === w.topicId);
+      if (!topic) {
+        const byId = w.name === null || w.name === undefined;
+        responses.push({
+          name: w.name ?? null, topicId: w.topicId,
+          errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: byId ? `no topic with id ${w.topicId}` : `no topic named ${w.name}`,
+        });
+        continue;
+      }
+      await storage.deleteTopic(topic.name);
+      logger.info(`deleted topic ${topic.name}`);
+      responses.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null });
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+};

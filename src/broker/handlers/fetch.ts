@@ -1,0 +1,105 @@
+// Fetch v4–17. Serves stored batches as they are (no per-record work). Long-polls until minBytes
+// are available or maxWaitMs passes. maxBytes caps the response and partitionMaxBytes each
+// partition, except that the first partition with data always returns at least one whole batch
+// (so a batch larger than the limits still makes progress). v13+ names topics by id.
+// Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { PartitionLog, TopicMeta } from '../../storage/types.js';
+import type { ApiHandler, RequestContext } from '../handler.js';
+
+interface Wanted {
+  topicKey: { topic: string; topicId: string };
+  partition: number;
+  fetchOffset: number;
+  partitionMaxBytes: number;
+  log?: PartitionLog;
+  unknownError?: number;
+}
+
+function resolve(ctx: RequestContext, req: Message): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
+  const { storage } = ctx.broker;
+  const byId = ctx.version >= 13;
+  return (req.topics as Message[]).map((t) => {
+    const meta: TopicMeta | undefined = byId ? storage.topics().find((x) => x.topicId === t.topicId) : storage.topic(t.topic);
+    const topicKey = { topic: meta?.name ?? t.topic, topicId: meta?.topicId ?? t.topicId };
+    const parts = (t.partitions as Message[]).map((p): Wanted => {
+      const log = meta ? storage.partition(meta.name, p.partition) : undefined;
+      return {
+        topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log,
+        unknownError: log ? undefined : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      };
+    });
+    return { topicKey, parts };
+  });
+}
+
+async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number): Promise<{ responses: Message[]; bytes: number }> {
+  let budget = maxBytes;
+  let bytes = 0;
+  const responses: Message[] = [];
+  for (const g of groups) {
+    const partitions: Message[] = [];
+    for (const w of g.parts) {
+      const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: [] as [] };
+      if (!w.log) {
+        partitions.push({ ...base, errorCode: w.unknownError, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [] });
+        continue;
+      }
+      const start = w.log.logStartOffset();
+      const end = w.log.logEndOffset();
+      const marks = { highWatermark: end, lastStableOffset: end, logStartOffset: start };
+      if (w.fetchOffset < start || w.fetchOffset > end) {
+        partitions.push({ ...base, ...marks, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: [] });
+        continue;
+      }
+      let records: Buffer[] = [];
+      if (w.fetchOffset < end && budget > 0) {
+        const limit = Math.min(w.partitionMaxBytes, budget);
+        const r = await w.log.read(w.fetchOffset, limit, bytes === 0);
+        records = r.chunks;
+        bytes += r.bytes;
+        budget -= r.bytes;
+      }
+      partitions.push({ ...base, ...marks, errorCode: ErrorCode.NONE, records });
+    }
+    responses.push({ topic: g.topicKey.topic, topicId: g.topicKey.topicId, partitions });
+  }
+  return { responses, bytes };
+}
+
+/** Resolves when any of the logs gets new data, or after `ms`. */
+function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
+  return new Promise((done) => {
+    const offs: (() => void)[] = [];
+    const finish = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      done();
+    };
+    const timer = setTimeout(finish, ms);
+    timer.unref();
+    for (const log of logs) offs.push(log.onAppend(finish));
+  });
+}
+
+export const fetchHandler: ApiHandler = {
+  apiKey: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(ctx, req) {
+    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const groups = resolve(ctx, req);
+    let result = await readAll(groups, maxBytes);
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
+    while (result.bytes < Math.max(1, req.minBytes) && logs.length > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await waitForData(logs, left);
+      result = await readAll(groups, maxBytes);
+    }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
+  },
+};

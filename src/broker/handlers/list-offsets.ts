@@ -1,0 +1,51 @@
+// ListOffsets v0–10. Timestamps: -2 earliest, -1 latest, -3 max timestamp (v7+), -4 earliest local
+// (v8+, same as earliest here), otherwise the first offset whose timestamp is >= the one asked.
+// v0 answers with the old `oldStyleOffsets` array. Without transactions, read_committed's last
+// stable offset equals the log end.
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { LEADER_EPOCH } from '../../storage/append.js';
+import type { ApiHandler } from '../handler.js';
+
+const EARLIEST = -2, LATEST = -1, MAX_TIMESTAMP = -3, EARLIEST_LOCAL = -4, EARLIEST_PENDING_UPLOAD = -5;
+
+export const listOffsetsHandler: ApiHandler = {
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 0,
+  maxVersion: 10,
+  async handle(ctx, req) {
+    const { storage } = ctx.broker;
+    const topics: Message[] = [];
+    for (const t of req.topics as Message[]) {
+      const partitions: Message[] = [];
+      for (const p of t.partitions as Message[]) {
+        const log = storage.partition(t.name, p.partitionIndex);
+        const answer = (errorCode: number, offset: number, timestamp: number) =>
+          partitions.push({
+            partitionIndex: p.partitionIndex, errorCode, timestamp, offset,
+            leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
+            oldStyleOffsets: offset >= 0 ? [offset] : [],
+          });
+        if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
+        if (p.currentLeaderEpoch > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
+        const ts: number = p.timestamp;
+        if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) answer(ErrorCode.NONE, log.logStartOffset(), -1);
+        else if (ts === LATEST) answer(ErrorCode.NONE, log.logEndOffset(), -1);
+        else if (ts === MAX_TIMESTAMP) {
+          // Approximation: the last record; exact max-timestamp search needs per-record decoding.
+          const end = log.logEndOffset();
+          answer(ErrorCode.NONE, end > log.logStartOffset() ? end - 1 : -1, -1);
+        } else if (ts < 0) {
+          answer(ErrorCode.INVALID_REQUEST, -1, -1);
+        } else {
+          const found = await log.offsetForTimestamp(ts);
+          if (found) answer(ErrorCode.NONE, found.offset, found.timestamp);
+          else answer(ErrorCode.NONE, ctx.version === 0 ? log.logEndOffset() : -1, -1);
+        }
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+};

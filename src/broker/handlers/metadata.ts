@@ -1,0 +1,75 @@
+// Metadata v0–12. One broker, which leads every partition in leader epoch 0 and is the controller.
+// Topic selection: v0 empty list = all topics; v1+ null = all, empty = none. Auto-creation:
+// v0–3 always ask for it implicitly, v4+ only with allowAutoTopicCreation (and the broker allowing it).
+// v10+ topics may be named by id; v10+ responses carry topic ids (which unlocks Fetch v13+).
+import { ApiKey } from '../../protocol/apis.js';
+import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { TopicMeta } from '../../storage/types.js';
+import { LEADER_EPOCH } from '../../storage/append.js';
+import { topicNameProblem } from '../broker.js';
+import type { ApiHandler, RequestContext } from '../handler.js';
+
+export function topicMetadata(ctx: RequestContext, t: TopicMeta): Message {
+  const node = ctx.broker.nodeId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: t.name,
+    topicId: t.topicId,
+    isInternal: false,
+    partitions: Array.from({ length: t.partitionCount }, (_, p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p,
+      leaderId: node,
+      leaderEpoch: LEADER_EPOCH,
+      replicaNodes: [node],
+      isrNodes: [node],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: -2147483648,
+  };
+}
+
+export function brokerList(ctx: RequestContext): Message[] {
+  return [{ nodeId: ctx.broker.nodeId, host: ctx.broker.advertisedHost, port: ctx.broker.advertisedPort, rack: null }];
+}
+
+export const metadataHandler: ApiHandler = {
+  apiKey: ApiKey.Metadata,
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(ctx, req) {
+    const { broker, version } = ctx;
+    const requested: { name: string | null; topicId: string }[] | null = req.topics;
+    let topics: Message[];
+    const all = requested === null || (version === 0 && requested.length === 0);
+    if (all) {
+      topics = broker.storage.topics().map((t) => topicMetadata(ctx, t));
+    } else {
+      const autoCreate = version < 4 ? true : req.allowAutoTopicCreation;
+      topics = [];
+      for (const r of requested) {
+        if (r.name === null || r.name === undefined) {
+          // Lookup by topic id (v10+).
+          const t = broker.storage.topics().find((x) => x.topicId === r.topicId);
+          topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: r.topicId, isInternal: false, partitions: [] });
+          continue;
+        }
+        if (topicNameProblem(r.name)) {
+          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+          continue;
+        }
+        const t = await broker.ensureTopic(r.name, autoCreate);
+        topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: brokerList(ctx),
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: -2147483648,
+    };
+  },
+};

@@ -1,0 +1,102 @@
+// Produce v3–11 (RecordBatch v2). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
+// 1 after they reach the OS, 0 gets no response at all. Batches are validated (CRC32C, sizes) and
+// stored as sent with offsets assigned; LogAppendTime topics get the broker's time stamped in.
+// Idempotent batches are checked against the partition's producer state: a retry of one of the
+// last five batches is answered with its original offset, gaps and stale epochs are refused.
+// All appends are started synchronously, in request order, so per-connection order holds even
+// though responses complete later.
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { Attr, InvalidRecordError, validateBatches, type BatchHeader } from '../../protocol/records.js';
+import { StorageError, type PartitionLog } from '../../storage/types.js';
+import type { ApiHandler, RequestContext } from '../handler.js';
+
+interface PartitionOutcome {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  errorMessage: string | null;
+}
+
+function failure(index: number, errorCode: number, errorMessage: string | null): PartitionOutcome {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage };
+}
+
+function producePartition(ctx: RequestContext, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
+  const { broker } = ctx;
+  const topic = broker.storage.topic(topicName);
+  const log: PartitionLog | undefined = topic && broker.storage.partition(topicName, index);
+  if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
+  if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
+  const maxMessageBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
+  let headers: BatchHeader[];
+  try {
+    headers = validateBatches(records);
+  } catch (err) {
+    if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
+    throw err;
+  }
+  for (const h of headers) {
+    if (h.size > maxMessageBytes) return failure(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${h.size} bytes exceeds max.message.bytes ${maxMessageBytes}`);
+    if (h.attributes & Attr.TRANSACTIONAL) return failure(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
+    if (h.attributes & Attr.CONTROL) return failure(index, ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+  }
+  // Idempotence: with several batches, either all are new or the request is refused.
+  for (const h of headers) {
+    const check = log.producers.check(h);
+    if (check.kind === 'error') return failure(index, check.errorCode, check.message);
+    if (check.kind === 'duplicate') {
+      if (headers.length > 1) return failure(index, ErrorCode.DUPLICATE_SEQUENCE_NUMBER, 'duplicate batch inside a multi-batch request');
+      return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset(), errorMessage: null };
+    }
+  }
+  const logAppend = broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime';
+  const appended = log.append(records, headers, { sync: acks === -1, logAppendTime: logAppend ? Date.now() : undefined });
+  return appended.then(
+    (r) => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
+    (err) => {
+      if (err instanceof StorageError) {
+        broker.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
+        return failure(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+      }
+      throw err;
+    },
+  );
+}
+
+export const produceHandler: ApiHandler = {
+  apiKey: ApiKey.Produce,
+  minVersion: 3,
+  maxVersion: 11,
+  handle(ctx, req) {
+    const acks: number = req.acks;
+    const topics = req.topicData as { name: string; partitionData: { index: number; records: Buffer | null }[] }[];
+    const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
+    for (const t of topics) {
+      pending.push({
+        name: t.name,
+        outcomes: t.partitionData.map((p) =>
+          acks !== 0 && acks !== 1 && acks !== -1
+            ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
+            : producePartition(ctx, t.name, p.index, p.records, acks),
+        ),
+      });
+    }
+    if (acks === 0) {
+      // No response; the appends still complete (and log their own failures).
+      for (const t of pending) for (const o of t.outcomes) if (o instanceof Promise) o.catch(() => undefined);
+      return null;
+    }
+    const build = async (): Promise<Message> => ({
+      responses: await Promise.all(pending.map(async (t) => ({
+        name: t.name,
+        partitionResponses: (await Promise.all(t.outcomes)).map((o) => ({ ...o, recordErrors: [] })),
+      }))),
+      throttleTimeMs: 0,
+    });
+    return build();
+  },
+};

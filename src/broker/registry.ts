@@ -1,0 +1,69 @@
+// The one list of implemented APIs. It drives request dispatch and the ApiVersions response, so
+// the broker never advertises an API or version it cannot serve.
+import { apiSchema } from '../protocol/apis.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
+import type { ApiSchema } from '../protocol/schema.js';
+import type { ApiHandler } from './handler.js';
+import { apiVersionsHandler } from './handlers/api-versions.js';
+import { metadataHandler } from './handlers/metadata.js';
+import { produceHandler } from './handlers/produce.js';
+import { fetchHandler } from './handlers/fetch.js';
+import { listOffsetsHandler } from './handlers/list-offsets.js';
+import { createTopicsHandler } from './handlers/create-topics.js';
+import { deleteTopicsHandler } from './handlers/delete-topics.js';
+import { createPartitionsHandler } from './handlers/create-partitions.js';
+import { findCoordinatorHandler } from './handlers/find-coordinator.js';
+import { initProducerIdHandler } from './handlers/init-producer-id.js';
+import { describeConfigsHandler } from './handlers/describe-configs.js';
+import { describeClusterHandler } from './handlers/describe-cluster.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { GROUP_HANDLERS } from './handlers/groups.js';
+
+export interface RegisteredHandler extends ApiHandler {
+  readonly schema: ApiSchema;
+}
+
+const HANDLERS: readonly ApiHandler[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  apiVersionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  createPartitionsHandler,
+  findCoordinatorHandler,
+  initProducerIdHandler,
+  describeConfigsHandler,
+  describeClusterHandler,
+  offsetForLeaderEpochHandler,
+  ...GROUP_HANDLERS,
+];
+
+const registry = new Map<number, RegisteredHandler>();
+for (const handler of HANDLERS) {
+  const schema = apiSchema(handler.apiKey);
+  if (!schema || !schema.request.validVersions) throw new Error(`assertion: no schema for API ${handler.apiKey}`);
+  const [min, max] = schema.request.validVersions;
+  if (handler.minVersion < min || handler.maxVersion > max || handler.minVersion > handler.maxVersion) {
+    throw new Error(`assertion: ${schema.name} handler versions ${handler.minVersion}-${handler.maxVersion} outside the spec's ${min}-${max}`);
+  }
+  if (registry.has(handler.apiKey)) throw new Error(`assertion: two handlers for ${schema.name}`);
+  registry.set(handler.apiKey, Object.assign(Object.create(handler), { schema }) as RegisteredHandler);
+}
+
+export function findHandler(apiKey: number): RegisteredHandler | undefined {
+  return registry.get(apiKey);
+}
+
+/** The advertised API ranges, in key order. */
+export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return [...registry.values()]
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey);
+}
+
+/** ApiVersions error body, always encoded as v0, for a client that asked for a version we lack. */
+export function unsupportedVersionResponse(): Record<string, unknown> {
+  return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApis(), throttleTimeMs: 0 };
+}
