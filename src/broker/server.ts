@@ -13,6 +13,8 @@ import { ApiKey } from '../protocol/apis.js';
 
 /** Requests a connection may have in flight before we stop reading from its socket. */
 const MAX_IN_FLIGHT = 128;
+/** Unsent response bytes a connection may queue before we stop reading its requests. */
+const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
 
 interface Pending {
   done: boolean;
@@ -34,6 +36,7 @@ export class Connection {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => broker.logger.debug(`connection ${this.id} ${this.clientHost}: ${err.message}`));
+    socket.on('drain', () => this.maybeResume());
     socket.on('close', () => {
       this.closed = true;
       this.onClose(this);
@@ -193,7 +196,14 @@ export class Connection {
       }
     }
     if (wrote) this.socket.uncork();
-    if (this.queue.length < MAX_IN_FLIGHT && this.socket.isPaused()) this.socket.resume();
+    // A client that does not read its responses stops being read from, so memory stays bounded.
+    if (this.socket.writableLength > MAX_UNSENT_BYTES) this.socket.pause();
+    else this.maybeResume();
+  }
+
+  private maybeResume(): void {
+    if (this.closed || !this.socket.isPaused()) return;
+    if (this.queue.length < MAX_IN_FLIGHT && this.socket.writableLength <= MAX_UNSENT_BYTES) this.socket.resume();
   }
 }
 
