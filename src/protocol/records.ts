@@ -74,13 +74,17 @@ export class InvalidRecordError extends Error {
   }
 }
 
-/** CORRUPT_MESSAGE, INVALID_RECORD, UNSUPPORTED_FOR_MESSAGE_FORMAT as numbers, to keep this file standalone. */
+/** CORRUPT_MESSAGE, INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE as numbers, to keep this file standalone. */
 const CORRUPT_MESSAGE = 2;
 const INVALID_RECORD = 87;
+const UNSUPPORTED_COMPRESSION_TYPE = 76;
+/** Highest compression codec id Kafka defines (zstd). */
+const MAX_CODEC = 4;
 
 /**
  * Splits a Produce request's record set into v2 batches and checks each one: whole, magic 2,
- * sane counts and a matching CRC32C. Throws InvalidRecordError otherwise.
+ * sane counts, a matching CRC32C and a known compression codec (the body itself is not
+ * decompressed). Throws InvalidRecordError otherwise.
  */
 export function validateBatches(records: Buffer): BatchHeader[] {
   const out: BatchHeader[] = [];
@@ -97,6 +101,9 @@ export function validateBatches(records: Buffer): BatchHeader[] {
     }
     const crc = crc32c(records.subarray(at + CRC_START, at + h.size));
     if (crc !== h.crc) throw new InvalidRecordError(`batch CRC32C mismatch at byte ${at}`, CORRUPT_MESSAGE);
+    if ((h.attributes & Attr.COMPRESSION_MASK) > MAX_CODEC) {
+      throw new InvalidRecordError(`unknown compression codec ${h.attributes & Attr.COMPRESSION_MASK}`, UNSUPPORTED_COMPRESSION_TYPE);
+    }
     if (h.recordCount < 0 || h.lastOffsetDelta < 0 || (h.recordCount > 0 && h.lastOffsetDelta < h.recordCount - 1)) {
       throw new InvalidRecordError(`record count ${h.recordCount} and last offset delta ${h.lastOffsetDelta} disagree`, INVALID_RECORD);
     }

@@ -1,10 +1,13 @@
-// Fetch v4–17. Serves stored batches as they are (no per-record work). Long-polls until minBytes
+// Fetch v0–17. v4+ serve stored batches as they are (no per-record work); v0–3 get them converted
+// into an uncompressed legacy message set (magic 0 for v0–1, magic 1 for v2–3; see
+// protocol/legacy.ts), whose size is what counts against the limits. Long-polls until minBytes
 // are available or maxWaitMs passes. maxBytes caps the response and partitionMaxBytes each
 // partition, except that the first partition with data always returns at least one whole batch
-// (so a batch larger than the limits still makes progress). v13+ names topics by id.
+// (or message) so that one larger than the limits still makes progress. v13+ names topics by id.
 // Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
 import { ApiKey } from '../../protocol/apis.js';
 import type { Message } from '../../protocol/codec.js';
+import { batchesToMessageSet } from '../../protocol/legacy.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { PartitionLog, TopicMeta } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler.js';
@@ -35,7 +38,10 @@ function resolve(ctx: RequestContext, req: Message): { topicKey: Wanted['topicKe
   });
 }
 
-async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number): Promise<{ responses: Message[]; bytes: number }> {
+/** Down-converts read chunks for Fetch v0–3: whole messages up to `limit` bytes (at least one with `minOne`). */
+type Convert = (chunks: Buffer[], fetchOffset: number, limit: number, minOne: boolean) => Promise<Buffer>;
+
+async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert): Promise<{ responses: Message[]; bytes: number }> {
   let budget = maxBytes;
   let bytes = 0;
   const responses: Message[] = [];
@@ -58,9 +64,24 @@ async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number): Pr
       if (w.fetchOffset < end && budget > 0) {
         const limit = Math.min(w.partitionMaxBytes, budget);
         const r = await w.log.read(w.fetchOffset, limit, bytes === 0);
-        records = r.chunks;
-        bytes += r.bytes;
-        budget -= r.bytes;
+        if (convert) {
+          let set: Buffer;
+          try {
+            set = r.chunks.length ? await convert(r.chunks, w.fetchOffset, limit, bytes === 0) : Buffer.alloc(0);
+          } catch (err) {
+            // A batch that cannot be decompressed or decoded: this partition fails, the rest is served.
+            const code = (err as { errorCode?: unknown }).errorCode;
+            partitions.push({ ...base, ...marks, errorCode: typeof code === 'number' ? code : ErrorCode.CORRUPT_MESSAGE, records: [] });
+            continue;
+          }
+          records = set.length ? [set] : [];
+          bytes += set.length;
+          budget -= set.length;
+        } else {
+          records = r.chunks;
+          bytes += r.bytes;
+          budget -= r.bytes;
+        }
       }
       partitions.push({ ...base, ...marks, errorCode: ErrorCode.NONE, records });
     }
@@ -86,19 +107,23 @@ function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
 
 export const fetchHandler: ApiHandler = {
   apiKey: ApiKey.Fetch,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 17,
   async handle(ctx, req) {
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const groups = resolve(ctx, req);
-    let result = await readAll(groups, maxBytes);
+    const magic = ctx.version <= 1 ? 0 : 1;
+    const convert: Convert | undefined = ctx.version < 4
+      ? (chunks, fetchOffset, limit, minOne) => batchesToMessageSet(chunks, magic, { fetchOffset, maxBytes: limit, minOneMessage: minOne })
+      : undefined;
+    let result = await readAll(groups, maxBytes, convert);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
     while (result.bytes < Math.max(1, req.minBytes) && logs.length > 0) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       await waitForData(logs, left);
-      result = await readAll(groups, maxBytes);
+      result = await readAll(groups, maxBytes, convert);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
   },

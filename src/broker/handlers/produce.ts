@@ -1,4 +1,5 @@
-// Produce v3–11 (RecordBatch v2). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
+// Produce v0–11. v3+ carry RecordBatch v2, stored as sent (no per-record work); v0–2 carry legacy
+// message sets (magic 0/1), converted into one v2 batch first (see protocol/legacy.ts). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
 // 1 after they reach the OS, 0 gets no response at all. Batches are validated (CRC32C, sizes) and
 // stored as sent with offsets assigned; LogAppendTime topics get the broker's time stamped in.
 // Idempotent batches are checked against the partition's producer state: a retry of one of the
@@ -8,6 +9,8 @@
 import { ApiKey } from '../../protocol/apis.js';
 import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import { Codec } from '../../protocol/compression.js';
+import { messageSetToBatches } from '../../protocol/legacy.js';
 import { Attr, InvalidRecordError, validateBatches, type BatchHeader } from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler.js';
@@ -26,6 +29,7 @@ function failure(index: number, errorCode: number, errorMessage: string | null):
 }
 
 function producePartition(ctx: RequestContext, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
+  const legacy = ctx.version < 3;
   const { broker } = ctx;
   const topic = broker.storage.topic(topicName);
   const log: PartitionLog | undefined = topic && broker.storage.partition(topicName, index);
@@ -33,14 +37,28 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
   if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
   const maxMessageBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
   let headers: BatchHeader[];
+  let largest = 0; // for legacy sets: the largest message as sent, which is what Kafka limits
   try {
-    headers = validateBatches(records);
+    if (legacy) {
+      // Synchronous like the v2 path, so appends still start in request order.
+      const converted = messageSetToBatches(records);
+      records = converted.bytes;
+      headers = converted.headers;
+      largest = converted.largestMessage;
+    } else {
+      headers = validateBatches(records);
+    }
   } catch (err) {
     if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
     throw err;
   }
   for (const h of headers) {
-    if (h.size > maxMessageBytes) return failure(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${h.size} bytes exceeds max.message.bytes ${maxMessageBytes}`);
+    const size = legacy ? largest : h.size;
+    if (size > maxMessageBytes) return failure(index, ErrorCode.MESSAGE_TOO_LARGE, `${legacy ? 'message' : 'batch'} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`);
+    // zstd needs Produce v7+ (KIP-110), as in Kafka.
+    if ((h.attributes & Attr.COMPRESSION_MASK) === Codec.zstd && ctx.version < 7) {
+      return failure(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later');
+    }
     if (h.attributes & Attr.TRANSACTIONAL) return failure(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
     if (h.attributes & Attr.CONTROL) return failure(index, ErrorCode.INVALID_RECORD, 'clients may not write control batches');
   }
@@ -69,7 +87,7 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
 
 export const produceHandler: ApiHandler = {
   apiKey: ApiKey.Produce,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   handle(ctx, req) {
     const acks: number = req.acks;
