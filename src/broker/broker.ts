@@ -10,6 +10,7 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { createLogger, type Logger } from './logger.js';
 import { KafkaServer } from './server.js';
 import { ProducerIdManager } from './producer-ids.js';
+import { RetentionTask } from './retention.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
@@ -52,6 +53,7 @@ export class Broker {
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdManager;
   readonly server: KafkaServer;
+  readonly retention: RetentionTask;
   advertisedHost = '127.0.0.1';
   advertisedPort = 0;
   private creating = new Map<string, Promise<TopicMeta>>();
@@ -78,6 +80,7 @@ export class Broker {
     });
     this.producerIds = new ProducerIdManager(this.storage);
     this.server = new KafkaServer(this);
+    this.retention = new RetentionTask(this, this.config.retentionCheckIntervalMs);
   }
 
   get clusterId(): string {
@@ -93,9 +96,11 @@ export class Broker {
     const { boundHosts, port } = await this.server.listen(this.config.listenHosts, this.config.port);
     this.advertisedHost = this.config.advertisedHost ?? advertisable(boundHosts[0]);
     this.advertisedPort = this.config.advertisedPort ?? port;
+    this.retention.start();
   }
 
   async stop(): Promise<void> {
+    await this.retention.stop();
     await this.server.close();
     await this.groups.stop();
     await this.storage.close();
@@ -121,6 +126,9 @@ export class Broker {
     const ts = configs['message.timestamp.type'];
     if (ts !== undefined && ts !== 'CreateTime' && ts !== 'LogAppendTime') {
       throw new TopicError(ErrorCode.INVALID_CONFIG, `message.timestamp.type must be CreateTime or LogAppendTime`);
+    }
+    if (configs['cleanup.policy']?.includes('compact')) {
+      this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
     }
     const pending = this.storage.createTopic(name, partitions, configs);
     this.creating.set(name, pending);

@@ -25,6 +25,8 @@ export interface BrokerConfig {
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
+  /** log.retention.check.interval.ms; 0 turns time-based retention off. */
+  retentionCheckIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -42,6 +44,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
+  retentionCheckIntervalMs: 5 * 60 * 1000,
   logLevel: 'info',
 };
 
