@@ -17,6 +17,7 @@ import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { GROUP_HANDLERS } from './handlers/groups.js';
 
 export interface RegisteredHandler extends ApiHandler {
@@ -37,6 +38,7 @@ const HANDLERS: readonly ApiHandler[] = [
   describeConfigsHandler,
   describeClusterHandler,
   offsetForLeaderEpochHandler,
+  deleteRecordsHandler,
   ...GROUP_HANDLERS,
 ];
 

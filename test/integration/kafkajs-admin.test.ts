@@ -76,3 +76,22 @@ test('fetchTopicOffsetsByTimestamp and describeConfigs', async () => {
   assert.equal(entries.find((e) => e.configName === 'cleanup.policy')?.configValue, 'delete');
   await admin.disconnect();
 });
+
+test('deleteTopicRecords moves the low watermark', async () => {
+  const kafka = kafkaFor(broker);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = uniqueTopic('trim');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}` })) });
+  await producer.disconnect();
+  // kafkajs looks the leader up in its metadata cache before refreshing it (with Apache Kafka too),
+  // so the topic must be known to this admin client first.
+  await admin.fetchTopicOffsets(topic);
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '4' }] });
+  const [o] = await admin.fetchTopicOffsets(topic);
+  assert.deepEqual([o.low, o.high], ['4', '10']);
+  await admin.disconnect();
+});
