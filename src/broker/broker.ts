@@ -40,6 +40,8 @@ export function defaultTopicConfigs(config: BrokerConfig): Record<string, string
   };
 }
 
+const NUMERIC_TOPIC_CONFIGS = new Set(['retention.ms', 'retention.bytes', 'segment.bytes', 'segment.ms', 'max.message.bytes', 'min.insync.replicas']);
+
 export class TopicError extends Error {
   constructor(readonly errorCode: number, message: string) {
     super(message);
@@ -77,6 +79,10 @@ export class Broker {
       initialRebalanceDelayMs: this.config.groupInitialRebalanceDelayMs,
       minSessionTimeoutMs: this.config.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: this.config.groupMaxSessionTimeoutMs,
+      offsetsRetentionMs: this.config.offsetsRetentionMinutes * 60 * 1000,
+      offsetsRetentionCheckIntervalMs: this.config.offsetsRetentionCheckIntervalMs,
+      consumerSessionTimeoutMs: this.config.groupConsumerSessionTimeoutMs,
+      consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
     });
     this.producerIds = new ProducerIdManager(this.storage);
     this.server = new KafkaServer(this);
@@ -119,14 +125,7 @@ export class Broker {
     if (!Number.isInteger(partitions) || partitions <= 0 || partitions > 100000) {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and 100000, not ${partitions}`);
     }
-    const known = defaultTopicConfigs(this.config);
-    for (const key of Object.keys(configs)) {
-      if (!(key in known)) throw new TopicError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
-    }
-    const ts = configs['message.timestamp.type'];
-    if (ts !== undefined && ts !== 'CreateTime' && ts !== 'LogAppendTime') {
-      throw new TopicError(ErrorCode.INVALID_CONFIG, `message.timestamp.type must be CreateTime or LogAppendTime`);
-    }
+    this.checkTopicConfigs(configs);
     if (configs['cleanup.policy']?.includes('compact')) {
       this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
     }
@@ -138,6 +137,25 @@ export class Broker {
       return t;
     } finally {
       this.creating.delete(name);
+    }
+  }
+
+  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values of the wrong kind. */
+  checkTopicConfigs(configs: Record<string, string>): void {
+    const known = defaultTopicConfigs(this.config);
+    for (const [key, value] of Object.entries(configs)) {
+      if (!(key in known)) throw new TopicError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
+      if (NUMERIC_TOPIC_CONFIGS.has(key) && !/^-?\d+$/.test(value)) {
+        throw new TopicError(ErrorCode.INVALID_CONFIG, `${key} must be an integer, not "${value}"`);
+      }
+    }
+    const ts = configs['message.timestamp.type'];
+    if (ts !== undefined && ts !== 'CreateTime' && ts !== 'LogAppendTime') {
+      throw new TopicError(ErrorCode.INVALID_CONFIG, `message.timestamp.type must be CreateTime or LogAppendTime`);
+    }
+    const policy = configs['cleanup.policy'];
+    if (policy !== undefined && !policy.split(',').every((p) => p.trim() === 'delete' || p.trim() === 'compact')) {
+      throw new TopicError(ErrorCode.INVALID_CONFIG, `cleanup.policy must be delete, compact or both`);
     }
   }
 

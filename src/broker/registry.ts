@@ -18,6 +18,7 @@ import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { deleteRecordsHandler } from './handlers/delete-records.js';
+import { alterConfigsHandler, incrementalAlterConfigsHandler } from './handlers/alter-configs.js';
 import { GROUP_HANDLERS } from './handlers/groups.js';
 
 export interface RegisteredHandler extends ApiHandler {
@@ -39,6 +40,8 @@ const HANDLERS: readonly ApiHandler[] = [
   describeClusterHandler,
   offsetForLeaderEpochHandler,
   deleteRecordsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
   ...GROUP_HANDLERS,
 ];
 

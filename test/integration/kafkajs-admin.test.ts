@@ -95,3 +95,17 @@ test('deleteTopicRecords moves the low watermark', async () => {
   assert.deepEqual([o.low, o.high], ['4', '10']);
   await admin.disconnect();
 });
+
+test('alterConfigs changes topic configs that describeConfigs then reports; bad values are refused', async () => {
+  const admin = kafkaFor(broker).admin();
+  await admin.connect();
+  const topic = uniqueTopic('alter');
+  await admin.createTopics({ topics: [{ topic }] });
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '1234' }] }] });
+  const described = await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }], includeSynonyms: false });
+  assert.equal(described.resources[0].configEntries[0].configValue, '1234');
+  assert.equal(described.resources[0].configEntries[0].isDefault, false);
+  await assert.rejects(admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: 'soon' }] }] }));
+  await assert.rejects(admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: [{ name: 'no.such.config', value: '1' }] }] }));
+  await admin.disconnect();
+});

@@ -209,3 +209,18 @@ test('Produce: unknown partition, invalid acks and oversized batches get their e
   assert.equal(partitionResult(await c.request(ApiKey.Produce, 7, produceBody(topic, big))).errorCode, ErrorCode.MESSAGE_TOO_LARGE);
   c.close();
 });
+
+test('IncrementalAlterConfigs: SET, DELETE and APPEND', async () => {
+  const topic = uniqueTopic('incr');
+  await broker.broker.createTopic(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const alter = (configs: object[]) => c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: topic, configs }], validateOnly: false });
+  assert.equal((await alter([{ name: 'retention.ms', configOperation: 0, value: '5000' }])).responses[0].errorCode, 0);
+  assert.equal(broker.broker.storage.topic(topic)!.configs['retention.ms'], '5000');
+  assert.equal((await alter([{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }])).responses[0].errorCode, 0);
+  assert.equal(broker.broker.storage.topic(topic)!.configs['cleanup.policy'], 'delete,compact');
+  assert.equal((await alter([{ name: 'retention.ms', configOperation: 1, value: null }])).responses[0].errorCode, 0);
+  assert.equal(broker.broker.storage.topic(topic)!.configs['retention.ms'], undefined);
+  assert.equal((await alter([{ name: 'segment.bytes', configOperation: 0, value: 'big' }])).responses[0].errorCode, ErrorCode.INVALID_CONFIG);
+  c.close();
+});

@@ -1,0 +1,88 @@
+// AlterConfigs v0–2 and IncrementalAlterConfigs v0–1 for topics (resource type 2). AlterConfigs
+// replaces a topic's whole set of overrides; the incremental form SETs, DELETEs (back to the
+// default), APPENDs to or SUBTRACTs from list values one key at a time. Broker configs are static
+// here and refused with INVALID_REQUEST. validateOnly checks without changing anything.
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { TopicError, type Broker } from '../broker.js';
+import type { ApiHandler } from '../handler.js';
+
+const RESOURCE_TOPIC = 2;
+const OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3;
+
+type Change = (current: Record<string, string>, resource: Message) => Record<string, string>;
+
+async function apply(broker: Broker, req: Message, change: Change): Promise<Message> {
+  const responses: Message[] = [];
+  for (const r of req.resources as Message[]) {
+    const answer = (errorCode: number, errorMessage: string | null) =>
+      responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
+    if (r.resourceType !== RESOURCE_TOPIC) {
+      answer(ErrorCode.INVALID_REQUEST, `only topic configs can be altered (resource type ${r.resourceType} is static here)`);
+      continue;
+    }
+    const topic = broker.storage.topic(r.resourceName);
+    if (!topic) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${r.resourceName}`); continue; }
+    try {
+      const next = change({ ...topic.configs }, r);
+      broker.checkTopicConfigs(next);
+      if (!req.validateOnly) {
+        await broker.storage.alterTopicConfigs(topic.name, next);
+        broker.logger.info(`topic ${topic.name} configs now ${JSON.stringify(next)}`);
+      }
+      answer(ErrorCode.NONE, null);
+    } catch (err) {
+      if (err instanceof TopicError) answer(err.errorCode, err.message);
+      else throw err;
+    }
+  }
+  return { throttleTimeMs: 0, responses };
+}
+
+export const alterConfigsHandler: ApiHandler = {
+  apiKey: ApiKey.AlterConfigs,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx, req) {
+    return apply(ctx.broker, req, (_current, r) => {
+      const next: Record<string, string> = {};
+      for (const c of r.configs as Message[]) if (c.value !== null) next[c.name] = c.value;
+      return next;
+    });
+  },
+};
+
+export const incrementalAlterConfigsHandler: ApiHandler = {
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx, req) {
+    return apply(ctx.broker, req, (current, r) => {
+      for (const c of r.configs as Message[]) {
+        const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+        switch (c.configOperation) {
+          case OP_SET:
+            if (c.value === null) throw new TopicError(ErrorCode.INVALID_CONFIG, `SET ${c.name} needs a value`);
+            current[c.name] = c.value;
+            break;
+          case OP_DELETE:
+            delete current[c.name];
+            break;
+          case OP_APPEND:
+          case OP_SUBTRACT: {
+            if (c.name !== 'cleanup.policy') throw new TopicError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list config`);
+            const have = list(current[c.name] ?? ctx.broker.topicConfig(ctx.broker.storage.topic(r.resourceName)!, c.name));
+            const items = list(c.value ?? '');
+            const out = c.configOperation === OP_APPEND ? [...have, ...items.filter((i) => !have.includes(i))] : have.filter((i) => !items.includes(i));
+            current[c.name] = out.join(',');
+            break;
+          }
+          default:
+            throw new TopicError(ErrorCode.INVALID_REQUEST, `unknown config operation ${c.configOperation}`);
+        }
+      }
+      return current;
+    });
+  },
+};
