@@ -25,6 +25,14 @@ export interface BrokerConfig {
   groupInitialRebalanceDelayMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
+  /** offsets.retention.minutes: committed offsets of a group that has been Empty this long are deleted. */
+  offsetsRetentionMinutes: number;
+  /** offsets.retention.check.interval.ms */
+  offsetsRetentionCheckIntervalMs: number;
+  /** group.consumer.session.timeout.ms (KIP-848 consumer groups). */
+  groupConsumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms (KIP-848 consumer groups). */
+  groupConsumerHeartbeatIntervalMs: number;
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
   logLevel: LogLevel;
@@ -44,6 +52,10 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
+  offsetsRetentionMinutes: 7 * 24 * 60,
+  offsetsRetentionCheckIntervalMs: 10 * 60 * 1000,
+  groupConsumerSessionTimeoutMs: 45000,
+  groupConsumerHeartbeatIntervalMs: 5000,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   logLevel: 'info',
 };

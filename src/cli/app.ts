@@ -21,6 +21,12 @@ shown; flags win over the environment.
   --flush <always|os|ms>     always = fsync before acks=all answers (default); os = leave it to
                              the OS; <ms> = fsync on an interval (FJORD_FLUSH)
   --group-initial-rebalance-delay-ms <n>   (FJORD_GROUP_INITIAL_REBALANCE_DELAY_MS, default 3000)
+  --offsets-retention-minutes <n>          committed offsets of a group that has been empty this
+                             long are deleted (FJORD_OFFSETS_RETENTION_MINUTES, default 10080 = 7 days)
+  --group-consumer-session-timeout-ms <n>  session of KIP-848 consumer-group members
+                             (FJORD_GROUP_CONSUMER_SESSION_TIMEOUT_MS, default 45000)
+  --group-consumer-heartbeat-interval-ms <n>  heartbeat interval told to KIP-848 members
+                             (FJORD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS, default 5000)
   --log-level <debug|info|warn|error>      (FJORD_LOG_LEVEL, default info)
   -h, --help                 show this help
 
@@ -51,6 +57,8 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<Br
       'advertised-port': { type: 'string' }, 'data-dir': { type: 'string' }, partitions: { type: 'string' },
       'auto-create': { type: 'string' }, flush: { type: 'string' },
       'group-initial-rebalance-delay-ms': { type: 'string' }, 'log-level': { type: 'string' },
+      'offsets-retention-minutes': { type: 'string' }, 'group-consumer-session-timeout-ms': { type: 'string' },
+      'group-consumer-heartbeat-interval-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +76,12 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<Br
   const fl = pick('flush', 'FJORD_FLUSH'); if (fl !== undefined) config.flush = parseFlush(fl);
   const gd = pick('group-initial-rebalance-delay-ms', 'FJORD_GROUP_INITIAL_REBALANCE_DELAY_MS');
   if (gd !== undefined) config.groupInitialRebalanceDelayMs = int('--group-initial-rebalance-delay-ms', gd);
+  const orm = pick('offsets-retention-minutes', 'FJORD_OFFSETS_RETENTION_MINUTES');
+  if (orm !== undefined) { config.offsetsRetentionMinutes = int('--offsets-retention-minutes', orm); if (config.offsetsRetentionMinutes < 1) throw new Error('--offsets-retention-minutes must be at least 1'); }
+  const cst = pick('group-consumer-session-timeout-ms', 'FJORD_GROUP_CONSUMER_SESSION_TIMEOUT_MS');
+  if (cst !== undefined) config.groupConsumerSessionTimeoutMs = int('--group-consumer-session-timeout-ms', cst);
+  const chi = pick('group-consumer-heartbeat-interval-ms', 'FJORD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS');
+  if (chi !== undefined) config.groupConsumerHeartbeatIntervalMs = int('--group-consumer-heartbeat-interval-ms', chi);
   const ll = pick('log-level', 'FJORD_LOG_LEVEL');
   if (ll !== undefined) {
     if (!['debug', 'info', 'warn', 'error'].includes(ll)) throw new Error(`--log-level must be debug, info, warn or error, not "${ll}"`);

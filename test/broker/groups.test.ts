@@ -635,3 +635,53 @@ test('the offsets log is compacted and still replays to the same state', async (
     await c.stop();
   }
 });
+
+test('offset retention: Empty groups and simple commits lose their offsets; live groups keep theirs', async () => {
+  const storage = new MemoryStorage();
+  await storage.createTopic('t', 2, {});
+  const c = await coordinator(storage, { offsetsRetentionMs: 300, offsetsRetentionCheckIntervalMs: 50 });
+  const commit = (groupId: string, r: { generationId: number; memberId: string } = { generationId: -1, memberId: '' }, offset = 5) =>
+    c.commitOffsets({ groupId, generationId: r.generationId, memberId: r.memberId, groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: 'm' }] }] });
+  const committed = (groupId: string) => c.fetchOffsets(groupId, [{ name: 't', partitionIndexes: [0] }]).topics[0].partitions[0].committedOffset;
+  try {
+    await commit('simple');
+    const { leader, follower } = await stableGroupOfTwo(c, 'live');
+    await commit('live', leader);
+    const solo = await join(c, 'emptied');
+    await sync(c, 'emptied', solo, { [solo.memberId]: 'x' });
+    await commit('emptied', solo);
+    c.leaveGroup('emptied', [{ memberId: solo.memberId, groupInstanceId: null }]);
+    assert.equal(state(c, 'emptied'), 'Empty');
+    const t0 = Date.now();
+    // Keep the live group alive past the retention time.
+    while (Date.now() - t0 < 700) {
+      await sleep(50);
+      hb(c, 'live', leader);
+      hb(c, 'live', follower);
+    }
+    assert.equal(committed('simple'), -1, 'a simple commit expires after the retention time');
+    assert.equal(committed('emptied'), -1, 'an Empty group loses its offsets');
+    assert.equal(committed('live'), 5, 'a Stable group keeps its offsets');
+    const listed = c.listGroups().groups.map((g) => g.groupId).sort();
+    assert.deepEqual(listed, ['live'], 'Empty groups left without offsets are removed');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('offsets.retention.minutes and group.consumer.* are broker settings with CLI flags', async () => {
+  const { serverConfig } = await import('../../src/cli/app.js');
+  const { Broker } = await import('../../src/broker/broker.js');
+  const parsed = serverConfig(['--offsets-retention-minutes', '5', '--group-consumer-session-timeout-ms', '10000', '--group-consumer-heartbeat-interval-ms', '1000'], {});
+  assert.notEqual(parsed, 'help');
+  const cfg = parsed as Exclude<typeof parsed, 'help'>;
+  assert.equal(cfg.offsetsRetentionMinutes, 5);
+  assert.equal(serverConfig([], { FJORD_OFFSETS_RETENTION_MINUTES: '9' }) !== 'help' && (serverConfig([], { FJORD_OFFSETS_RETENTION_MINUTES: '9' }) as typeof cfg).offsetsRetentionMinutes, 9);
+  assert.throws(() => serverConfig(['--offsets-retention-minutes', '0'], {}));
+  const b = new Broker({ ...cfg, dataDir: 'memory', logLevel: 'silent' });
+  assert.equal(b.groups.options.offsetsRetentionMs, 5 * 60 * 1000);
+  assert.equal(b.groups.options.consumerSessionTimeoutMs, 10000);
+  assert.equal(b.groups.options.consumerHeartbeatIntervalMs, 1000);
+  assert.equal(new Broker({ dataDir: 'memory', logLevel: 'silent' }).groups.options.offsetsRetentionMs, 7 * 24 * 3600 * 1000);
+});

@@ -49,6 +49,10 @@ export interface GroupCoordinatorOptions {
   offsetsRetentionMs?: number;
   /** offsets.retention.check.interval.ms (default 10 minutes). */
   offsetsRetentionCheckIntervalMs?: number;
+  /** group.consumer.session.timeout.ms for KIP-848 consumer groups (default 45 s). */
+  consumerSessionTimeoutMs?: number;
+  /** group.consumer.heartbeat.interval.ms for KIP-848 consumer groups (default 5 s). */
+  consumerHeartbeatIntervalMs?: number;
 }
 
 /** How long a member's first JoinGroup may wait in a join phase before it is dropped (Kafka's value). */
