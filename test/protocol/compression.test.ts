@@ -80,7 +80,7 @@ test('decompressed size limit (decompression bombs)', async () => {
 
 function xerialFrame(blocks: Buffer[]): Buffer {
   const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const b of blocks) {
     const z = snappy.compressSync(b);
     const len = Buffer.alloc(4);
@@ -116,12 +116,12 @@ const le32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0
 /** An LZ4 frame of uncompressed blocks (as Java's KafkaLZ4BlockOutputStream writes incompressible data). */
 function lz4Frame(blocks: Buffer[], opts: { blockChecksum?: boolean; contentChecksum?: boolean; contentSize?: boolean; legacyHc?: boolean } = {}): Buffer {
   const flg = 0x40 | 0x20 | (opts.blockChecksum ? 0x10 : 0) | (opts.contentSize ? 0x08 : 0) | (opts.contentChecksum ? 0x04 : 0);
-  const descriptor = [Buffer.from([flg, 0x40])];
+  const descriptor: Buffer[] = [Buffer.from([flg, 0x40])];
   const content = Buffer.concat(blocks);
   if (opts.contentSize) { const s = Buffer.alloc(8); s.writeBigUInt64LE(BigInt(content.length)); descriptor.push(s); }
   const desc = Buffer.concat(descriptor);
   const hc = ((xxh32(opts.legacyHc ? Buffer.concat([LZ4_MAGIC, desc]) : desc) >>> 8) & 0xff);
-  const parts = [LZ4_MAGIC, desc, Buffer.from([hc])];
+  const parts: Buffer[] = [LZ4_MAGIC, desc, Buffer.from([hc])];
   for (const b of blocks) {
     parts.push(le32(0x80000000 | b.length), b);
     if (opts.blockChecksum) parts.push(le32(xxh32(b)));
@@ -192,7 +192,7 @@ test('encodeBatchCompressed: every codec makes a valid batch that decodes back',
   const records = Array.from({ length: 50 }, (_, i) => ({
     key: i % 3 ? `k${i}` : null,
     value: `value ${i} `.repeat(i % 7 + 1),
-    headers: i % 5 ? {} : { h: `hv${i}` },
+    headers: (i % 5 ? {} : { h: `hv${i}` }) as Record<string, string>,
     timestamp: 1_700_000_000_000 + i * 10,
   }));
   for (const codec of [Codec.none, Codec.gzip, Codec.snappy, Codec.lz4, Codec.zstd]) {
