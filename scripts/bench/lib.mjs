@@ -1,0 +1,189 @@
+// Pieces shared by scripts/bench/run.mjs (the benchmark) and scripts/bench/profile.mjs (CPU
+// profiles): building Fjord and the Go load generator into .cache/bench, starting Fjord, running
+// the load generators, sampling resident memory, machine facts.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, runKafkaClassSync, waitForMetadata } from '../kafka-dist.mjs';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CACHE = join(ROOT, '.cache', 'bench');
+export const GO_TOOL = join(CACHE, 'fjord-bench');
+export const MIB = 1024 * 1024;
+
+export const log = (...a) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function newestMtime(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds scripts/bench/go into .cache/bench/fjord-bench when missing or older than its source. */
+export function buildGoTool() {
+  const src = join(ROOT, 'scripts', 'bench', 'go');
+  if (existsSync(GO_TOOL) && statSync(GO_TOOL).mtimeMs >= newestMtime(src)) return GO_TOOL;
+  log('building the Go load generator (franz-go)');
+  mkdirSync(CACHE, { recursive: true });
+  const r = spawnSync('go', ['build', '-o', GO_TOOL, '.'], { cwd: src, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('go build failed');
+  return GO_TOOL;
+}
+
+/**
+ * Transpiles Fjord into a private dist (.cache/bench/fjord-dist) so that another engineer's
+ * `npm run build` (which deletes dist/) cannot pull the broker out from under a running bench.
+ * src = 'worktree' (the files as they are now) or a git revision (HEAD, a commit).
+ * Returns { main, src, commit, dirty }.
+ */
+export async function buildFjord(src = 'worktree') {
+  const out = join(CACHE, 'fjord-dist');
+  let srcDir = join(ROOT, 'src');
+  const commit = execFileSync('git', ['rev-parse', '--short', src === 'worktree' ? 'HEAD' : src], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const dirty = src === 'worktree' && execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+  if (src !== 'worktree') {
+    const tree = join(CACHE, 'fjord-src');
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(tree, { recursive: true });
+    execFileSync('sh', ['-c', `git archive --format=tar ${src} src | tar -x -C "${tree}"`], { cwd: ROOT });
+    srcDir = join(tree, 'src');
+  }
+  const { build } = await import('esbuild');
+  const list = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? list(join(d, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(d, e.name)] : []);
+  rmSync(out, { recursive: true, force: true });
+  await build({ entryPoints: list(srcDir), outdir: out, outbase: srcDir, format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' });
+  log(`built Fjord ${commit}${dirty ? ' + uncommitted changes in src/' : ''} into ${out}`);
+  return { main: join(out, 'cli', 'main.js'), src, commit, dirty };
+}
+
+/** VmRSS of a process in MiB (null when it is gone). */
+export function rssMiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples VmRSS every `ms` until stopped; stop() returns the maximum seen. */
+export function rssSampler(pid, ms = 200) {
+  let max = rssMiB(pid) ?? 0;
+  const t = setInterval(() => { max = Math.max(max, rssMiB(pid) ?? 0); }, ms);
+  return { stop: () => { clearInterval(t); max = Math.max(max, rssMiB(pid) ?? 0); return max; } };
+}
+
+/** User+system CPU seconds a process has used so far (from /proc/<pid>/stat). */
+export function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts `node <main> server` on 127.0.0.1 with a fresh data dir; resolves when Metadata answers.
+ * flush: 'os' | 'always' | '<ms>'. nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir=...'].
+ */
+export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], extraArgs = [] }) {
+  const port = await freePort();
+  const output = [];
+  const since = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, main, 'server', '--port', String(port), '--host', '127.0.0.1',
+    '--data-dir', dataDir, '--flush', flush, '--group-initial-rebalance-delay-ms', '0', ...extraArgs],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  const onLine = (d) => { for (const l of String(d).split('\n')) if (l && output.length < 5000) output.push(l); };
+  child.stdout.on('data', onLine);
+  child.stderr.on('data', onLine);
+  const exited = new Promise((res) => child.on('exit', (code, sig) => res(code ?? sig)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  try {
+    const readyMs = await waitForMetadata('127.0.0.1', port, { since, child, timeoutMs: 30000 });
+    return { bootstrap: `127.0.0.1:${port}`, port, pid: child.pid, child, readyMs, output, stop };
+  } catch (err) {
+    await stop();
+    throw new Error(`Fjord did not start: ${err.message}\n${output.slice(-20).join('\n')}`);
+  }
+}
+
+/** Runs the Go tool; resolves its JSON answer. */
+export function goTool(mode, args, { timeoutMs = 15 * 60000 } = {}) {
+  return new Promise((res, rej) => {
+    const child = spawn(GO_TOOL, [mode, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return rej(new Error(`fjord-bench ${mode} failed (${code}): ${err.trim().slice(-2000)}`));
+      try { res(JSON.parse(out.trim().split('\n').pop())); } catch (e) { rej(new Error(`fjord-bench ${mode}: bad output ${out}`)); }
+    });
+  });
+}
+
+/** kafka-producer-perf-test; parses its summary line. */
+export async function javaProduce({ bootstrap, topic, records, size, acks, dist }) {
+  const r = await runKafkaClassSync('producer-perf-test', ['--topic', topic, '--num-records', String(records), '--record-size', String(size),
+    '--throughput', '-1', '--producer-props', `bootstrap.servers=${bootstrap}`, `acks=${acks}`], { dist, heap: '512M' });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  const m = /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(line);
+  if (r.code !== 0 || !m) throw new Error(`kafka-producer-perf-test failed (${r.code}): ${line}\n${r.stderr.slice(-2000)}`);
+  return { tool: 'kafka-producer-perf-test', records: +m[1], recordsPerSec: +m[2], mibPerSec: +m[3],
+    latency: { avgMs: +m[4], maxMs: +m[5], p50Ms: +m[6], p95Ms: +m[7], p99Ms: +m[8], p999Ms: +m[9] } };
+}
+
+/** kafka-consumer-perf-test (a group consumer); fetch.* figures exclude the group join. */
+export async function javaConsume({ bootstrap, topic, records, dist }) {
+  const r = await runKafkaClassSync('consumer-perf-test', ['--bootstrap-server', bootstrap, '--topic', topic, '--messages', String(records),
+    '--timeout', '60000'], { dist, heap: '512M' });
+  const lines = r.stdout.trim().split('\n');
+  const f = (lines.pop() ?? '').split(',').map((s) => s.trim());
+  if (r.code !== 0 || f.length < 10) throw new Error(`kafka-consumer-perf-test failed (${r.code}): ${lines.join('\n')}\n${r.stderr.slice(-2000)}`);
+  return { tool: 'kafka-consumer-perf-test', mib: +f[2], records: +f[4], rebalanceMs: +f[6], fetchMs: +f[7],
+    mibPerSec: +f[8], recordsPerSec: +f[9], totalMibPerSec: +f[3] };
+}
+
+function cmdOut(cmd, args) {
+  try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(); } catch (e) { return `${e.stderr ?? e.message}`.trim(); }
+}
+
+/** What the machine is, for the record. */
+export function machineFacts(dataDir) {
+  const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  const df = cmdOut('df', ['-h', '--output=source,fstype,size,avail', dataDir]).split('\n').pop();
+  const src = df.split(/\s+/)[0];
+  const dev = src.replace('/dev/', '').replace(/\d+$/, '');
+  let rotational = null;
+  try { rotational = readFileSync(`/sys/block/${dev}/queue/rotational`, 'utf8').trim() === '1'; } catch { /* not a block device we can see */ }
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return {
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: mem ? +(Number(mem[1]) / 1024 / 1024).toFixed(1) : null,
+    kernel: os.release(),
+    disk: `${df} (${rotational === null ? 'rotational unknown' : rotational ? 'rotational' : 'non-rotational'})`,
+    node: process.version,
+    java: (java.stderr || '').split('\n')[0],
+    go: cmdOut('go', ['version']),
+    loadavgAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    shared: 'yes: 2 cores shared with other engineers\' work while this ran; numbers are noisy',
+  };
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// `npm run bench`: Fjord side by side with Apache Kafka on this machine (issue 6).
+//
+//   npm run bench                   the full run (1 GiB consume, ~0.5 GiB per produce scenario)
+//   npm run bench -- --quick        small sizes, a few minutes; for development
+//   options: --targets fjord,kafka,fjord-always   which brokers (default all three)
+//            --only <regex>          only scenarios whose name matches (startup/memory always run)
+//            --fjord-src worktree|HEAD|<rev>     what Fjord to build (default: the files as they are)
+//            --no-ceilings           skip the loopback/disk ceiling probes
+//            --no-save               print the table, write neither bench-results/ nor docs/
+//
+// Brokers, one after the other, each on a fresh data dir on 127.0.0.1:
+//   kafka         Apache Kafka (KRaft single node, its defaults: no fsync per write; -Xmx1G -Xms1G)
+//   fjord         Fjord --flush os     (comparable durability: the OS writes back, like Kafka)
+//   fjord-always  Fjord --flush always (acks=all answered after fsync; only the acks=all rows + e2e)
+// Load: Kafka's own kafka-producer-perf-test / kafka-consumer-perf-test (JVM) and a franz-go
+// program (scripts/bench/go) that costs less CPU on 2 cores. Output: a table on stdout,
+// bench-results/<timestamp>.json, and the table rendered into docs/performance.md.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureKafka, startKafka } from '../kafka-dist.mjs';
+import {
+  MIB, ROOT, buildFjord, buildGoTool, cpuSeconds, goTool, javaConsume, javaProduce, log, machineFacts, rssMiB,
+  rssSampler, sleep, startFjord,
+} from './lib.mjs';
+import { renderTable, updateDocs } from './render.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'fjord,kafka,fjord-always' },
+    only: { type: 'string' },
+    'fjord-src': { type: 'string', default: 'worktree' },
+    'no-ceilings': { type: 'boolean', default: false },
+    'no-save': { type: 'boolean', default: false },
+  },
+});
+
+const quick = opt.quick;
+const P = quick
+  ? { produce1k: 50_000, produce100: 300_000, consumeMiB: 100, e2eSeconds: 10, e2eWarmup: 2, e2eRate: 1000, starts: 2, tcpBytes: 1 << 30, diskBytes: 256 * MIB, syncSeconds: 2 }
+  : { produce1k: 500_000, produce100: 2_000_000, consumeMiB: 1024, e2eSeconds: 30, e2eWarmup: 3, e2eRate: 1000, starts: 3, tcpBytes: 4 * 1024 * MIB, diskBytes: 1024 * MIB, syncSeconds: 3 };
+const KAFKA_HEAP = '1G';
+
+const PRODUCE = [];
+for (const size of [1024, 100]) for (const acks of ['1', 'all']) for (const partitions of [1, 6]) {
+  PRODUCE.push({ name: `produce ${size === 1024 ? '1 KiB' : '100 B'} acks=${acks} ${partitions}p`, size, acks, partitions,
+    records: size === 1024 ? P.produce1k : P.produce100 });
+}
+const only = opt.only ? new RegExp(opt.only) : null;
+const wanted = (name) => !only || only.test(name);
+
+const started = Date.now();
+const dataRoot = mkdtempSync(join(os.tmpdir(), 'fjord-bench-'));
+const results = {
+  startedAt: new Date(started).toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+  quick,
+  params: P,
+  machine: machineFacts(dataRoot),
+  notes: [
+    'Machine shared with other engineers while this ran (2 cores): treat differences under ~20% as noise.',
+    'Brokers ran one after the other; each load generator ran on the same 2 cores as the broker.',
+    'MiB/s counts record values only (1 KiB = 1024 B, 100 B records); consume reads back what the franz-go producer wrote, from the page cache.',
+    'kafka-consumer-perf-test figures are its fetch.* columns (the group join is excluded).',
+  ],
+  ceilings: {},
+  targets: {},
+};
+
+function targetsList() {
+  const all = {
+    kafka: { label: 'Apache Kafka', durability: 'Kafka defaults: no fsync per write (log.flush.* unset), page cache' },
+    fjord: { label: 'Fjord --flush os', durability: 'no fsync per write, page cache (comparable to Kafka)', flush: 'os' },
+    'fjord-always': { label: 'Fjord --flush always', durability: 'acks=all answered after fsync (group commit)', flush: 'always' },
+  };
+  return opt.targets.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
+    if (!all[t]) throw new Error(`unknown target ${t}`);
+    return { id: t, ...all[t] };
+  });
+}
+
+async function ceilings() {
+  log('ceiling: loopback TCP');
+  results.ceilings.loopbackTcp = await goTool('tcp', ['-bytes', String(P.tcpBytes)]);
+  log(`  ${results.ceilings.loopbackTcp.mibPerSec.toFixed(0)} MiB/s`);
+  log('ceiling: sequential disk writes');
+  results.ceilings.disk = await goTool('disk', ['-dir', dataRoot, '-bytes', String(P.diskBytes), '-sync-seconds', String(P.syncSeconds)]);
+  log(`  ${JSON.stringify(results.ceilings.disk)}`);
+}
+
+async function startTarget(t, dataDir, dist, fjord) {
+  if (t.id === 'kafka') return startKafka({ dist, dataDir, heap: KAFKA_HEAP, quiet: true });
+  return startFjord({ main: fjord.main, dataDir, flush: t.flush });
+}
+
+/** Runs `fn` while sampling the broker's memory and CPU; returns fn's result plus those. */
+async function underLoad(pid, fn) {
+  const s = rssSampler(pid);
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const r = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
+  return { ...r, brokerRssMaxMiB: +s.stop().toFixed(1), brokerCpuSeconds: +cpu.toFixed(2), brokerCores: +(cpu / wall).toFixed(2) };
+}
+
+async function benchTarget(t, dist, fjord) {
+  const R = { label: t.label, durability: t.durability, scenarios: {} };
+  results.targets[t.id] = R;
+  const full = t.id !== 'fjord-always'; // the fsync variant only runs the rows where fsync matters
+
+  // Start-to-ready: spawn -> first Metadata answer listing a broker, on an empty data dir.
+  const ready = [];
+  let broker;
+  for (let i = 0; i < (full ? P.starts : 1); i++) {
+    const dir = join(dataRoot, `${t.id}-${i}`);
+    mkdirSync(dir, { recursive: true });
+    broker = await startTarget(t, dir, dist, fjord);
+    ready.push(+broker.readyMs.toFixed(1));
+    log(`${t.label}: ready in ${broker.readyMs.toFixed(0)} ms (pid ${broker.pid})`);
+    if (i < (full ? P.starts : 1) - 1) { await broker.stop(); rmSync(dir, { recursive: true, force: true }); }
+  }
+  R.readyMs = ready;
+  R.readyMedianMs = ready.slice().sort((a, b) => a - b)[Math.floor(ready.length / 2)];
+  await sleep(3000);
+  R.idleRssMiB = +rssMiB(broker.pid).toFixed(1);
+  log(`${t.label}: idle RSS ${R.idleRssMiB} MiB`);
+  const bootstrap = broker.bootstrap;
+  let loadRss = 0;
+  let n = 0;
+  const topic = (what) => `bench-${what}-${++n}`;
+
+  try {
+    for (const s of PRODUCE) {
+      if (!wanted(s.name) || (!full && s.acks !== 'all')) continue;
+      const sc = (R.scenarios[s.name] = {});
+      for (const tool of ['java', 'go']) {
+        const tp = topic('p');
+        await goTool('create', ['-brokers', bootstrap, '-topic', tp, '-partitions', String(s.partitions)]);
+        const r = await underLoad(broker.pid, () => tool === 'java'
+          ? javaProduce({ bootstrap, topic: tp, records: s.records, size: s.size, acks: s.acks, dist })
+          : goTool('produce', ['-brokers', bootstrap, '-topic', tp, '-records', String(s.records), '-size', String(s.size), '-acks', s.acks]));
+        sc[tool] = r;
+        loadRss = Math.max(loadRss, r.brokerRssMaxMiB);
+        log(`${t.label}: ${s.name} [${tool}] ${r.mibPerSec.toFixed(1)} MiB/s, ${Math.round(r.recordsPerSec)} rec/s, broker ${r.brokerCores} cores, RSS ${r.brokerRssMaxMiB} MiB`);
+      }
+    }
+
+    const consumeName = `consume ${P.consumeMiB >= 1024 ? P.consumeMiB / 1024 + ' GiB' : P.consumeMiB + ' MiB'} from the start (1 KiB, 1p)`;
+    if (full && wanted(consumeName)) {
+      const tp = topic('c');
+      const records = P.consumeMiB * 1024;
+      await goTool('create', ['-brokers', bootstrap, '-topic', tp, '-partitions', '1']);
+      log(`${t.label}: writing ${P.consumeMiB} MiB to consume`);
+      await goTool('produce', ['-brokers', bootstrap, '-topic', tp, '-records', String(records), '-size', '1024', '-acks', '1']);
+      const sc = (R.scenarios[consumeName] = {});
+      for (const tool of ['java', 'go']) {
+        const r = await underLoad(broker.pid, () => tool === 'java'
+          ? javaConsume({ bootstrap, topic: tp, records, dist })
+          : goTool('consume', ['-brokers', bootstrap, '-topic', tp, '-records', String(records)]));
+        sc[tool] = r;
+        loadRss = Math.max(loadRss, r.brokerRssMaxMiB);
+        log(`${t.label}: ${consumeName} [${tool}] ${r.mibPerSec.toFixed(1)} MiB/s, broker ${r.brokerCores} cores, RSS ${r.brokerRssMaxMiB} MiB`);
+      }
+    }
+
+    const e2eName = `end-to-end latency, ${P.e2eRate} x 1 KiB/s, acks=all, 1p`;
+    if (wanted(e2eName)) {
+      const tp = topic('e');
+      await goTool('create', ['-brokers', bootstrap, '-topic', tp, '-partitions', '1']);
+      const r = await underLoad(broker.pid, () => goTool('e2e', ['-brokers', bootstrap, '-topic', tp, '-rate', String(P.e2eRate),
+        '-seconds', String(P.e2eSeconds), '-warmup', String(P.e2eWarmup), '-size', '1024', '-acks', 'all']));
+      R.scenarios[e2eName] = { go: r };
+      log(`${t.label}: e2e p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms, p99.9 ${r.latency.p999Ms} ms (rate ${r.achievedRate.toFixed(0)}/s)`);
+    }
+    R.loadRssMiB = loadRss;
+  } finally {
+    const t0 = performance.now();
+    await broker.stop();
+    R.stopMs = +(performance.now() - t0).toFixed(0);
+    if (t.id !== 'kafka') {
+      const warn = broker.output.filter((l) => /\b(WARN|ERROR)\b/i.test(l));
+      if (warn.length) R.brokerWarnings = warn.slice(0, 20);
+    }
+    rmSync(join(dataRoot), { recursive: true, force: true });
+    mkdirSync(dataRoot, { recursive: true });
+  }
+}
+
+async function main() {
+  buildGoTool();
+  const dist = await ensureKafka();
+  const fjord = await buildFjord(opt['fjord-src']);
+  results.fjord = { commit: fjord.commit, uncommittedSrc: fjord.dirty, src: fjord.src };
+  results.kafka = { version: dist.version, heap: KAFKA_HEAP };
+  if (!opt['no-ceilings']) await ceilings();
+  for (const t of targetsList()) {
+    log(`=== ${t.label} (${t.durability})`);
+    await benchTarget(t, dist, fjord);
+  }
+  results.machine.loadavgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
+  results.durationSec = Math.round((Date.now() - started) / 1000);
+  const table = renderTable(results);
+  process.stdout.write(`\n${table}\n`);
+  if (!opt['no-save']) {
+    const dir = join(ROOT, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+    writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    updateDocs(results, file);
+    log(`wrote ${file} and docs/performance.md (${results.durationSec} s)`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err.stack ?? err.message);
+  process.exitCode = 1;
+}).finally(() => rmSync(dataRoot, { recursive: true, force: true }));
