@@ -223,11 +223,14 @@ test('kcat -z gzip|snappy|lz4|zstd produces and consumes back, current and pre-0
     const topic = uniqueTopic(`kcat-${z}${old ? '-old' : ''}`);
     await broker.broker.createTopic(topic, 1);
     const extra = old ? OLD_PROTOCOL : [];
-    const p = await kcat(['-P', '-t', topic, '-p', '0', '-K', ':', '-z', z, ...extra], input);
+    // A long linger gathers the lines into few batches; librdkafka still sends a batch uncompressed
+    // when compressing it would not make it smaller.
+    const p = await kcat(['-P', '-t', topic, '-p', '0', '-K', ':', '-z', z, '-X', 'linger.ms=200', ...extra], input);
     assert.equal(p.status, 0, `${z} ${old}: ${p.stderr}`);
     const stored = await fetchBatches(c, topic);
     assert.equal(stored.recs.length, lines.length, `${z} old=${old}: records stored`);
-    assert.ok(stored.codecs.every((x) => x === codecOf[z]), `${z} old=${old}: stored codecs ${stored.codecs}`);
+    const ok = stored.codecs.includes(codecOf[z]) && stored.codecs.every((x) => x === codecOf[z] || x === Codec.none);
+    assert.ok(ok, `${z} old=${old}: stored codecs ${stored.codecs}`);
     const got = await kcat(['-C', '-t', topic, '-e', '-q', '-f', '%o %k:%s\\n', ...extra]);
     assert.equal(got.status, 0, got.stderr);
     assert.deepEqual(got.stdout.trim().split('\n'), lines.map((l, i) => `${i} ${l}`), `${z} old=${old}: consumed`);
