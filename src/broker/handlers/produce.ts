@@ -1,5 +1,6 @@
-// Produce v0–11. v3+ carry RecordBatch v2, stored as sent (no per-record work); v0–2 carry legacy
-// message sets (magic 0/1), converted into one v2 batch first (see protocol/legacy.ts). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
+// Produce v0–11. v3+ carry RecordBatch v2, stored as sent (no per-record work, bodies are not
+// decompressed); v0–2 carry legacy message sets (magic 0/1), converted into one v2 batch first
+// (see protocol/legacy.ts). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
 // 1 after they reach the OS, 0 gets no response at all. Batches are validated (CRC32C, sizes) and
 // stored as sent with offsets assigned; LogAppendTime topics get the broker's time stamped in.
 // Idempotent batches are checked against the partition's producer state: a retry of one of the
