@@ -1082,47 +1082,50 @@ export class FilePartitionLog implements PartitionLog {
   private async failFrom(job: WriteJob, err: unknown): Promise<void> {
     const failed = [job, ...this.queue.splice(0)];
     this.ctx.log('error', `${this.label}: write at offset ${job.baseOffset} failed (${errText(err)}); rejecting ${failed.length} append(s)`);
-    this.assignedNext = this.writtenEnd;
+    try {
+      this.assignedNext = this.writtenEnd;
 
-    const rows = new Map(this.producers.toJSON());
-    for (let i = failed.length - 1; i >= 0; i--) {
-      for (const [id, e] of failed[i].undo ?? []) {
-        if (e) rows.set(id, e);
-        else rows.delete(id);
+      const rows = new Map(this.producers.toJSON());
+      for (let i = failed.length - 1; i >= 0; i--) {
+        for (const [id, e] of failed[i].undo ?? []) {
+          if (e) rows.set(id, e);
+          else rows.delete(id);
+        }
       }
-    }
-    this.producers.loadFrom(ProducerStateTable.fromJSON([...rows]));
+      this.producers.loadFrom(ProducerStateTable.fromJSON([...rows]));
 
-    // Segments rolled by failed appends go, unless one is ready and starts exactly at the written
-    // end (it may be kept as the empty active segment; its predecessor may already be deleted).
-    const keep = this.segments.filter((s) => s.fileReady && s.base <= this.writtenEnd);
-    const removed = this.segments.filter((s) => !keep.includes(s));
-    if (keep.length === 0) throw new Error(`assertion: ${this.label} lost every segment in a rollback`);
-    this.segments = keep;
-    const restored = new Set<Segment>();
-    for (const f of failed) {
-      if (keep.includes(f.seg) && !restored.has(f.seg)) {
-        f.seg.restore(f.mark);
-        restored.add(f.seg);
+      // Segments rolled by failed appends go, unless one is ready and starts exactly at the written
+      // end (it may be kept as the empty active segment; its predecessor may already be deleted).
+      const keep = this.segments.filter((s) => s.fileReady && s.base <= this.writtenEnd);
+      const removed = this.segments.filter((s) => !keep.includes(s));
+      if (keep.length === 0) throw new Error(`assertion: ${this.label} lost every segment in a rollback`);
+      this.segments = keep;
+      const restored = new Set<Segment>();
+      for (const f of failed) {
+        if (keep.includes(f.seg) && !restored.has(f.seg)) {
+          f.seg.restore(f.mark);
+          restored.add(f.seg);
+        }
       }
-    }
-    if (this.active().assignedEnd !== this.writtenEnd) throw new Error(`assertion: ${this.label} active segment ends at ${this.active().assignedEnd}, log at ${this.writtenEnd}`);
+      if (this.active().assignedEnd !== this.writtenEnd) throw new Error(`assertion: ${this.label} active segment ends at ${this.active().assignedEnd}, log at ${this.writtenEnd}`);
 
-    const error = new StorageError(`${this.label}: write failed: ${errText(err)}`);
-    for (const f of failed) f.done.reject(error);
-
-    for (const s of removed) {
-      this.dirty.delete(s);
-      await s.dispose(true).catch((e: unknown) => this.ctx.log('error', `${this.label}: removing ${s.logPath}: ${errText(e)}`));
-    }
-    if (keep.includes(job.seg)) {
-      const seg = job.seg;
-      try {
-        await seg.use((fh) => fh.truncate(seg.writtenSize));
-      } catch (e) {
-        // The next write overwrites from the same position; recovery cuts any leftover tail.
-        this.ctx.log('error', `${this.label}: truncating ${seg.logPath} to ${seg.writtenSize}: ${errText(e)}`);
+      for (const s of removed) {
+        this.dirty.delete(s);
+        await s.dispose(true).catch((e: unknown) => this.ctx.log('error', `${this.label}: removing ${s.logPath}: ${errText(e)}`));
       }
+      if (keep.includes(job.seg)) {
+        const seg = job.seg;
+        try {
+          await seg.use((fh) => fh.truncate(seg.writtenSize));
+        } catch (e) {
+          // The next write overwrites from the same position; recovery cuts any leftover tail.
+          this.ctx.log('error', `${this.label}: truncating ${seg.logPath} to ${seg.writtenSize}: ${errText(e)}`);
+        }
+      }
+    } finally {
+      // Rejected only now, so a caller that sees the error also sees the log cleaned up.
+      const error = new StorageError(`${this.label}: write failed: ${errText(err)}`);
+      for (const f of failed) f.done.reject(error);
     }
   }
 
