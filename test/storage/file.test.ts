@@ -1,7 +1,7 @@
 // File storage engine: round trips, segment rolls, indexes, recovery, failures, flush modes.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRecords, encodeBatch, iterateBatches, validateBatches, type BatchInput } from '../../src/protocol/records.js';
@@ -14,7 +14,15 @@ function opts(o: Partial<StorageOptions> = {}): StorageOptions {
   return { flush: 'os', segmentBytes: 1 << 20, segmentMs: 3_600_000, indexIntervalBytes: 4096, ...o };
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'fjord-file-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-file-'));
+  made.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 async function openStore(dir: string, o: Partial<StorageOptions> = {}, logs: string[] = []): Promise<FileStorage> {
   const s = new FileStorage(dir, opts(o), (level, msg) => logs.push(`${level}: ${msg}`));
