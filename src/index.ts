@@ -47,3 +47,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     stop: () => (stopped ??= broker.stop()),
   };
 }
+
+// Fjord's Kafka client (kafkajs-compatible): `import { Kafka } from 'fjord'`.
+export * from './client/index.js';

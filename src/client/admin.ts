@@ -1,0 +1,526 @@
+// The admin client: topics, partitions, offsets, groups, configs and the cluster, with kafkajs'
+// method names, arguments and return shapes. Offsets are decimal strings, as in kafkajs.
+import { ApiKey } from '../protocol/apis.js';
+import type { Message as WireMessage } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
+import type { Cluster } from './cluster.js';
+import {
+  FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, errorName,
+} from './errors.js';
+import { AdminEvents, Instrumentation } from './instrumentation.js';
+import type { ClientLogger } from './logger.js';
+import type { RetryOptions } from './retry.js';
+
+export interface AdminConfig {
+  retry?: RetryOptions;
+}
+
+/** Config resource types (kafkajs' ConfigResourceTypes). */
+export const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+/** Resource types (kafkajs' deprecated ResourceTypes, also used for configs). */
+export const ResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 } as const;
+export const ConfigSource = {
+  UNKNOWN: 0, TOPIC_CONFIG: 1, DYNAMIC_BROKER_CONFIG: 2, DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5, DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+} as const;
+
+export interface ITopicConfig {
+  topic: string;
+  numPartitions?: number;
+  replicationFactor?: number;
+  replicaAssignment?: { partition: number; replicas: number[] }[];
+  configEntries?: { name: string; value: string }[];
+}
+
+export interface PartitionOffset { partition: number; offset: string }
+export interface SeekEntry { partition: number; offset: string | number }
+
+export interface GroupDescription {
+  groupId: string;
+  members: { memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer; groupInstanceId?: string | null }[];
+  protocol: string;
+  protocolType: string;
+  state: string;
+  errorCode: number;
+}
+
+export interface ConfigEntry {
+  configName: string;
+  configValue: string | null;
+  isDefault: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  readOnly: boolean;
+  configSynonyms: { configName: string; configValue: string | null; configSource: number }[];
+}
+
+const EARLIEST = -2;
+const LATEST = -1;
+
+/** A per-topic (or per-group) error of an admin call, with its Kafka error name in `.type`. */
+class AdminItemError extends FjordProtocolError {
+  constructor(code: number, readonly target: string, detail?: string | null) {
+    super(code, detail ? `${target}: ${detail}` : target);
+  }
+}
+
+export class Admin {
+  readonly events = AdminEvents;
+  private readonly instrumentation = new Instrumentation('admin', AdminEvents);
+  private readonly cluster: Cluster;
+  private connected = false;
+
+  constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, _config: AdminConfig = {}) {
+    this.cluster = makeCluster(this.instrumentation.network);
+  }
+
+  on(event: string, listener: (e: any) => void): () => void {
+    return this.instrumentation.on(event, listener);
+  }
+
+  logger(): ClientLogger {
+    return this.log;
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+    this.connected = true;
+    this.instrumentation.emit(AdminEvents.CONNECT);
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    await this.cluster.disconnect();
+    this.instrumentation.emit(AdminEvents.DISCONNECT);
+  }
+
+  private ensureConnected(): void {
+    if (!this.connected) throw new FjordNotConnectedError('The admin client is not connected: call admin.connect() first');
+  }
+
+  /** Runs `fn` against the controller with retries; NOT_CONTROLLER refreshes metadata first. */
+  private onController<T>(fn: (request: (apiKey: number, body: WireMessage, timeout?: number) => Promise<WireMessage>) => Promise<T>): Promise<T> {
+    this.ensureConnected();
+    return this.cluster.retrier.run(async () => {
+      const node = await this.cluster.controller();
+      const conn = await this.cluster.connection(node);
+      return fn((apiKey, body, timeout) => conn.request(apiKey, body, timeout ? { timeout: timeout + 5000 } : undefined));
+    }, async (err) => {
+      if ((err as FjordProtocolError).code === ErrorCode.NOT_CONTROLLER) await this.cluster.refreshMetadata().catch(() => undefined);
+    });
+  }
+
+  private onCoordinator<T>(groupId: string, fn: (request: (apiKey: number, body: WireMessage) => Promise<WireMessage>) => Promise<T>): Promise<T> {
+    this.ensureConnected();
+    return this.cluster.retrier.run(async () => {
+      const node = await this.cluster.findCoordinator(groupId);
+      const conn = await this.cluster.connection(node);
+      return fn((apiKey, body) => conn.request(apiKey, body));
+    }, async (err) => {
+      const code = (err as FjordProtocolError).code;
+      if (code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) this.cluster.forgetCoordinator(groupId);
+    });
+  }
+
+  // --- topics -------------------------------------------------------------------------------
+
+  async listTopics(): Promise<string[]> {
+    this.ensureConnected();
+    const meta = await this.rawMetadata(null);
+    return (meta.topics as WireMessage[]).map((t) => t.name as string);
+  }
+
+  private async rawMetadata(topics: string[] | null): Promise<WireMessage> {
+    return this.cluster.retrier.run(async () => {
+      const conn = await this.cluster.anyConnection();
+      return conn.request(ApiKey.Metadata, {
+        topics: topics === null ? null : topics.map((name) => ({ name })),
+        allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false,
+      });
+    });
+  }
+
+  /** Creates topics. Resolves true when all were created, false when some already existed. */
+  async createTopics(options: { topics: ITopicConfig[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
+    const { topics, validateOnly = false, waitForLeaders = true, timeout = 5000 } = options;
+    if (!Array.isArray(topics)) throw new FjordNonRetriableError(`Invalid topics array ${topics}`);
+    if (topics.some((t) => typeof t.topic !== 'string')) throw new FjordNonRetriableError('Invalid topics array, the topic names have to be a valid string');
+    const names = new Set(topics.map((t) => t.topic));
+    if (names.size < topics.length) throw new FjordNonRetriableError('Invalid topics array, it cannot have multiple entries for the same topic');
+    const results = await this.onController(async (request) => {
+      const res = await request(ApiKey.CreateTopics, {
+        topics: topics.map((t) => ({
+          name: t.topic,
+          numPartitions: t.replicaAssignment?.length ? -1 : t.numPartitions ?? -1,
+          replicationFactor: t.replicaAssignment?.length ? -1 : t.replicationFactor ?? -1,
+          assignments: (t.replicaAssignment ?? []).map((a) => ({ partitionIndex: a.partition, brokerIds: a.replicas })),
+          configs: (t.configEntries ?? []).map((c) => ({ name: c.name, value: c.value })),
+        })),
+        timeoutMs: timeout,
+        validateOnly,
+      }, timeout);
+      const list = res.topics as WireMessage[];
+      const retriable = list.find((t) => t.errorCode !== 0 && new FjordProtocolError(t.errorCode).retriable);
+      if (retriable) throw new AdminItemError(retriable.errorCode, retriable.name, retriable.errorMessage);
+      return list;
+    });
+    const errors = results.filter((t) => t.errorCode !== 0 && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS)
+      .map((t) => new AdminItemError(t.errorCode, t.name, t.errorMessage));
+    if (errors.length > 0) throw new FjordAggregateError(`Topic creation errors: ${errors.map((e) => `${e.target} (${e.type})`).join(', ')}`, errors);
+    const existed = results.some((t) => t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS);
+    if (waitForLeaders && !validateOnly) {
+      const created = results.filter((t) => t.errorCode === 0).map((t) => t.name as string);
+      if (created.length) await this.cluster.ensureTopics(created);
+    }
+    return !existed;
+  }
+
+  async deleteTopics(options: { topics: string[]; timeout?: number }): Promise<void> {
+    const { topics, timeout = 5000 } = options;
+    if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) throw new FjordNonRetriableError(`Invalid topics array ${topics}`);
+    const results = await this.onController(async (request) => {
+      const res = await request(ApiKey.DeleteTopics, { topicNames: topics, topics: topics.map((name) => ({ name })), timeoutMs: timeout }, timeout);
+      return res.responses as WireMessage[];
+    });
+    for (const t of topics) this.cluster.targetTopics.delete(t);
+    const errors = results.filter((r) => r.errorCode !== 0).map((r) => new AdminItemError(r.errorCode, r.name, r.errorMessage));
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new FjordAggregateError(`Topic deletion errors: ${errors.map((e) => `${e.target} (${e.type})`).join(', ')}`, errors);
+  }
+
+  async createPartitions(options: { topicPartitions: { topic: string; count: number; assignments?: number[][] }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
+    const { topicPartitions, validateOnly = false, timeout = 5000 } = options;
+    if (!Array.isArray(topicPartitions)) throw new FjordNonRetriableError(`Invalid topic partitions array ${topicPartitions}`);
+    const results = await this.onController(async (request) => {
+      const res = await request(ApiKey.CreatePartitions, {
+        topics: topicPartitions.map((t) => ({ name: t.topic, count: t.count, assignments: t.assignments ? t.assignments.map((brokerIds) => ({ brokerIds })) : null })),
+        timeoutMs: timeout,
+        validateOnly,
+      }, timeout);
+      return res.results as WireMessage[];
+    });
+    const errors = results.filter((r) => r.errorCode !== 0).map((r) => new AdminItemError(r.errorCode, r.name, r.errorMessage));
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new FjordAggregateError(`Partition creation errors: ${errors.map((e) => `${e.target} (${e.type})`).join(', ')}`, errors);
+    if (!validateOnly) await this.cluster.refreshMetadata(topicPartitions.map((t) => t.topic)).catch(() => undefined);
+    return true;
+  }
+
+  async fetchTopicMetadata(options: { topics?: string[] } = {}): Promise<{ topics: { name: string; partitions: { partitionErrorCode: number; partitionId: number; leader: number; replicas: number[]; isr: number[]; offlineReplicas: number[] }[] }[] }> {
+    this.ensureConnected();
+    const wanted = options.topics && options.topics.length ? options.topics : null;
+    const meta = await this.rawMetadata(wanted);
+    const topics = meta.topics as WireMessage[];
+    for (const t of topics) {
+      if (t.errorCode !== 0) throw new AdminItemError(t.errorCode, t.name);
+    }
+    return {
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: (t.partitions as WireMessage[]).map((p) => ({
+          partitionErrorCode: p.errorCode,
+          partitionId: p.partitionIndex,
+          leader: p.leaderId,
+          replicas: p.replicaNodes,
+          isr: p.isrNodes,
+          offlineReplicas: p.offlineReplicas ?? [],
+        })).sort((a, b) => a.partitionId - b.partitionId),
+      })),
+    };
+  }
+
+  // --- offsets ------------------------------------------------------------------------------
+
+  /** ListOffsets for every partition of `topic` at `timestamp` (-2 earliest, -1 latest). */
+  private async listOffsets(topic: string, timestamp: number): Promise<Map<number, number>> {
+    this.ensureConnected();
+    await this.cluster.ensureTopics([topic]);
+    return this.cluster.retrier.run(async () => {
+      const meta = this.cluster.topic(topic)!;
+      const byLeader = new Map<number, number[]>();
+      for (const p of meta.partitions) {
+        let list = byLeader.get(p.leader);
+        if (!list) byLeader.set(p.leader, (list = []));
+        list.push(p.partitionId);
+      }
+      const out = new Map<number, number>();
+      await Promise.all([...byLeader].map(async ([leader, partitions]) => {
+        const conn = await this.cluster.connection(leader);
+        const res = await conn.request(ApiKey.ListOffsets, {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
+        });
+        for (const t of res.topics as WireMessage[]) {
+          for (const p of t.partitions as WireMessage[]) {
+            if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${topic}/${p.partitionIndex}`);
+            out.set(p.partitionIndex, p.offset);
+          }
+        }
+      }));
+      return out;
+    }, async () => { await this.cluster.refreshMetadata([topic]).catch(() => undefined); });
+  }
+
+  async fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string; high: string; low: string }[]> {
+    const [low, high] = await Promise.all([this.listOffsets(topic, EARLIEST), this.listOffsets(topic, LATEST)]);
+    return [...high.keys()].sort((a, b) => a - b).map((partition) => ({
+      partition,
+      offset: String(high.get(partition)),
+      high: String(high.get(partition)),
+      low: String(low.get(partition) ?? 0),
+    }));
+  }
+
+  async fetchTopicOffsetsByTimestamp(topic: string, timestamp?: number): Promise<PartitionOffset[]> {
+    const [at, high] = await Promise.all([this.listOffsets(topic, timestamp ?? LATEST), this.listOffsets(topic, LATEST)]);
+    return [...high.keys()].sort((a, b) => a - b).map((partition) => {
+      const o = at.get(partition) ?? -1;
+      return { partition, offset: String(o < 0 ? high.get(partition) : o) };
+    });
+  }
+
+  async fetchOffsets(options: { groupId: string; topics?: string[]; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
+    const { groupId, resolveOffsets = false } = options;
+    if (!groupId) throw new FjordNonRetriableError(`Invalid groupId ${groupId}`);
+    const topics = options.topics ?? [];
+    if (!Array.isArray(topics)) throw new FjordNonRetriableError('Expected topics array to be set');
+    this.ensureConnected();
+    if (topics.length) await this.cluster.ensureTopics(topics);
+    const request = topics.length
+      ? topics.map((name) => ({ name, partitionIndexes: this.cluster.topic(name)!.partitions.map((p) => p.partitionId) }))
+      : null;
+    const res = await this.onCoordinator(groupId, async (send) => {
+      const r = await send(ApiKey.OffsetFetch, { groupId, topics: request, requireStable: false });
+      if (r.errorCode) throw new FjordProtocolError(r.errorCode, `group ${groupId}`);
+      return r;
+    });
+    const out = (res.topics as WireMessage[]).map((t) => ({
+      topic: t.name as string,
+      partitions: (t.partitions as WireMessage[]).map((p) => {
+        if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+        return { partition: p.partitionIndex as number, offset: String(p.committedOffset), metadata: (p.metadata as string | null) || null };
+      }).sort((a, b) => a.partition - b.partition),
+    }));
+    if (resolveOffsets) {
+      for (const t of out) {
+        if (!t.partitions.some((p) => p.offset === '-1' || p.offset === '-2')) continue;
+        const offsets = await this.fetchTopicOffsets(t.topic);
+        for (const p of t.partitions) {
+          const o = offsets.find((x) => x.partition === p.partition);
+          if (!o) continue;
+          if (p.offset === String(EARLIEST)) p.offset = o.low;
+          else if (p.offset === String(LATEST)) p.offset = o.high;
+        }
+        await this.setOffsets({ groupId, topic: t.topic, partitions: t.partitions });
+      }
+    }
+    return out;
+  }
+
+  /** Commits offsets for a group that has no running members. */
+  async setOffsets(options: { groupId: string; topic: string; partitions: SeekEntry[] }): Promise<void> {
+    const { groupId, topic, partitions } = options;
+    if (!groupId) throw new FjordNonRetriableError(`Invalid groupId ${groupId}`);
+    if (!topic) throw new FjordNonRetriableError(`Invalid topic ${topic}`);
+    if (!partitions || partitions.length === 0) throw new FjordNonRetriableError('Invalid partitions');
+    const { groups } = await this.describeGroups([groupId]);
+    const state = groups[0]?.state;
+    if (state && state !== 'Empty' && state !== 'Dead') {
+      throw new FjordNonRetriableError(`The consumer group must have no running instances, current state: ${state}`);
+    }
+    await this.onCoordinator(groupId, async (send) => {
+      const r = await send(ApiKey.OffsetCommit, {
+        groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
+        topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p.partition, committedOffset: Number(p.offset), committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null })) }],
+      });
+      for (const t of r.topics as WireMessage[]) {
+        for (const p of t.partitions as WireMessage[]) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+      }
+    });
+  }
+
+  /** Sets a group's offsets on `topic` to the earliest (earliest: true) or latest offsets. */
+  async resetOffsets(options: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+    const { groupId, topic, earliest = false } = options;
+    if (!groupId) throw new FjordNonRetriableError(`Invalid groupId ${groupId}`);
+    if (!topic) throw new FjordNonRetriableError(`Invalid topic ${topic}`);
+    const offsets = await this.fetchTopicOffsets(topic);
+    await this.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: earliest ? o.low : o.high })) });
+  }
+
+  async deleteTopicRecords(options: { topic: string; partitions: SeekEntry[] }): Promise<void> {
+    const { topic, partitions } = options;
+    this.ensureConnected();
+    await this.cluster.ensureTopics([topic]);
+    const high = await this.listOffsets(topic, LATEST);
+    const byLeader = new Map<number, { partitionIndex: number; offset: number }[]>();
+    for (const p of partitions) {
+      const leader = this.cluster.leaderOf(topic, p.partition);
+      let offset = Number(p.offset);
+      if (offset === -1) offset = high.get(p.partition) ?? -1;
+      let list = byLeader.get(leader);
+      if (!list) byLeader.set(leader, (list = []));
+      list.push({ partitionIndex: p.partition, offset });
+    }
+    await Promise.all([...byLeader].map(async ([leader, list]) => {
+      const res = await this.cluster.request(leader, ApiKey.DeleteRecords, { topics: [{ name: topic, partitions: list }], timeoutMs: 5000 });
+      for (const t of res.topics as WireMessage[]) {
+        for (const p of t.partitions as WireMessage[]) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${topic}/${p.partitionIndex}`);
+      }
+    }));
+  }
+
+  // --- groups -------------------------------------------------------------------------------
+
+  async listGroups(): Promise<{ groups: { groupId: string; protocolType: string; groupState?: string }[] }> {
+    this.ensureConnected();
+    await this.cluster.refreshMetadata();
+    const groups: { groupId: string; protocolType: string; groupState?: string }[] = [];
+    await Promise.all([...this.cluster.brokers.keys()].map(async (node) => {
+      const res = await this.cluster.retrier.run(async () => {
+        const r = await this.cluster.request(node, ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
+        if (r.errorCode !== 0) throw new FjordProtocolError(r.errorCode, 'ListGroups');
+        return r;
+      });
+      for (const g of res.groups as WireMessage[]) {
+        groups.push(g.groupState ? { groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState } : { groupId: g.groupId, protocolType: g.protocolType });
+      }
+    }));
+    return { groups };
+  }
+
+  async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }> {
+    this.ensureConnected();
+    const byCoordinator = new Map<number, string[]>();
+    for (const g of groupIds) {
+      const node = await this.cluster.findCoordinator(g);
+      let list = byCoordinator.get(node);
+      if (!list) byCoordinator.set(node, (list = []));
+      list.push(g);
+    }
+    const found = new Map<string, GroupDescription>();
+    await Promise.all([...byCoordinator].map(async ([node, ids]) => {
+      const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DescribeGroups, { groups: ids, includeAuthorizedOperations: false }));
+      for (const g of res.groups as WireMessage[]) {
+        found.set(g.groupId, {
+          errorCode: g.errorCode,
+          groupId: g.groupId,
+          state: g.groupState,
+          protocolType: g.protocolType,
+          protocol: g.protocolData,
+          members: (g.members as WireMessage[]).map((m) => ({
+            memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost,
+            memberMetadata: m.memberMetadata, memberAssignment: m.memberAssignment, groupInstanceId: m.groupInstanceId ?? null,
+          })),
+        });
+      }
+    }));
+    return { groups: groupIds.filter((g) => found.has(g)).map((g) => found.get(g)!) };
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number; error?: Error }[]> {
+    if (!Array.isArray(groupIds)) throw new FjordNonRetriableError(`Invalid groupIds array ${groupIds}`);
+    this.ensureConnected();
+    const results: { groupId: string; errorCode: number; error?: Error }[] = [];
+    const byCoordinator = new Map<number, string[]>();
+    for (const g of groupIds) {
+      const node = await this.cluster.findCoordinator(g);
+      let list = byCoordinator.get(node);
+      if (!list) byCoordinator.set(node, (list = []));
+      list.push(g);
+    }
+    await Promise.all([...byCoordinator].map(async ([node, ids]) => {
+      const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DeleteGroups, { groupsNames: ids }));
+      for (const r of res.results as WireMessage[]) {
+        results.push(r.errorCode === 0 ? { groupId: r.groupId, errorCode: 0 } : { groupId: r.groupId, errorCode: r.errorCode, error: new AdminItemError(r.errorCode, r.groupId) });
+      }
+    }));
+    for (const g of groupIds) this.cluster.forgetCoordinator(g);
+    const failed = results.filter((r) => r.errorCode !== 0);
+    if (failed.length > 0) {
+      const err = new FjordAggregateError(`Error deleting groups: ${failed.map((f) => `${f.groupId} (${errorName(f.errorCode)})`).join(', ')}`, failed.map((f) => f.error!));
+      (err as FjordAggregateError & { groups: unknown }).groups = results;
+      throw err;
+    }
+    return results;
+  }
+
+  // --- configs and cluster ------------------------------------------------------------------
+
+  async describeConfigs(options: { resources: { type: number; name: string; configNames?: string[] }[]; includeSynonyms?: boolean }): Promise<{ resources: { errorCode: number; errorMessage: string | null; resourceName: string; resourceType: number; configEntries: ConfigEntry[] }[]; throttleTime: number }> {
+    const { resources, includeSynonyms = false } = options;
+    if (!Array.isArray(resources)) throw new FjordNonRetriableError(`Invalid resources array ${resources}`);
+    if (resources.length === 0) throw new FjordNonRetriableError('Resources array cannot be empty');
+    this.ensureConnected();
+    const res = await this.cluster.retrier.run(async () => {
+      const node = resources.find((r) => r.type === ConfigResourceTypes.BROKER || r.type === ConfigResourceTypes.BROKER_LOGGER);
+      const conn = node ? await this.cluster.connection(Number(node.name)) : await this.cluster.anyConnection();
+      const version = conn.versionOf(ApiKey.DescribeConfigs);
+      const r = await conn.request(ApiKey.DescribeConfigs, {
+        resources: resources.map((x) => ({ resourceType: x.type, resourceName: x.name, configurationKeys: x.configNames?.length ? x.configNames : null })),
+        includeSynonyms, includeDocumentation: false,
+      });
+      return { r, version };
+    });
+    const results = res.r.results as WireMessage[];
+    for (const x of results) if (x.errorCode !== 0) throw new AdminItemError(x.errorCode, x.resourceName, x.errorMessage);
+    return {
+      throttleTime: res.r.throttleTimeMs ?? 0,
+      resources: results.map((x) => ({
+        errorCode: x.errorCode,
+        errorMessage: x.errorMessage ?? null,
+        resourceName: x.resourceName,
+        resourceType: x.resourceType,
+        configEntries: (x.configs as WireMessage[]).map((c) => {
+          const source = res.version >= 1 ? c.configSource : c.isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.UNKNOWN;
+          return {
+            configName: c.name,
+            configValue: c.value,
+            readOnly: c.readOnly,
+            isDefault: res.version >= 1 ? source === ConfigSource.DEFAULT_CONFIG : !!c.isDefault,
+            configSource: source,
+            isSensitive: c.isSensitive,
+            configSynonyms: ((c.synonyms ?? []) as WireMessage[]).map((s) => ({ configName: s.name, configValue: s.value, configSource: s.source })),
+          };
+        }),
+      })),
+    };
+  }
+
+  /** Sets configs (AlterConfigs: the listed entries replace the resource's overrides). */
+  async alterConfigs(options: { resources: { type: number; name: string; configEntries: { name: string; value: string }[] }[]; validateOnly?: boolean }): Promise<{ resources: { errorCode: number; errorMessage: string | null; resourceName: string; resourceType: number }[]; throttleTime: number }> {
+    const { resources, validateOnly = false } = options;
+    if (!Array.isArray(resources) || resources.length === 0) throw new FjordNonRetriableError(`Invalid resources array ${resources}`);
+    this.ensureConnected();
+    const res = await this.cluster.retrier.run(async () => {
+      const conn = await this.cluster.anyConnection();
+      if (!conn.supports(ApiKey.AlterConfigs) && conn.supports(ApiKey.IncrementalAlterConfigs)) {
+        return conn.request(ApiKey.IncrementalAlterConfigs, {
+          resources: resources.map((r) => ({ resourceType: r.type, resourceName: r.name, configs: r.configEntries.map((c) => ({ name: c.name, configOperation: 0, value: c.value })) })),
+          validateOnly,
+        });
+      }
+      return conn.request(ApiKey.AlterConfigs, {
+        resources: resources.map((r) => ({ resourceType: r.type, resourceName: r.name, configs: r.configEntries.map((c) => ({ name: c.name, value: c.value })) })),
+        validateOnly,
+      });
+    });
+    const list = res.responses as WireMessage[];
+    for (const x of list) if (x.errorCode !== 0) throw new AdminItemError(x.errorCode, x.resourceName, x.errorMessage);
+    return {
+      throttleTime: res.throttleTimeMs ?? 0,
+      resources: list.map((x) => ({ errorCode: x.errorCode, errorMessage: x.errorMessage ?? null, resourceName: x.resourceName, resourceType: x.resourceType })),
+    };
+  }
+
+  async describeCluster(): Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }> {
+    this.ensureConnected();
+    await this.cluster.retrier.run(() => this.cluster.refreshMetadata());
+    return {
+      brokers: [...this.cluster.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+      controller: this.cluster.controllerId >= 0 ? this.cluster.controllerId : null,
+      clusterId: this.cluster.clusterId ?? '',
+    };
+  }
+}

@@ -1,0 +1,987 @@
+// The consumer: kafkajs' API (subscribe, run with eachMessage/eachBatch, commitOffsets, seek,
+// pause, resume, stop, disconnect, on) plus an async iterator, `for await (const m of
+// consumer.messages())`.
+//
+// Inside, one session per group generation:
+//  - a fetch loop per leader broker keeps one Fetch in flight on its own connection and puts the
+//    decoded messages in a bounded queue per partition (a partition is not fetched again while its
+//    queue holds maxBytesPerPartition bytes: that is the backpressure);
+//  - `partitionsConsumedConcurrently` workers take batches from those queues and call the handler,
+//    each partition's batches strictly in order;
+//  - a heartbeat timer; a rebalance (or stop) ends the session: fetching stops, the workers finish
+//    the batch in hand, resolved offsets are committed, and the member joins again.
+// Seeks and pauses bump a partition's epoch; queued batches of an older epoch are dropped.
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message as WireMessage } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { STALE_METADATA_CODES, type Cluster } from '../cluster.js';
+import {
+  FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, isRetriable,
+} from '../errors.js';
+import { ConsumerEvents, Instrumentation } from '../instrumentation.js';
+import type { ClientLogger } from '../logger.js';
+import { decodeRecordSet, type KafkaMessage } from '../record-codec.js';
+import { sleep, type RetryOptions } from '../retry.js';
+import { roundRobin, type AssignerCluster, type PartitionAssigner } from './assigners.js';
+import { GroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './group.js';
+
+export interface ConsumerConfig {
+  groupId: string;
+  partitionAssigners?: PartitionAssigner[];
+  metadataMaxAge?: number;
+  sessionTimeout?: number;
+  rebalanceTimeout?: number;
+  heartbeatInterval?: number;
+  maxBytesPerPartition?: number;
+  minBytes?: number;
+  maxBytes?: number;
+  maxWaitTimeInMs?: number;
+  retry?: RetryOptions;
+  allowAutoTopicCreation?: boolean;
+  maxInFlightRequests?: number;
+  readUncommitted?: boolean;
+  rackId?: string;
+  /** Static membership (KIP-345): a stable id for this consumer instance. */
+  groupInstanceId?: string;
+}
+
+export interface ConsumerSubscribeTopics {
+  topics?: (string | RegExp)[];
+  topic?: string | RegExp;
+  fromBeginning?: boolean;
+}
+
+export interface Batch {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: KafkaMessage[];
+  isEmpty(): boolean;
+  firstOffset(): string | null;
+  lastOffset(): string;
+  offsetLag(): string;
+  offsetLagLow(): string;
+}
+
+export interface EachMessagePayload {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+}
+
+export interface EachBatchPayload {
+  batch: Batch;
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+  commitOffsetsIfNecessary(offsets?: { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<void>;
+  uncommittedOffsets(): { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] };
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+export interface ConsumerRunConfig {
+  autoCommit?: boolean;
+  autoCommitInterval?: number | null;
+  autoCommitThreshold?: number | null;
+  eachBatchAutoResolve?: boolean;
+  partitionsConsumedConcurrently?: number;
+  eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+  eachMessage?: (payload: EachMessagePayload) => Promise<void>;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+interface FetchedBatch {
+  epoch: number;
+  messages: KafkaMessage[];
+  highWatermark: number;
+  bytes: number;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** Next offset to fetch. */
+  fetchOffset: number;
+  /** Next offset to commit (last processed + 1), -1 when nothing was processed. */
+  resolved: number;
+  /** Last offset committed by this consumer, -1 when unknown. */
+  committed: number;
+  epoch: number;
+  queue: FetchedBatch[];
+  queuedBytes: number;
+  highWatermark: number;
+  busy: boolean;
+  /** No fetching before this time (after a handler error or a fetch error). */
+  notBefore: number;
+  failures: number;
+  partitionMaxBytes: number;
+}
+
+interface Session {
+  active: boolean;
+  generationId: number;
+  ended: Promise<'rejoin' | 'stop' | 'crash'>;
+  end(why: 'rejoin' | 'stop' | 'crash', error?: Error): void;
+  error?: Error;
+  fetchers: Promise<void>[];
+  workers: Promise<void>[];
+  heartbeatTimer: NodeJS.Timeout | null;
+  wake(): void;
+  waitForWork(): Promise<void>;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** Thrown into the worker when the iterator ended before taking a message: it stays unprocessed. */
+class Abandoned extends Error {}
+
+/** A one-slot hand-off used by messages(): a message counts as processed when the next is taken. */
+class HandOff<T> {
+  private taker: ((r: IteratorResult<T>) => void) | null = null;
+  private waiting: { item: T; processed: () => void; abandoned: (e: Error) => void } | null = null;
+  private lastProcessed: (() => void) | null = null;
+  closed = false;
+
+  put(item: T): Promise<void> {
+    return new Promise((processed, abandoned) => {
+      if (this.closed) return abandoned(new Abandoned());
+      if (this.taker) {
+        const t = this.taker;
+        this.taker = null;
+        this.lastProcessed = processed;
+        t({ value: item, done: false });
+      } else {
+        this.waiting = { item, processed, abandoned };
+      }
+    });
+  }
+
+  take(): Promise<IteratorResult<T>> {
+    if (this.lastProcessed) {
+      const p = this.lastProcessed;
+      this.lastProcessed = null;
+      p();
+    }
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      this.lastProcessed = w.processed;
+      return Promise.resolve({ value: w.item, done: false });
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => { this.taker = resolve; });
+  }
+
+  /** Ends the iteration. The message last handed out counts as processed (as after a poll). */
+  close(): void {
+    this.closed = true;
+    this.taker?.({ value: undefined, done: true });
+    this.taker = null;
+    this.lastProcessed?.();
+    this.lastProcessed = null;
+    this.waiting?.abandoned(new Abandoned());
+    this.waiting = null;
+  }
+}
+
+export class Consumer {
+  readonly events = ConsumerEvents;
+  private readonly instrumentation = new Instrumentation('consumer', ConsumerEvents);
+  private readonly cluster: Cluster;
+  private readonly group: GroupMember;
+  private readonly groupId: string;
+  private readonly sessionTimeout: number;
+  private readonly rebalanceTimeout: number;
+  private readonly heartbeatInterval: number;
+  private readonly maxBytesPerPartition: number;
+  private readonly maxBytes: number;
+  private readonly minBytes: number;
+  private readonly maxWait: number;
+  private readonly readCommitted: boolean;
+  private readonly allowAutoTopicCreation: boolean;
+  private connected = false;
+  private running = false;
+  private subscriptions: { pattern: string | RegExp; fromBeginning: boolean }[] = [];
+  private topics = new Map<string, { fromBeginning: boolean }>();
+  private partitions = new Map<string, PartitionState>();
+  private pausedTopics = new Set<string>();
+  private pausedPartitions = new Set<string>();
+  private pendingSeeks = new Map<string, number>();
+  private session: Session | null = null;
+  private runConfig: Required<Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>> & Pick<ConsumerRunConfig, 'eachBatch' | 'eachMessage'> | null = null;
+  private runLoop: Promise<void> | null = null;
+  private lastCommit = Date.now();
+  private uncommittedMessages = 0;
+  private lastHeartbeat = 0;
+  private handOff: HandOff<EachMessagePayload> | null = null;
+
+  constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
+    if (!config || !config.groupId) throw new FjordNonRetriableError('Consumer groupId must be a non-empty string');
+    this.groupId = config.groupId;
+    this.cluster = makeCluster(this.instrumentation.network);
+    this.sessionTimeout = config.sessionTimeout ?? 30000;
+    this.rebalanceTimeout = config.rebalanceTimeout ?? 60000;
+    this.heartbeatInterval = config.heartbeatInterval ?? 3000;
+    this.maxBytesPerPartition = config.maxBytesPerPartition ?? 1048576;
+    this.maxBytes = config.maxBytes ?? 10485760;
+    this.minBytes = config.minBytes ?? 1;
+    this.maxWait = config.maxWaitTimeInMs ?? 5000;
+    this.readCommitted = !config.readUncommitted;
+    this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
+    const assignerCluster: AssignerCluster = {
+      findTopicPartitionMetadata: (topic) => this.cluster.topic(topic)?.partitions ?? [],
+    };
+    const factories = config.partitionAssigners?.length ? config.partitionAssigners : [roundRobin];
+    const assigners = factories.map((f) => f({ cluster: assignerCluster, groupId: this.groupId, logger: log }));
+    this.group = new GroupMember(this.cluster, {
+      groupId: this.groupId, sessionTimeout: this.sessionTimeout, rebalanceTimeout: this.rebalanceTimeout,
+      groupInstanceId: config.groupInstanceId ?? null, assigners,
+    }, log);
+  }
+
+  on(event: string, listener: (e: any) => void): () => void {
+    return this.instrumentation.on(event, listener);
+  }
+
+  logger(): ClientLogger {
+    return this.log;
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+    this.connected = true;
+    this.instrumentation.emit(ConsumerEvents.CONNECT);
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.stop();
+    } finally {
+      await this.cluster.disconnect();
+      this.connected = false;
+      this.instrumentation.emit(ConsumerEvents.DISCONNECT);
+    }
+  }
+
+  async subscribe(subscription: ConsumerSubscribeTopics): Promise<void> {
+    if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected: call consumer.connect() first');
+    if (this.running) throw new FjordNonRetriableError('Cannot subscribe to topics while the consumer is running');
+    const { topic, topics, fromBeginning = false } = subscription;
+    const list = topics ?? (topic !== undefined ? [topic] : []);
+    if (list.length === 0) throw new FjordNonRetriableError('Missing required argument "topics"');
+    for (const t of list) {
+      if (typeof t !== 'string' && !(t instanceof RegExp)) throw new FjordNonRetriableError(`Invalid topic ${t} (${typeof t}), the topic name has to be a String or a RegExp`);
+      this.subscriptions.push({ pattern: t, fromBeginning });
+    }
+    const hasRegex = list.some((t) => t instanceof RegExp);
+    if (hasRegex) await this.cluster.retrier.run(() => this.cluster.refreshMetadata('all'));
+    const known = hasRegex ? this.cluster.knownTopics() : [];
+    for (const t of list) {
+      if (typeof t === 'string') this.topics.set(t, { fromBeginning });
+      else for (const name of known) if (t.test(name)) this.topics.set(name, { fromBeginning });
+    }
+    const names = [...this.topics.keys()];
+    if (names.length) await this.cluster.ensureTopics(names, this.allowAutoTopicCreation);
+  }
+
+  /** Starts consuming; resolves once the consumer has joined its group. */
+  async run(config: ConsumerRunConfig = {}): Promise<void> {
+    if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected: call consumer.connect() first');
+    if (this.running) throw new FjordNonRetriableError('The consumer is already running');
+    if (!config.eachBatch && !config.eachMessage) throw new FjordNonRetriableError('Consumer run requires eachMessage or eachBatch');
+    if (this.topics.size === 0) throw new FjordNonRetriableError('The consumer is not subscribed to any topic: call subscribe() first');
+    this.runConfig = {
+      autoCommit: config.autoCommit ?? true,
+      autoCommitInterval: config.autoCommitInterval ?? null,
+      autoCommitThreshold: config.autoCommitThreshold ?? null,
+      eachBatchAutoResolve: config.eachBatchAutoResolve ?? true,
+      partitionsConsumedConcurrently: Math.max(1, config.partitionsConsumedConcurrently ?? 1),
+      eachBatch: config.eachBatch,
+      eachMessage: config.eachMessage,
+    };
+    this.running = true;
+    let joined!: () => void;
+    let failed!: (e: Error) => void;
+    const firstJoin = new Promise<void>((res, rej) => { joined = res; failed = rej; });
+    this.runLoop = this.loop(joined, failed);
+    await firstJoin;
+  }
+
+  /**
+   * Messages as an async iterator. A message counts as processed (and its offset as resolved,
+   * for auto-commit) when the next one is asked for or the loop is left; leaving the loop stops
+   * the consumer. Fetching runs ahead only by a bounded amount (maxBytesPerPartition per
+   * partition), so a slow loop slows fetching instead of filling memory.
+   */
+  messages(config: Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage' | 'partitionsConsumedConcurrently'> = {}): AsyncIterableIterator<EachMessagePayload> {
+    const handOff = new HandOff<EachMessagePayload>();
+    this.handOff = handOff;
+    let started: Promise<void> | null = null;
+    const start = () => (started ??= this.run({ ...config, eachMessage: (payload) => handOff.put(payload) }));
+    const iterator: AsyncIterableIterator<EachMessagePayload> = {
+      next: async () => {
+        await start();
+        return handOff.take();
+      },
+      return: async () => {
+        handOff.close();
+        await this.stop();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() { return iterator; },
+    };
+    return iterator;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.handOff?.close();
+    this.session?.end('stop');
+    try {
+      await this.runLoop;
+    } catch {
+      // reported through CRASH already
+    }
+    this.runLoop = null;
+    if (!this.config.groupInstanceId) await this.group.leave();
+    this.partitions.clear();
+    this.instrumentation.emit(ConsumerEvents.STOP);
+  }
+
+  // --- the run loop -------------------------------------------------------------------------
+
+  private async loop(joined: () => void, failed: (e: Error) => void): Promise<void> {
+    let first = true;
+    let crashes = 0;
+    while (this.running) {
+      try {
+        const topics = [...this.topics.keys()];
+        this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
+        const result = await this.group.join(topics);
+        this.emitGroupJoin(result);
+        await this.applyAssignment(result);
+        if (first) { first = false; joined(); }
+        crashes = 0;
+        const session = this.startSession(result.generationId);
+        const why = await session.ended;
+        await this.endSession(session);
+        if (why === 'crash' && session.error) throw session.error;
+      } catch (err) {
+        const error = err as Error;
+        if (!this.running) break;
+        if (first) {
+          this.running = false;
+          failed(error);
+          return;
+        }
+        crashes++;
+        const restart = await this.shouldRestart(error);
+        this.log.error(`consumer crashed: ${error.message}`, { groupId: this.groupId, retriable: isRetriable(error), restart });
+        this.instrumentation.emit(ConsumerEvents.CRASH, { error, groupId: this.groupId, restart });
+        if (!restart) {
+          this.running = false;
+          await this.group.leave();
+          this.instrumentation.emit(ConsumerEvents.STOP);
+          return;
+        }
+        await sleep(this.cluster.retrier.delay(Math.min(crashes - 1, 8)));
+      }
+    }
+  }
+
+  private async shouldRestart(error: Error): Promise<boolean> {
+    const hook = this.config.retry?.restartOnFailure;
+    if (error instanceof RebalanceError) return true;
+    if (!isRetriable(error) && !(error as FjordError & { cause?: unknown }).cause) return false;
+    if (!hook) return true;
+    try {
+      return await hook(error);
+    } catch {
+      return false;
+    }
+  }
+
+  private emitGroupJoin(r: JoinResult): void {
+    const memberAssignment: Record<string, number[]> = {};
+    for (const [t, p] of r.assignment) memberAssignment[t] = p;
+    this.instrumentation.emit(ConsumerEvents.GROUP_JOIN, {
+      duration: r.duration, groupId: this.groupId, isLeader: r.isLeader, leaderId: r.leaderId,
+      groupProtocol: r.groupProtocol, memberId: r.memberId, memberAssignment,
+    });
+    const unsubscribed = [...r.assignment.keys()].filter((t) => !this.topics.has(t));
+    if (unsubscribed.length) {
+      this.instrumentation.emit(ConsumerEvents.RECEIVED_UNSUBSCRIBED_TOPICS, { groupId: this.groupId, generationId: r.generationId, memberId: r.memberId, assignedTopics: [...r.assignment.keys()], topicsSubscribed: [...this.topics.keys()], topicsNotSubscribed: unsubscribed });
+    }
+  }
+
+  /** Sets the partitions' positions for a new assignment: seek > committed > reset policy. */
+  private async applyAssignment(r: JoinResult): Promise<void> {
+    const assignment = new Map([...r.assignment].filter(([t]) => this.topics.has(t)));
+    this.partitions.clear();
+    if (assignment.size === 0) return;
+    await this.cluster.ensureTopics(assignment.keys());
+    const committed = await this.group.fetchOffsets(assignment);
+    const resets: { topic: string; partition: number; earliest: boolean }[] = [];
+    for (const [topic, list] of assignment) {
+      for (const partition of list) {
+        const key = tpKey(topic, partition);
+        const seek = this.pendingSeeks.get(key);
+        const c = committed.get(topic)?.get(partition) ?? -1;
+        const state: PartitionState = {
+          topic, partition, fetchOffset: -1, resolved: -1, committed: c, epoch: 0, queue: [], queuedBytes: 0,
+          highWatermark: -1, busy: false, notBefore: 0, failures: 0, partitionMaxBytes: this.maxBytesPerPartition,
+        };
+        this.partitions.set(key, state);
+        if (seek !== undefined && seek >= 0) {
+          this.pendingSeeks.delete(key);
+          state.fetchOffset = seek;
+          state.resolved = seek;
+        } else if (seek !== undefined || c < 0) {
+          this.pendingSeeks.delete(key);
+          resets.push({ topic, partition, earliest: seek === -2 || (seek === undefined && this.topics.get(topic)!.fromBeginning) });
+        } else {
+          state.fetchOffset = c;
+        }
+      }
+    }
+    if (resets.length) {
+      const offsets = await this.listOffsets(resets.map((x) => ({ topic: x.topic, partition: x.partition, timestamp: x.earliest ? -2 : -1 })));
+      for (const x of resets) {
+        const s = this.partitions.get(tpKey(x.topic, x.partition))!;
+        s.fetchOffset = offsets.get(tpKey(x.topic, x.partition)) ?? 0;
+      }
+    }
+  }
+
+  /** ListOffsets for partitions (timestamp -2 earliest, -1 latest, else a time). */
+  private async listOffsets(list: { topic: string; partition: number; timestamp: number }[]): Promise<Map<string, number>> {
+    return this.cluster.retrier.run(async () => {
+      const byLeader = new Map<number, typeof list>();
+      for (const x of list) {
+        const leader = this.cluster.leaderOf(x.topic, x.partition);
+        let l = byLeader.get(leader);
+        if (!l) byLeader.set(leader, (l = []));
+        l.push(x);
+      }
+      const out = new Map<string, number>();
+      await Promise.all([...byLeader].map(async ([leader, items]) => {
+        const byTopic = new Map<string, typeof list>();
+        for (const x of items) {
+          let l = byTopic.get(x.topic);
+          if (!l) byTopic.set(x.topic, (l = []));
+          l.push(x);
+        }
+        const res = await this.cluster.request(leader, ApiKey.ListOffsets, {
+          replicaId: -1,
+          isolationLevel: this.readCommitted ? 1 : 0,
+          topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: p.timestamp, maxNumOffsets: 1 })) })),
+        });
+        for (const t of res.topics as WireMessage[]) {
+          for (const p of t.partitions as WireMessage[]) {
+            if (p.errorCode !== 0) throw new FjordProtocolError(p.errorCode, `ListOffsets ${t.name}/${p.partitionIndex}`);
+            out.set(tpKey(t.name, p.partitionIndex), p.offset);
+          }
+        }
+      }));
+      return out;
+    }, async () => { await this.cluster.refreshMetadata().catch(() => undefined); });
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  private startSession(generationId: number): Session {
+    let endResolve!: (why: 'rejoin' | 'stop' | 'crash') => void;
+    let wakeResolve: (() => void) | null = null;
+    let wakePromise: Promise<void> | null = null;
+    const session: Session = {
+      active: true,
+      generationId,
+      ended: new Promise((res) => { endResolve = res; }),
+      end: (why, error) => {
+        if (!session.active) return;
+        session.active = false;
+        if (error) session.error = error;
+        session.wake();
+        endResolve(why);
+      },
+      fetchers: [],
+      workers: [],
+      heartbeatTimer: null,
+      wake: () => {
+        const r = wakeResolve;
+        wakeResolve = null;
+        wakePromise = null;
+        r?.();
+      },
+      waitForWork: () => (wakePromise ??= new Promise<void>((res) => { wakeResolve = res; })),
+    };
+    this.session = session;
+    if (!this.running) session.end('stop');
+    // Heartbeats.
+    const beat = async () => {
+      if (!session.active) return;
+      try {
+        await this.heartbeat();
+      } catch (err) {
+        if (err instanceof RebalanceError) {
+          session.end('rejoin');
+          return;
+        }
+        this.log.warn(`heartbeat failed: ${(err as Error).message}`, { groupId: this.groupId });
+      }
+      if (session.active) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
+    };
+    session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
+    // Fetchers, one per leader.
+    const leaders = new Set<number>();
+    for (const s of this.partitions.values()) leaders.add(this.cluster.leaderOf(s.topic, s.partition));
+    for (const leader of leaders) session.fetchers.push(this.fetchLoop(session, leader));
+    // Workers.
+    const n = this.runConfig!.partitionsConsumedConcurrently;
+    for (let i = 0; i < n; i++) session.workers.push(this.workerLoop(session));
+    return session;
+  }
+
+  private async endSession(session: Session): Promise<void> {
+    session.active = false;
+    if (session.heartbeatTimer) clearTimeout(session.heartbeatTimer);
+    session.wake();
+    await Promise.all(session.workers);
+    if (this.runConfig?.autoCommit) {
+      try {
+        await this.commitResolved(true);
+      } catch (err) {
+        this.log.warn(`could not commit offsets before rejoining: ${(err as Error).message}`, { groupId: this.groupId });
+      }
+    }
+    // Fetch loops are not awaited: a long poll may still be out; its answer is dropped.
+    for (const s of this.partitions.values()) {
+      s.queue = [];
+      s.queuedBytes = 0;
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.group.heartbeat();
+    this.lastHeartbeat = Date.now();
+    this.instrumentation.emit(ConsumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId });
+  }
+
+  private fetchable(s: PartitionState, now: number): boolean {
+    return s.fetchOffset >= 0 && s.queuedBytes < s.partitionMaxBytes && s.notBefore <= now && !this.isPaused(s.topic, s.partition);
+  }
+
+  private isPaused(topic: string, partition: number): boolean {
+    return this.pausedTopics.has(topic) || this.pausedPartitions.has(tpKey(topic, partition));
+  }
+
+  private async fetchLoop(session: Session, leader: number): Promise<void> {
+    let failures = 0;
+    while (session.active) {
+      const now = Date.now();
+      const wanted: PartitionState[] = [];
+      let nextRetry = Infinity;
+      for (const s of this.partitions.values()) {
+        if (this.cluster.leaderOf(s.topic, s.partition) !== leader) continue;
+        if (this.fetchable(s, now)) wanted.push(s);
+        else if (s.notBefore > now) nextRetry = Math.min(nextRetry, s.notBefore);
+      }
+      if (wanted.length === 0) {
+        if (nextRetry !== Infinity) await Promise.race([session.waitForWork(), sleep(nextRetry - now)]);
+        else await session.waitForWork();
+        continue;
+      }
+      const epochs = wanted.map((s) => s.epoch);
+      const offsets = wanted.map((s) => s.fetchOffset);
+      const byTopic = new Map<string, WireMessage[]>();
+      for (const s of wanted) {
+        let list = byTopic.get(s.topic);
+        if (!list) byTopic.set(s.topic, (list = []));
+        list.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: s.fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: s.partitionMaxBytes });
+      }
+      const started = Date.now();
+      this.instrumentation.emit(ConsumerEvents.FETCH_START, { nodeId: leader });
+      let res: WireMessage;
+      try {
+        const conn = await this.cluster.connection(leader, 'fetch');
+        res = await conn.request(ApiKey.Fetch, {
+          replicaId: -1, maxWaitMs: this.maxWait, minBytes: this.minBytes, maxBytes: this.maxBytes,
+          isolationLevel: this.readCommitted ? 1 : 0, sessionId: 0, sessionEpoch: -1,
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+          forgottenTopicsData: [], rackId: this.config.rackId ?? '',
+        }, { timeout: this.cluster.options.requestTimeout + this.maxWait });
+        failures = 0;
+      } catch (err) {
+        if (!session.active) return;
+        failures++;
+        if (!isRetriable(err) || failures > this.cluster.retrier.options.retries) {
+          session.end('crash', err as Error);
+          return;
+        }
+        this.log.warn(`fetch from broker ${leader} failed: ${(err as Error).message}`, { attempt: failures });
+        await sleep(this.cluster.retrier.delay(failures - 1));
+        await this.cluster.refreshMetadata().catch(() => undefined);
+        continue;
+      }
+      if (!session.active) return;
+      let batches = 0;
+      let needRefresh = false;
+      for (const t of res.responses as WireMessage[]) {
+        for (const p of t.partitions as WireMessage[]) {
+          const i = wanted.findIndex((s) => s.topic === t.topic && s.partition === p.partitionIndex);
+          if (i < 0) continue;
+          const s = wanted[i];
+          if (s.epoch !== epochs[i] || this.partitions.get(tpKey(s.topic, s.partition)) !== s) continue;
+          if (p.errorCode !== 0) {
+            if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+              await this.resetOutOfRange(s);
+            } else {
+              if (STALE_METADATA_CODES.has(p.errorCode)) needRefresh = true;
+              s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures++, 8));
+              this.log.warn(`fetch ${s.topic}/${s.partition}: ${new FjordProtocolError(p.errorCode).message}`);
+            }
+            continue;
+          }
+          s.highWatermark = p.highWatermark;
+          const records = p.records as Buffer | null;
+          if (!records || records.length === 0) continue;
+          let decoded;
+          try {
+            decoded = await decodeRecordSet(records, { minOffset: offsets[i], readCommitted: this.readCommitted, abortedTransactions: p.abortedTransactions });
+          } catch (err) {
+            session.end('crash', new FjordNonRetriableError(`could not decode records of ${s.topic}/${s.partition} at offset ${offsets[i]}: ${(err as Error).message}`));
+            return;
+          }
+          if (s.epoch !== epochs[i] || !session.active) continue;
+          if (decoded.nextOffset <= s.fetchOffset) {
+            // Not even one whole batch fitted: ask for more bytes next time.
+            s.partitionMaxBytes = Math.min(s.partitionMaxBytes * 2, 1 << 30);
+            continue;
+          }
+          s.partitionMaxBytes = this.maxBytesPerPartition;
+          s.fetchOffset = decoded.nextOffset;
+          const messages = decoded.batches.length === 1 ? decoded.batches[0].messages : decoded.batches.flatMap((b) => b.messages);
+          if (messages.length === 0) continue;
+          s.queue.push({ epoch: s.epoch, messages, highWatermark: p.highWatermark, bytes: records.length });
+          s.queuedBytes += records.length;
+          batches++;
+        }
+      }
+      if (needRefresh) await this.cluster.refreshMetadata().catch(() => undefined);
+      this.instrumentation.emit(ConsumerEvents.FETCH, { numberOfBatches: batches, duration: Date.now() - started, nodeId: leader });
+      if (batches > 0) session.wake();
+    }
+  }
+
+  private async resetOutOfRange(s: PartitionState): Promise<void> {
+    const earliest = this.topics.get(s.topic)?.fromBeginning ?? false;
+    try {
+      const offsets = await this.listOffsets([{ topic: s.topic, partition: s.partition, timestamp: earliest ? -2 : -1 }]);
+      const o = offsets.get(tpKey(s.topic, s.partition));
+      if (o !== undefined) {
+        this.log.info(`offset ${s.fetchOffset} of ${s.topic}/${s.partition} is out of range; resetting to the ${earliest ? 'earliest' : 'latest'} offset ${o}`);
+        s.fetchOffset = o;
+        s.epoch++;
+        s.queue = [];
+        s.queuedBytes = 0;
+      }
+    } catch (err) {
+      s.notBefore = Date.now() + this.cluster.retrier.delay(0);
+      this.log.warn(`could not reset ${s.topic}/${s.partition}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Next partition with queued data that no worker holds, in rotation. */
+  private rotation = 0;
+  private nextReady(): PartitionState | null {
+    const list = [...this.partitions.values()];
+    for (let k = 0; k < list.length; k++) {
+      const s = list[(this.rotation + k) % list.length];
+      if (s.busy || s.queue.length === 0 || this.isPaused(s.topic, s.partition)) continue;
+      this.rotation = (this.rotation + k + 1) % list.length;
+      return s;
+    }
+    return null;
+  }
+
+  private async workerLoop(session: Session): Promise<void> {
+    while (session.active) {
+      const s = this.nextReady();
+      if (!s) {
+        await session.waitForWork();
+        continue;
+      }
+      const batch = s.queue.shift()!;
+      s.queuedBytes -= batch.bytes;
+      session.wake(); // the fetcher may fetch this partition again
+      if (batch.epoch !== s.epoch) continue;
+      s.busy = true;
+      try {
+        await this.process(session, s, batch);
+      } finally {
+        s.busy = false;
+      }
+      session.wake();
+    }
+  }
+
+  private async process(session: Session, s: PartitionState, fetched: FetchedBatch): Promise<void> {
+    const cfg = this.runConfig!;
+    const { topic, partition } = s;
+    const epoch = s.epoch;
+    // Skip what was already processed (a seek backwards is a new epoch, so this only drops repeats).
+    let messages = fetched.messages;
+    if (s.resolved >= 0 && Number(messages[0].offset) < s.resolved) messages = messages.filter((m) => Number(m.offset) >= s.resolved);
+    if (messages.length === 0) return;
+    const stale = () => !session.active || s.epoch !== epoch || this.partitions.get(tpKey(topic, partition)) !== s;
+    let pausedHere = false;
+    const pause = () => {
+      this.pause([{ topic, partitions: [partition] }]);
+      pausedHere = true;
+      return () => this.resume([{ topic, partitions: [partition] }]);
+    };
+    const heartbeat = async () => {
+      if (Date.now() - this.lastHeartbeat < this.heartbeatInterval) return;
+      try {
+        await this.heartbeat();
+      } catch (err) {
+        if (err instanceof RebalanceError) session.end('rejoin');
+        throw err;
+      }
+    };
+    const batch = this.makeBatch(topic, partition, fetched.highWatermark, messages);
+    const startedAt = Date.now();
+    const info = { topic, partition, highWatermark: batch.highWatermark, offsetLag: batch.offsetLag(), offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() };
+    this.instrumentation.emit(ConsumerEvents.START_BATCH_PROCESS, info);
+    try {
+      if (cfg.eachMessage) {
+        for (let i = 0; i < messages.length; i++) {
+          if (stale() || pausedHere || this.isPaused(topic, partition)) {
+            // Not processed: fetch from here again when the partition runs again.
+            if (!stale()) this.rewind(s, Number(messages[i].offset));
+            break;
+          }
+          const message = messages[i];
+          await cfg.eachMessage({ topic, partition, message, heartbeat, pause });
+          if (s.epoch === epoch) s.resolved = Number(message.offset) + 1;
+          this.uncommittedMessages++;
+        }
+      } else {
+        let resolvedInBatch = -1;
+        await cfg.eachBatch!({
+          batch,
+          resolveOffset: (offset: string) => {
+            if (s.epoch !== epoch) return;
+            const next = Number(offset) + 1;
+            if (next > s.resolved) {
+              this.uncommittedMessages += resolvedInBatch < 0 ? 1 : next - resolvedInBatch;
+              s.resolved = next;
+              resolvedInBatch = next;
+            }
+          },
+          heartbeat,
+          pause,
+          commitOffsetsIfNecessary: async (offsets) => {
+            if (offsets) await this.commitOffsets(offsets.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset }))));
+            else await this.commitIfNecessary();
+          },
+          uncommittedOffsets: () => this.uncommittedOffsets(),
+          isRunning: () => this.running && session.active,
+          isStale: stale,
+        });
+        if (cfg.eachBatchAutoResolve && !stale() && !pausedHere) {
+          const last = Number(messages[messages.length - 1].offset) + 1;
+          if (last > s.resolved) s.resolved = last;
+        }
+      }
+      s.failures = 0;
+    } catch (err) {
+      if (err instanceof RebalanceError || err instanceof Abandoned) return;
+      s.failures++;
+      const retries = this.cluster.retrier.options.retries;
+      this.log.error(`error processing ${topic}/${partition}: ${(err as Error).message}`, { groupId: this.groupId, attempt: s.failures });
+      // Commit what was processed, then fetch again from the first unprocessed message.
+      if (cfg.autoCommit) await this.commitResolved(false).catch(() => undefined);
+      if (!stale()) {
+        this.rewind(s, s.resolved >= 0 ? Math.max(s.resolved, Number(messages[0].offset)) : Number(messages[0].offset));
+        s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures - 1, 8));
+      }
+      if (s.failures > retries) {
+        s.failures = 0;
+        session.end('crash', err as Error);
+      }
+      return;
+    } finally {
+      this.instrumentation.emit(ConsumerEvents.END_BATCH_PROCESS, { ...info, duration: Date.now() - startedAt });
+    }
+    if (cfg.autoCommit) await this.commitIfNecessary().catch((err) => {
+      if (err instanceof RebalanceError) session.end('rejoin');
+      else this.log.warn(`auto-commit failed: ${(err as Error).message}`, { groupId: this.groupId });
+    });
+  }
+
+  private rewind(s: PartitionState, offset: number): void {
+    s.fetchOffset = offset;
+    s.epoch++;
+    s.queue = [];
+    s.queuedBytes = 0;
+  }
+
+  private makeBatch(topic: string, partition: number, highWatermark: number, messages: KafkaMessage[]): Batch {
+    const hw = String(highWatermark);
+    return {
+      topic, partition, highWatermark: hw, messages,
+      isEmpty: () => messages.length === 0,
+      firstOffset: () => (messages.length ? messages[0].offset : null),
+      lastOffset: () => (messages.length ? messages[messages.length - 1].offset : String(highWatermark - 1)),
+      offsetLag: () => String(Math.max(0, highWatermark - 1 - (messages.length ? Number(messages[messages.length - 1].offset) : highWatermark - 1))),
+      offsetLagLow: () => String(Math.max(0, highWatermark - 1 - (messages.length ? Number(messages[0].offset) : highWatermark - 1))),
+    };
+  }
+
+  private uncommittedOffsets(): { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] } {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const s of this.partitions.values()) {
+      if (s.resolved < 0 || s.resolved === s.committed) continue;
+      let list = byTopic.get(s.topic);
+      if (!list) byTopic.set(s.topic, (list = []));
+      list.push({ partition: s.partition, offset: String(s.resolved) });
+    }
+    return { topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+  }
+
+  private async commitIfNecessary(): Promise<void> {
+    const cfg = this.runConfig!;
+    const { autoCommitInterval, autoCommitThreshold } = cfg;
+    const due = (autoCommitInterval === null && autoCommitThreshold === null)
+      || (autoCommitInterval !== null && Date.now() - this.lastCommit >= autoCommitInterval)
+      || (autoCommitThreshold !== null && this.uncommittedMessages >= autoCommitThreshold);
+    if (due) await this.commitResolved(false);
+  }
+
+  /** Commits every partition's resolved offset that is ahead of its committed one. */
+  private async commitResolved(_final: boolean): Promise<void> {
+    const offsets: OffsetToCommit[] = [];
+    for (const s of this.partitions.values()) {
+      if (s.resolved >= 0 && s.resolved !== s.committed) offsets.push({ topic: s.topic, partition: s.partition, offset: s.resolved });
+    }
+    this.lastCommit = Date.now();
+    if (offsets.length === 0) return;
+    this.uncommittedMessages = 0;
+    await this.group.commit(offsets);
+    for (const o of offsets) {
+      const s = this.partitions.get(tpKey(o.topic, o.partition));
+      if (s) s.committed = o.offset;
+    }
+    this.emitCommit(offsets);
+  }
+
+  private emitCommit(offsets: OffsetToCommit[]): void {
+    const byTopic = new Map<string, { partition: string; offset: string }[]>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (!list) byTopic.set(o.topic, (list = []));
+      list.push({ partition: String(o.partition), offset: String(o.offset) });
+    }
+    this.instrumentation.emit(ConsumerEvents.COMMIT_OFFSETS, {
+      groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId,
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    });
+  }
+
+  // --- public controls -----------------------------------------------------------------------
+
+  /** Commits exactly the given offsets (the next offset to read, as kafkajs expects). */
+  async commitOffsets(offsets: (TopicPartitionOffset & { metadata?: string | null })[]): Promise<void> {
+    if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected');
+    const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), metadata: o.metadata ?? null }));
+    for (const o of list) {
+      if (!Number.isInteger(o.offset)) throw new FjordNonRetriableError(`Invalid offset "${o.offset}" for ${o.topic}/${o.partition}`);
+    }
+    await this.group.commit(list);
+    for (const o of list) {
+      const s = this.partitions.get(tpKey(o.topic, o.partition));
+      if (s) s.committed = o.offset;
+    }
+    this.emitCommit(list);
+  }
+
+  /** Moves a partition's position; takes effect before the next fetch (or when it is assigned). */
+  seek({ topic, partition, offset }: TopicPartitionOffset): void {
+    const o = Number(offset);
+    if (!Number.isInteger(o) || o < -2) throw new FjordNonRetriableError(`Offset must not be a negative number, got "${offset}"`);
+    const key = tpKey(topic, partition);
+    const s = this.partitions.get(key);
+    if (!s || o < 0) {
+      this.pendingSeeks.set(key, o);
+      if (s && o < 0) {
+        void this.listOffsets([{ topic, partition, timestamp: o }]).then((m) => {
+          const v = m.get(key);
+          if (v === undefined || this.partitions.get(key) !== s) return;
+          this.pendingSeeks.delete(key);
+          this.rewind(s, v);
+          s.resolved = v;
+          this.session?.wake();
+        }).catch((err) => this.log.warn(`seek failed: ${(err as Error).message}`));
+      }
+      return;
+    }
+    this.rewind(s, o);
+    s.resolved = o;
+    this.session?.wake();
+  }
+
+  pause(topicPartitions: { topic: string; partitions?: number[] }[]): void {
+    for (const { topic, partitions } of topicPartitions) {
+      if (!topic) throw new FjordNonRetriableError(`Invalid topic ${topic}`);
+      if (!partitions) this.pausedTopics.add(topic);
+      else for (const p of partitions) this.pausedPartitions.add(tpKey(topic, p));
+    }
+  }
+
+  resume(topicPartitions: { topic: string; partitions?: number[] }[]): void {
+    for (const { topic, partitions } of topicPartitions) {
+      if (!partitions) {
+        this.pausedTopics.delete(topic);
+        for (const k of [...this.pausedPartitions]) if (k.startsWith(`${topic}\u0000`)) this.pausedPartitions.delete(k);
+      } else {
+        for (const p of partitions) this.pausedPartitions.delete(tpKey(topic, p));
+      }
+    }
+    this.session?.wake();
+  }
+
+  paused(): { topic: string; partitions: number[] }[] {
+    const out = new Map<string, Set<number>>();
+    for (const s of this.partitions.values()) {
+      if (!this.isPaused(s.topic, s.partition)) continue;
+      let set = out.get(s.topic);
+      if (!set) out.set(s.topic, (set = new Set()));
+      set.add(s.partition);
+    }
+    return [...out].map(([topic, set]) => ({ topic, partitions: [...set].sort((a, b) => a - b) }));
+  }
+
+  /** The group's description from the coordinator. */
+  async describeGroup(): Promise<{ groupId: string; members: unknown[]; protocol: string; protocolType: string; state: string; errorCode: number }> {
+    const node = await this.cluster.findCoordinator(this.groupId);
+    const res = await this.cluster.request(node, ApiKey.DescribeGroups, { groups: [this.groupId], includeAuthorizedOperations: false });
+    const g = (res.groups as WireMessage[])[0];
+    return { groupId: g.groupId, members: g.members, protocol: g.protocolData, protocolType: g.protocolType, state: g.groupState, errorCode: g.errorCode };
+  }
+
+  /** Currently assigned partitions. */
+  assignment(): { topic: string; partition: number }[] {
+    return [...this.partitions.values()].map((s) => ({ topic: s.topic, partition: s.partition }));
+  }
+}
+

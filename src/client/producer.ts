@@ -1,0 +1,541 @@
+// The producer: kafkajs' API (connect, send, sendBatch, disconnect, on) over an accumulator that
+// batches concurrent sends. Messages wait in one queue per partition; whenever a broker has a free
+// request slot (maxInFlightRequests), everything queued for its partitions goes out in one Produce
+// request, one RecordBatch per partition. So while a request is in flight, later sends pile up and
+// leave together: no fixed linger needed (lingerMs adds one if wanted).
+//
+// Idempotence: InitProducerId once; each partition's batches carry consecutive sequence numbers and
+// at most one batch per partition is in flight, so a retry (same bytes, same sequence) can never
+// be overtaken. The broker answers a duplicate with the original offset.
+import { ApiKey } from '../protocol/apis.js';
+import type { Message as WireMessage } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/generated/errors.js';
+import { Cluster, STALE_METADATA_CODES } from './cluster.js';
+import {
+  FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordNumberOfRetriesExceeded, FjordProtocolError,
+  FjordUnsupportedError, isRetriable,
+} from './errors.js';
+import { Instrumentation, ProducerEvents } from './instrumentation.js';
+import type { ClientLogger } from './logger.js';
+import { DefaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js';
+import { encodeBatch, type IHeaders, type Message } from './record-codec.js';
+import type { RetryOptions } from './retry.js';
+
+export const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const;
+
+export interface ProducerConfig {
+  createPartitioner?: PartitionerFactory;
+  retry?: RetryOptions;
+  metadataMaxAge?: number;
+  /** Create topics on first use (when the broker allows it). Default true. */
+  allowAutoTopicCreation?: boolean;
+  idempotent?: boolean;
+  transactionalId?: string;
+  transactionTimeout?: number;
+  /** Produce requests in flight per broker. Default 5 (1 when idempotent is not needed either way). */
+  maxInFlightRequests?: number | null;
+  /** Wait this long (ms) before sending a first batch, to gather more messages. Default 0. */
+  lingerMs?: number;
+  /** Largest uncompressed batch (bytes) per partition per request. Default 900000. */
+  maxBatchBytes?: number;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  messages: Message[];
+  acks?: number;
+  timeout?: number;
+  compression?: number;
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: Message[];
+}
+
+export interface ProducerBatch {
+  acks?: number;
+  timeout?: number;
+  compression?: number;
+  topicMessages?: TopicMessages[];
+}
+
+export interface RecordMetadata {
+  topicName: string;
+  partition: number;
+  errorCode: number;
+  offset?: string;
+  timestamp?: string;
+  baseOffset?: string;
+  logAppendTime?: string;
+  logStartOffset?: string;
+}
+
+// --- accumulator state -------------------------------------------------------------------------
+
+class SendCall {
+  remaining = 0;
+  failed = false;
+  readonly results = new Map<string, RecordMetadata>();
+  readonly promise: Promise<RecordMetadata[]>;
+  resolve!: (r: RecordMetadata[]) => void;
+  reject!: (e: Error) => void;
+  constructor() {
+    this.promise = new Promise((res, rej) => { this.resolve = res; this.reject = rej; });
+  }
+  partDone(topic: string, partition: number, meta: RecordMetadata | null): void {
+    if (this.failed) return;
+    const key = `${topic}\u0000${partition}`;
+    if (meta && !this.results.has(key)) this.results.set(key, meta);
+    if (--this.remaining === 0) this.resolve([...this.results.values()]);
+  }
+  fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.reject(err);
+  }
+}
+
+/** A run of messages of one send call for one partition: messages[from..to). */
+interface Part {
+  call: SendCall;
+  messages: Message[];
+  from: number;
+  to: number;
+  bytes: number;
+  /** Whether this part is the first slice of its call for the partition (reports the offset). */
+  first: boolean;
+}
+
+interface PartitionQueue {
+  topic: string;
+  partition: number;
+  acks: number;
+  codec: number;
+  timeout: number;
+  parts: Part[];
+  /** A batch that failed and waits for its retry (sent before anything else of this queue). */
+  retry: Batch | null;
+  /** Idempotence / ordering state shared by all queues of this partition. */
+  state: PartitionState;
+}
+
+interface PartitionState {
+  nextSequence: number;
+  inFlight: number;
+}
+
+interface Batch {
+  queue: PartitionQueue;
+  parts: Part[];
+  /** Offset of each part's first message inside the batch. */
+  starts: number[];
+  count: number;
+  bytes: Buffer | null;
+  baseSequence: number;
+  attempts: number;
+  notBefore: number;
+  lastError: Error | null;
+}
+
+const estimate = (v: Buffer | string | null | undefined) => (v === null || v === undefined ? 0 : v.length);
+
+function messageBytes(m: Message): number {
+  let n = 16 + estimate(m.key) + estimate(m.value);
+  if (m.headers) for (const k in m.headers) {
+    const v = m.headers[k];
+    if (Array.isArray(v)) for (const one of v) n += k.length + estimate(one) + 4;
+    else n += k.length + estimate(v) + 4;
+  }
+  return n;
+}
+
+export class Producer {
+  readonly events = ProducerEvents;
+  private readonly instrumentation = new Instrumentation('producer', ProducerEvents);
+  private readonly cluster: Cluster;
+  private readonly partitioner: Partitioner;
+  private readonly usesDefaultPartitioner: boolean;
+  private readonly idempotent: boolean;
+  private readonly maxInFlight: number;
+  private readonly maxBatchBytes: number;
+  private readonly lingerMs: number;
+  private readonly allowAutoTopicCreation: boolean;
+  private connected = false;
+  private producerId = -1;
+  private producerEpoch = -1;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly partitionStates = new Map<string, PartitionState>();
+  private readonly inFlightByNode = new Map<number, number>();
+  private drainScheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private queuedCalls = new Set<SendCall>();
+  private stickyCounter = Math.floor(Math.random() * 1000);
+
+  constructor(
+    makeCluster: (emit: Instrumentation['network']) => Cluster,
+    private readonly log: ClientLogger,
+    private readonly config: ProducerConfig = {},
+  ) {
+    this.cluster = makeCluster(this.instrumentation.network);
+    this.usesDefaultPartitioner = !config.createPartitioner;
+    this.partitioner = (config.createPartitioner ?? DefaultPartitioner)();
+    this.idempotent = !!config.idempotent || !!config.transactionalId;
+    const mif = config.maxInFlightRequests ?? 5;
+    this.maxInFlight = mif === null || mif <= 0 ? Infinity : mif;
+    this.maxBatchBytes = config.maxBatchBytes ?? 900_000;
+    this.lingerMs = config.lingerMs ?? 0;
+    this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
+    if (this.idempotent && config.retry?.retries === 0) {
+      this.log.warn('idempotent producer with retries: 0 — a failed request will not be retried');
+    }
+  }
+
+  on(event: string, listener: (e: any) => void): () => void {
+    return this.instrumentation.on(event, listener);
+  }
+
+  isIdempotent(): boolean {
+    return this.idempotent;
+  }
+
+  logger(): ClientLogger {
+    return this.log;
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+    if (this.idempotent && this.producerId < 0) await this.initProducerId();
+    this.connected = true;
+    this.instrumentation.emit(ProducerEvents.CONNECT);
+  }
+
+  private async initProducerId(): Promise<void> {
+    const res = await this.cluster.retrier.run(async () => {
+      const conn = await this.cluster.anyConnection();
+      const r = await conn.request(ApiKey.InitProducerId, {
+        transactionalId: null, transactionTimeoutMs: this.config.transactionTimeout ?? 60000,
+        producerId: this.producerId, producerEpoch: this.producerEpoch,
+      });
+      if (r.errorCode !== 0) throw new FjordProtocolError(r.errorCode, 'InitProducerId');
+      return r;
+    });
+    this.producerId = res.producerId;
+    this.producerEpoch = res.producerEpoch;
+    for (const s of this.partitionStates.values()) s.nextSequence = 0;
+    this.log.debug('initialised producer id', { producerId: this.producerId, producerEpoch: this.producerEpoch });
+  }
+
+  async disconnect(): Promise<void> {
+    // Let what is queued or in flight finish first.
+    const pending = [...this.queuedCalls].map((c) => c.promise.catch(() => undefined));
+    await Promise.all(pending);
+    this.connected = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.cluster.disconnect();
+    this.instrumentation.emit(ProducerEvents.DISCONNECT);
+  }
+
+  transaction(): Promise<never> {
+    return Promise.reject(new FjordUnsupportedError('transactions are not supported by this client yet'));
+  }
+
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ acks: record.acks, timeout: record.timeout, compression: record.compression, topicMessages: [{ topic: record.topic, messages: record.messages }] });
+  }
+
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    if (!this.connected) throw new FjordNotConnectedError('The producer is not connected: call producer.connect() first');
+    const acks = batch.acks ?? -1;
+    const codec = batch.compression ?? 0;
+    const timeout = batch.timeout ?? 30000;
+    const topicMessages = batch.topicMessages ?? [];
+    if (![-1, 0, 1].includes(acks)) throw new FjordNonRetriableError(`acks must be -1, 0 or 1, not ${acks}`);
+    if (this.idempotent && acks !== -1) throw new FjordNonRetriableError('an idempotent producer must use acks -1 (all replicas)');
+    if (!Number.isInteger(codec) || codec < 0 || codec > 4) throw new FjordNonRetriableError(`unknown compression codec ${codec}`);
+    for (const { topic, messages } of topicMessages) {
+      if (typeof topic !== 'string' || topic === '') throw new FjordNonRetriableError(`Invalid topic "${topic}"`);
+      if (!Array.isArray(messages)) throw new FjordNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`);
+      for (const m of messages) {
+        if (!m || m.value === undefined) throw new FjordNonRetriableError(`Invalid message without value for topic "${topic}": ${JSON.stringify(m)}`);
+      }
+    }
+    const topics = topicMessages.filter((t) => t.messages.length > 0).map((t) => t.topic);
+    if (topics.length === 0) return [];
+    await this.cluster.ensureTopics(topics, this.allowAutoTopicCreation);
+
+    const call = new SendCall();
+    const parts: [PartitionQueue, Part][] = [];
+    for (const { topic, messages } of topicMessages) {
+      if (messages.length === 0) continue;
+      this.partitionMessages(call, topic, messages, acks, codec, timeout, parts);
+    }
+    call.remaining = parts.length;
+    for (const [queue, part] of parts) queue.parts.push(part);
+    this.queuedCalls.add(call);
+    const forget = () => { this.queuedCalls.delete(call); };
+    call.promise.then(forget, forget);
+    this.schedule();
+    return call.promise;
+  }
+
+  private queueFor(topic: string, partition: number, acks: number, codec: number, timeout: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}\u0000${acks}\u0000${codec}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      const sk = `${topic}\u0000${partition}`;
+      let state = this.partitionStates.get(sk);
+      if (!state) this.partitionStates.set(sk, (state = { nextSequence: 0, inFlight: 0 }));
+      q = { topic, partition, acks, codec, timeout, parts: [], retry: null, state };
+      this.queues.set(key, q);
+    }
+    q.timeout = timeout;
+    return q;
+  }
+
+  private partitionMessages(call: SendCall, topic: string, messages: Message[], acks: number, codec: number, timeout: number, out: [PartitionQueue, Part][]): void {
+    const meta = this.cluster.topic(topic)!;
+    const partitionMetadata = meta.partitions;
+    const n = partitionMetadata.length;
+    let sticky = -1;
+    const pick = (m: Message): number => {
+      if (m.partition !== undefined && m.partition !== null) {
+        if (!Number.isInteger(m.partition) || m.partition < 0 || m.partition >= n) {
+          throw new FjordNonRetriableError(`partition ${m.partition} does not exist in topic "${topic}" (it has ${n})`);
+        }
+        return m.partition;
+      }
+      if (this.usesDefaultPartitioner && (m.key === null || m.key === undefined)) {
+        if (sticky < 0) sticky = partitionMetadata[(this.stickyCounter++ & 0x7fffffff) % n].partitionId;
+        return sticky;
+      }
+      return this.partitioner({ topic, partitionMetadata, message: m });
+    };
+    // Fast path: the whole array goes to one partition (single messages, keyless sends).
+    const first = pick(messages[0]);
+    let same = true;
+    for (let i = 1; i < messages.length && same; i++) same = pick(messages[i]) === first;
+    if (same) {
+      let bytes = 0;
+      for (const m of messages) bytes += messageBytes(m);
+      out.push([this.queueFor(topic, first, acks, codec, timeout), { call, messages, from: 0, to: messages.length, bytes, first: true }]);
+      return;
+    }
+    const groups = new Map<number, Message[]>();
+    for (const m of messages) {
+      const p = pick(m);
+      let g = groups.get(p);
+      if (!g) groups.set(p, (g = []));
+      g.push(m);
+    }
+    for (const [p, list] of groups) {
+      let bytes = 0;
+      for (const m of list) bytes += messageBytes(m);
+      out.push([this.queueFor(topic, p, acks, codec, timeout), { call, messages: list, from: 0, to: list.length, bytes, first: true }]);
+    }
+  }
+
+  private schedule(delay = this.lingerMs): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    const run = () => {
+      this.drainScheduled = false;
+      this.drain();
+    };
+    if (delay > 0) setTimeout(run, delay);
+    else setImmediate(run);
+  }
+
+  /** Sends what is ready, as one request per broker and acks level, while request slots are free. */
+  private drain(): void {
+    const now = Date.now();
+    let earliestRetry = Infinity;
+    // Group ready queues by (leader, acks).
+    const lanes = new Map<string, { node: number; acks: number; queues: PartitionQueue[] }>();
+    for (const q of this.queues.values()) {
+      if (q.parts.length === 0 && !q.retry) continue;
+      if (q.retry && q.retry.notBefore > now) { earliestRetry = Math.min(earliestRetry, q.retry.notBefore); continue; }
+      if (this.idempotent && q.state.inFlight > 0) continue;
+      const node = this.cluster.leaderOf(q.topic, q.partition);
+      const key = `${node}\u0000${q.acks}`;
+      let lane = lanes.get(key);
+      if (!lane) lanes.set(key, (lane = { node, acks: q.acks, queues: [] }));
+      lane.queues.push(q);
+    }
+    for (const lane of lanes.values()) {
+      const inFlight = this.inFlightByNode.get(lane.node) ?? 0;
+      if (inFlight >= this.maxInFlight) continue;
+      const batches: Batch[] = [];
+      for (const q of lane.queues) {
+        if (this.idempotent && q.state.inFlight > 0) continue; // two queues of one partition
+        const b = this.takeBatch(q);
+        if (b) batches.push(b);
+      }
+      if (batches.length === 0) continue;
+      this.inFlightByNode.set(lane.node, inFlight + 1);
+      void this.sendRequest(lane.node, lane.acks, batches).finally(() => {
+        this.inFlightByNode.set(lane.node, (this.inFlightByNode.get(lane.node) ?? 1) - 1);
+        this.schedule(0);
+      });
+    }
+    if (earliestRetry !== Infinity) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => { this.retryTimer = null; this.schedule(0); }, Math.max(1, earliestRetry - now));
+    }
+  }
+
+  /** Takes the queue's retry batch, or up to maxBatchBytes of its queued parts as a new batch. */
+  private takeBatch(q: PartitionQueue): Batch | null {
+    if (q.retry) {
+      const b = q.retry;
+      q.retry = null;
+      q.state.inFlight++;
+      return b;
+    }
+    if (q.parts.length === 0) return null;
+    const parts: Part[] = [];
+    const starts: number[] = [];
+    let bytes = 0;
+    let count = 0;
+    while (q.parts.length > 0) {
+      const p = q.parts[0];
+      if (bytes + p.bytes > this.maxBatchBytes) {
+        if (count === 0 && p.to - p.from > 1) {
+          // One part larger than a batch: split it.
+          const fit = Math.max(1, Math.floor((p.to - p.from) * (this.maxBatchBytes / p.bytes)));
+          const head: Part = { ...p, to: p.from + fit, bytes: Math.ceil(p.bytes * fit / (p.to - p.from)) };
+          q.parts[0] = { ...p, from: p.from + fit, bytes: p.bytes - head.bytes, first: false };
+          p.call.remaining++;
+          parts.push(head);
+          starts.push(count);
+          count += head.to - head.from;
+        } else if (count === 0) {
+          q.parts.shift();
+          parts.push(p);
+          starts.push(count);
+          count += p.to - p.from;
+        }
+        break;
+      }
+      q.parts.shift();
+      parts.push(p);
+      starts.push(count);
+      count += p.to - p.from;
+      bytes += p.bytes;
+    }
+    let baseSequence = -1;
+    if (this.idempotent) {
+      baseSequence = q.state.nextSequence;
+      q.state.nextSequence = (q.state.nextSequence + count) % 0x80000000;
+    }
+    q.state.inFlight++;
+    return { queue: q, parts, starts, count, bytes: null, baseSequence, attempts: 0, notBefore: 0, lastError: null };
+  }
+
+  private async encode(b: Batch): Promise<Buffer> {
+    if (b.bytes) return b.bytes;
+    const q = b.queue;
+    const o = { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence, codec: q.codec, now: Date.now() };
+    let messages: Message[];
+    if (b.parts.length === 1) {
+      const p = b.parts[0];
+      b.bytes = await encodeBatch(p.messages, p.from, p.to, o);
+      return b.bytes;
+    }
+    messages = [];
+    for (const p of b.parts) for (let i = p.from; i < p.to; i++) messages.push(p.messages[i]);
+    b.bytes = await encodeBatch(messages, 0, messages.length, o);
+    return b.bytes;
+  }
+
+  private async sendRequest(node: number, acks: number, batches: Batch[]): Promise<void> {
+    let response: WireMessage;
+    const timeout = Math.max(...batches.map((b) => b.queue.timeout));
+    try {
+      const byTopic = new Map<string, { index: number; records: Buffer }[]>();
+      for (const b of batches) {
+        const records = await this.encode(b);
+        let list = byTopic.get(b.queue.topic);
+        if (!list) byTopic.set(b.queue.topic, (list = []));
+        list.push({ index: b.queue.partition, records });
+      }
+      const conn = await this.cluster.connection(node);
+      response = await conn.request(ApiKey.Produce, {
+        transactionalId: null,
+        acks,
+        timeoutMs: timeout,
+        topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+      }, { expectResponse: acks !== 0, timeout: timeout + 5000 });
+    } catch (err) {
+      for (const b of batches) this.batchFailed(b, err as Error);
+      return;
+    }
+    if (acks === 0) {
+      for (const b of batches) this.batchDone(b, { index: b.queue.partition, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
+      return;
+    }
+    const results = new Map<string, WireMessage>();
+    for (const t of response.responses as WireMessage[]) {
+      for (const p of t.partitionResponses as WireMessage[]) results.set(`${t.name}\u0000${p.index}`, p);
+    }
+    for (const b of batches) {
+      const r = results.get(`${b.queue.topic}\u0000${b.queue.partition}`);
+      if (!r) {
+        this.batchFailed(b, new FjordError(`no produce result for ${b.queue.topic}/${b.queue.partition}`));
+      } else if (r.errorCode === 0 || r.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        this.batchDone(b, r);
+      } else {
+        this.batchFailed(b, new FjordProtocolError(r.errorCode, r.errorMessage ?? `${b.queue.topic}/${b.queue.partition}`));
+      }
+    }
+  }
+
+  private batchDone(b: Batch, r: WireMessage): void {
+    b.queue.state.inFlight--;
+    const q = b.queue;
+    for (let i = 0; i < b.parts.length; i++) {
+      const p = b.parts[i];
+      const base = r.baseOffset >= 0 ? r.baseOffset + b.starts[i] : r.baseOffset;
+      p.call.partDone(q.topic, q.partition, p.first ? {
+        topicName: q.topic,
+        partition: q.partition,
+        errorCode: 0,
+        baseOffset: String(base),
+        logAppendTime: String(r.logAppendTimeMs ?? -1),
+        logStartOffset: String(r.logStartOffset ?? -1),
+      } : null);
+    }
+  }
+
+  private batchFailed(b: Batch, err: Error): void {
+    b.queue.state.inFlight--;
+    b.lastError = err;
+    const code = (err as FjordProtocolError).code;
+    if (typeof code === 'number' && STALE_METADATA_CODES.has(code)) void this.cluster.refreshMetadata().catch(() => undefined);
+    const retries = this.cluster.retrier.options.retries;
+    if (isRetriable(err) && b.attempts < retries && this.connected) {
+      b.notBefore = Date.now() + this.cluster.retrier.delay(b.attempts);
+      b.attempts++;
+      this.log.debug(`retrying produce to ${b.queue.topic}/${b.queue.partition}: ${err.message}`, { attempt: b.attempts });
+      // Back to the front of its queue: nothing of this partition can overtake it.
+      b.queue.retry = b;
+      this.schedule(0);
+      return;
+    }
+    const final = isRetriable(err) ? new FjordNumberOfRetriesExceeded(err, { retryCount: b.attempts, retryTime: 0 }) : err;
+    for (const p of b.parts) p.call.fail(final);
+    // Later sends to this partition would now be out of sequence; an idempotent producer
+    // must start over with a new epoch.
+    if (this.idempotent) {
+      for (const q of this.queues.values()) {
+        if (q.state !== b.queue.state) continue;
+        for (const p of q.parts) p.call.fail(final);
+        q.parts = [];
+      }
+      b.queue.state.nextSequence = 0;
+      void this.initProducerId().catch((e) => this.log.error(`could not renew the producer id: ${(e as Error).message}`));
+    }
+  }
+}
+
+export type { IHeaders, Message };

@@ -1,0 +1,66 @@
+// SASL authentication after ApiVersions: SaslHandshake picks the mechanism, then SaslAuthenticate
+// carries the exchange. PLAIN (RFC 4616) and SCRAM-SHA-256/512 (RFC 5802, 7677) are built in.
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { ApiKey } from '../protocol/apis.js';
+import type { Message } from '../protocol/codec.js';
+import { FjordError, FjordNonRetriableError, FjordProtocolError } from './errors.js';
+
+export type SaslOptions =
+  | { mechanism: 'plain'; username: string; password: string }
+  | { mechanism: 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+
+const SASL_AUTHENTICATE = 36;
+
+interface Requester {
+  readonly broker: string;
+  request(apiKey: number, body: Message, options?: { version?: number }): Promise<Message>;
+  versionOf(apiKey: number): number;
+}
+
+export async function authenticate(conn: Requester, sasl: SaslOptions): Promise<void> {
+  const mechanism = sasl.mechanism.toUpperCase();
+  const hs = await conn.request(ApiKey.SaslHandshake, { mechanism });
+  if (hs.errorCode !== 0) {
+    throw new FjordNonRetriableError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${(hs.mechanisms as string[]).join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
+  }
+  const step = async (bytes: Buffer): Promise<Buffer> => {
+    const res = await conn.request(SASL_AUTHENTICATE, { authBytes: bytes });
+    if (res.errorCode !== 0) throw new FjordNonRetriableError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
+    return (res.authBytes as Buffer | null) ?? Buffer.alloc(0);
+  };
+  if (sasl.mechanism === 'plain') {
+    await step(Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`, 'utf8'));
+    return;
+  }
+  await scram(step, sasl.mechanism === 'scram-sha-256' ? 'sha256' : 'sha512', sasl.username, sasl.password);
+}
+
+const saslName = (s: string) => s.replace(/=/g, '=3D').replace(/,/g, '=2C');
+
+async function scram(step: (b: Buffer) => Promise<Buffer>, digest: 'sha256' | 'sha512', username: string, password: string): Promise<void> {
+  const nonce = randomBytes(24).toString('base64');
+  const firstBare = `n=${saslName(username)},r=${nonce}`;
+  const serverFirst = (await step(Buffer.from(`n,,${firstBare}`))).toString('utf8');
+  const attrs = new Map(serverFirst.split(',').map((kv) => [kv[0], kv.slice(2)] as const));
+  const serverNonce = attrs.get('r');
+  const salt = attrs.get('s');
+  const iterations = Number(attrs.get('i'));
+  if (!serverNonce || !serverNonce.startsWith(nonce) || !salt || !Number.isInteger(iterations) || iterations < 1) {
+    throw new FjordError(`unexpected SCRAM server message "${serverFirst}"`, { retriable: false });
+  }
+  const keyLength = digest === 'sha256' ? 32 : 64;
+  const salted = pbkdf2Sync(password, Buffer.from(salt, 'base64'), iterations, keyLength, digest);
+  const hmac = (key: Buffer, text: string) => createHmac(digest, key).update(text).digest();
+  const clientKey = hmac(salted, 'Client Key');
+  const storedKey = createHash(digest).update(clientKey).digest();
+  const finalWithoutProof = `c=biws,r=${serverNonce}`;
+  const authMessage = `${firstBare},${serverFirst},${finalWithoutProof}`;
+  const signature = hmac(storedKey, authMessage);
+  const proof = Buffer.alloc(clientKey.length);
+  for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i] ^ signature[i];
+  const serverFinal = (await step(Buffer.from(`${finalWithoutProof},p=${proof.toString('base64')}`))).toString('utf8');
+  const expected = hmac(hmac(salted, 'Server Key'), authMessage).toString('base64');
+  if (!serverFinal.startsWith('v=') || serverFinal.slice(2) !== expected) {
+    throw new FjordError('the broker\'s SCRAM signature did not verify', { retriable: false });
+  }
+}

@@ -1,0 +1,39 @@
+// The API versions Fjord's client speaks. On each connection the version used is
+// min(our max, the broker's max), provided it is not below either side's minimum.
+// The lower bounds are where the request shapes this client builds begin (RecordBatch v2 for
+// Produce/Fetch, ListOffsets v1's single offset, ...); upper bounds stop before versions that need
+// something the client does not do (Fetch v13+ topic ids, OffsetFetch v8+ group batches).
+import { ApiKey } from '../protocol/apis.js';
+
+export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = new Map([
+  [ApiKey.Produce, [3, 11]],
+  [ApiKey.Fetch, [4, 12]],
+  [ApiKey.ListOffsets, [1, 7]],
+  [ApiKey.Metadata, [1, 12]],
+  [ApiKey.OffsetCommit, [2, 8]],
+  [ApiKey.OffsetFetch, [1, 7]],
+  [ApiKey.FindCoordinator, [0, 6]],
+  [ApiKey.JoinGroup, [0, 9]],
+  [ApiKey.Heartbeat, [0, 4]],
+  [ApiKey.LeaveGroup, [0, 5]],
+  [ApiKey.SyncGroup, [0, 5]],
+  [ApiKey.DescribeGroups, [0, 5]],
+  [ApiKey.ListGroups, [0, 4]],
+  [ApiKey.SaslHandshake, [1, 1]],
+  [ApiKey.ApiVersions, [0, 3]],
+  [ApiKey.CreateTopics, [0, 7]],
+  [ApiKey.DeleteTopics, [0, 6]],
+  [ApiKey.DeleteRecords, [0, 2]],
+  [ApiKey.InitProducerId, [0, 4]],
+  [ApiKey.DescribeConfigs, [0, 4]],
+  [ApiKey.AlterConfigs, [0, 2]],
+  [ApiKey.CreatePartitions, [0, 3]],
+  [36, [0, 2]], // SaslAuthenticate
+  [ApiKey.DeleteGroups, [0, 2]],
+  [ApiKey.IncrementalAlterConfigs, [0, 1]],
+  [ApiKey.OffsetDelete, [0, 0]],
+  [ApiKey.DescribeCluster, [0, 1]],
+]);
+
+/** The highest ApiVersions version we send first. */
+export const API_VERSIONS_MAX = 3;
