@@ -65,6 +65,7 @@ export class Connection {
   private closing = false;
   private connecting: Promise<void> | null = null;
   private closeListeners: ((err?: Error) => void)[] = [];
+  /** True once the socket is open, versions are negotiated and SASL (if any) is done. */
   connected = false;
 
   constructor(readonly options: ConnectionOptions) {
@@ -91,6 +92,7 @@ export class Connection {
     try {
       await this.negotiateVersions();
       if (this.options.sasl) await authenticate(this, this.options.sasl);
+      this.connected = true;
     } catch (err) {
       this.destroy(err as Error);
       throw err;
@@ -115,7 +117,6 @@ export class Connection {
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 60000);
         this.socket = socket;
-        this.connected = true;
         socket.removeAllListeners('error');
         socket.on('error', (err) => this.destroy(new FjordConnectionError(`Connection error to ${this.broker}: ${err.message}`, { broker: this.broker, cause: err, code: (err as NodeJS.ErrnoException).code })));
         socket.on('close', () => this.destroy(new FjordConnectionError(`Connection to ${this.broker} closed`, { broker: this.broker })));
@@ -177,7 +178,7 @@ export class Connection {
   /** Sends one request and resolves with its decoded response body. */
   request(apiKey: number, body: Message, options: RequestOptions = {}): Promise<Message> {
     const socket = this.socket;
-    if (!socket || !this.connected) {
+    if (!socket) {
       return Promise.reject(new FjordConnectionError(`Not connected to ${this.broker}`, { broker: this.broker }));
     }
     let version: number;
