@@ -225,10 +225,13 @@ export async function waitForMetadata(host, port, { timeoutMs = 60000, intervalM
 
 /** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (what `random-uuid` prints). */
 function clusterId() {
-  const b = randomBytes(16);
-  b[6] = (b[6] & 0x0f) | 0x40; // like a v4 UUID, as Kafka's Uuid.randomUuid
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return b.toString('base64url');
+  for (;;) {
+    const b = randomBytes(16);
+    b[6] = (b[6] & 0x0f) | 0x40; // like a v4 UUID, as Kafka's Uuid.randomUuid
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const id = b.toString('base64url');
+    if (!id.startsWith('-')) return id; // a leading '-' reads as an option on a command line (Kafka avoids it too)
+  }
 }
 
 /**
@@ -278,7 +281,7 @@ export async function startKafka(opts = {}) {
   const heap = opts.heap ?? '1G';
 
   const t0 = performance.now();
-  const fmt = await runKafkaClassSync('storage', ['format', '-t', clusterId(), '-c', propsFile], { dist, heap: '256M' });
+  const fmt = await runKafkaClassSync('storage', ['format', `--cluster-id=${clusterId()}`, '-c', propsFile], { dist, heap: '256M' });
   const formatMs = performance.now() - t0;
   if (fmt.code !== 0) throw new Error(`kafka storage format failed (${fmt.code}):\n${fmt.stdout}${fmt.stderr}`);
 
