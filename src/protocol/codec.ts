@@ -99,7 +99,11 @@ function compileField(f: FieldSchema, version: number, flexible: boolean, path: 
   let encode: Encode;
   if (f.type === 'struct' || f.type === '[]struct') {
     const inner = compileFields(f.fields ?? [], version, flexible, where);
-    if (f.type === 'struct') {
+    if (f.type === 'struct' && nullable) {
+      // A nullable struct is preceded by an int8: -1 for null, 1 when present.
+      decode = (r) => (r.int8() < 0 ? null : inner.decode(r));
+      encode = (w, v) => (v === null || v === undefined ? void w.int8(-1) : void inner.encode(w.int8(1), v));
+    } else if (f.type === 'struct') {
       decode = (r) => inner.decode(r);
       encode = (w, v) => inner.encode(w, v ?? {});
     } else {

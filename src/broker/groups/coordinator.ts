@@ -33,6 +33,23 @@ import {
   type ProtocolEntry,
   type SyncGroupResult,
 } from './group.js';
+import {
+  assign,
+  compileRegex,
+  CONSUMER_ASSIGNORS,
+  ConsumerGroupState,
+  ConsumerMember,
+  copyPartitions,
+  JOIN_EPOCH,
+  LEAVE_EPOCH,
+  LEAVE_STATIC_EPOCH,
+  memberSubscribes,
+  reconcile,
+  samePartitions,
+  type ConsumerGroupStateName,
+  type TopicInfo,
+  type TopicPartitions,
+} from './consumer-group.js';
 import { OFFSETS_LOG, OffsetsStore, type GroupValue, type LogEntry, type OffsetValue } from './offsets-store.js';
 
 export type { GroupState, JoinGroupResult, ProtocolEntry, SyncGroupResult } from './group.js';
@@ -66,6 +83,8 @@ const COMPACT_MIN_GARBAGE = 10000;
 /** Delay before re-checking a join phase in which no member rejoined. */
 const MIN_JOIN_RECHECK_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEFAULT_CONSUMER_SESSION_TIMEOUT_MS = 45000;
+const DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS = 5000;
 
 // ---------------------------------------------------------------------------------------------
 // Request / result shapes (protocol-neutral; the handlers map them to each API version).
@@ -118,6 +137,8 @@ export interface LeaveGroupResult {
 
 export interface OffsetCommitParams {
   groupId: string;
+  /** OffsetCommit version (v9+: KIP-848 members, GROUP_ID_NOT_FOUND); absent = not checked. */
+  apiVersion?: number;
   /** -1 with an empty memberId: a "simple" commit, allowed while the group has no members. */
   generationId: number;
   memberId: string;
@@ -169,8 +190,70 @@ export interface DescribedGroup {
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  groupState: GroupState;
+  groupState: GroupState | ConsumerGroupStateName;
   groupType: string;
+}
+
+export interface ConsumerGroupHeartbeatParams {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  /** -1 = unchanged. */
+  rebalanceTimeoutMs: number;
+  /** null = unchanged. */
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  /** Partitions the member owns, by topic id; null = unchanged. */
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+  clientId: string;
+  clientHost: string;
+}
+
+export interface ConsumerGroupHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** null = unchanged since the last answer. */
+  assignment: { topicId: string; topicName: string; partitions: number[] }[] | null;
+}
+
+function heartbeatError(errorCode: number, errorMessage: string | null): ConsumerGroupHeartbeatResult {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+}
+
+/** Every owned partition is in `assigned`. */
+function isSubset(owned: TopicPartitions, assigned: TopicPartitions): boolean {
+  for (const [topic, parts] of owned) for (const p of parts) if (!assigned.get(topic)?.has(p)) return false;
+  return true;
+}
+
+type DescribedTopicPartitions = { topicId: string; topicName: string; partitions: number[] }[];
+
+export interface ConsumerGroupDescribed {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
+    assignment: { topicPartitions: DescribedTopicPartitions };
+    targetAssignment: { topicPartitions: DescribedTopicPartitions };
+  }[];
 }
 
 export interface OffsetDeleteResult {
@@ -414,7 +497,7 @@ export class GroupCoordinator {
 
   /** A group that only ever held a pending member id or a refused join leaves no trace. */
   private maybeDropTransientGroup(g: Group): void {
-    if (g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
+    if (g.consumer === null && g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
         g.offsets.size === 0 && g.pendingCommits.size === 0 && g.persistedAt < 0 && this.groups.get(g.groupId) === g) {
       this.groups.delete(g.groupId);
     }
@@ -575,6 +658,14 @@ export class GroupCoordinator {
     }
     const isNewMember = p.memberId === '';
     let g = this.groups.get(p.groupId);
+    if (g?.consumer) {
+      // A KIP-848 group: classic members may not join it while it has members (online migration is
+      // not supported); an Empty one becomes a classic group again, keeping its offsets.
+      if (g.consumer.members.size > 0) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      g.consumer = null;
+      g.protocolType = null;
+      g.transitionTo('Empty');
+    }
     if (!g) {
       if (!isNewMember) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
       this.groups.set(p.groupId, (g = new Group(p.groupId)));
@@ -887,7 +978,21 @@ export class GroupCoordinator {
   private validateCommit(p: OffsetCommitParams): Group | undefined | number {
     if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const g = this.groups.get(p.groupId);
-    if (!g && p.generationId >= 0) return ErrorCode.ILLEGAL_GENERATION; // a generation of a group that is gone
+    if (!g && p.generationId >= 0) {
+      // A generation of a group that is gone (v9+ says so plainly).
+      return (p.apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+    }
+    if (g?.consumer) {
+      // KIP-848 group: the "generation" is the member epoch; anyone may commit while it is empty.
+      const cg = g.consumer;
+      if (p.generationId < 0 && cg.members.size === 0) return g;
+      const m = cg.members.get(p.memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if ((p.apiVersion ?? 9) < 9) return ErrorCode.UNSUPPORTED_VERSION;
+      if (p.generationId > m.memberEpoch) return ErrorCode.FENCED_MEMBER_EPOCH;
+      if (p.generationId < m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+      return g;
+    }
     if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
       if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (p.groupInstanceId !== null && !g.staticMembers.has(p.groupInstanceId)) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -940,9 +1045,20 @@ export class GroupCoordinator {
    * Committed offsets of a group; `topics` null = every committed partition. Partitions never
    * committed answer offset -1, metadata "", NONE.
    */
-  fetchOffsets(groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable = false): OffsetFetchResult {
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+    requireStable = false,
+    member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
+  ): OffsetFetchResult {
     if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
     const g = this.groups.get(groupId);
+    // v9+: a KIP-848 member identifies itself; a stale epoch or unknown member gets an error.
+    if (g?.consumer && (member.memberId !== null || member.memberEpoch >= 0)) {
+      const m = member.memberId === null ? undefined : g.consumer.members.get(member.memberId);
+      if (!m) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
+      if (member.memberEpoch !== m.memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
+    }
     const none = (partitionIndex: number, errorCode: number = ErrorCode.NONE): FetchedOffset => ({
       partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode,
     });
@@ -968,6 +1084,342 @@ export class GroupCoordinator {
   }
 
   // -------------------------------------------------------------------------------------------
+  // KIP-848 consumer groups: ConsumerGroupHeartbeat, ConsumerGroupDescribe
+
+  private consumerHeartbeatIntervalMs(): number {
+    return this.options.consumerHeartbeatIntervalMs ?? DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS;
+  }
+
+  private consumerSessionTimeoutMs(): number {
+    return this.options.consumerSessionTimeoutMs ?? DEFAULT_CONSUMER_SESSION_TIMEOUT_MS;
+  }
+
+  private topicInfos(): TopicInfo[] {
+    return this.options.storage.topics().map((t) => ({ name: t.name, topicId: t.topicId, partitionCount: t.partitionCount }));
+  }
+
+  /** Request-level checks of ConsumerGroupHeartbeat (Kafka's rules); an error result or null. */
+  private checkConsumerHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult | null {
+    const invalid = (message: string) => heartbeatError(ErrorCode.INVALID_REQUEST, message);
+    if (p.groupId === '') return invalid('GroupId can\'t be empty.');
+    if (p.instanceId === '') return invalid('InstanceId can\'t be empty.');
+    if (p.rackId === '') return invalid('RackId can\'t be empty.');
+    if (p.memberEpoch > 0 || p.memberEpoch === LEAVE_EPOCH) {
+      if (p.memberId === '') return invalid('MemberId can\'t be empty.');
+    } else if (p.memberEpoch === JOIN_EPOCH) {
+      if (p.rebalanceTimeoutMs === -1) return invalid('RebalanceTimeoutMs must be provided in first request.');
+      if (p.topicPartitions === null || p.topicPartitions.length > 0) return invalid('TopicPartitions must be empty when (re-)joining.');
+      const names = p.subscribedTopicNames !== null && p.subscribedTopicNames.length > 0;
+      if (!names && !p.subscribedTopicRegex) return invalid('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+    } else if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
+      if (p.memberId === '') return invalid('MemberId can\'t be empty.');
+      if (p.instanceId === null) return invalid('InstanceId can\'t be null.');
+    } else {
+      return invalid('MemberEpoch is invalid.');
+    }
+    if (p.serverAssignor !== null && !(CONSUMER_ASSIGNORS as readonly string[]).includes(p.serverAssignor)) {
+      return heartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${p.serverAssignor} is not supported. Supported assignors: ${CONSUMER_ASSIGNORS.join(', ')}.`);
+    }
+    if (p.subscribedTopicRegex && compileRegex(p.subscribedTopicRegex) === null) {
+      return heartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${p.subscribedTopicRegex} is not a valid regular expression.`);
+    }
+    return null;
+  }
+
+  /**
+   * The group a heartbeat applies to: an existing consumer group; on a join (epoch 0) a new one, or
+   * an Empty classic group converted (its offsets are kept). A classic group with members is not a
+   * consumer group (GROUP_ID_NOT_FOUND, as Kafka with online migration off).
+   */
+  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): Group | ConsumerGroupHeartbeatResult {
+    let g = this.groups.get(p.groupId);
+    if (g?.consumer) return g;
+    const classicInUse = g !== undefined && (g.members.size > 0 || g.pendingMembers.size > 0 || g.state !== 'Empty');
+    if (classicInUse) return heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
+    if (p.memberEpoch !== JOIN_EPOCH) {
+      // Unknown here (e.g. consumer-group membership does not survive a broker restart): the member rejoins.
+      return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+    }
+    if (!g) this.groups.set(p.groupId, (g = new Group(p.groupId)));
+    g.joinTimer = this.cancel(g.joinTimer);
+    g.syncTimer = this.cancel(g.syncTimer);
+    g.consumer = new ConsumerGroupState();
+    g.consumer.groupEpoch = g.consumer.assignmentEpoch = 0;
+    g.protocolType = 'consumer';
+    g.protocolName = null;
+    g.leaderId = null;
+    g.subscribedTopics = null;
+    this.logger.info(`group ${p.groupId}: created as a consumer (KIP-848) group`);
+    return g;
+  }
+
+  consumerGroupHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
+    if (!this.active) return heartbeatError(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+    const bad = this.checkConsumerHeartbeat(p);
+    if (bad) return bad;
+    const found = this.consumerGroupFor(p);
+    if (!(found instanceof Group)) return found;
+    const g = found;
+    const cg = g.consumer!;
+    if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.consumerLeave(g, p);
+
+    // Find or create the member.
+    let m: ConsumerMember | undefined;
+    let isNew = false;
+    if (p.memberEpoch === JOIN_EPOCH) {
+      const memberId = p.memberId !== '' ? p.memberId : randomUUID();
+      if (p.instanceId !== null) {
+        const currentId = cg.staticMembers.get(p.instanceId);
+        const current = currentId === undefined ? undefined : cg.members.get(currentId);
+        if (current && current.memberId !== memberId) {
+          if (current.memberEpoch !== LEAVE_STATIC_EPOCH) {
+            return heartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${p.instanceId} cannot join the group because the instance id is owned by ${current.memberId}.`);
+          }
+          m = this.replaceStaticConsumerMember(g, current, memberId);
+        }
+      }
+      if (!m) {
+        m = cg.members.get(memberId);
+        if (m) {
+          // A known member rejoining from scratch: it owns nothing now.
+          m.assigned = new Map();
+          m.pendingRevocation = new Map();
+          m.state = 'stable';
+          m.previousMemberEpoch = -1;
+          m.memberEpoch = 0;
+          cg.releaseAll(m);
+        } else {
+          m = new ConsumerMember(memberId);
+          isNew = true;
+        }
+      }
+    } else {
+      m = cg.members.get(p.memberId);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      if (p.instanceId !== null && cg.staticMembers.get(p.instanceId) !== m.memberId) {
+        return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by another member.`);
+      }
+      const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
+      if (p.memberEpoch > m.memberEpoch) {
+        return heartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The member epoch ${p.memberEpoch} is greater than the coordinator's ${m.memberEpoch}. The member must abandon all its partitions and rejoin.`);
+      }
+      if (p.memberEpoch < m.memberEpoch && (p.memberEpoch !== m.previousMemberEpoch || owned === null || !isSubset(owned, m.assigned))) {
+        return heartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The member epoch ${p.memberEpoch} is smaller than the coordinator's ${m.memberEpoch}. The member must abandon all its partitions and rejoin.`);
+      }
+    }
+
+    // Update what the request carries (null = unchanged).
+    const before = { names: m.subscribedTopicNames.join('\0'), regex: m.subscribedTopicRegex, assignor: m.serverAssignor };
+    if (p.instanceId !== null) m.instanceId = p.instanceId;
+    if (p.rackId !== null) m.rackId = p.rackId;
+    if (p.rebalanceTimeoutMs !== -1) m.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
+    if (p.serverAssignor !== null) m.serverAssignor = p.serverAssignor;
+    if (p.subscribedTopicNames !== null) m.subscribedTopicNames = [...new Set(p.subscribedTopicNames)].sort();
+    if (p.subscribedTopicRegex !== null) m.subscribedTopicRegex = p.subscribedTopicRegex === '' ? null : p.subscribedTopicRegex; // "" clears it
+    m.clientId = p.clientId;
+    m.clientHost = p.clientHost;
+    const subscriptionChanged = isNew || before.names !== m.subscribedTopicNames.join('\0') || before.regex !== m.subscribedTopicRegex || before.assignor !== m.serverAssignor;
+    if (isNew) {
+      cg.members.set(m.memberId, m);
+      if (m.instanceId !== null) cg.staticMembers.set(m.instanceId, m.memberId);
+      if (g.state === 'Empty') g.transitionTo('Stable');
+      this.logger.info(`group ${g.groupId}: consumer member ${m.memberId}${m.instanceId ? ` (instance ${m.instanceId})` : ''} joined`);
+    }
+
+    // Bump the group epoch when the assignment's inputs changed, and compute the new target.
+    this.maybeBumpConsumerGroup(g, subscriptionChanged ? `member ${m.memberId} joined or changed its subscription` : null);
+
+    // Move the member towards its target.
+    const assignedBefore = copyPartitions(m.assigned);
+    const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
+    reconcile(m, cg.assignmentEpoch, cg.target.get(m.memberId) ?? new Map(), p.memberEpoch === JOIN_EPOCH ? new Map() : owned, (t, q) => cg.ownerOf(t, q));
+    cg.updateOwners(m);
+    this.scheduleConsumerSession(g, m);
+    this.scheduleRevocationTimeout(g, m);
+
+    const full = p.memberEpoch === JOIN_EPOCH || (p.rebalanceTimeoutMs !== -1 && p.subscribedTopicNames !== null && p.topicPartitions !== null);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: m.memberId,
+      memberEpoch: m.memberEpoch,
+      heartbeatIntervalMs: this.consumerHeartbeatIntervalMs(),
+      assignment: full || !samePartitions(assignedBefore, m.assigned) ? this.withTopicIds(m.assigned) : null,
+    };
+  }
+
+  /** Owned partitions reported by topic id → by topic name (unknown ids are dropped). */
+  private ownedByName(tps: { topicId: string; partitions: number[] }[]): TopicPartitions {
+    const byId = new Map(this.options.storage.topics().map((t) => [t.topicId, t.name]));
+    const out: TopicPartitions = new Map();
+    for (const tp of tps) {
+      const name = byId.get(tp.topicId);
+      if (name === undefined) continue;
+      out.set(name, new Set([...(out.get(name) ?? []), ...tp.partitions]));
+    }
+    return out;
+  }
+
+  private withTopicIds(tp: TopicPartitions): { topicId: string; topicName: string; partitions: number[] }[] {
+    const out = [];
+    for (const [name, parts] of [...tp].sort((a, b) => a[0].localeCompare(b[0]))) {
+      const meta = this.options.storage.topic(name);
+      if (!meta || parts.size === 0) continue;
+      out.push({ topicId: meta.topicId, topicName: name, partitions: [...parts].sort((a, b) => a - b) });
+    }
+    return out;
+  }
+
+  /**
+   * Bumps the group epoch when `reason` is given or the subscribed topics' metadata changed (a topic
+   * created, deleted or grown), then recomputes the target assignment if it is behind.
+   */
+  private maybeBumpConsumerGroup(g: Group, reason: string | null): void {
+    const cg = g.consumer!;
+    const topics = cg.subscribedTopics(this.topicInfos());
+    const metadata = JSON.stringify(topics.map((t) => [t.name, t.topicId, t.partitionCount]));
+    if (metadata !== cg.subscriptionMetadata) {
+      cg.subscriptionMetadata = metadata;
+      reason ??= 'subscribed topic metadata changed';
+    }
+    if (reason !== null) {
+      cg.groupEpoch += 1;
+      this.logger.info(`group ${g.groupId}: epoch ${cg.groupEpoch}: ${reason}`);
+    }
+    if (cg.groupEpoch > cg.assignmentEpoch) {
+      const assignor = cg.preferredAssignor();
+      const members = [...cg.members.values()];
+      const target = assign(assignor, { members, topics, current: cg.target });
+      cg.target.clear();
+      for (const m of members) cg.target.set(m.memberId, target.get(m.memberId) ?? new Map());
+      cg.assignmentEpoch = cg.groupEpoch;
+    }
+  }
+
+  private scheduleConsumerSession(g: Group, m: ConsumerMember): void {
+    this.cancel(m.sessionTimer);
+    m.sessionTimer = this.schedule(this.consumerSessionTimeoutMs(), () => {
+      m.sessionTimer = null;
+      if (this.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      this.logger.info(`group ${g.groupId}: consumer member ${m.memberId} session expired, removing it`);
+      this.removeConsumerMember(g, m, 'session expired');
+    });
+  }
+
+  /** A member that has partitions to revoke gets its rebalance timeout to do so, or is fenced. */
+  private scheduleRevocationTimeout(g: Group, m: ConsumerMember): void {
+    if (m.state !== 'unrevoked_partitions') {
+      m.revocationTimer = this.cancel(m.revocationTimer);
+      m.revocationEpoch = -1;
+      return;
+    }
+    if (m.revocationTimer && m.revocationEpoch === m.memberEpoch) return;
+    this.cancel(m.revocationTimer);
+    m.revocationEpoch = m.memberEpoch;
+    m.revocationTimer = this.schedule(m.rebalanceTimeoutMs, () => {
+      m.revocationTimer = null;
+      if (this.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      if (m.state !== 'unrevoked_partitions' || m.memberEpoch !== m.revocationEpoch) return;
+      this.logger.info(`group ${g.groupId}: consumer member ${m.memberId} did not revoke its partitions within ${m.rebalanceTimeoutMs} ms, removing it`);
+      this.removeConsumerMember(g, m, 'revocation timed out');
+    });
+  }
+
+  private removeConsumerMember(g: Group, m: ConsumerMember, reason: string): void {
+    const cg = g.consumer!;
+    m.sessionTimer = this.cancel(m.sessionTimer);
+    m.revocationTimer = this.cancel(m.revocationTimer);
+    cg.releaseAll(m);
+    cg.members.delete(m.memberId);
+    cg.target.delete(m.memberId);
+    if (m.instanceId !== null && cg.staticMembers.get(m.instanceId) === m.memberId) cg.staticMembers.delete(m.instanceId);
+    if (cg.members.size === 0) g.transitionTo('Empty');
+    this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
+  }
+
+  /** A static member came back under a new member id: it takes over the old member's place. */
+  private replaceStaticConsumerMember(g: Group, old: ConsumerMember, memberId: string): ConsumerMember {
+    const cg = g.consumer!;
+    const m = new ConsumerMember(memberId);
+    Object.assign(m, {
+      memberEpoch: old.previousMemberEpoch >= 0 ? old.previousMemberEpoch : 0, previousMemberEpoch: -1, state: old.state,
+      assigned: old.assigned, pendingRevocation: old.pendingRevocation, instanceId: old.instanceId, rackId: old.rackId,
+      rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
+      subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
+    });
+    old.sessionTimer = this.cancel(old.sessionTimer);
+    old.revocationTimer = this.cancel(old.revocationTimer);
+    cg.releaseAll(old);
+    cg.members.delete(old.memberId);
+    cg.members.set(memberId, m);
+    cg.target.set(memberId, cg.target.get(old.memberId) ?? new Map());
+    cg.target.delete(old.memberId);
+    cg.staticMembers.set(m.instanceId!, memberId);
+    cg.updateOwners(m);
+    this.logger.info(`group ${g.groupId}: static member ${m.instanceId} rejoined as ${memberId} (was ${old.memberId})`);
+    return m;
+  }
+
+  private consumerLeave(g: Group, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
+    const cg = g.consumer!;
+    let m: ConsumerMember | undefined;
+    if (p.instanceId !== null) {
+      const id = cg.staticMembers.get(p.instanceId);
+      m = id === undefined ? undefined : cg.members.get(id);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${p.instanceId} is unknown.`);
+      if (m.memberId !== p.memberId) return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by member ${m.memberId}.`);
+    } else {
+      m = cg.members.get(p.memberId);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+    }
+    if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
+      // A static member that will be back: it keeps its partitions until its session expires.
+      if (m.memberEpoch !== LEAVE_STATIC_EPOCH) m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = LEAVE_STATIC_EPOCH;
+      this.scheduleConsumerSession(g, m);
+      this.logger.info(`group ${g.groupId}: static member ${m.instanceId} (${m.memberId}) left temporarily`);
+    } else {
+      this.logger.info(`group ${g.groupId}: consumer member ${m.memberId} left`);
+      this.removeConsumerMember(g, m, 'left the group');
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: m.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+  }
+
+  consumerGroupDescribe(groupIds: string[]): ConsumerGroupDescribed[] {
+    return groupIds.map((groupId) => {
+      const blank = { groupId, errorMessage: null as string | null, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] };
+      if (!this.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+      if (groupId === '') return { ...blank, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'GroupId can\'t be empty.' };
+      const g = this.groups.get(groupId);
+      if (!g?.consumer) {
+        return { ...blank, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: g ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.` };
+      }
+      const cg = g.consumer;
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: cg.stateName(),
+        groupEpoch: cg.groupEpoch,
+        assignmentEpoch: cg.assignmentEpoch,
+        assignorName: cg.preferredAssignor(),
+        members: [...cg.members.values()].map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames,
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: { topicPartitions: this.withTopicIds(m.assigned) },
+          targetAssignment: { topicPartitions: this.withTopicIds(cg.target.get(m.memberId) ?? new Map()) },
+        })),
+      };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Administration
 
   describeGroups(groupIds: string[]): DescribedGroup[] {
@@ -975,7 +1427,8 @@ export class GroupCoordinator {
       const blank = { groupId, protocolType: '', protocolData: '', members: [] };
       if (!this.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '' };
       const g = this.groups.get(groupId);
-      if (!g) return { ...blank, errorCode: ErrorCode.NONE, groupState: 'Dead' };
+      // Kafka answers for classic groups only: a KIP-848 group is described by ConsumerGroupDescribe.
+      if (!g || g.consumer) return { ...blank, errorCode: ErrorCode.NONE, groupState: 'Dead' };
       // Like Kafka, member metadata and assignments (and the protocol) are shown only when Stable.
       const stable = g.state === 'Stable';
       return {
@@ -996,16 +1449,17 @@ export class GroupCoordinator {
     });
   }
 
-  /** Groups, optionally filtered by state and type (case-insensitive; every group here is "classic"). */
+  /** Groups, optionally filtered by state and type (case-insensitive): "classic" or "consumer" (KIP-848). */
   listGroups(statesFilter: string[] = [], typesFilter: string[] = []): { errorCode: number; groups: ListedGroup[] } {
     if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
-    if (types.size > 0 && !types.has('classic')) return { errorCode: ErrorCode.NONE, groups: [] };
     const groups: ListedGroup[] = [];
     for (const g of this.groups.values()) {
-      if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
-      groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' });
+      const state = g.consumer ? g.consumer.stateName() : g.state;
+      if (states.size > 0 && !states.has(state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(g.type)) continue;
+      groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: state, groupType: g.type });
     }
     return { errorCode: ErrorCode.NONE, groups };
   }
@@ -1086,7 +1540,9 @@ export class GroupCoordinator {
     topics.forEach((t, i) => {
       const meta = this.options.storage.topic(t.name);
       // Unknown subscriptions (unreadable metadata) count as subscribed, as in Kafka.
-      const subscribed = consumerGroupRebalancingOrStable && (g.subscribedTopics === null || g.subscribedTopics.has(t.name));
+      const subscribed = consumerGroupRebalancingOrStable && (g.consumer
+        ? [...g.consumer.members.values()].some((m) => memberSubscribes(m, t.name))
+        : g.subscribedTopics === null || g.subscribedTopics.has(t.name));
       t.partitions.forEach((partition, j) => {
         const res = results[i].partitions[j];
         if (!meta || partition < 0 || partition >= meta.partitionCount) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;

@@ -1,6 +1,10 @@
 // The classic consumer group: members, generation, protocol choice and committed offsets.
-// This file holds state and pure helpers only; every transition that involves timers, waiting
+// A KIP-848 consumer group is a Group whose `consumer` holds its state (consumer-group.ts); it
+// shares the committed offsets and their persistence with classic groups. This file holds state and
+// pure helpers only; every transition that involves timers, waiting
 // requests or the log is driven by GroupCoordinator (coordinator.ts), on the one event loop.
+
+import type { ConsumerGroupState } from './consumer-group.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -119,6 +123,11 @@ export class Group {
   readonly tombstones = new Map<string, number>();
   /** Topics the members subscribe to (consumer protocol), or null when unknown. */
   subscribedTopics: Set<string> | null = null;
+  /**
+   * Set for a KIP-848 consumer group. Its classic fields stay unused: `members` is empty, `state` is
+   * 'Empty' without consumer members and 'Stable' with them (reports use consumer.stateName()).
+   */
+  consumer: ConsumerGroupState | null = null;
 
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;
@@ -133,6 +142,11 @@ export class Group {
   persisted: unknown = null;
 
   constructor(readonly groupId: string) {}
+
+  /** "consumer" for a KIP-848 group, else "classic" (ListGroups v5 groupType). */
+  get type(): 'classic' | 'consumer' {
+    return this.consumer ? 'consumer' : 'classic';
+  }
 
   transitionTo(state: GroupState): void {
     this.state = state;

@@ -3,7 +3,10 @@
 // group has no members). v1 carries a per-partition commitTimestamp (used as the commit time when
 // not -1). v2–4 retentionTimeMs is ignored (retention is the broker's). v6+ committedLeaderEpoch,
 // stored and returned by OffsetFetch. v7+ groupInstanceId. v8+ flexible. v9 is v8 for classic
-// groups. Unknown topics/partitions get UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than
+// groups; for a KIP-848 group generationIdOrMemberEpoch is the member epoch (STALE_MEMBER_EPOCH /
+// FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID; members must use v9+, older versions get
+// UNSUPPORTED_VERSION), and a commit with a generation to a group that does not exist gets
+// GROUP_ID_NOT_FOUND at v9+ (ILLEGAL_GENERATION before). Unknown topics/partitions get UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than
 // 4096 characters OFFSET_METADATA_TOO_LARGE. Answered after the commit is durably appended.
 import { ApiKey } from '../../protocol/apis.js';
 import type { ApiHandler } from '../handler.js';
@@ -23,6 +26,7 @@ export const offsetCommitHandler: ApiHandler = {
   async handle(ctx, req) {
     const topics = await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
+      apiVersion: ctx.version,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId ?? null,

@@ -3,7 +3,8 @@
 // response has a top-level errorCode (v0–1 put a group-level error on every partition instead).
 // v5+ committedLeaderEpoch. v6+ flexible. v7 requireStable (UNSTABLE_OFFSET_COMMIT while a commit
 // to the partition is being written). v8+: a `groups` array, each with its own topics and error.
-// v9 adds memberId/memberEpoch, which only matter for KIP-848 groups and are ignored here.
+// v9 adds memberId/memberEpoch: for a KIP-848 group a member that gives them is checked
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH as the group's error); null/-1 (admin clients) pass.
 // Partitions never committed answer offset -1, leader epoch -1, metadata "" and NONE. v0 (offsets
 // in ZooKeeper in old Kafka) reads the same store as v1.
 import { ApiKey } from '../../protocol/apis.js';
@@ -25,8 +26,9 @@ export const offsetFetchHandler: ApiHandler = {
     if (ctx.version >= 8) {
       return {
         throttleTimeMs: 0,
-        groups: (req.groups ?? []).map((g: { groupId: string; topics: TopicsIn }) => {
-          const r = groups.fetchOffsets(g.groupId, topicsOf(g.topics ?? null), requireStable);
+        groups: (req.groups ?? []).map((g: { groupId: string; topics: TopicsIn; memberId?: string | null; memberEpoch?: number }) => {
+          const member = { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 };
+          const r = groups.fetchOffsets(g.groupId, topicsOf(g.topics ?? null), requireStable, member);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
         }),
       };

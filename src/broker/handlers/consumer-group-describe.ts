@@ -1,0 +1,27 @@
+// ConsumerGroupDescribe (API 69), version 0 (KIP-848). The logic lives in
+// GroupCoordinator.consumerGroupDescribe. Per group: state (Empty, Assigning, Reconciling, Stable),
+// group and assignment epochs, the assignor in use, and per member its epoch, subscription, current
+// and target assignment (topic id and name). A classic group or an unknown id answers
+// GROUP_ID_NOT_FOUND (admin clients then fall back to DescribeGroups). includeAuthorizedOperations:
+// with no authorizer every group operation (READ, DELETE, DESCRIBE) is allowed.
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ApiHandler } from '../handler.js';
+
+/** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+const NOT_REQUESTED = -2147483648;
+
+export const consumerGroupDescribeHandler: ApiHandler = {
+  apiKey: 69, // ConsumerGroupDescribe
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    return {
+      throttleTimeMs: 0,
+      groups: ctx.broker.groups.consumerGroupDescribe(req.groupIds ?? []).map((g) => ({
+        ...g,
+        authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
+      })),
+    };
+  },
+};

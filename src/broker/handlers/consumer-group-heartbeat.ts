@@ -1,0 +1,42 @@
+// ConsumerGroupHeartbeat (API 68), versions 0–1 (KIP-848: the "consumer" group protocol). The
+// logic lives in GroupCoordinator.consumerGroupHeartbeat (state in groups/consumer-group.ts).
+// Epoch 0 joins (the member id may be chosen by the client, else the coordinator makes one), a
+// positive epoch heartbeats, -1 leaves, -2 leaves temporarily (static members). Null fields mean
+// "unchanged since the last heartbeat". Owned and assigned partitions travel by topic id. The
+// assignment is in the answer to a full request (epoch 0, or rebalance timeout, subscription and
+// owned partitions all given) and whenever it changed. v1 adds subscribedTopicRegex (the whole
+// topic name must match). Errors carry a message: INVALID_REQUEST, UNKNOWN_MEMBER_ID,
+// FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
+// INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (the id belongs to a classic group with members).
+import type { ApiHandler } from '../handler.js';
+
+export const consumerGroupHeartbeatHandler: ApiHandler = {
+  apiKey: 68, // ConsumerGroupHeartbeat (not in ApiKey, which lists the APIs the core uses)
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx, req) {
+    const r = ctx.broker.groups.consumerGroupHeartbeat({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      memberEpoch: req.memberEpoch,
+      instanceId: req.instanceId ?? null,
+      rackId: req.rackId ?? null,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      subscribedTopicNames: req.subscribedTopicNames ?? null,
+      subscribedTopicRegex: ctx.version >= 1 ? req.subscribedTopicRegex ?? null : null,
+      serverAssignor: req.serverAssignor ?? null,
+      topicPartitions: req.topicPartitions ?? null,
+      clientId: ctx.header.clientId ?? '',
+      clientHost: ctx.clientHost,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+      memberId: r.memberId,
+      memberEpoch: r.memberEpoch,
+      heartbeatIntervalMs: r.heartbeatIntervalMs,
+      assignment: r.assignment === null ? null : { topicPartitions: r.assignment.map((t) => ({ topicId: t.topicId, partitions: t.partitions })) },
+    };
+  },
+};
