@@ -90,6 +90,10 @@ async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number, con
   return { responses, bytes };
 }
 
+function hasPartitionError(responses: Message[]): boolean {
+  return responses.some((t) => (t.partitions as Message[]).some((p) => p.errorCode !== ErrorCode.NONE));
+}
+
 /** Resolves when any of the logs gets new data, or after `ms`. */
 function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
   return new Promise((done) => {
@@ -119,7 +123,9 @@ export const fetchHandler: ApiHandler = {
     let result = await readAll(groups, maxBytes, convert);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
-    while (result.bytes < Math.max(1, req.minBytes) && logs.length > 0) {
+    // Like Kafka, answer at once when a partition has an error (e.g. OFFSET_OUT_OF_RANGE): waiting
+    // cannot fix it, and clients that send a huge maxWaitMs (kafka-go's Conn) would hang.
+    while (result.bytes < Math.max(1, req.minBytes) && logs.length > 0 && !hasPartitionError(result.responses)) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       await waitForData(logs, left);
