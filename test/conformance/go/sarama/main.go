@@ -1,0 +1,220 @@
+// IBM/sarama (current release, default protocol version): SyncProducer with WaitForAll, a random
+// partitioner and Return.Successes; a consumer that lists a topic's partitions and consumes each
+// from OffsetNewest; a consumer group; every codec.
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"fjord.dev/conformance/internal/check"
+)
+
+func config() *sarama.Config {
+	c := sarama.NewConfig()
+	c.ClientID = "conformance-sarama"
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Partitioner = sarama.NewRandomPartitioner
+	c.Producer.Return.Successes = true
+	c.Consumer.Return.Errors = true
+	c.Metadata.Retry.Backoff = 100 * time.Millisecond
+	return c
+}
+
+func createTopic(a check.Args, partitions int32) {
+	admin, err := sarama.NewClusterAdmin([]string{a.Bootstrap}, config())
+	check.Must(err, "NewClusterAdmin")
+	defer admin.Close()
+	check.Must(admin.CreateTopic(a.Topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false), "CreateTopic")
+}
+
+// produce sends every record with a SyncProducer and checks the partition/offset it got back.
+func produce(a check.Args, c *sarama.Config, records []check.Record) map[int32]int {
+	p, err := sarama.NewSyncProducer([]string{a.Bootstrap}, c)
+	check.Must(err, "NewSyncProducer")
+	defer p.Close()
+	perPartition := map[int32]int{}
+	last := map[int32]int64{}
+	for _, r := range records {
+		part, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: a.Topic, Key: sarama.StringEncoder(r.Key), Value: sarama.StringEncoder(r.Value)})
+		check.Must(err, "SendMessage")
+		if prev, ok := last[part]; ok && off <= prev {
+			check.Fail("offset %d on partition %d not after %d", off, part, prev)
+		}
+		last[part] = off
+		perPartition[part]++
+	}
+	return perPartition
+}
+
+// consumeAll reads every partition from the oldest offset until every record was seen.
+func consumeAll(a check.Args, records []check.Record, start int64) {
+	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, config())
+	check.Must(err, "NewConsumer")
+	defer consumer.Close()
+	parts, err := consumer.Partitions(a.Topic)
+	check.Must(err, "Partitions")
+	e := check.NewExpect(records)
+	for _, part := range parts {
+		pc, err := consumer.ConsumePartition(a.Topic, part, start)
+		check.Must(err, "ConsumePartition")
+		go func() {
+			for m := range pc.Messages() {
+				e.Add(m.Key, m.Value)
+			}
+		}()
+		go func() {
+			for err := range pc.Errors() {
+				check.Fail("partition consumer: %v", err)
+			}
+		}()
+	}
+	e.Wait(40 * time.Second)
+	e.Verify()
+}
+
+type groupHandler struct {
+	e      *check.Expect
+	mu     sync.Mutex
+	claims map[int32]bool
+}
+
+func (h *groupHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ps := range s.Claims() {
+		for _, p := range ps {
+			h.claims[p] = true
+		}
+	}
+	return nil
+}
+func (h *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		h.e.Add(m.Key, m.Value)
+		s.MarkMessage(m, "")
+	}
+	return nil
+}
+
+func codec(cc sarama.CompressionCodec) func(check.Args) {
+	return func(a check.Args) {
+		createTopic(a, 2)
+		c := config()
+		c.Producer.Compression = cc
+		c.Producer.Flush.Messages = 50 // several records per batch, so the codec has something to do
+		c.Producer.Flush.Frequency = 5 * time.Millisecond
+		records := check.Records(400, a.Topic)
+		ap, err := sarama.NewAsyncProducer([]string{a.Bootstrap}, c)
+		check.Must(err, "NewAsyncProducer")
+		for _, r := range records {
+			ap.Input() <- &sarama.ProducerMessage{Topic: a.Topic, Key: sarama.StringEncoder(r.Key), Value: sarama.StringEncoder(r.Value)}
+		}
+		for range records {
+			select {
+			case <-ap.Successes():
+			case err := <-ap.Errors():
+				check.Fail("produce with %s: %v", cc, err)
+			}
+		}
+		check.Must(ap.Close(), "AsyncProducer.Close")
+		consumeAll(a, records, sarama.OffsetOldest)
+	}
+}
+
+func main() {
+	check.Main(map[string]func(check.Args){
+		"sync-producer-waitforall": func(a check.Args) {
+			createTopic(a, 3)
+			records := check.Records(600, a.Topic)
+			per := produce(a, config(), records)
+			if len(per) != 3 {
+				check.Fail("random partitioner used %d of 3 partitions", len(per))
+			}
+			consumeAll(a, records, sarama.OffsetOldest)
+		},
+		"partition-consumer-newest": func(a check.Args) {
+			createTopic(a, 3)
+			// Records from before the consumers start must not show up.
+			produce(a, config(), check.Records(30, a.Topic+"-before"))
+			consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, config())
+			check.Must(err, "NewConsumer")
+			defer consumer.Close()
+			parts, err := consumer.Partitions(a.Topic)
+			check.Must(err, "Partitions")
+			if len(parts) != 3 {
+				check.Fail("Partitions listed %d, want 3", len(parts))
+			}
+			records := check.Records(300, a.Topic)
+			e := check.NewExpect(records)
+			for _, part := range parts {
+				pc, err := consumer.ConsumePartition(a.Topic, part, sarama.OffsetNewest)
+				check.Must(err, "ConsumePartition(OffsetNewest)")
+				go func() {
+					for m := range pc.Messages() {
+						e.Add(m.Key, m.Value)
+					}
+				}()
+			}
+			produce(a, config(), records)
+			e.Wait(40 * time.Second)
+			e.Verify()
+		},
+		"consumer-group": func(a check.Args) {
+			createTopic(a, 4)
+			records := check.Records(400, a.Topic)
+			produce(a, config(), records)
+			e := check.NewExpect(records)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			handlers := []*groupHandler{}
+			for i := 0; i < 2; i++ {
+				c := config()
+				c.Consumer.Offsets.Initial = sarama.OffsetOldest
+				c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
+				g, err := sarama.NewConsumerGroup([]string{a.Bootstrap}, a.Topic+"-group", c)
+				check.Must(err, "NewConsumerGroup")
+				h := &groupHandler{e: e, claims: map[int32]bool{}}
+				handlers = append(handlers, h)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer g.Close()
+					for ctx.Err() == nil {
+						if err := g.Consume(ctx, []string{a.Topic}, h); err != nil && ctx.Err() == nil {
+							check.Fail("Consume: %v", err)
+						}
+					}
+				}()
+			}
+			e.Wait(50 * time.Second)
+			cancel()
+			wg.Wait()
+			e.Verify()
+			// The committed offsets cover every record.
+			client, err := sarama.NewClient([]string{a.Bootstrap}, config())
+			check.Must(err, "NewClient")
+			defer client.Close()
+			om, err := sarama.NewOffsetManagerFromClient(a.Topic+"-group", client)
+			check.Must(err, "NewOffsetManager")
+			total := int64(0)
+			for p := int32(0); p < 4; p++ {
+				pom, err := om.ManagePartition(a.Topic, p)
+				check.Must(err, "ManagePartition")
+				off, _ := pom.NextOffset()
+				total += off
+				pom.AsyncClose()
+			}
+			if total != int64(len(records)) {
+				check.Fail("committed offsets add up to %d, want %d", total, len(records))
+			}
+		},
+		"compression-gzip":   codec(sarama.CompressionGZIP),
+		"compression-snappy": codec(sarama.CompressionSnappy),
+		"compression-lz4":    codec(sarama.CompressionLZ4),
+		"compression-zstd":   codec(sarama.CompressionZSTD),
+	})
+}

@@ -1,0 +1,95 @@
+// kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, gzip.
+import { load, main, bootstrap, topic, makeRecords, Expect, until, fail } from './common.mjs';
+
+const { Kafka, logLevel, CompressionTypes } = load('kafkajs');
+const kafka = new Kafka({ clientId: 'conformance-kafkajs', brokers: [bootstrap], logLevel: logLevel.ERROR, retry: { retries: 10, initialRetryTime: 100 } });
+
+async function produceAndRead(records, producerOptions = {}, sendOptions = {}) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer(producerOptions);
+  await producer.connect();
+  for (let i = 0; i < records.length; i += 100) {
+    const res = await producer.send({ topic, messages: records.slice(i, i + 100), acks: -1, ...sendOptions });
+    for (const r of res) if (r.errorCode !== 0) fail(`produce error ${r.errorCode}`);
+  }
+  await producer.disconnect();
+  const expect = new Expect(records);
+  const consumer = kafka.consumer({ groupId: `${topic}-g` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const lastOffset = new Map();
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const off = Number(message.offset);
+      if (lastOffset.has(partition) && off <= lastOffset.get(partition)) fail(`offsets not increasing on partition ${partition}`);
+      lastOffset.set(partition, off);
+      expect.add(message.key, message.value);
+    },
+  });
+  await until(() => expect.done, 60_000, 'every record');
+  await consumer.disconnect();
+  expect.verify();
+}
+
+await main({
+  'produce-consume': () => produceAndRead(makeRecords(1000)),
+  'idempotent-producer': () => produceAndRead(makeRecords(500), { idempotent: true, maxInFlightRequests: 1 }),
+  'compression-gzip': () => produceAndRead(makeRecords(500), {}, { compression: CompressionTypes.GZIP }),
+  'consumer-group': async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await admin.disconnect();
+    const records = makeRecords(800);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: records });
+    await producer.disconnect();
+    const expect = new Expect(records);
+    const assigned = [new Set(), new Set()];
+    const consumers = [0, 1].map(() => kafka.consumer({ groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 500 }));
+    await Promise.all(consumers.map(async (c, i) => {
+      await c.connect();
+      await c.subscribe({ topics: [topic], fromBeginning: true });
+      await c.run({ eachMessage: async ({ partition, message }) => { assigned[i].add(partition); expect.add(message.key, message.value); } });
+    }));
+    await until(() => expect.done, 60_000, 'every record across the group');
+    // Both members got partitions once the group settled.
+    await until(async () => {
+      const d = await Promise.all(consumers.map((c) => c.describeGroup()));
+      return d[0].members.length === 2 && d[0].members.every((m) => m.memberAssignment.length > 0);
+    }, 20_000, 'two members with assignments');
+    await Promise.all(consumers.map((c) => c.disconnect()));
+    expect.verify();
+    // The group's committed offsets reach the end of every partition.
+    const a = kafka.admin();
+    await a.connect();
+    await until(async () => {
+      const [o] = await a.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] });
+      const ends = await a.fetchTopicOffsets(topic);
+      return o.partitions.every((p) => p.offset === ends.find((e) => e.partition === p.partition).high);
+    }, 15_000, 'committed offsets at the end');
+    await a.disconnect();
+  },
+  admin: async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] }], waitForLeaders: true });
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) fail('created topic not listed');
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    if (md.topics[0].partitions.length !== 2) fail(`expected 2 partitions, got ${md.topics[0].partitions.length}`);
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] }).catch((e) => fail(`createPartitions: ${e.message}`));
+    const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }], includeSynonyms: false });
+    const v = cfg.resources[0].configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
+    if (v !== '3600000') fail(`retention.ms is ${v}`);
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length !== 1 || cluster.controller == null) fail('describeCluster');
+    await admin.deleteTopics({ topics: [topic] });
+    await until(async () => !(await admin.listTopics()).includes(topic), 10_000, 'topic deletion');
+    await admin.disconnect();
+  },
+});

@@ -1,0 +1,113 @@
+"""confluent-kafka (Python, librdkafka): producer with delivery reports; consumer with group.id and
+auto.offset.reset=earliest; AdminClient; every codec."""
+from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AdminClient, NewTopic, ConfigResource
+
+from common import Expect, fail, main, make_records
+
+
+def create_topic(bootstrap, topic, partitions):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for t, f in admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)]).items():
+        f.result(20)
+
+
+def produce(bootstrap, topic, records, **conf):
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, **conf})
+    reports = []
+    for k, v in records:
+        while True:
+            try:
+                p.produce(topic, key=k, value=v, on_delivery=lambda err, msg: reports.append((err, msg)))
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    left = p.flush(30)
+    if left:
+        fail(f"flush left {left} messages")
+    errors = [e for e, _ in reports if e is not None]
+    if errors:
+        fail(f"delivery error: {errors[0]}")
+    if len(reports) != len(records):
+        fail(f"{len(reports)} delivery reports for {len(records)} messages")
+    offsets = {}
+    for _, m in reports:
+        offsets.setdefault(m.partition(), []).append(m.offset())
+    for part, offs in offsets.items():
+        if offs != sorted(offs) or len(set(offs)) != len(offs):
+            fail(f"delivery report offsets on partition {part} are not increasing")
+
+
+def consume(bootstrap, topic, records, group):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": True})
+    c.subscribe([topic])
+    e = Expect(records)
+    import time
+    deadline = time.time() + 50
+    while not e.done and time.time() < deadline:
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            fail(f"consumer error: {m.error()}")
+        e.add(m.key(), m.value())
+    committed = c.commit(asynchronous=False)
+    c.close()
+    e.verify()
+    return committed
+
+
+def produce_delivery_reports(bootstrap, topic):
+    create_topic(bootstrap, topic, 3)
+    records = make_records(1000, topic)
+    produce(bootstrap, topic, records)
+    consume(bootstrap, topic, records, topic + "-check")
+
+
+def consumer_group_earliest(bootstrap, topic):
+    records = make_records(400, topic)
+    produce(bootstrap, topic, records)  # auto-creates the topic
+    group = topic + "-group"
+    committed = consume(bootstrap, topic, records, group)
+    if sum(tp.offset for tp in committed) != len(records):
+        fail(f"committed offsets add up to {sum(tp.offset for tp in committed)}, want {len(records)}")
+    # A new member of the same group starts from the committed offsets: only new records arrive.
+    more = make_records(20, topic + "-more")
+    produce(bootstrap, topic, more)
+    consume(bootstrap, topic, more, group)
+
+
+def admin(bootstrap, topic):
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    a.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1, config={"retention.ms": "3600000"})])[topic].result(20)
+    md = a.list_topics(timeout=10)
+    if topic not in md.topics or len(md.topics[topic].partitions) != 2:
+        fail("created topic not listed with 2 partitions")
+    res = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+    cfg = list(res.values())[0].result(10)
+    if cfg["retention.ms"].value != "3600000":
+        fail(f"retention.ms is {cfg['retention.ms'].value}")
+    a.delete_topics([topic])[topic].result(20)
+
+
+def codec(name):
+    def run(bootstrap, topic):
+        create_topic(bootstrap, topic, 2)
+        records = make_records(500, topic)
+        produce(bootstrap, topic, records, **{"compression.type": name})
+        consume(bootstrap, topic, records, topic + "-g")
+    return run
+
+
+main({
+    "produce-delivery-reports": produce_delivery_reports,
+    "consumer-group-earliest": consumer_group_earliest,
+    "admin": admin,
+    "compression-gzip": codec("gzip"),
+    "compression-snappy": codec("snappy"),
+    "compression-lz4": codec("lz4"),
+    "compression-zstd": codec("zstd"),
+})

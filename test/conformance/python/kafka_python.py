@@ -1,0 +1,96 @@
+"""kafka-python: KafkaProducer / KafkaConsumer (plain and in a group), KafkaAdminClient, every codec."""
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from common import Expect, fail, main, make_records
+
+
+def create_topic(bootstrap, topic, partitions):
+    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    a.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    a.close()
+
+
+def produce(bootstrap, topic, records, **conf):
+    p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **conf)
+    futures = [p.send(topic, key=k.encode(), value=v.encode()) for k, v in records]
+    p.flush(30)
+    for f in futures:
+        md = f.get(10)
+        if md.offset < 0:
+            fail(f"bad offset {md.offset}")
+    p.close()
+
+
+def consume(records, consumer):
+    e = Expect(records)
+    deadline = time.time() + 50
+    while not e.done and time.time() < deadline:
+        for _tp, msgs in consumer.poll(timeout_ms=200).items():
+            for m in msgs:
+                e.add(m.key, m.value)
+    e.verify()
+
+
+def produce_consume(bootstrap, topic):
+    create_topic(bootstrap, topic, 3)
+    records = make_records(1000, topic)
+    produce(bootstrap, topic, records)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    c.assign([TopicPartition(topic, p) for p in range(3)])
+    c.seek_to_beginning()
+    consume(records, c)
+    c.close()
+
+
+def consumer_group(bootstrap, topic):
+    create_topic(bootstrap, topic, 3)
+    records = make_records(500, topic)
+    produce(bootstrap, topic, records)
+    group = topic + "-group"
+    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest", enable_auto_commit=False)
+    consume(records, c)
+    c.commit()
+    c.close()
+    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    offsets = a.list_consumer_group_offsets(group)
+    total = sum(o.offset for o in offsets.values())
+    if total != len(records):
+        fail(f"committed offsets add up to {total}, want {len(records)}")
+    a.close()
+
+
+def admin(bootstrap, topic):
+    a = KafkaAdminClient(bootstrap_servers=bootstrap)
+    a.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    if topic not in a.list_topics():
+        fail("created topic not listed")
+    d = a.describe_topics([topic])
+    if len(d[0]["partitions"]) != 2:
+        fail(f"describe_topics: {d}")
+    a.delete_topics([topic])
+    a.close()
+
+
+def codec(name):
+    def run(bootstrap, topic):
+        create_topic(bootstrap, topic, 2)
+        records = make_records(500, topic)
+        produce(bootstrap, topic, records, compression_type=name)
+        c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic + "-g", auto_offset_reset="earliest")
+        consume(records, c)
+        c.close()
+    return run
+
+
+main({
+    "produce-consume": produce_consume,
+    "consumer-group": consumer_group,
+    "admin": admin,
+    "compression-gzip": codec("gzip"),
+    "compression-snappy": codec("snappy"),
+    "compression-lz4": codec("lz4"),
+    "compression-zstd": codec("zstd"),
+})

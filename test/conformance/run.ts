@@ -1,0 +1,510 @@
+// `npm run test:conformance`: runs real Kafka clients in their own languages against the real
+// `fjord server` process and prints one table, client × scenario → pass / FAIL / xfail / skip.
+//
+//   pass   the scenario produced and consumed every record it checks
+//   FAIL   a scenario named in allowlist.txt did not pass (this makes the exit code 1)
+//   xfail  a scenario outside the allowlist that failed: a known gap, described in docs/compatibility.md
+//   skip   not run: what it needs could not be installed or built here (the reason is printed)
+//
+// It installs what it needs by itself and caches it under .cache/conformance/ (npm, PyPI, the Go
+// module proxy, Maven Central, apt for kcat). Every client gets a fresh broker (file storage in a
+// temporary directory); logs of every scenario and broker are kept in .cache/conformance/logs/.
+//
+// Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note]
+//   --only / --skip take client names or client/scenario ids (prefix match).
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, chmodSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServerProcess, type ServerProcess } from '../server-process.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const CACHE = process.env.FJORD_CONFORMANCE_CACHE ?? join(ROOT, '.cache', 'conformance');
+const LOGS = join(CACHE, 'logs');
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+type Status = 'pass' | 'FAIL' | 'xfail' | 'skip';
+interface Result { client: string; scenario: string; status: Status; ms: number; note: string }
+
+const allowlist = new Set(
+  readFileSync(join(HERE, 'allowlist.txt'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean),
+);
+const results: Result[] = [];
+
+function record(client: string, scenario: string, ok: boolean | 'skip', ms: number, note: string): Result {
+  const must = allowlist.has(`${client}/${scenario}`);
+  const status: Status = ok === true ? 'pass' : must ? 'FAIL' : ok === 'skip' ? 'skip' : 'xfail';
+  const r = { client, scenario, status, ms, note: note.replace(/\s+/g, ' ').trim().slice(0, 160) };
+  results.push(r);
+  const mark = status === 'pass' ? 'ok  ' : status === 'FAIL' ? 'FAIL' : status === 'xfail' ? 'xf  ' : 'skip';
+  process.stdout.write(`  ${mark} ${client}/${scenario} (${(ms / 1000).toFixed(1)} s)${status === 'pass' ? '' : ` — ${r.note}`}\n`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface RunOutput { code: number | null; signal: string | null; out: string; timedOut: boolean; ms: number }
+
+/** Runs a command, tees its output to a log file, kills its process group on timeout. */
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; log?: string; input?: string } = {}): Promise<RunOutput> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const spawnOpts: SpawnOptions = { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true };
+    const child = spawn(cmd, args, spawnOpts);
+    let out = '';
+    const log = opts.log ? createWriteStream(opts.log) : undefined;
+    log?.write(`$ ${cmd} ${args.join(' ')}\n`);
+    const onData = (d: Buffer) => {
+      if (out.length < 4_000_000) out += d.toString();
+      log?.write(d);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(opts.input ?? '');
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    }, opts.timeoutMs ?? 120_000);
+    const finish = (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      log?.end(`\n[exit ${code ?? signal}${timedOut ? ', timed out' : ''} after ${Date.now() - started} ms]\n`);
+      resolve({ code, signal, out, timedOut, ms: Date.now() - started });
+    };
+    child.on('error', (err) => { out += `\n${err.message}\n`; finish(127, null); });
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+function lastLines(out: string, n = 1): string {
+  const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.slice(-n).join(' | ');
+}
+
+function has(cmd: string, args = ['--version']): boolean {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+function hashFiles(paths: string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) h.update(existsSync(p) ? readFileSync(p) : Buffer.alloc(0));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Runs `install` unless the stamp file holds `key` (the hash of what defines the install). */
+async function cached(name: string, key: string, install: () => Promise<void>): Promise<void> {
+  const stamp = join(CACHE, `${name}.stamp`);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return;
+  const t = Date.now();
+  process.stdout.write(`== installing ${name}\n`);
+  await install();
+  writeFileSync(stamp, key);
+  process.stdout.write(`== installed ${name} in ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+}
+
+async function must(what: string, p: Promise<RunOutput>): Promise<RunOutput> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what} failed (${r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`}): ${lastLines(r.out, 3)}`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setups: each installs or builds one thing, once per run, cached across runs.
+
+const GO_ENV: NodeJS.ProcessEnv = { GOFLAGS: '-modcacherw -buildvcs=false', GOMODCACHE: join(CACHE, 'gomod'), GOTOOLCHAIN: 'local' };
+const PY = join(CACHE, 'py', 'bin', 'python');
+const M2 = join(CACHE, 'm2');
+
+/** Versions of the Java artifacts; KAFKA_DIST is the Kafka release whose CLI tools run. */
+export const JAVA_CLIENTS = { '3.9': '3.9.1', '4.1': '4.1.1' } as const;
+const KAFKA_TOOLS_VERSION = '4.1.1';
+/** Peer suites, pinned. */
+const FRANZ_GO = 'github.com/twmb/franz-go@v1.22.2';
+const KAFKA_GO = 'github.com/segmentio/kafka-go@v0.4.51';
+
+const setups: Record<string, () => Promise<void>> = {
+  async kcat() {
+    if (has('kcat', ['-V'])) return;
+    if (!has('apt-get', ['--version'])) throw new Error('kcat is not installed and apt-get is not there');
+    await must('apt-get update', run('apt-get', ['update', '-qq'], { timeoutMs: 300_000, log: join(LOGS, 'setup-apt.log') }));
+    await must('apt-get install kcat', run('apt-get', ['install', '-y', '-qq', 'kcat'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 300_000, log: join(LOGS, 'setup-apt-kcat.log') }));
+  },
+
+  async node() {
+    const src = join(HERE, 'node');
+    const dst = join(CACHE, 'node');
+    await cached('node', hashFiles([join(src, 'package.json'), join(src, 'package-lock.json')]), async () => {
+      mkdirSync(dst, { recursive: true });
+      cpSync(join(src, 'package.json'), join(dst, 'package.json'));
+      cpSync(join(src, 'package-lock.json'), join(dst, 'package-lock.json'));
+      // node-rdkafka is optional: it compiles librdkafka; if that fails npm goes on without it.
+      await must('npm ci (test/conformance/node)', run('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: dst, timeoutMs: 1_200_000, log: join(LOGS, 'setup-node.log') }));
+    });
+  },
+
+  async python() {
+    const req = join(HERE, 'python', 'requirements.txt');
+    await cached('python', hashFiles([req]), async () => {
+      if (!existsSync(PY)) await must('python3 -m venv', run('python3', ['-m', 'venv', join(CACHE, 'py')], { log: join(LOGS, 'setup-python-venv.log') }));
+      await must('pip install', run(PY, ['-m', 'pip', 'install', '-q', '-r', req], { timeoutMs: 900_000, log: join(LOGS, 'setup-python.log') }));
+    });
+  },
+
+  async go() {
+    // Each program's `go build` fetches only the modules it needs (go.sum is committed).
+    if (!has('go', ['version'])) throw new Error('go is not installed');
+  },
+
+  async 'java-clients'() {
+    if (!has('javac', ['-version']) || !has('mvn', ['-v'])) throw new Error('javac or mvn is not installed');
+    for (const [short, version] of Object.entries(JAVA_CLIENTS)) {
+      const cpFile = join(CACHE, 'java', `cp-kafka-clients-${version}.txt`);
+      const classes = join(CACHE, 'java', `classes-${short}`);
+      const sources = readdirSync(join(HERE, 'java')).filter((f) => f.endsWith('.java')).map((f) => join(HERE, 'java', f));
+      await cached(`java-${short}`, hashFiles([join(HERE, 'java', 'pom.xml'), ...sources]) + version, async () => {
+        await mavenClasspath('kafka-clients', version, cpFile);
+        rmSync(classes, { recursive: true, force: true });
+        await must(`javac (kafka-clients ${version})`, run('javac', ['-nowarn', '-d', classes, '-cp', readFileSync(cpFile, 'utf8').trim(), ...sources], { timeoutMs: 300_000, log: join(LOGS, `setup-javac-${short}.log`) }));
+      });
+    }
+  },
+
+  async 'kafka-tools'() {
+    if (!has('java', ['-version']) || !has('mvn', ['-v'])) throw new Error('java or mvn is not installed');
+    const cpFile = join(CACHE, 'java', `cp-kafka-tools-${KAFKA_TOOLS_VERSION}.txt`);
+    await cached('kafka-tools', hashFiles([join(HERE, 'java', 'pom.xml')]) + KAFKA_TOOLS_VERSION, () => mavenClasspath('kafka-tools', KAFKA_TOOLS_VERSION, cpFile));
+  },
+
+  async 'franz-go'() {
+    await peerModule('franz-go', FRANZ_GO);
+  },
+
+  async 'kafka-go-tests'() {
+    await peerModule('kafka-go-tests', KAFKA_GO);
+  },
+};
+
+async function mavenClasspath(artifact: string, version: string, outFile: string): Promise<void> {
+  mkdirSync(dirname(outFile), { recursive: true });
+  await must(`mvn dependency:build-classpath ${artifact}:${version}`, run('mvn', [
+    '-B', '-q', '-f', join(HERE, 'java', 'pom.xml'), `-Dmaven.repo.local=${M2}`, `-Dkafka.artifact=${artifact}`, `-Dkafka.version=${version}`,
+    'dependency:build-classpath', `-Dmdep.outputFile=${outFile}`,
+  ], { timeoutMs: 900_000, log: join(LOGS, `setup-mvn-${artifact}-${version}.log`) }));
+}
+
+/** Downloads a Go module from the module proxy and copies it to a writable directory. */
+async function peerModule(name: string, modVersion: string): Promise<void> {
+  if (!has('go', ['version'])) throw new Error('go is not installed');
+  const dst = join(CACHE, name);
+  await cached(name, modVersion, async () => {
+    const r = await must(`go mod download ${modVersion}`, run('go', ['mod', 'download', '-json', modVersion], { cwd: CACHE, env: GO_ENV, timeoutMs: 600_000, log: join(LOGS, `setup-${name}.log`) }));
+    const dir = (JSON.parse(r.out.slice(r.out.indexOf('{'))) as { Dir: string }).Dir;
+    rmSync(dst, { recursive: true, force: true });
+    cpSync(dir, dst, { recursive: true });
+    makeWritable(dst);
+    await must(`go mod download (${name} deps)`, run('go', ['mod', 'download'], { cwd: dst, env: GO_ENV, timeoutMs: 600_000, log: join(LOGS, `setup-${name}-deps.log`) }));
+  });
+}
+
+function makeWritable(path: string): void {
+  const st = statSync(path);
+  chmodSync(path, st.mode | 0o200);
+  if (st.isDirectory()) for (const e of readdirSync(path)) makeWritable(join(path, e));
+}
+
+const setupRuns = new Map<string, Promise<string | null>>();
+/** Runs a setup once; resolves to null when it worked, else the reason it did not. */
+function ensure(name: string): Promise<string | null> {
+  let p = setupRuns.get(name);
+  if (!p) {
+    p = setups[name]!().then(() => null, (err: Error) => err.message);
+    setupRuns.set(name, p);
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Scenario {
+  name: string;
+  /** Command and arguments; `{bootstrap}` and `{topic}` are substituted. */
+  cmd: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  input?: string;
+}
+
+interface Client {
+  name: string;
+  setup: string[];
+  /** Extra checks after setup (e.g. an optional package that may not have built): a reason to skip, or null. */
+  available?: () => string | null | Promise<string | null>;
+  /** Built before its scenarios run; a failure skips them with the reason. */
+  build?: () => Promise<void>;
+  scenarios?: Scenario[];
+  /** A peer test suite: runs and reports one result per test. */
+  suite?: (bootstrap: string, server: ServerProcess) => Promise<void>;
+  serverArgs?: string[];
+}
+
+const nodeScript = (file: string) => ['node', join(HERE, 'node', file)];
+const goBin = (prog: string) => join(CACHE, 'go', 'bin', prog);
+const goScenarios = (prog: string, names: string[], timeoutMs = 90_000): Scenario[] => names.map((name) => ({ name, cmd: [goBin(prog), name, '{bootstrap}', '{topic}'], timeoutMs }));
+const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'];
+
+async function goBuild(prog: string): Promise<void> {
+  mkdirSync(join(CACHE, 'go', 'bin'), { recursive: true });
+  await must(`go build ./${prog}`, run('go', ['build', '-o', goBin(prog), `./${prog}`], { cwd: join(HERE, 'go'), env: GO_ENV, timeoutMs: 900_000, log: join(LOGS, `build-go-${prog}.log`) }));
+}
+
+function javaScenarios(short: keyof typeof JAVA_CLIENTS): Scenario[] {
+  const cp = () => `${join(CACHE, 'java', `classes-${short}`)}:${readFileSync(join(CACHE, 'java', `cp-kafka-clients-${JAVA_CLIENTS[short]}.txt`), 'utf8').trim()}`;
+  return ['idempotent-produce-consume', 'consumer-group', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({
+    name,
+    get cmd() { return ['java', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp(), 'Conformance', name, '{bootstrap}', '{topic}']; },
+    timeoutMs: 120_000,
+  }));
+}
+
+const clients: Client[] = [
+  {
+    name: 'kafkajs',
+    setup: ['node'],
+    scenarios: ['produce-consume', 'idempotent-producer', 'consumer-group', 'admin', 'compression-gzip'].map((name) => ({ name, cmd: [...nodeScript('kafkajs.mjs'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'kafka-node',
+    setup: ['node'],
+    scenarios: ['create-topics', 'producer-keys-partitions', 'compression-gzip', 'compression-snappy', 'high-level-producer', 'consumer-commit-pause-resume', 'offset-out-of-range', 'consumer-group-roundrobin'].map((name) => ({ name, cmd: [...nodeScript('kafka-node.mjs'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'node-rdkafka',
+    setup: ['node'],
+    available: () => existsSync(join(CACHE, 'node', 'node_modules', 'node-rdkafka', 'build', 'Release', 'node-librdkafka.node')) ? null : 'node-rdkafka did not build from npm here (see .cache/conformance/logs/setup-node.log)',
+    scenarios: ['produce-delivery-reports', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [...nodeScript('node-rdkafka.mjs'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'kcat',
+    setup: ['kcat'],
+    scenarios: ['produce-consume', 'metadata', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [...nodeScript('kcat.mjs'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'confluent-kafka-python',
+    setup: ['python'],
+    scenarios: ['produce-delivery-reports', 'consumer-group-earliest', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'kafka-python',
+    setup: ['python'],
+    scenarios: ['produce-consume', 'consumer-group', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'kafka_python.py'), name, '{bootstrap}', '{topic}'] })),
+  },
+  {
+    name: 'sarama',
+    setup: ['go'],
+    build: () => goBuild('sarama'),
+    scenarios: goScenarios('sarama', ['sync-producer-waitforall', 'partition-consumer-newest', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)]),
+  },
+  {
+    name: 'sarama-0.10.2',
+    setup: ['go'],
+    build: () => goBuild('sarama-old'),
+    scenarios: goScenarios('sarama-old', ['sync-producer', 'partition-consumer', 'consumer-group', 'compression-gzip', 'compression-snappy', 'compression-lz4']),
+  },
+  {
+    name: 'kafka-go',
+    setup: ['go'],
+    build: () => goBuild('kafkago'),
+    scenarios: goScenarios('kafkago', ['dial-leader-write', 'writer-leastbytes', 'async-writer-batch', 'reader-group', 'read-batch', ...CODECS.map((c) => `compression-${c}`)]),
+  },
+  {
+    name: 'confluent-kafka-go',
+    setup: ['go'],
+    build: () => goBuild('confluent'),
+    scenarios: goScenarios('confluent', ['produce-events-flush', 'subscribe-poll', ...CODECS.map((c) => `compression-${c}`)]),
+  },
+  { name: 'java-3.9', setup: ['java-clients'], scenarios: javaScenarios('3.9') },
+  { name: 'java-4.1', setup: ['java-clients'], scenarios: javaScenarios('4.1') },
+  {
+    name: 'kafka-cli-4.1',
+    setup: ['kafka-tools'],
+    scenarios: ['topics-create', 'topics-list', 'topics-describe', 'console-producer', 'console-consumer', 'consumer-groups-describe'].map((name) => ({
+      name,
+      cmd: [...nodeScript('kafka-cli.mjs'), name, '{bootstrap}', 'golang-test'],
+      env: { KAFKA_TOOLS_CP: join(CACHE, 'java', `cp-kafka-tools-${KAFKA_TOOLS_VERSION}.txt`) },
+      timeoutMs: 120_000,
+    })),
+  },
+  { name: 'franz-go-kgo', setup: ['franz-go'], suite: (b) => goTestSuite('franz-go-kgo', join(CACHE, 'franz-go', 'pkg', 'kgo'), { KGO_SEEDS: b, KGO_TEST_RF: '1', KGO_TEST_RECORDS: '5000', KGO_LOG_LEVEL: 'none' }, 1_500_000) },
+  {
+    name: 'kafka-go-tests',
+    setup: ['kafka-go-tests'],
+    // Its tests dial localhost:9092 (hard-coded), so this broker takes that port.
+    serverArgs: ['--port', '9092'],
+    available: async () => ((await portFree(9092)) ? null : 'port 9092 is in use (kafka-go\'s tests dial localhost:9092)'),
+    suite: (b) => goTestSuite('kafka-go-tests', join(CACHE, 'kafka-go-tests'), { KAFKA_VERSION: '3.9.0' }, 900_000, ['.']),
+  },
+];
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Runs `go test -json` and records one result per top-level test. */
+async function goTestSuite(client: string, dir: string, env: NodeJS.ProcessEnv, timeoutMs: number, pkgs = ['.']): Promise<void> {
+  const started = Date.now();
+  const r = await run('go', ['test', '-json', '-count=1', `-timeout=${Math.floor(timeoutMs / 1000) - 30}s`, ...pkgs], {
+    cwd: dir, env: { ...GO_ENV, ...env }, timeoutMs, log: join(LOGS, `${client}.log`),
+  });
+  const tests = new Map<string, { action: string; ms: number; out: string[] }>();
+  for (const line of r.out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let ev: { Action: string; Test?: string; Elapsed?: number; Output?: string };
+    try { ev = JSON.parse(line); } catch { continue; }
+    if (!ev.Test || ev.Test.includes('/')) continue;
+    const t = tests.get(ev.Test) ?? { action: 'run', ms: 0, out: [] };
+    if (ev.Action === 'output' && ev.Output) { if (t.out.length < 400) t.out.push(ev.Output); }
+    if (['pass', 'fail', 'skip'].includes(ev.Action)) { t.action = ev.Action; t.ms = (ev.Elapsed ?? 0) * 1000; }
+    tests.set(ev.Test, t);
+  }
+  if (tests.size === 0) {
+    record(client, '(suite)', false, Date.now() - started, `go test ran no test: ${lastLines(r.out, 3)}`);
+    return;
+  }
+  for (const [name, t] of [...tests].sort(([a], [b]) => a.localeCompare(b))) {
+    if (t.action === 'skip') { record(client, name, 'skip', t.ms, lastLines(t.out.filter((l) => !/^(=== |--- )/.test(l.trim())).join(''), 1) || 'skipped by the suite'); continue; }
+    const why = t.action === 'run' ? `did not finish (${r.timedOut ? 'suite timed out' : 'suite stopped'})` : goFailureReason(t.out);
+    record(client, name, t.action === 'pass', t.ms, t.action === 'pass' ? '' : why);
+  }
+}
+
+function goFailureReason(out: string[]): string {
+  const lines = out.join('').split('\n').map((l) => l.trim()).filter((l) => l && !/^(=== |--- |FAIL|PASS)/.test(l));
+  const marked = lines.find((l) => /_test\.go:\d+:/.test(l)) ?? lines.find((l) => /panic|error|unable|fail/i.test(l));
+  return marked ?? lines.slice(-1)[0] ?? 'failed';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function parseList(flag: string): string[] | null {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',').filter(Boolean) : null;
+}
+const only = parseList('--only');
+const skip = parseList('--skip') ?? [];
+const matches = (id: string, pattern: string) => id === pattern || id.startsWith(`${pattern}/`);
+const selected = (id: string) => (!only || only.some((o) => matches(id, o))) && !skip.some((s) => matches(id, s));
+
+async function startFjord(client: string, extra: string[] = []): Promise<{ server: ServerProcess; bootstrap: string; dataDir: string; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `fjord-conformance-${client}-`));
+  const server = await startServerProcess(['--host', '127.0.0.1,::1', '--advertised-host', 'localhost', '--data-dir', dataDir,
+    '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...extra]);
+  return {
+    server, dataDir, bootstrap: `localhost:${server.port}`,
+    async stop() {
+      if (server.child.exitCode === null) {
+        server.child.kill('SIGTERM');
+        const t = setTimeout(() => server.child.kill('SIGKILL'), 10000);
+        await server.exited;
+        clearTimeout(t);
+      }
+      writeFileSync(join(LOGS, `${client}--broker.log`), server.output());
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function printTable(): void {
+  const rows = results.map((r) => [r.client, r.scenario, r.status, `${(r.ms / 1000).toFixed(1)}s`, r.status === 'pass' ? '' : r.note]);
+  const head = ['client', 'scenario', 'result', 'time', 'note'];
+  // Peer suites: one summary row, plus a row for every test that did not pass.
+  const peer = new Set(clients.filter((c) => c.suite).map((c) => c.name));
+  const shown: string[][] = [];
+  for (const c of clients) {
+    const mine = rows.filter((r) => r[0] === c.name);
+    if (mine.length === 0) continue;
+    if (peer.has(c.name)) {
+      const n = (s: string) => mine.filter((r) => r[2] === s).length;
+      shown.push([c.name, `(${mine.length} tests)`, n('FAIL') ? 'FAIL' : 'pass', '', `${n('pass')} pass, ${n('FAIL')} FAIL, ${n('xfail')} xfail, ${n('skip')} skip`]);
+      shown.push(...mine.filter((r) => r[2] === 'FAIL' || r[2] === 'xfail'));
+    } else shown.push(...mine);
+  }
+  const widths = head.map((h, i) => Math.min(i === 4 ? 110 : 60, Math.max(h.length, ...shown.map((r) => r[i]!.length))));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c.padEnd(widths[i]!))).join(' | ')} |`;
+  process.stdout.write(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${shown.map(line).join('\n')}\n`);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(LOGS, { recursive: true });
+  if (process.argv.includes('--list')) {
+    for (const c of clients) for (const s of c.scenarios ?? [{ name: '(suite)' }]) process.stdout.write(`${c.name}/${s.name}${allowlist.has(`${c.name}/${s.name}`) ? '  (must pass)' : ''}\n`);
+    return;
+  }
+  const t0 = Date.now();
+  for (const c of clients) {
+    const scenarios = (c.scenarios ?? []).filter((s) => selected(`${c.name}/${s.name}`));
+    if (c.suite ? !selected(c.name) : scenarios.length === 0) continue;
+    process.stdout.write(`== ${c.name}\n`);
+    let reason: string | null = null;
+    for (const s of c.setup) reason ??= await ensure(s);
+    if (!reason && c.available) reason = await c.available();
+    if (!reason && c.build) reason = await c.build().then(() => null, (e: Error) => e.message);
+    if (reason) {
+      if (c.suite) record(c.name, '(suite)', 'skip', 0, reason);
+      for (const s of scenarios) record(c.name, s.name, 'skip', 0, reason);
+      continue;
+    }
+    const fjord = await startFjord(c.name, c.serverArgs);
+    try {
+      if (c.suite) { await c.suite(fjord.bootstrap, fjord.server); continue; }
+      for (const s of scenarios) {
+        const topic = `conf-${c.name}-${s.name}`.replace(/[^a-zA-Z0-9._-]/g, '-');
+        const sub = (a: string) => a.replaceAll('{bootstrap}', fjord.bootstrap).replaceAll('{topic}', topic);
+        const [cmd, ...args] = s.cmd.map(sub);
+        const r = await run(cmd!, args, { cwd: s.cwd, env: { FJORD_BOOTSTRAP: fjord.bootstrap, ...s.env }, timeoutMs: s.timeoutMs ?? 90_000, input: s.input, log: join(LOGS, `${c.name}--${s.name}.log`) });
+        const ok = r.code === 0 && !r.timedOut;
+        const skipLine = /^SKIP: (.*)$/m.exec(r.out);
+        if (r.code === 3 && skipLine) { record(c.name, s.name, 'skip', r.ms, skipLine[1]!); continue; }
+        const failLine = /^FAIL: (.*)$/m.exec(r.out);
+        record(c.name, s.name, ok, r.ms, ok ? '' : r.timedOut ? `timed out after ${s.timeoutMs ?? 90_000} ms: ${lastLines(r.out)}` : failLine?.[1] ?? lastLines(r.out, 2));
+        if (fjord.server.child.exitCode !== null) throw new Error(`the broker exited during ${c.name}/${s.name}: ${lastLines(fjord.server.output(), 3)}`);
+      }
+    } catch (err) {
+      record(c.name, '(run)', false, 0, (err as Error).message);
+    } finally {
+      await fjord.stop();
+    }
+  }
+  // Allowlisted scenarios that were selected but never ran count as failures.
+  for (const id of allowlist) {
+    const [client, ...rest] = id.split('/');
+    const scenario = rest.join('/');
+    if (!selected(id) || results.some((r) => r.client === client && r.scenario === scenario)) continue;
+    if (clients.some((c) => c.name === client && c.suite)) record(client!, scenario, false, 0, 'must pass but the suite did not run it');
+  }
+  printTable();
+  const n = (s: Status) => results.filter((r) => r.status === s).length;
+  const newPasses = results.filter((r) => r.status === 'pass' && !allowlist.has(`${r.client}/${r.scenario}`));
+  process.stdout.write(`\nlogs: ${LOGS}\n`);
+  if (newPasses.length) process.stdout.write(`${newPasses.length} passing scenarios are not in test/conformance/allowlist.txt yet (add them to make them required)\n`);
+  process.stdout.write(`${n('xfail')} known failures outside the allowlist and ${n('skip')} not run are counted as skipped; the must-pass list has ${allowlist.size} entries\n`);
+  process.stdout.write(`conformance finished in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`${n('pass')} passed, ${n('FAIL')} failed, ${n('xfail') + n('skip')} skipped\n`);
+  process.exitCode = n('FAIL') > 0 ? 1 : 0;
+}
+
+await main();
