@@ -1,5 +1,7 @@
 // The group coordinator's API handlers, one file each, collected for the registry.
 import type { ApiHandler } from '../handler.js';
+import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
+import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { deleteGroupsHandler } from './delete-groups.js';
 import { describeGroupsHandler } from './describe-groups.js';
 import { heartbeatHandler } from './heartbeat.js';
@@ -22,4 +24,6 @@ export const GROUP_HANDLERS: readonly ApiHandler[] = [
   listGroupsHandler,
   deleteGroupsHandler,
   offsetDeleteHandler,
+  consumerGroupHeartbeatHandler,
+  consumerGroupDescribeHandler,
 ];
