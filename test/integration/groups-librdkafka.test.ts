@@ -10,6 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, kafkaFor, uniqueTopic, withBroker } from '../helpers.js';
 import { RawConnection } from '../raw-client.js';
+import { tempDir } from '../helpers.js';
+import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import type { RunningBroker } from '../../src/index.js';
@@ -167,10 +169,10 @@ while not stop:
 c.close()
 `;
 
-function python(name: string, groupId: string, topic: string, opts: { sessionTimeoutMs?: number; strategy?: string; protocol?: 'classic' | 'consumer'; assignor?: string } = {}): RdMember {
+function python(name: string, groupId: string, topic: string, opts: { sessionTimeoutMs?: number; strategy?: string; protocol?: 'classic' | 'consumer'; assignor?: string; bootstrap?: string } = {}): RdMember {
   return new RdMember(name, 'python3', ['-c', PYTHON_CONSUMER], 'python', topic, {
     ...process.env,
-    BOOTSTRAP: bootstrap, GROUP: groupId, TOPIC: topic,
+    BOOTSTRAP: opts.bootstrap ?? bootstrap, GROUP: groupId, TOPIC: topic,
     SESSION: String(opts.sessionTimeoutMs ?? 6000), STRATEGY: opts.strategy ?? 'range,roundrobin',
     PROTOCOL: opts.protocol ?? 'classic', ASSIGNOR: opts.assignor ?? '',
   });
@@ -325,5 +327,53 @@ test('confluent-kafka-python with group.protocol=consumer: range assignor and a 
   } finally {
     await member.stop();
     await admin.disconnect();
+  }
+});
+
+test('confluent-kafka-python with group.protocol=consumer across a broker restart (file storage): members rejoin and resume from committed offsets', async (t) => {
+  if (!hasKip848Python) return t.skip(NO_KIP848);
+  const dir = tempDir('fjord-kip848-restart-');
+  const args = ['--data-dir', dir.path, '--group-initial-rebalance-delay-ms', '0', '--group-consumer-session-timeout-ms', '6000', '--group-consumer-heartbeat-interval-ms', '300'];
+  let server: ServerProcess = await startServerProcess(args);
+  const port = server.port;
+  const kafka = kafkaFor(server, 'kip848-restart');
+  const admin = kafka.admin();
+  const topic = uniqueTopic('kip848-restart');
+  const groupId = uniqueTopic('kip848-restart');
+  const members: RdMember[] = [];
+  const produceTo = async (from: number, rounds: number) => {
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let r = from; r < from + rounds; r++) await producer.send({ topic, acks: -1, messages: [0, 1].map((p) => ({ partition: p, value: `${p}:${r}` })) });
+    await producer.disconnect();
+  };
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    await produceTo(0, 50);
+    for (const name of ['a', 'b']) members.push(python(name, groupId, topic, { protocol: 'consumer', bootstrap: server.address }));
+    await eventually(() => shares(members) === '1,1', 30000, 'one partition each');
+    const seen = () => new Set(members.flatMap((m) => m.deliveries.map((d) => d.value))).size;
+    await eventually(() => seen() === 100, 20000, 'first 100 records');
+    const committed = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions.map((p) => p.offset).join();
+    await eventually(async () => (await committed()) === '50,50', 10000, 'offsets 50 committed');
+    await admin.disconnect();
+
+    server.child.kill('SIGTERM');
+    await server.exited;
+    server = await startServerProcess([...args, '--port', String(port)]);
+    await admin.connect();
+    assert.equal(await committed(), '50,50', 'committed offsets survived the restart');
+    await produceTo(50, 50);
+    await eventually(() => seen() === 200, 30000, 'every record after the restart');
+    await eventually(() => shares(members) === '1,1', 30000, 'members rejoined');
+    const duplicates = checkAll(members.flatMap((m) => m.deliveries), 2, 100, new Map([[0, 50], [1, 50]]));
+    t.diagnostic(`KIP-848 restart: 200 records, ${duplicates} duplicate(s)`);
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+    await admin.disconnect().catch(() => undefined);
+    server.child.kill('SIGKILL');
+    await server.exited;
+    dir.remove();
   }
 });
