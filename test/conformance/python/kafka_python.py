@@ -55,7 +55,8 @@ def consumer_group(bootstrap, topic):
     c.commit()
     c.close()
     a = KafkaAdminClient(bootstrap_servers=bootstrap)
-    offsets = a.list_consumer_group_offsets(group)
+    # kafka-python 3 renamed list_consumer_group_offsets(group) to list_group_offsets({group: None}).
+    offsets = a.list_group_offsets({group: None})[group]
     total = sum(o.offset for o in offsets.values())
     if total != len(records):
         fail(f"committed offsets add up to {total}, want {len(records)}")
