@@ -16,7 +16,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * A KIP-848 consumer for Fjord's conformance tests. Arguments: bootstrap group topic [assignor].
+ * A group consumer for Fjord's conformance tests. Arguments: bootstrap group topic [assignor]
+ * [protocol]: protocol "consumer" (KIP-848, the default; assignor = group.remote.assignor) or
+ * "classic" (assignor = partition.assignment.strategy class, default cooperative-sticky).
  * Prints one JSON line per record ({"p","o","v"}) and per assignment change ({"assigned":[...]}),
  * commits each record synchronously, and leaves the group on SIGTERM (or when stdin closes).
  */
@@ -25,8 +27,17 @@ public final class Kip848Consumer {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, args[1]);
-    props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
-    if (args.length > 3 && !args[3].isEmpty()) props.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, args[3]);
+    String protocol = args.length > 4 ? args[4] : "consumer";
+    String assignor = args.length > 3 ? args[3] : "";
+    props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+    if (protocol.equals("classic")) {
+      props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
+      props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500");
+      props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+          assignor.isEmpty() ? "org.apache.kafka.clients.consumer.CooperativeStickyAssignor" : assignor);
+    } else if (!assignor.isEmpty()) {
+      props.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, assignor);
+    }
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
