@@ -6,8 +6,9 @@
 // groups; for a KIP-848 group generationIdOrMemberEpoch is the member epoch (STALE_MEMBER_EPOCH /
 // FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID; members must use v9+, older versions get
 // UNSUPPORTED_VERSION), and a commit with a generation to a group that does not exist gets
-// GROUP_ID_NOT_FOUND at v9+ (ILLEGAL_GENERATION before). Unknown topics/partitions get UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than
-// 4096 characters OFFSET_METADATA_TOO_LARGE. Answered after the commit is durably appended.
+// GROUP_ID_NOT_FOUND at v9+ (ILLEGAL_GENERATION before). Unknown topics/partitions get
+// UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than 4096 characters OFFSET_METADATA_TOO_LARGE.
+// Answered after the commit is durably appended.
 import { ApiKey } from '../../protocol/apis.js';
 import type { ApiHandler } from '../handler.js';
 
