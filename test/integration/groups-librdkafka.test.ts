@@ -377,3 +377,35 @@ test('confluent-kafka-python with group.protocol=consumer across a broker restar
     dir.remove();
   }
 });
+
+test('kcat -G joining a kafkajs group (no assignor in common) gets INCONSISTENT_GROUP_PROTOCOL; the kafkajs members keep consuming', async (t) => {
+  if (!hasKcat) return t.skip(NO_KCAT);
+  const topic = uniqueTopic('rd-mixed');
+  const groupId = uniqueTopic('rd-mixed');
+  const kafka = kafkaFor(broker, 'rd-mixed');
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+  const seen = new Set<string>();
+  const consumer = kafka.consumer({ groupId, heartbeatInterval: 200, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => { seen.add(message.value!.toString()); } });
+  const rd = kcatMember('kcat', groupId, topic, 6000);
+  try {
+    await produce(topic, 2, 0, 20);
+    await eventually(() => seen.size === 40, 20000, 'kafkajs consumed the first 40');
+    await eventually(() => /[Ii]nconsistent group protocol/.test(rd.log), 20000, `kcat told INCONSISTENT_GROUP_PROTOCOL:\n${rd.log}`);
+    await produce(topic, 2, 20, 20);
+    await eventually(() => seen.size === 80, 20000, 'kafkajs consumed the next 40');
+    assert.equal(rd.deliveries.length, 0);
+    const g = (await admin.describeGroups([groupId])).groups[0];
+    assert.equal(g.state, 'Stable');
+    assert.equal(g.members.length, 1);
+    assert.equal(g.protocol, 'RoundRobinAssigner');
+  } finally {
+    await rd.stop();
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+});
