@@ -167,6 +167,8 @@ export class Producer {
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly partitionStates = new Map<string, PartitionState>();
   private readonly inFlightByNode = new Map<number, number>();
+  /** Per broker, the promise the next request waits on before it is written (request order). */
+  private readonly writeTurns = new Map<number, Promise<void>>();
   private drainScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private queuedCalls = new Set<SendCall>();
@@ -451,24 +453,38 @@ export class Producer {
   private async sendRequest(node: number, acks: number, batches: Batch[]): Promise<void> {
     let response: WireMessage;
     const timeout = Math.max(...batches.map((b) => b.queue.timeout));
+    // Batches are encoded (compressed) in parallel, but requests reach the socket in the order
+    // they were made: compression finishing out of order must not reorder a partition's batches.
+    const encoding = Promise.all(batches.map((b) => this.encode(b)));
+    encoding.catch(() => undefined);
+    const previous = this.writeTurns.get(node) ?? Promise.resolve();
+    let written!: () => void;
+    const turn = new Promise<void>((resolve) => { written = resolve; });
+    this.writeTurns.set(node, turn);
     try {
+      const encoded = await encoding;
+      await previous;
       const byTopic = new Map<string, { index: number; records: Buffer }[]>();
-      for (const b of batches) {
-        const records = await this.encode(b);
+      batches.forEach((b, i) => {
         let list = byTopic.get(b.queue.topic);
         if (!list) byTopic.set(b.queue.topic, (list = []));
-        list.push({ index: b.queue.partition, records });
-      }
+        list.push({ index: b.queue.partition, records: encoded[i] });
+      });
       const conn = await this.cluster.connection(node);
-      response = await conn.request(ApiKey.Produce, {
+      const answer = conn.request(ApiKey.Produce, {
         transactionalId: null,
         acks,
         timeoutMs: timeout,
         topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
       }, { expectResponse: acks !== 0, timeout: timeout + 5000 });
+      written();
+      response = await answer;
     } catch (err) {
+      written();
       for (const b of batches) this.batchFailed(b, err as Error);
       return;
+    } finally {
+      if (this.writeTurns.get(node) === turn) this.writeTurns.delete(node);
     }
     if (acks === 0) {
       for (const b of batches) this.batchDone(b, { index: b.queue.partition, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });

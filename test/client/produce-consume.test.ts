@@ -359,3 +359,29 @@ test('instrumentation events: connect, group join, commit, disconnect', async ()
   assert.equal(join.payload.isLeader, true);
   assert.deepEqual(join.payload.memberAssignment, { [topic]: [0, 1, 2] });
 });
+
+test('concurrent compressed sends to one partition keep their order', async () => {
+  const kafka = fjordFor(broker);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = uniqueTopic('order');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const producer = kafka.producer();
+  await producer.connect();
+  // Sends of different sizes, so their compression finishes out of order.
+  await Promise.all(Array.from({ length: 40 }, (_, i) => producer.send({
+    topic, compression: CompressionTypes.GZIP,
+    messages: Array.from({ length: i % 2 ? 2000 : 5 }, (_, j) => ({ value: `${i}:${j}` })),
+  })));
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: uniqueTopic('order-group') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: string[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value!.toString()); } });
+  await eventually(() => got.length >= 20 * 2000 + 20 * 5, 30000, 'all messages');
+  await consumer.disconnect();
+  await admin.disconnect();
+  const sendOrder = got.map((v) => Number(v.split(':')[0]));
+  for (let i = 1; i < sendOrder.length; i++) assert.ok(sendOrder[i] >= sendOrder[i - 1], `send ${sendOrder[i]} after ${sendOrder[i - 1]}`);
+});
