@@ -9,7 +9,7 @@ import { ApiKey } from '../protocol/apis.js';
 import type { Message } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { Connection, type RequestOptions } from './connection.js';
-import { FjordConnectionError, FjordError, FjordProtocolError, FjordTopicMetadataError } from './errors.js';
+import { FjordConnectionError, FjordError, FjordNotConnectedError, FjordProtocolError, FjordTopicMetadataError } from './errors.js';
 import type { NetworkEmitter } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
 import { Retrier, type RetryOptions } from './retry.js';
@@ -83,6 +83,8 @@ export class Cluster {
   private coordinators = new Map<string, number>();
   private refreshing: Promise<void> | null = null;
   private connected = false;
+  /** Set by disconnect(): nothing may open a connection until connect() is called again. */
+  private closed = false;
 
   constructor(readonly options: ClusterOptions) {
     this.retrier = new Retrier(options.retry);
@@ -108,6 +110,7 @@ export class Cluster {
 
   /** Connects to one seed broker and loads the cluster's brokers. Retries within the retry budget. */
   async connect(): Promise<void> {
+    this.closed = false;
     await this.retrier.run(async () => {
       await this.connectSeed();
       await this.refreshMetadata();
@@ -115,7 +118,12 @@ export class Cluster {
     this.connected = true;
   }
 
+  private ensureOpen(): void {
+    if (this.closed) throw new FjordNotConnectedError('the client was disconnected');
+  }
+
   private async connectSeed(): Promise<Connection> {
+    this.ensureOpen();
     if (this.seed?.connected) return this.seed;
     const addresses = await this.seedAddresses();
     const start = Math.floor(Math.random() * addresses.length);
@@ -125,6 +133,10 @@ export class Cluster {
       const conn = this.newConnection(host, port);
       try {
         await conn.connect();
+        if (this.closed) {
+          await conn.close();
+          this.ensureOpen();
+        }
         this.seed = conn;
         return conn;
       } catch (err) {
@@ -151,6 +163,7 @@ export class Cluster {
 
   /** The connection to broker `nodeId` for `pool`, opened on first use. */
   async connection(nodeId: number, pool: Pool = 'default'): Promise<Connection> {
+    this.ensureOpen();
     const key = `${pool}:${nodeId}`;
     let conn = this.connections.get(key);
     if (conn?.connected) return conn;
@@ -165,6 +178,10 @@ export class Cluster {
       this.connections.set(key, conn);
     }
     await conn.connect();
+    if (this.closed) {
+      await conn.close();
+      this.ensureOpen();
+    }
     return conn;
   }
 
@@ -315,6 +332,7 @@ export class Cluster {
 
   async disconnect(): Promise<void> {
     this.connected = false;
+    this.closed = true;
     const all = [...this.connections.values()];
     if (this.seed) all.push(this.seed);
     this.connections.clear();

@@ -83,7 +83,11 @@ test('calls before connect and bad arguments are non-retriable errors', async ()
     await assert.rejects(producer.send({ topic: '', messages: [{ value: 'x' }] }), /Invalid topic/);
     await assert.rejects(producer.send({ topic: uniqueTopic('p'), messages: [{ value: 'x', partition: 7 }] }), /partition 7 does not exist/);
     await producer.disconnect();
-    assert.throws(() => kafka.consumer({} as never), /groupId/);
+    assert.throws(() => kafka.consumer({ groupId: '' }), /groupId/);
+    const standalone = kafka.consumer({});
+    await standalone.connect();
+    await assert.rejects(standalone.subscribe({ topic: 't' }), /assign\(\)/);
+    await standalone.disconnect();
     const consumer = kafka.consumer({ groupId: 'g' });
     await consumer.connect();
     await assert.rejects(consumer.run({ eachMessage: async () => undefined }), /not subscribed/);

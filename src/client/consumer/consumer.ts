@@ -26,7 +26,8 @@ import { roundRobin, type AssignerCluster, type PartitionAssigner } from './assi
 import { GroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './group.js';
 
 export interface ConsumerConfig {
-  groupId: string;
+  /** The group to join. Without one (a Fjord extension) the consumer reads partitions given to assign(). */
+  groupId?: string;
   partitionAssigners?: PartitionAssigner[];
   metadataMaxAge?: number;
   sessionTimeout?: number;
@@ -112,6 +113,8 @@ interface PartitionState {
   fetchOffset: number;
   /** Next offset to commit (last processed + 1), -1 when nothing was processed. */
   resolved: number;
+  /** Where consumption of this assignment started. */
+  start: number;
   /** Last offset committed by this consumer, -1 when unknown. */
   committed: number;
   epoch: number;
@@ -198,6 +201,9 @@ export class Consumer {
   private readonly cluster: Cluster;
   private readonly group: GroupMember;
   private readonly groupId: string;
+  /** No group: partitions come from assign(), nothing is committed. */
+  private readonly standalone: boolean;
+  private manualAssignment: Map<string, number[]> | null = null;
   private readonly sessionTimeout: number;
   private readonly rebalanceTimeout: number;
   private readonly heartbeatInterval: number;
@@ -224,8 +230,11 @@ export class Consumer {
   private handOff: HandOff<EachMessagePayload> | null = null;
 
   constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
-    if (!config || !config.groupId) throw new FjordNonRetriableError('Consumer groupId must be a non-empty string');
-    this.groupId = config.groupId;
+    if (!config || (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId === ''))) {
+      throw new FjordNonRetriableError('Consumer groupId must be a non-empty string');
+    }
+    this.standalone = config.groupId === undefined;
+    this.groupId = config.groupId ?? '';
     this.cluster = makeCluster(this.instrumentation.network);
     this.sessionTimeout = config.sessionTimeout ?? 30000;
     this.rebalanceTimeout = config.rebalanceTimeout ?? 60000;
@@ -274,6 +283,7 @@ export class Consumer {
   async subscribe(subscription: ConsumerSubscribeTopics): Promise<void> {
     if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected: call consumer.connect() first');
     if (this.running) throw new FjordNonRetriableError('Cannot subscribe to topics while the consumer is running');
+    if (this.standalone) throw new FjordNonRetriableError('A consumer without a groupId reads the partitions given to assign(), it cannot subscribe');
     const { topic, topics, fromBeginning = false } = subscription;
     const list = topics ?? (topic !== undefined ? [topic] : []);
     if (list.length === 0) throw new FjordNonRetriableError('Missing required argument "topics"');
@@ -292,12 +302,42 @@ export class Consumer {
     if (names.length) await this.cluster.ensureTopics(names, this.allowAutoTopicCreation);
   }
 
+  /**
+   * Fjord extension, for a consumer created without a groupId: read these partitions directly,
+   * starting at `offset` (a number, 'earliest' or 'latest'; default latest). No group is joined and
+   * nothing is committed.
+   */
+  async assign(partitions: { topic: string; partition: number; offset?: string | number }[]): Promise<void> {
+    if (!this.standalone) throw new FjordNonRetriableError('assign() is for consumers without a groupId; a group consumer uses subscribe()');
+    if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected: call consumer.connect() first');
+    if (this.running) throw new FjordNonRetriableError('Cannot assign partitions while the consumer is running');
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    await this.cluster.ensureTopics(topics, false);
+    const assignment = new Map<string, number[]>();
+    for (const p of partitions) {
+      const meta = this.cluster.topic(p.topic)!;
+      if (!meta.partitions.some((x) => x.partitionId === p.partition)) {
+        throw new FjordNonRetriableError(`partition ${p.partition} does not exist in topic "${p.topic}" (it has ${meta.partitions.length})`);
+      }
+      let list = assignment.get(p.topic);
+      if (!list) assignment.set(p.topic, (list = []));
+      if (!list.includes(p.partition)) list.push(p.partition);
+      const o = p.offset === undefined || p.offset === 'latest' ? -1 : p.offset === 'earliest' ? -2 : Number(p.offset);
+      if (!Number.isInteger(o) || o < -2) throw new FjordNonRetriableError(`Invalid offset "${p.offset}" for ${p.topic}/${p.partition}`);
+      this.pendingSeeks.set(tpKey(p.topic, p.partition), o);
+      this.topics.set(p.topic, { fromBeginning: false });
+    }
+    this.manualAssignment = assignment;
+  }
+
   /** Starts consuming; resolves once the consumer has joined its group. */
   async run(config: ConsumerRunConfig = {}): Promise<void> {
     if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected: call consumer.connect() first');
     if (this.running) throw new FjordNonRetriableError('The consumer is already running');
     if (!config.eachBatch && !config.eachMessage) throw new FjordNonRetriableError('Consumer run requires eachMessage or eachBatch');
-    if (this.topics.size === 0) throw new FjordNonRetriableError('The consumer is not subscribed to any topic: call subscribe() first');
+    if (this.topics.size === 0) {
+      throw new FjordNonRetriableError(this.standalone ? 'No partitions assigned: call assign() first' : 'The consumer is not subscribed to any topic: call subscribe() first');
+    }
     this.runConfig = {
       autoCommit: config.autoCommit ?? true,
       autoCommitInterval: config.autoCommitInterval ?? null,
@@ -352,7 +392,7 @@ export class Consumer {
       // reported through CRASH already
     }
     this.runLoop = null;
-    if (!this.config.groupInstanceId) await this.group.leave();
+    if (!this.config.groupInstanceId && !this.standalone) await this.group.leave();
     this.partitions.clear();
     this.instrumentation.emit(ConsumerEvents.STOP);
   }
@@ -365,9 +405,14 @@ export class Consumer {
     while (this.running) {
       try {
         const topics = [...this.topics.keys()];
-        this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
-        const result = await this.group.join(topics);
-        this.emitGroupJoin(result);
+        let result: JoinResult;
+        if (this.standalone) {
+          result = { assignment: this.manualAssignment!, isLeader: false, leaderId: '', memberId: '', generationId: -1, groupProtocol: '', duration: 0 };
+        } else {
+          this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
+          result = await this.group.join(topics);
+          this.emitGroupJoin(result);
+        }
         await this.applyAssignment(result);
         if (first) { first = false; joined(); }
         crashes = 0;
@@ -389,7 +434,7 @@ export class Consumer {
         this.instrumentation.emit(ConsumerEvents.CRASH, { error, groupId: this.groupId, restart });
         if (!restart) {
           this.running = false;
-          await this.group.leave();
+          if (!this.standalone) await this.group.leave();
           this.instrumentation.emit(ConsumerEvents.STOP);
           return;
         }
@@ -429,7 +474,7 @@ export class Consumer {
     this.partitions.clear();
     if (assignment.size === 0) return;
     await this.cluster.ensureTopics(assignment.keys());
-    const committed = await this.group.fetchOffsets(assignment);
+    const committed = this.standalone ? new Map<string, Map<number, number>>() : await this.group.fetchOffsets(assignment);
     const resets: { topic: string; partition: number; earliest: boolean }[] = [];
     for (const [topic, list] of assignment) {
       for (const partition of list) {
@@ -437,7 +482,7 @@ export class Consumer {
         const seek = this.pendingSeeks.get(key);
         const c = committed.get(topic)?.get(partition) ?? -1;
         const state: PartitionState = {
-          topic, partition, fetchOffset: -1, resolved: -1, committed: c, epoch: 0, queue: [], queuedBytes: 0,
+          topic, partition, fetchOffset: -1, resolved: -1, start: -1, committed: c, epoch: 0, queue: [], queuedBytes: 0,
           highWatermark: -1, busy: false, notBefore: 0, failures: 0, partitionMaxBytes: this.maxBytesPerPartition,
         };
         this.partitions.set(key, state);
@@ -460,6 +505,7 @@ export class Consumer {
         s.fetchOffset = offsets.get(tpKey(x.topic, x.partition)) ?? 0;
       }
     }
+    for (const s of this.partitions.values()) s.start = s.fetchOffset;
   }
 
   /** ListOffsets for partitions (timestamp -2 earliest, -1 latest, else a time). */
@@ -526,7 +572,7 @@ export class Consumer {
     };
     this.session = session;
     if (!this.running) session.end('stop');
-    // Heartbeats.
+    // Heartbeats (group members only).
     const beat = async () => {
       if (!session.active) return;
       try {
@@ -540,7 +586,7 @@ export class Consumer {
       }
       if (session.active) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     };
-    session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
+    if (!this.standalone) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     // Fetchers, one per leader.
     const leaders = new Set<number>();
     for (const s of this.partitions.values()) leaders.add(this.cluster.leaderOf(s.topic, s.partition));
@@ -571,6 +617,7 @@ export class Consumer {
   }
 
   private async heartbeat(): Promise<void> {
+    if (this.standalone) return;
     await this.group.heartbeat();
     this.lastHeartbeat = Date.now();
     this.instrumentation.emit(ConsumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId });
@@ -870,6 +917,7 @@ export class Consumer {
 
   /** Commits every partition's resolved offset that is ahead of its committed one. */
   private async commitResolved(_final: boolean): Promise<void> {
+    if (this.standalone) return;
     const offsets: OffsetToCommit[] = [];
     for (const s of this.partitions.values()) {
       if (s.resolved >= 0 && s.resolved !== s.committed) offsets.push({ topic: s.topic, partition: s.partition, offset: s.resolved });
@@ -903,6 +951,7 @@ export class Consumer {
   /** Commits exactly the given offsets (the next offset to read, as kafkajs expects). */
   async commitOffsets(offsets: (TopicPartitionOffset & { metadata?: string | null })[]): Promise<void> {
     if (!this.connected) throw new FjordNotConnectedError('The consumer is not connected');
+    if (this.standalone) throw new FjordNonRetriableError('A consumer without a groupId has no group to commit offsets to');
     const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), metadata: o.metadata ?? null }));
     for (const o of list) {
       if (!Number.isInteger(o.offset)) throw new FjordNonRetriableError(`Invalid offset "${o.offset}" for ${o.topic}/${o.partition}`);
@@ -977,6 +1026,16 @@ export class Consumer {
     const res = await this.cluster.request(node, ApiKey.DescribeGroups, { groups: [this.groupId], includeAuthorizedOperations: false });
     const g = (res.groups as WireMessage[])[0];
     return { groupId: g.groupId, members: g.members, protocol: g.protocolData, protocolType: g.protocolType, state: g.groupState, errorCode: g.errorCode };
+  }
+
+  /**
+   * Fjord extension: for each assigned partition, the next offset to be processed (after the last
+   * message handled, or where consumption started) and the last high watermark seen.
+   */
+  positions(): { topic: string; partition: number; offset: number; highWatermark: number }[] {
+    return [...this.partitions.values()].map((s) => ({
+      topic: s.topic, partition: s.partition, offset: s.resolved >= 0 ? s.resolved : s.start, highWatermark: s.highWatermark,
+    }));
   }
 
   /** Currently assigned partitions. */
