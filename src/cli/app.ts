@@ -142,8 +142,20 @@ const USAGE = `Usage: fjord <command> [options]
 
 Commands:
   server      start a broker (fjord server --help for its options)
+  topics      create, list, describe, alter and delete topics
+  produce     send lines from stdin or a file as messages
+  consume     print messages of a topic, with or without a consumer group
+  groups      list, describe (lag), reset offsets of and delete consumer groups
+  configs     describe and change topic and broker configs
 
-Run "fjord <command> --help" for a command's options.
+Run "fjord <command> --help" for a command's options and examples.
+Client commands reach the broker at --bootstrap-server (default localhost:9092, or FJORD_BROKERS).
+
+Examples:
+  fjord server
+  fjord topics create orders --partitions 3
+  seq 10 | fjord produce orders
+  fjord consume orders --from-beginning --exit-at-end
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -151,6 +163,17 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'server':
       return runServer(rest);
+    // Client commands are loaded on demand so `fjord server` starts without them.
+    case 'topics':
+      return (await import('./topics.js')).runTopics(rest);
+    case 'produce':
+      return (await import('./produce.js')).runProduce(rest);
+    case 'consume':
+      return (await import('./consume.js')).runConsume(rest);
+    case 'groups':
+      return (await import('./groups.js')).runGroups(rest);
+    case 'configs':
+      return (await import('./configs.js')).runConfigs(rest);
     case undefined:
     case '-h':
     case '--help':
