@@ -179,7 +179,7 @@ export function machineFacts(dataDir) {
     cpu: os.cpus()[0]?.model,
     memoryGiB: mem ? +(Number(mem[1]) / 1024 / 1024).toFixed(1) : null,
     kernel: os.release(),
-    disk: `${df} (${rotational === null ? 'rotational unknown' : rotational ? 'rotational' : 'non-rotational'})`,
+    disk: `${df} (${rotational === null ? 'rotational: unknown' : rotational ? 'the kernel reports it rotational' : 'the kernel reports it non-rotational'})`,
     node: process.version,
     java: (java.stderr || '').split('\n')[0],
     go: cmdOut('go', ['version']),
