@@ -235,32 +235,38 @@ export function restampBatch(b: Buffer, producerId: number, producerEpoch: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decoding.
+// Decoding. The cursor is a module variable (decoding is synchronous, so it is never shared).
 
-function readUVarint(b: Buffer, pos: { at: number }, end: number): number {
+let at = 0;
+
+function readUVarint(b: Buffer, end: number): number {
   let result = 0;
   let shift = 0;
-  let at = pos.at;
   for (;;) {
     if (at >= end) throw new RangeError('varint past the end of the batch');
     const byte = b[at++];
     if (shift < 28) result |= (byte & 0x7f) << shift;
     else result += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) break;
+    if ((byte & 0x80) === 0) return result;
     shift += 7;
     if (shift > 63) throw new RangeError('varint too long');
   }
-  pos.at = at;
-  return result;
 }
-function readVarint(b: Buffer, pos: { at: number }, end: number): number {
-  const u = readUVarint(b, pos, end);
+function readVarint(b: Buffer, end: number): number {
+  // One-byte fast path: most lengths, deltas and counts are small.
+  if (at < end) {
+    const byte = b[at];
+    if ((byte & 0x80) === 0) {
+      at++;
+      return (byte >>> 1) ^ -(byte & 1);
+    }
+  }
+  const u = readUVarint(b, end);
   return (u >>> 1) ^ -(u & 1);
 }
-function readVarlong(b: Buffer, pos: { at: number }, end: number): number {
+function readVarlong(b: Buffer, end: number): number {
   let result = 0;
   let mul = 1;
-  let at = pos.at;
   for (let i = 0; ; i++) {
     if (at >= end || i >= 10) throw new RangeError('bad varlong in batch');
     const byte = b[at++];
@@ -268,54 +274,50 @@ function readVarlong(b: Buffer, pos: { at: number }, end: number): number {
     if ((byte & 0x80) === 0) break;
     mul *= 128;
   }
-  pos.at = at;
   return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
 }
 
 /** Decodes an uncompressed records section into kafkajs-shaped messages, skipping offsets below `minOffset`. */
 function decodeRecordsInto(out: KafkaMessage[], h: BatchHeader, body: Buffer, minOffset: number): void {
-  const pos = { at: 0 };
+  at = 0;
   const end = body.length;
   const logAppend = (h.attributes & Attr.LOG_APPEND_TIME) !== 0;
-  for (let i = 0; i < h.recordCount && pos.at < end; i++) {
-    const len = readVarint(body, pos, end);
-    const recEnd = pos.at + len;
+  // Records of a batch mostly share a timestamp: reuse its string.
+  let lastTs = NaN;
+  let lastTsText = '';
+  for (let i = 0; i < h.recordCount && at < end; i++) {
+    const len = readVarint(body, end);
+    const recEnd = at + len;
     if (len < 0 || recEnd > end) throw new RangeError('record length past the batch');
-    const attributes = body[pos.at++];
-    const tsDelta = readVarlong(body, pos, recEnd);
-    const offset = h.baseOffset + readVarint(body, pos, recEnd);
-    if (offset < minOffset) { pos.at = recEnd; continue; }
-    const kl = readVarint(body, pos, recEnd);
-    const key = kl < 0 ? null : body.subarray(pos.at, (pos.at += kl));
-    const vl = readVarint(body, pos, recEnd);
-    const value = vl < 0 ? null : body.subarray(pos.at, (pos.at += vl));
-    const hc = readVarint(body, pos, recEnd);
+    const attributes = body[at++];
+    const tsDelta = readVarlong(body, recEnd);
+    const offset = h.baseOffset + readVarint(body, recEnd);
+    if (offset < minOffset) { at = recEnd; continue; }
+    const kl = readVarint(body, recEnd);
+    const key = kl < 0 ? null : body.subarray(at, (at += kl));
+    const vl = readVarint(body, recEnd);
+    const value = vl < 0 ? null : body.subarray(at, (at += vl));
+    const hc = readVarint(body, recEnd);
     const headers: KafkaMessage['headers'] = {};
     for (let j = 0; j < hc; j++) {
-      const hkl = readVarint(body, pos, recEnd);
-      const hk = body.toString('utf8', pos.at, (pos.at += hkl));
-      const hvl = readVarint(body, pos, recEnd);
-      const hv = hvl < 0 ? (null as unknown as Buffer) : body.subarray(pos.at, (pos.at += hvl));
+      const hkl = readVarint(body, recEnd);
+      const hk = body.toString('utf8', at, (at += hkl));
+      const hvl = readVarint(body, recEnd);
+      const hv = hvl < 0 ? (null as unknown as Buffer) : body.subarray(at, (at += hvl));
       const prev = headers[hk];
       if (prev === undefined) headers[hk] = hv;
       else if (Array.isArray(prev)) prev.push(hv);
       else headers[hk] = [prev, hv];
     }
-    if (pos.at > recEnd) throw new RangeError('record fields past its length');
-    pos.at = recEnd;
-    out.push({
-      key, value,
-      timestamp: String(logAppend ? h.maxTimestamp : h.baseTimestamp + tsDelta),
-      attributes,
-      offset: String(offset),
-      headers,
-    });
+    if (at > recEnd) throw new RangeError('record fields past its length');
+    at = recEnd;
+    const ts = logAppend ? h.maxTimestamp : h.baseTimestamp + tsDelta;
+    if (ts !== lastTs) {
+      lastTs = ts;
+      lastTsText = String(ts);
+    }
+    out.push({ key, value, timestamp: lastTsText, attributes, offset: String(offset), headers });
   }
-}
-
-export interface DecodedBatch {
-  header: BatchHeader;
-  messages: KafkaMessage[];
 }
 
 export interface DecodeOptions {
@@ -327,29 +329,30 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes the batches of one partition's fetched record set. Control batches and (read_committed)
- * aborted transactional batches yield no messages but still move `nextOffset` past them.
- * A trailing partial batch is ignored. Older message formats (magic 0/1) are not decoded.
+ * Decodes the batches of one partition's fetched record set into one list of messages. Control
+ * batches and (read_committed) aborted transactional batches yield no messages but still move
+ * `nextOffset` past them. A trailing partial batch is ignored. Older message formats (magic 0/1)
+ * are not decoded.
  */
-export async function decodeRecordSet(records: Buffer | null, o: DecodeOptions = {}): Promise<{ batches: DecodedBatch[]; nextOffset: number }> {
-  const batches: DecodedBatch[] = [];
+export async function decodeRecordSet(records: Buffer | null, o: DecodeOptions = {}): Promise<{ messages: KafkaMessage[]; nextOffset: number }> {
+  const messages: KafkaMessage[] = [];
   let nextOffset = -1;
-  if (!records || records.length === 0) return { batches, nextOffset };
+  if (!records || records.length === 0) return { messages, nextOffset };
   const minOffset = o.minOffset ?? 0;
   const aborted = o.readCommitted && o.abortedTransactions?.length
     ? [...o.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset) : null;
   const abortingProducers = new Set<number>();
-  let at = 0;
-  while (records.length - at >= BATCH_HEADER_SIZE) {
-    const magic = records.readInt8(at + 16);
-    const size = records.readInt32BE(at + 8) + BATCH_LENGTH_PREFIX;
-    if (at + size > records.length) break;
+  let pos = 0;
+  while (records.length - pos >= BATCH_HEADER_SIZE) {
+    const magic = records.readInt8(pos + 16);
+    const size = records.readInt32BE(pos + 8) + BATCH_LENGTH_PREFIX;
+    if (pos + size > records.length) break;
     if (magic !== 2) {
       throw new RangeError(`message format magic ${magic} is not supported by this client (the broker sent an old-format batch)`);
     }
-    const h = readBatchHeader(records, at);
-    const bytes = records.subarray(at, at + size);
-    at += size;
+    const h = readBatchHeader(records, pos);
+    const bytes = records.subarray(pos, pos + size);
+    pos += size;
     const lastOffset = h.baseOffset + h.lastOffsetDelta;
     nextOffset = Math.max(nextOffset, lastOffset + 1);
     if (lastOffset < minOffset) continue;
@@ -367,9 +370,7 @@ export async function decodeRecordSet(records: Buffer | null, o: DecodeOptions =
     const codec = h.attributes & Attr.COMPRESSION_MASK;
     let body = bytes.subarray(BATCH_HEADER_SIZE);
     if (codec !== 0) body = await decompress(codec, body);
-    const messages: KafkaMessage[] = [];
     decodeRecordsInto(messages, h, body, minOffset);
-    batches.push({ header: h, messages });
   }
-  return { batches, nextOffset };
+  return { messages, nextOffset };
 }

@@ -126,6 +126,8 @@ interface PartitionState {
   notBefore: number;
   failures: number;
   partitionMaxBytes: number;
+  /** Set when the partition left the assignment (its state object is then dead). */
+  revoked: boolean;
 }
 
 interface Session {
@@ -393,7 +395,7 @@ export class Consumer {
     }
     this.runLoop = null;
     if (!this.config.groupInstanceId && !this.standalone) await this.group.leave();
-    this.partitions.clear();
+    this.clearPartitions();
     this.instrumentation.emit(ConsumerEvents.STOP);
   }
 
@@ -471,7 +473,7 @@ export class Consumer {
   /** Sets the partitions' positions for a new assignment: seek > committed > reset policy. */
   private async applyAssignment(r: JoinResult): Promise<void> {
     const assignment = new Map([...r.assignment].filter(([t]) => this.topics.has(t)));
-    this.partitions.clear();
+    this.clearPartitions();
     if (assignment.size === 0) return;
     await this.cluster.ensureTopics(assignment.keys());
     const committed = this.standalone ? new Map<string, Map<number, number>>() : await this.group.fetchOffsets(assignment);
@@ -483,7 +485,7 @@ export class Consumer {
         const c = committed.get(topic)?.get(partition) ?? -1;
         const state: PartitionState = {
           topic, partition, fetchOffset: -1, resolved: -1, start: -1, committed: c, epoch: 0, queue: [], queuedBytes: 0,
-          highWatermark: -1, busy: false, notBefore: 0, failures: 0, partitionMaxBytes: this.maxBytesPerPartition,
+          highWatermark: -1, busy: false, notBefore: 0, failures: 0, partitionMaxBytes: this.maxBytesPerPartition, revoked: false,
         };
         this.partitions.set(key, state);
         if (seek !== undefined && seek >= 0) {
@@ -628,7 +630,13 @@ export class Consumer {
   }
 
   private isPaused(topic: string, partition: number): boolean {
+    if (this.pausedTopics.size === 0 && this.pausedPartitions.size === 0) return false;
     return this.pausedTopics.has(topic) || this.pausedPartitions.has(tpKey(topic, partition));
+  }
+
+  private clearPartitions(): void {
+    for (const s of this.partitions.values()) s.revoked = true;
+    this.partitions.clear();
   }
 
   private async fetchLoop(session: Session, leader: number): Promise<void> {
@@ -716,7 +724,7 @@ export class Consumer {
           }
           s.partitionMaxBytes = this.maxBytesPerPartition;
           s.fetchOffset = decoded.nextOffset;
-          const messages = decoded.batches.length === 1 ? decoded.batches[0].messages : decoded.batches.flatMap((b) => b.messages);
+          const messages = decoded.messages;
           if (messages.length === 0) continue;
           s.queue.push({ epoch: s.epoch, messages, highWatermark: p.highWatermark, bytes: records.length });
           s.queuedBytes += records.length;
@@ -789,7 +797,7 @@ export class Consumer {
     let messages = fetched.messages;
     if (s.resolved >= 0 && Number(messages[0].offset) < s.resolved) messages = messages.filter((m) => Number(m.offset) >= s.resolved);
     if (messages.length === 0) return;
-    const stale = () => !session.active || s.epoch !== epoch || this.partitions.get(tpKey(topic, partition)) !== s;
+    const stale = () => !session.active || s.epoch !== epoch || s.revoked;
     let pausedHere = false;
     const pause = () => {
       this.pause([{ topic, partitions: [partition] }]);
