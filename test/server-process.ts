@@ -15,7 +15,10 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', '--host', '127.0.0.1', '--port', '0', ...args], {
+  // Loopback IPv4 unless the caller picks hosts (or passes --default-hosts to test the default).
+  const hostArgs = args.includes('--host') ? [] : args.includes('--default-hosts') ? [] : ['--host', '127.0.0.1'];
+  const rest = args.filter((a) => a !== '--default-hosts');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', ...hostArgs, '--port', '0', ...rest], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
