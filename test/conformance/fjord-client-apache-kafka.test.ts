@@ -1,0 +1,106 @@
+// Fjord's own client against Apache Kafka (KRaft single node from scripts/kafka-dist.mjs; needs
+// Java). Slow, so not part of npm test:
+//   node --import tsx --test test/conformance/fjord-client-apache-kafka.test.ts
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+// @ts-expect-error plain JavaScript module without types
+import { startKafka } from '../../scripts/kafka-dist.mjs';
+import { CompressionTypes, Kafka, logLevel, partitionForKey, type KafkaMessage } from '../../src/client/index.js';
+import { eventually, uniqueTopic } from '../helpers.js';
+
+let kafka: { bootstrap: string; stop(): Promise<void> };
+let client: Kafka;
+before(async () => {
+  kafka = await startKafka({ heap: '512M', quiet: true });
+  client = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.WARN, retry: { initialRetryTime: 100, retries: 10 } });
+}, { timeout: 180000 });
+after(async () => { await kafka?.stop(); });
+
+test('admin: create, describe, offsets, configs, cluster', async () => {
+  const admin = client.admin();
+  await admin.connect();
+  const topic = uniqueTopic('k-admin');
+  assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] }), true);
+  assert.equal(await admin.createTopics({ topics: [{ topic }] }), false);
+  assert.ok((await admin.listTopics()).includes(topic));
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  assert.equal(meta.topics[0].partitions.length, 3);
+  assert.equal((await admin.fetchTopicOffsets(topic)).length, 3);
+  const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: topic }] });
+  assert.equal(cfg.resources[0].configEntries.find((e) => e.configName === 'retention.ms')?.configValue, '3600000');
+  await admin.alterConfigs({ resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
+  const cfg2 = await admin.describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }] });
+  assert.equal(cfg2.resources[0].configEntries[0].configValue, '7200000');
+  await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
+  const cluster = await admin.describeCluster();
+  assert.equal(cluster.brokers.length, 1);
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+});
+
+test('idempotent produce with every codec, keyed partitioning, group consume, commits', async () => {
+  const admin = client.admin();
+  await admin.connect();
+  const topic = uniqueTopic('k-data');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+  const producer = client.producer({ idempotent: true });
+  await producer.connect();
+  const codecs = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD];
+  for (const compression of codecs) {
+    await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({
+      topic, compression, messages: Array.from({ length: 20 }, (_, j) => ({ key: `key-${j % 7}`, value: `c${compression}-${i}-${j}`, headers: { h: 'v' } })),
+    })));
+  }
+  await producer.disconnect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), codecs.length * 200);
+
+  const groupId = uniqueTopic('k-group');
+  const consumer = client.consumer({ groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: { partition: number; message: KafkaMessage }[] = [];
+  await consumer.run({ eachMessage: async ({ partition, message }) => { got.push({ partition, message }); } });
+  await eventually(() => got.length >= codecs.length * 200, 60000, 'all messages');
+  await consumer.disconnect();
+  for (const g of got) {
+    assert.equal(g.partition, partitionForKey(g.message.key!.toString(), 3));
+    assert.equal(g.message.headers.h!.toString(), 'v');
+  }
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.equal(committed[0].partitions.reduce((n, p) => n + Number(p.offset), 0), codecs.length * 200);
+  const groups = await admin.describeGroups([groupId]);
+  assert.equal(groups.groups[0].state, 'Empty');
+  await admin.deleteGroups([groupId]);
+  await admin.disconnect();
+});
+
+test('two group members share partitions and hand over on leave', async () => {
+  const admin = client.admin();
+  await admin.connect();
+  const topic = uniqueTopic('k-share');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
+  const groupId = uniqueTopic('k-share-group');
+  const seen = new Map<string, number>();
+  const make = async (name: string) => {
+    const c = client.consumer({ groupId, heartbeatInterval: 500, sessionTimeout: 10000 });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ eachMessage: async ({ message }) => { seen.set(message.value!.toString(), (seen.get(message.value!.toString()) ?? 0) + 1); void name; } });
+    return c;
+  };
+  const a = await make('a');
+  const b = await make('b');
+  await eventually(() => a.assignment().length + b.assignment().length === 4 && a.assignment().length > 0 && b.assignment().length > 0, 30000, 'both members assigned');
+  const producer = client.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+  await eventually(() => seen.size === 100, 30000, '100 messages');
+  await b.disconnect();
+  await eventually(() => a.assignment().length === 4, 30000, 'a owns everything');
+  await producer.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `w${i}` })) });
+  await eventually(() => seen.size === 200, 30000, '200 messages');
+  await a.disconnect();
+  await producer.disconnect();
+  await admin.disconnect();
+});
