@@ -1,0 +1,146 @@
+// Group behaviour of Fjord's consumer on a real Fjord broker: sharing and hand-over between
+// members, a mixed group with kafkajs, concurrent partitions, static membership, the range assigner.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PartitionAssigners, type Consumer } from '../../src/client/index.js';
+import { withBroker, uniqueTopic, eventually, kafkaFor } from '../helpers.js';
+import { fjordFor } from './client-helpers.js';
+import type { RunningBroker } from '../../src/index.js';
+
+let broker: RunningBroker;
+before(async () => { broker = await withBroker(); });
+after(async () => { await broker.stop(); });
+
+async function topicWith(partitions: number, messages: number): Promise<string> {
+  const kafka = fjordFor(broker);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = uniqueTopic('grp');
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
+  if (messages) {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: Array.from({ length: messages }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    await producer.disconnect();
+  }
+  return topic;
+}
+
+test('two Fjord members and a kafkajs member share a topic; the rest take over when one leaves', async () => {
+  const topic = await topicWith(6, 0);
+  const groupId = uniqueTopic('mixed');
+  const counts = new Map<string, number>();
+  const count = (v: string) => counts.set(v, (counts.get(v) ?? 0) + 1);
+  const fjord = fjordFor(broker);
+  const members: Consumer[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = fjord.consumer({ groupId, heartbeatInterval: 300 });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ eachMessage: async ({ message }) => { count(message.value!.toString()); } });
+    members.push(c);
+  }
+  const kjs = kafkaFor(broker).consumer({ groupId, heartbeatInterval: 300 });
+  let kjsAssigned: number[] = [];
+  kjs.on(kjs.events.GROUP_JOIN, (e) => { kjsAssigned = e.payload.memberAssignment[topic] ?? []; });
+  await kjs.connect();
+  await kjs.subscribe({ topic, fromBeginning: true });
+  await kjs.run({ eachMessage: async ({ message }) => { count(message.value!.toString()); } });
+  await eventually(() => members.every((m) => m.assignment().length === 2) && kjsAssigned.length === 2, 30000, '2/2/2');
+
+  const producer = fjord.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: Array.from({ length: 60 }, (_, i) => ({ key: `a${i}`, value: `a${i}` })) });
+  await eventually(() => counts.size === 60, 30000, '60 messages');
+
+  await members[1].disconnect();
+  await eventually(() => members[0].assignment().length === 3 && kjsAssigned.length === 3, 30000, '3/3 after a leave');
+  await producer.send({ topic, messages: Array.from({ length: 60 }, (_, i) => ({ key: `b${i}`, value: `b${i}` })) });
+  await eventually(() => counts.size === 120, 30000, '120 messages');
+  await members[0].disconnect();
+  await kjs.disconnect();
+  await producer.disconnect();
+  // Every message was processed, none twice (commits happened before each hand-over).
+  assert.deepEqual([...counts.values()].filter((n) => n !== 1), []);
+});
+
+test('partitionsConsumedConcurrently runs partitions in parallel, each in order', async () => {
+  const topic = await topicWith(4, 400);
+  const consumer = fjordFor(broker).consumer({ groupId: uniqueTopic('conc') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let active = 0;
+  let maxActive = 0;
+  const last = new Map<number, number>();
+  let n = 0;
+  await consumer.run({
+    partitionsConsumedConcurrently: 4,
+    eachMessage: async ({ partition, message }) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      const o = Number(message.offset);
+      assert.ok(o > (last.get(partition) ?? -1), 'in order within a partition');
+      last.set(partition, o);
+      await new Promise((r) => setTimeout(r, 1));
+      active--;
+      n++;
+    },
+  });
+  await eventually(() => n === 400, 30000, '400 messages');
+  await consumer.disconnect();
+  assert.ok(maxActive > 1, `max ${maxActive} partitions at once`);
+  assert.ok(maxActive <= 4);
+});
+
+test('static membership: a member that returns with its instance id gets its partitions back without a rebalance', async () => {
+  const topic = await topicWith(4, 0);
+  const groupId = uniqueTopic('static');
+  const kafka = fjordFor(broker);
+  const make = async (instance: string) => {
+    const c = kafka.consumer({ groupId, groupInstanceId: instance, heartbeatInterval: 300, sessionTimeout: 10000 });
+    await c.connect();
+    await c.subscribe({ topic });
+    await c.run({ eachMessage: async () => undefined });
+    return c;
+  };
+  const a = await make('instance-a');
+  const b = await make('instance-b');
+  await eventually(() => a.assignment().length === 2 && b.assignment().length === 2, 30000, '2/2');
+  const before = b.assignment();
+  let aJoins = 0;
+  a.on(a.events.GROUP_JOIN, () => { aJoins++; });
+  // A static member does not send LeaveGroup on disconnect: its partitions wait for it.
+  await b.disconnect();
+  const b2 = await make('instance-b');
+  await eventually(() => b2.assignment().length === 2, 30000, 'b back');
+  assert.deepEqual(b2.assignment(), before);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(aJoins, 0, 'the other member did not rebalance');
+  await a.disconnect();
+  await b2.disconnect();
+});
+
+test('the range assigner gives contiguous ranges', async () => {
+  const topic = await topicWith(5, 0);
+  const groupId = uniqueTopic('range');
+  const kafka = fjordFor(broker);
+  const members: Consumer[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = kafka.consumer({ groupId, partitionAssigners: [PartitionAssigners.range], heartbeatInterval: 300 });
+    await c.connect();
+    await c.subscribe({ topic });
+    await c.run({ eachMessage: async () => undefined });
+    members.push(c);
+  }
+  await eventually(() => members[0].assignment().length + members[1].assignment().length === 5 && members.every((m) => m.assignment().length > 0), 30000, 'assigned');
+  // The member first by id gets 0-2, the other 3-4.
+  const sets = members.map((m) => m.assignment().map((a) => a.partition).sort()).sort((x, y) => y.length - x.length);
+  assert.deepEqual(sets, [[0, 1, 2], [3, 4]]);
+  const admin = kafka.admin();
+  await admin.connect();
+  const { groups } = await admin.describeGroups([groupId]);
+  await admin.disconnect();
+  assert.equal(groups[0].protocol, 'range');
+  for (const m of members) await m.disconnect();
+});
