@@ -597,6 +597,8 @@ interface CacheEntry {
   ends: number[];
 }
 
+const EVICTED: CacheEntry = { base: -1, end: -1, buf: Buffer.alloc(0), lasts: [], ends: [] };
+
 class TailCache {
   private entries: CacheEntry[] = [];
   private head = 0;
@@ -612,8 +614,12 @@ class TailCache {
     }
     this.entries.push(e);
     this.bytes += e.buf.length;
-    while (this.bytes > this.cap) this.bytes -= this.entries[this.head++].buf.length;
-    if (this.head > 256 && this.head * 2 > this.entries.length) {
+    while (this.bytes > this.cap) {
+      // Drop the reference as well as the count: evicted buffers must be collectable at once.
+      this.bytes -= this.entries[this.head].buf.length;
+      this.entries[this.head++] = EVICTED;
+    }
+    if (this.head > 64 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
@@ -935,8 +941,10 @@ export class FilePartitionLog implements PartitionLog {
       count += h.lastOffsetDelta + 1;
     }
     if (covered !== batches.length) throw new Error(`assertion: headers cover ${covered} of ${batches.length} bytes`);
-    // Copy: the request buffer belongs to the connection and is reused.
-    const own = Buffer.from(batches);
+    // The request bytes are not reused by the server, so they are kept as they are — unless they
+    // are a small part of a larger allocation (a socket chunk holding several requests), which the
+    // tail cache would otherwise keep alive whole.
+    const own = batches.length * 2 < batches.buffer.byteLength ? Buffer.from(batches) : batches;
     const now = Date.now();
     let seg = this.active();
     let prev: Segment | undefined;
