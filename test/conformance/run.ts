@@ -148,7 +148,11 @@ const setups: Record<string, () => Promise<void>> = {
       // node-rdkafka is optional: it compiles librdkafka; if that fails npm goes on without it.
       // librdkafka's build enables zstd only when libzstd's headers are there.
       if (!existsSync('/usr/include/zstd.h') && has('apt-get', ['--version'])) {
-        await run('apt-get', ['install', '-y', '-qq', 'libzstd-dev'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 300_000, log: join(LOGS, 'setup-apt-libzstd.log') });
+        const install = () => run('apt-get', ['install', '-y', '-qq', 'libzstd-dev'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 300_000, log: join(LOGS, 'setup-apt-libzstd.log') });
+        if ((await install()).code !== 0) {
+          await run('apt-get', ['update', '-qq'], { timeoutMs: 300_000, log: join(LOGS, 'setup-apt-update.log') });
+          await install(); // best effort: without it node-rdkafka just has no zstd
+        }
       }
       await must('npm ci (test/conformance/node)', run('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: dst, timeoutMs: 1_200_000, log: join(LOGS, 'setup-node.log') }));
     });

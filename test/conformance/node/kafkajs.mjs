@@ -1,4 +1,4 @@
-// kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, gzip.
+// kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, codecs.
 import { load, main, bootstrap, topic, makeRecords, Expect, until, fail, skip } from './common.mjs';
 
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = load('kafkajs');
@@ -15,6 +15,8 @@ function codecPackage(type, pkg) {
     return `${pkg} is not installed (${err.message.split('\n')[0]})`;
   }
 }
+
+const kafka = new Kafka({ clientId: 'conformance-kafkajs', brokers: [bootstrap], logLevel: logLevel.ERROR, retry: { retries: 10, initialRetryTime: 100 } });
 
 async function produceAndRead(records, producerOptions = {}, sendOptions = {}) {
   const admin = kafka.admin();
