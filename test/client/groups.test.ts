@@ -144,3 +144,47 @@ test('the range assigner gives contiguous ranges', async () => {
   assert.equal(groups[0].protocol, 'range');
   for (const m of members) await m.disconnect();
 });
+
+test('cooperative-sticky: members keep their partitions when another joins, and none is owned twice', async () => {
+  const topic = await topicWith(6, 0);
+  const groupId = uniqueTopic('coop');
+  const kafka = fjordFor(broker);
+  const members: Consumer[] = [];
+  const make = async () => {
+    const c = kafka.consumer({ groupId, partitionAssigners: [PartitionAssigners.cooperativeSticky], heartbeatInterval: 300 });
+    await c.connect();
+    await c.subscribe({ topic });
+    await c.run({ eachMessage: async () => undefined });
+    members.push(c);
+    return c;
+  };
+  const parts = (c: Consumer) => c.assignment().map((a) => a.partition).sort();
+  const a = await make();
+  const b = await make();
+  await eventually(() => parts(a).length === 3 && parts(b).length === 3, 30000, '3/3');
+  const aBefore = parts(a);
+  const bBefore = parts(b);
+  const c = await make();
+  await eventually(() => members.every((m) => parts(m).length === 2), 30000, '2/2/2');
+  // Sticky: each old member kept two of its three partitions.
+  assert.equal(parts(a).filter((p) => aBefore.includes(p)).length, 2);
+  assert.equal(parts(b).filter((p) => bBefore.includes(p)).length, 2);
+  assert.equal(new Set([...parts(a), ...parts(b), ...parts(c)]).size, 6);
+  for (const m of members) await m.disconnect();
+});
+
+test('cooperative-sticky assigner: a partition changing hands is withheld for one round', async () => {
+  const { AssignerProtocol } = await import('../../src/client/index.js');
+  const assigner = PartitionAssigners.cooperativeSticky({ cluster: { findTopicPartitionMetadata: () => [0, 1, 2, 3].map((partitionId) => ({ partitionId })) }, groupId: 'g' });
+  const meta = (owned: number[]) => AssignerProtocol.MemberMetadata.encode({ version: 2, topics: ['t'], ownedPartitions: [{ topic: 't', partitions: owned }], generationId: 3 });
+  // "a" owns everything; "b" is new. Two partitions must move to b, but not in this round.
+  const plan = await assigner.assign({ members: [{ memberId: 'a', memberMetadata: meta([0, 1, 2, 3]) }, { memberId: 'b', memberMetadata: meta([]) }], topics: ['t'] });
+  const got = Object.fromEntries(plan.map((p) => [p.memberId, AssignerProtocol.MemberAssignment.decode(p.memberAssignment)!.assignment.t ?? []]));
+  assert.equal(got.a.length, 2);
+  assert.deepEqual(got.b, []);
+  // Next round: a no longer owns what it gave up; b gets it.
+  const plan2 = await assigner.assign({ members: [{ memberId: 'a', memberMetadata: meta(got.a) }, { memberId: 'b', memberMetadata: meta([]) }], topics: ['t'] });
+  const got2 = Object.fromEntries(plan2.map((p) => [p.memberId, AssignerProtocol.MemberAssignment.decode(p.memberAssignment)!.assignment.t ?? []]));
+  assert.deepEqual(got2.a, got.a);
+  assert.deepEqual([...got2.b].sort(), [0, 1, 2, 3].filter((p) => !got.a.includes(p)));
+});

@@ -123,7 +123,13 @@ export interface Assigner {
   name: string;
   version: number;
   assign(group: { members: GroupMember[]; topics: string[]; userData?: Buffer }): Promise<GroupMemberAssignment[]>;
-  protocol(subscription: { topics: string[] }): { name: string; metadata: Buffer };
+  /**
+   * The JoinGroup metadata. Fjord passes what the member owned in the previous generation too
+   * (kafkajs-style assigners ignore it).
+   */
+  protocol(subscription: { topics: string[]; ownedPartitions?: { topic: string; partitions: number[] }[]; generationId?: number }): { name: string; metadata: Buffer };
+  /** Cooperative assigners: a member that loses partitions must join again (see cooperativeSticky). */
+  cooperative?: boolean;
 }
 
 export type PartitionAssigner = (config: { cluster: AssignerCluster; groupId: string; logger?: unknown }) => Assigner;
@@ -208,4 +214,102 @@ export const range: PartitionAssigner = ({ cluster }) => ({
   },
 });
 
-export const PartitionAssigners = { roundRobin, range };
+/**
+ * Kafka's cooperative-sticky assignor ("cooperative-sticky", the name Java and librdkafka use).
+ * Balanced like round robin, but partitions stay with the member that owned them (read from
+ * subscription v1's ownedPartitions) as long as the balance allows. Cooperative rule: a partition
+ * moving from one live member to another is assigned to nobody in this round; its owner sees it
+ * revoked, gives it up and joins again, and the next round hands it over. So no partition is ever
+ * owned by two members at once, even with members that keep consuming during a rebalance.
+ */
+export const cooperativeSticky: PartitionAssigner = ({ cluster }) => ({
+  name: 'cooperative-sticky',
+  version: 1,
+  cooperative: true,
+  async assign({ members, topics }) {
+    const ids = members.map((m) => m.memberId).sort();
+    const subs = new Map<string, Set<string>>();
+    const owned = new Map<string, string>(); // "topic\0partition" -> owner
+    const claims = new Map<string, number>(); // generation of the owner's claim
+    for (const m of members) {
+      let sub: MemberSubscription;
+      try {
+        sub = MemberMetadata.decode(m.memberMetadata);
+      } catch {
+        sub = { version: 0, topics: [], userData: null };
+      }
+      subs.set(m.memberId, new Set(sub.topics));
+      const generation = sub.generationId ?? -1;
+      for (const o of sub.ownedPartitions ?? []) {
+        if (!sub.topics.includes(o.topic)) continue;
+        for (const p of o.partitions) {
+          const key = `${o.topic}\u0000${p}`;
+          // Two members claiming one partition: the newer generation's claim wins.
+          if (owned.has(key) && (claims.get(key) ?? -1) >= generation) continue;
+          owned.set(key, m.memberId);
+          claims.set(key, generation);
+        }
+      }
+    }
+    const all: string[] = [];
+    for (const topic of [...topics].sort()) {
+      for (const p of cluster.findTopicPartitionMetadata(topic).map((x) => x.partitionId).sort((a, b) => a - b)) all.push(`${topic}\u0000${p}`);
+    }
+    const eligible = (member: string, key: string) => subs.get(member)!.has(key.slice(0, key.indexOf('\u0000')));
+    const target = new Map(ids.map((id) => [id, [] as string[]]));
+    // 1. Keep what members own, up to a fair share (the balancing below moves the rest).
+    const share = Math.ceil(all.length / Math.max(ids.length, 1));
+    const free: string[] = [];
+    for (const key of all) {
+      const owner = owned.get(key);
+      if (owner && target.has(owner) && eligible(owner, key) && target.get(owner)!.length < share) target.get(owner)!.push(key);
+      else free.push(key);
+    }
+    // 2. Free partitions to the eligible member with the fewest.
+    for (const key of free) {
+      let best: string | null = null;
+      for (const id of ids) {
+        if (!eligible(id, key)) continue;
+        if (best === null || target.get(id)!.length < target.get(best)!.length) best = id;
+      }
+      if (best) target.get(best)!.push(key);
+    }
+    // 3. Even out: move from the fullest to the emptiest while they differ by more than one.
+    for (let guard = 0; guard < all.length * ids.length; guard++) {
+      let moved = false;
+      const byCount = [...ids].sort((a, b) => target.get(b)!.length - target.get(a)!.length || (a < b ? -1 : 1));
+      outer: for (const rich of byCount) {
+        for (const poor of [...byCount].reverse()) {
+          if (target.get(rich)!.length - target.get(poor)!.length <= 1) continue;
+          // Prefer giving away a partition the rich member did not own before.
+          const list = target.get(rich)!;
+          const candidates = list.filter((k) => eligible(poor, k));
+          if (candidates.length === 0) continue;
+          const pick = candidates.find((k) => owned.get(k) !== rich) ?? candidates[candidates.length - 1];
+          list.splice(list.indexOf(pick), 1);
+          target.get(poor)!.push(pick);
+          moved = true;
+          break outer;
+        }
+      }
+      if (!moved) break;
+    }
+    // 4. Cooperative rule: nothing moves directly from one live owner to another.
+    const plan = new Map(ids.map((id) => [id, {} as { [topic: string]: number[] }]));
+    for (const [id, keys] of target) {
+      for (const key of keys) {
+        const owner = owned.get(key);
+        if (owner && owner !== id && target.has(owner)) continue;
+        const at = key.indexOf('\u0000');
+        const a = plan.get(id)!;
+        (a[key.slice(0, at)] ??= []).push(Number(key.slice(at + 1)));
+      }
+    }
+    return finish(0, plan);
+  },
+  protocol({ topics, ownedPartitions = [], generationId = -1 }) {
+    return { name: 'cooperative-sticky', metadata: MemberMetadata.encode({ version: 2, topics, ownedPartitions, generationId }) };
+  },
+});
+
+export const PartitionAssigners = { roundRobin, range, cooperativeSticky };

@@ -22,7 +22,7 @@ import { ConsumerEvents, Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import { decodeRecordSet, type KafkaMessage } from '../record-codec.js';
 import { sleep, type RetryOptions } from '../retry.js';
-import { roundRobin, type AssignerCluster, type PartitionAssigner } from './assigners.js';
+import { roundRobin, type Assigner, type AssignerCluster, type PartitionAssigner } from './assigners.js';
 import { GroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './group.js';
 
 export interface ConsumerConfig {
@@ -230,6 +230,9 @@ export class Consumer {
   private uncommittedMessages = 0;
   private lastHeartbeat = 0;
   private handOff: HandOff<EachMessagePayload> | null = null;
+  private readonly assigners: Assigner[];
+  /** The assignment of the last generation joined (reported as owned when joining again). */
+  private lastAssignment = new Map<string, number[]>();
 
   constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
     if (!config || (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId === ''))) {
@@ -252,6 +255,7 @@ export class Consumer {
     };
     const factories = config.partitionAssigners?.length ? config.partitionAssigners : [roundRobin];
     const assigners = factories.map((f) => f({ cluster: assignerCluster, groupId: this.groupId, logger: log }));
+    this.assigners = assigners;
     this.group = new GroupMember(this.cluster, {
       groupId: this.groupId, sessionTimeout: this.sessionTimeout, rebalanceTimeout: this.rebalanceTimeout,
       groupInstanceId: config.groupInstanceId ?? null, assigners,
@@ -412,8 +416,15 @@ export class Consumer {
           result = { assignment: this.manualAssignment!, isLeader: false, leaderId: '', memberId: '', generationId: -1, groupProtocol: '', duration: 0 };
         } else {
           this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
-          result = await this.group.join(topics);
+          result = await this.group.join(topics, this.lastAssignment);
           this.emitGroupJoin(result);
+          const previous = this.lastAssignment;
+          this.lastAssignment = result.assignment;
+          // Cooperative protocol: having lost partitions, join again so they can move on.
+          if (this.assigners.find((a) => a.name === result.groupProtocol)?.cooperative) {
+            const lost = [...previous].some(([t, ps]) => ps.some((p) => !(result.assignment.get(t) ?? []).includes(p)));
+            if (lost) continue;
+          }
         }
         await this.applyAssignment(result);
         if (first) { first = false; joined(); }

@@ -76,8 +76,11 @@ export class GroupMember {
     }
   }
 
-  /** Joins (or rejoins) the group subscribed to `topics`; resolves with this member's assignment. */
-  async join(topics: string[], reason: string | null = null): Promise<JoinResult> {
+  /**
+   * Joins (or rejoins) the group subscribed to `topics`; resolves with this member's assignment.
+   * `owned` is what the member held in the previous generation (for sticky assignors).
+   */
+  async join(topics: string[], owned: Map<string, number[]> = new Map(), reason: string | null = null): Promise<JoinResult> {
     const started = Date.now();
     const { groupId, sessionTimeout, rebalanceTimeout, groupInstanceId, assigners } = this.options;
     return this.cluster.retrier.run(async (bail) => {
@@ -89,7 +92,11 @@ export class GroupMember {
           memberId: this.memberId,
           groupInstanceId,
           protocolType: 'consumer',
-          protocols: assigners.map((a) => a.protocol({ topics })),
+          protocols: assigners.map((a) => a.protocol({
+            topics,
+            ownedPartitions: [...owned].map(([topic, partitions]) => ({ topic, partitions })),
+            generationId: this.generationId,
+          })),
           reason,
         }, rebalanceTimeout + 5000);
         if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
