@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The package's command: runs the compiled CLI (built by `npm run build`, run on install).
-import '../dist/cli/main.js';
+// The package's command: runs the bundled CLI (built by `npm run build`, which install runs).
+import '../dist/fjord.mjs';
