@@ -1,8 +1,10 @@
-// Transpiles src/**/*.ts to dist/**/*.js with esbuild, file by file (the package's modules), and
-// bundles the command line into dist/fjord.mjs: one file loads much faster than ~70 modules, which
-// is most of a broker's start-up time. Type checking is `npm run typecheck`.
+// Builds Fjord with esbuild: src/**/*.ts are transpiled file by file into dist/ (the package's
+// modules), and the command line is bundled into dist/fjord.mjs — one file loads much faster than
+// ~70 modules, which was most of a broker's start-up time. Type checking is `npm run typecheck`.
+// The benchmark harness reuses buildInto() to build a private copy.
 import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 function listTs(dir) {
@@ -15,29 +17,25 @@ function listTs(dir) {
   return out;
 }
 
-rmSync('dist', { recursive: true, force: true });
-await build({
-  entryPoints: listTs('src'),
-  outdir: 'dist',
-  outbase: 'src',
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+/** Builds `srcDir` into `outDir`; returns the path of the bundled command line. */
+export async function buildInto(srcDir, outDir) {
+  rmSync(outDir, { recursive: true, force: true });
+  const common = { format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+  await build({ ...common, entryPoints: listTs(srcDir), outdir: outDir, outbase: srcDir });
+  const bundle = join(outDir, 'fjord.mjs');
+  await build({
+    ...common,
+    entryPoints: [join(srcDir, 'cli', 'main.ts')],
+    outfile: bundle,
+    bundle: true,
+    // Native packages stay external: their prebuilt binaries are resolved at run time.
+    external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd'],
+    // Bundled CommonJS dependencies may call require(); give the ES module one.
+    banner: { js: "import { createRequire as __fjordRequire } from 'node:module'; const require = __fjordRequire(import.meta.url);" },
+  });
+  return bundle;
+}
 
-// Native packages stay external (their prebuilt binaries are resolved at run time).
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/fjord.mjs',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd'],
-  // Bundled CommonJS dependencies may call require(); give the ES module one.
-  banner: { js: "import { createRequire as __fjordRequire } from 'node:module'; const require = __fjordRequire(import.meta.url);" },
-});
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  await buildInto('src', 'dist');
+}

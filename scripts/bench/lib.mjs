@@ -37,7 +37,7 @@ export function buildGoTool() {
 }
 
 /**
- * Transpiles Fjord into a private dist (.cache/bench/fjord-dist) so that another engineer's
+ * Builds Fjord (scripts/build.mjs: modules + the bundled command line) into a private dist (.cache/bench/fjord-dist) so that another engineer's
  * `npm run build` (which deletes dist/) cannot pull the broker out from under a running bench.
  * src = 'worktree' (the files as they are now) or a git revision (HEAD, a commit).
  * Returns { main, src, commit, dirty }.
@@ -54,13 +54,10 @@ export async function buildFjord(src = 'worktree') {
     execFileSync('sh', ['-c', `git archive --format=tar ${src} src | tar -x -C "${tree}"`], { cwd: ROOT });
     srcDir = join(tree, 'src');
   }
-  const { build } = await import('esbuild');
-  const list = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? list(join(d, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(d, e.name)] : []);
-  rmSync(out, { recursive: true, force: true });
-  await build({ entryPoints: list(srcDir), outdir: out, outbase: srcDir, format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' });
+  const { buildInto } = await import('../build.mjs');
+  const main = await buildInto(srcDir, out);
   log(`built Fjord ${commit}${dirty ? ' + uncommitted changes in src/' : ''} into ${out}`);
-  return { main: join(out, 'cli', 'main.js'), src, commit, dirty };
+  return { main, src, commit, dirty };
 }
 
 /** VmRSS of a process in MiB (null when it is gone). */
