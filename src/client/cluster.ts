@@ -255,6 +255,11 @@ export class Cluster {
     return t && t.errorCode === 0 && t.partitions.length > 0 ? t : undefined;
   }
 
+  /** [topic id, name] of every topic known (Metadata v10+ carries ids). */
+  knownTopicIds(): [string, string][] {
+    return [...this.topics.values()].filter((t) => t.errorCode === 0 && t.topicId).map((t) => [t.topicId, t.name]);
+  }
+
   /** Every topic name in the last full metadata answer plus those fetched since. */
   knownTopics(): string[] {
     return [...this.topics.values()].filter((t) => t.errorCode === 0).map((t) => t.name);

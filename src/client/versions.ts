@@ -10,7 +10,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.Fetch, [4, 12]],
   [ApiKey.ListOffsets, [1, 7]],
   [ApiKey.Metadata, [1, 12]],
-  [ApiKey.OffsetCommit, [2, 8]],
+  [ApiKey.OffsetCommit, [2, 9]],
   [ApiKey.OffsetFetch, [1, 7]],
   [ApiKey.FindCoordinator, [0, 6]],
   [ApiKey.JoinGroup, [0, 9]],
@@ -33,6 +33,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.IncrementalAlterConfigs, [0, 1]],
   [ApiKey.OffsetDelete, [0, 0]],
   [ApiKey.DescribeCluster, [0, 1]],
+  [68, [0, 1]], // ConsumerGroupHeartbeat (KIP-848)
 ]);
 
 /** The highest ApiVersions version we send first. */

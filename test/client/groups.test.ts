@@ -188,3 +188,37 @@ test('cooperative-sticky assigner: a partition changing hands is withheld for on
   assert.deepEqual(got2.a, got.a);
   assert.deepEqual([...got2.b].sort(), [0, 1, 2, 3].filter((p) => !got.a.includes(p)));
 });
+
+test('KIP-848 consumer protocol: members share and hand over without a group-wide stop; commits by member epoch', async () => {
+  const topic = await topicWith(4, 40);
+  const groupId = uniqueTopic('kip848');
+  const kafka = fjordFor(broker);
+  const counts = new Map<string, number>();
+  const make = async () => {
+    const c = kafka.consumer({ groupId, groupProtocol: 'consumer' });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ eachMessage: async ({ message }) => { counts.set(message.value!.toString(), (counts.get(message.value!.toString()) ?? 0) + 1); } });
+    return c;
+  };
+  const a = await make();
+  await eventually(() => counts.size === 40, 30000, 'first 40');
+  const b = await make();
+  await eventually(() => a.assignment().length === 2 && b.assignment().length === 2, 30000, '2/2');
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: `n${i}`, value: `n${i}` })) });
+  await eventually(() => counts.size === 80, 30000, '80');
+  await b.disconnect();
+  await eventually(() => a.assignment().length === 4, 30000, 'a takes over');
+  await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ key: `m${i}`, value: `m${i}` })) });
+  await eventually(() => counts.size === 120, 30000, '120');
+  await a.disconnect();
+  await producer.disconnect();
+  assert.deepEqual([...counts.values()].filter((n) => n !== 1), []);
+  const admin = kafka.admin();
+  await admin.connect();
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.equal(committed.partitions.reduce((n, p) => n + Number(p.offset), 0), 120);
+  await admin.disconnect();
+});

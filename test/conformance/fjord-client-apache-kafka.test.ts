@@ -104,3 +104,36 @@ test('two group members share partitions and hand over on leave', async () => {
   await producer.disconnect();
   await admin.disconnect();
 });
+
+test('KIP-848 consumer protocol: share, hand over, commits by member epoch', async () => {
+  const admin = client.admin();
+  await admin.connect();
+  const topic = uniqueTopic('k-848');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] });
+  const groupId = uniqueTopic('k-848-group');
+  const counts = new Map<string, number>();
+  const make = async () => {
+    const c = client.consumer({ groupId, groupProtocol: 'consumer' });
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    await c.run({ eachMessage: async ({ message }) => { counts.set(message.value!.toString(), (counts.get(message.value!.toString()) ?? 0) + 1); } });
+    return c;
+  };
+  const a = await make();
+  const b = await make();
+  await eventually(() => a.assignment().length === 2 && b.assignment().length === 2, 60000, '2/2');
+  const producer = client.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+  await eventually(() => counts.size === 100, 30000, '100 messages');
+  await b.disconnect();
+  await eventually(() => a.assignment().length === 4, 60000, 'a owns everything');
+  await producer.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `w${i}` })) });
+  await eventually(() => counts.size === 200, 30000, '200 messages');
+  await a.disconnect();
+  await producer.disconnect();
+  assert.deepEqual([...counts.values()].filter((n) => n !== 1), []);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.equal(committed.partitions.reduce((n, p) => n + Number(p.offset), 0), 200);
+  await admin.disconnect();
+});

@@ -24,6 +24,7 @@ import { decodeRecordSet, type KafkaMessage } from '../record-codec.js';
 import { sleep, type RetryOptions } from '../retry.js';
 import { roundRobin, type Assigner, type AssignerCluster, type PartitionAssigner } from './assigners.js';
 import { GroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './group.js';
+import { Kip848Member } from './kip848.js';
 
 export interface ConsumerConfig {
   /** The group to join. Without one (a Fjord extension) the consumer reads partitions given to assign(). */
@@ -44,6 +45,13 @@ export interface ConsumerConfig {
   rackId?: string;
   /** Static membership (KIP-345): a stable id for this consumer instance. */
   groupInstanceId?: string;
+  /**
+   * 'classic' (default): JoinGroup/SyncGroup with client-side assigners. 'consumer': the KIP-848
+   * protocol, where the broker assigns and members never stop together (the broker must offer it).
+   */
+  groupProtocol?: 'classic' | 'consumer';
+  /** With groupProtocol 'consumer': the broker-side assignor to use ('uniform', 'range'; default the broker's). */
+  groupRemoteAssignor?: string;
 }
 
 export interface ConsumerSubscribeTopics {
@@ -233,6 +241,8 @@ export class Consumer {
   private readonly assigners: Assigner[];
   /** The assignment of the last generation joined (reported as owned when joining again). */
   private lastAssignment = new Map<string, number[]>();
+  /** Set while running with the KIP-848 consumer protocol. */
+  private kip848: Kip848Member | null = null;
 
   constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
     if (!config || (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId === ''))) {
@@ -353,6 +363,18 @@ export class Consumer {
       eachBatch: config.eachBatch,
       eachMessage: config.eachMessage,
     };
+    if (this.config.groupProtocol !== undefined && this.config.groupProtocol !== 'classic' && this.config.groupProtocol !== 'consumer') {
+      throw new FjordNonRetriableError(`groupProtocol must be 'classic' or 'consumer', not "${this.config.groupProtocol}"`);
+    }
+    if (this.config.groupProtocol === 'consumer' && !this.standalone) {
+      const member = new Kip848Member(this.cluster, {
+        groupId: this.groupId, instanceId: this.config.groupInstanceId ?? null, rackId: this.config.rackId ?? null,
+        rebalanceTimeout: this.rebalanceTimeout, serverAssignor: this.config.groupRemoteAssignor ?? null,
+      }, this.log, [...this.topics.keys()]);
+      this.kip848 = member;
+      this.group.membership = () => ({ memberId: member.memberId, generationId: member.epoch });
+      member.start();
+    }
     this.running = true;
     let joined!: () => void;
     let failed!: (e: Error) => void;
@@ -398,7 +420,13 @@ export class Consumer {
       // reported through CRASH already
     }
     this.runLoop = null;
-    if (!this.config.groupInstanceId && !this.standalone) await this.group.leave();
+    if (this.kip848) {
+      await this.kip848.leave();
+      this.kip848 = null;
+      this.group.membership = null;
+    } else if (!this.config.groupInstanceId && !this.standalone) {
+      await this.group.leave();
+    }
     this.clearPartitions();
     this.instrumentation.emit(ConsumerEvents.STOP);
   }
@@ -414,6 +442,16 @@ export class Consumer {
         let result: JoinResult;
         if (this.standalone) {
           result = { assignment: this.manualAssignment!, isLeader: false, leaderId: '', memberId: '', generationId: -1, groupProtocol: '', duration: 0 };
+        } else if (this.kip848) {
+          const news = await this.kip848.next();
+          if (!this.running) break;
+          if (news.kind === 'fatal') throw news.error;
+          if (news.kind === 'lost') {
+            this.clearPartitions();
+            continue;
+          }
+          result = news.result;
+          this.emitGroupJoin(result);
         } else {
           this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
           result = await this.group.join(topics, this.lastAssignment);
@@ -427,11 +465,13 @@ export class Consumer {
           }
         }
         await this.applyAssignment(result);
+        this.kip848?.setOwned(new Map([...result.assignment].filter(([t]) => this.topics.has(t))));
         if (first) { first = false; joined(); }
         crashes = 0;
         const session = this.startSession(result.generationId);
         const why = await session.ended;
-        await this.endSession(session);
+        // A fenced KIP-848 member cannot commit any more: its partitions are already someone else's.
+        await this.endSession(session, !this.kip848?.lostPending());
         if (why === 'crash' && session.error) throw session.error;
       } catch (err) {
         const error = err as Error;
@@ -447,11 +487,13 @@ export class Consumer {
         this.instrumentation.emit(ConsumerEvents.CRASH, { error, groupId: this.groupId, restart });
         if (!restart) {
           this.running = false;
-          if (!this.standalone) await this.group.leave();
+          if (this.kip848) await this.kip848.leave();
+          else if (!this.standalone) await this.group.leave();
           this.instrumentation.emit(ConsumerEvents.STOP);
           return;
         }
         await sleep(this.cluster.retrier.delay(Math.min(crashes - 1, 8)));
+        this.kip848?.redeliver();
       }
     }
   }
@@ -599,7 +641,8 @@ export class Consumer {
       }
       if (session.active) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     };
-    if (!this.standalone) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
+    if (this.kip848) void this.kip848.whenNews().then(() => session.end('rejoin'));
+    else if (!this.standalone) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     // Fetchers, one per leader.
     const leaders = new Set<number>();
     for (const s of this.partitions.values()) leaders.add(this.cluster.leaderOf(s.topic, s.partition));
@@ -610,12 +653,12 @@ export class Consumer {
     return session;
   }
 
-  private async endSession(session: Session): Promise<void> {
+  private async endSession(session: Session, commit = true): Promise<void> {
     session.active = false;
     if (session.heartbeatTimer) clearTimeout(session.heartbeatTimer);
     session.wake();
     await Promise.all(session.workers);
-    if (this.runConfig?.autoCommit) {
+    if (this.runConfig?.autoCommit && commit) {
       try {
         await this.commitResolved(true);
       } catch (err) {
@@ -630,7 +673,7 @@ export class Consumer {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.standalone) return;
+    if (this.standalone || this.kip848) return;
     await this.group.heartbeat();
     this.lastHeartbeat = Date.now();
     this.instrumentation.emit(ConsumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId });

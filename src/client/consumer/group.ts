@@ -49,6 +49,8 @@ export class RebalanceError extends FjordProtocolError {
 export class GroupMember {
   memberId = '';
   generationId = -1;
+  /** For KIP-848 groups: where commits read the member id and epoch from. */
+  membership: (() => { memberId: string; generationId: number }) | null = null;
   leaderId = '';
   protocolName: string | null = null;
 
@@ -192,10 +194,11 @@ export class GroupMember {
       list.push(o);
     }
     await this.cluster.retrier.run(async (bail) => {
+      const who = this.membership?.() ?? { memberId: this.memberId, generationId: this.generationId };
       const res = await this.send(ApiKey.OffsetCommit, {
         groupId: this.options.groupId,
-        generationIdOrMemberEpoch: this.generationId,
-        memberId: this.memberId,
+        generationIdOrMemberEpoch: who.generationId,
+        memberId: who.memberId,
         groupInstanceId: this.options.groupInstanceId,
         retentionTimeMs: -1,
         topics: [...byTopic].map(([name, list]) => ({
@@ -206,7 +209,9 @@ export class GroupMember {
       for (const t of res.topics as WireMessage[]) {
         for (const p of t.partitions as WireMessage[]) {
           if (p.errorCode === 0) continue;
-          if (REJOIN_CODES.has(p.errorCode)) bail(new RebalanceError(p.errorCode, `commit to ${t.name}/${p.partitionIndex}`));
+          if (REJOIN_CODES.has(p.errorCode) || p.errorCode === ErrorCode.FENCED_MEMBER_EPOCH) bail(new RebalanceError(p.errorCode, `commit to ${t.name}/${p.partitionIndex}`));
+          // KIP-848: the epoch moved on since the commit was made; try again with the new one.
+          if (p.errorCode === ErrorCode.STALE_MEMBER_EPOCH) throw new FjordError(`stale member epoch committing ${t.name}/${p.partitionIndex}`, { retriable: true });
           throw new FjordProtocolError(p.errorCode, `commit to ${t.name}/${p.partitionIndex}`);
         }
       }
