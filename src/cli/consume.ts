@@ -18,6 +18,7 @@ Group:
   --group <id>               consume as a member of this consumer group and commit offsets;
                              it starts at the group's committed offsets, or with
                              --from-beginning at the earliest offset where nothing is committed
+  --group-protocol <classic|consumer>   classic (default) or KIP-848's consumer protocol
 
 When to stop:
   --max-messages <n>         stop after n messages
@@ -47,7 +48,7 @@ Exit codes: 0 done (also after Ctrl-C), 1 the topic does not exist or reading fa
 `;
 
 const OPTIONS = {
-  topic: { type: 'string' }, group: { type: 'string', short: 'g' }, 'from-beginning': { type: 'boolean' },
+  topic: { type: 'string' }, group: { type: 'string', short: 'g' }, 'group-protocol': { type: 'string' }, 'from-beginning': { type: 'boolean' },
   offset: { type: 'string' }, timestamp: { type: 'string' }, partition: { type: 'string', multiple: true },
   'max-messages': { type: 'string' }, 'exit-at-end': { type: 'boolean', short: 'e' }, 'timeout-ms': { type: 'string' },
   format: { type: 'string' }, 'print-key': { type: 'boolean' }, 'key-separator': { type: 'string' },
@@ -139,6 +140,9 @@ export function runConsume(argv: string[]): Promise<number> {
     if (group && (offsetArg !== undefined || timestamp !== undefined || partitions.length)) {
       throw new UsageError('--offset, --timestamp and --partition cannot be used with --group (move a group with `fjord groups reset-offsets`)');
     }
+    const groupProtocol = str(values['group-protocol']) ?? 'classic';
+    if (groupProtocol !== 'classic' && groupProtocol !== 'consumer') throw new UsageError(`--group-protocol takes classic or consumer, not "${groupProtocol}"`);
+    if (values['group-protocol'] !== undefined && !group) throw new UsageError('--group-protocol needs --group');
     const quiet = !!values.quiet || !process.stderr.isTTY;
 
     const kafka = kafkaFor(values);
@@ -156,7 +160,7 @@ export function runConsume(argv: string[]): Promise<number> {
       const ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
 
       consumer = group
-        ? kafka.consumer({ groupId: group, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 })
+        ? kafka.consumer({ groupId: group, groupProtocol, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 })
         : kafka.consumer({ allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
       await consumer.connect();
       if (group) {

@@ -10,6 +10,10 @@ import {
 import { AdminEvents, Instrumentation } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
 import type { RetryOptions } from './retry.js';
+import { MemberAssignment, MemberMetadata } from './consumer/assigners.js';
+
+/** ConsumerGroupDescribe (KIP-848 groups). */
+const CONSUMER_GROUP_DESCRIBE = 69;
 
 export interface AdminConfig {
   retry?: RetryOptions;
@@ -412,6 +416,36 @@ export class Admin {
           members: (g.members as WireMessage[]).map((m) => ({
             memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost,
             memberMetadata: m.memberMetadata, memberAssignment: m.memberAssignment, groupInstanceId: m.groupInstanceId ?? null,
+          })),
+        });
+      }
+      // KIP-848 groups are not classic groups: DescribeGroups calls them Dead (or not found).
+      const others = ids.filter((id) => {
+        const g = found.get(id);
+        return !g || g.state === 'Dead' || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND;
+      });
+      if (others.length === 0) return;
+      const conn = await this.cluster.connection(node);
+      if (!conn.supports(CONSUMER_GROUP_DESCRIBE)) return;
+      const res2 = await this.cluster.retrier.run(() => conn.request(CONSUMER_GROUP_DESCRIBE, { groupIds: others, includeAuthorizedOperations: false }));
+      for (const g of res2.groups as WireMessage[]) {
+        if (g.errorCode !== 0) continue;
+        const byTopic = (a: WireMessage | null) => {
+          const out: { [topic: string]: number[] } = {};
+          for (const t of (a?.topicPartitions ?? []) as WireMessage[]) out[t.topicName] = t.partitions;
+          return out;
+        };
+        found.set(g.groupId, {
+          errorCode: 0,
+          groupId: g.groupId,
+          state: g.groupState,
+          protocolType: 'consumer',
+          protocol: g.assignorName,
+          members: (g.members as WireMessage[]).map((m) => ({
+            memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost, groupInstanceId: m.instanceId ?? null,
+            // In the classic shapes, so code reading kafkajs' describeGroups keeps working.
+            memberMetadata: MemberMetadata.encode({ version: 0, topics: m.subscribedTopicNames ?? [] }),
+            memberAssignment: MemberAssignment.encode({ version: 0, assignment: byTopic(m.assignment) }),
           })),
         });
       }

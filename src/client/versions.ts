@@ -34,6 +34,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.OffsetDelete, [0, 0]],
   [ApiKey.DescribeCluster, [0, 1]],
   [68, [0, 1]], // ConsumerGroupHeartbeat (KIP-848)
+  [69, [0, 0]], // ConsumerGroupDescribe (KIP-848)
 ]);
 
 /** The highest ApiVersions version we send first. */

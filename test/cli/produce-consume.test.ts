@@ -124,6 +124,21 @@ test('a group consumes and commits; groups describe shows lag; reset-offsets and
   assert.match(r.stderr, /does not exist/);
 });
 
+test('a KIP-848 group through the CLI: consume with --group-protocol consumer, describe its lag', async () => {
+  const t = uniqueTopic('k848');
+  const g = uniqueTopic('cli-848');
+  await fjord(['topics', 'create', t, '--partitions', '2', ...b]);
+  await fjord(['produce', t, ...b], { input: Array.from({ length: 10 }, (_, i) => `x${i}`).join('\n') });
+  let r = await fjord(['consume', t, '--group', g, '--group-protocol', 'consumer', '--from-beginning', '--max-messages', '4', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 4);
+  r = await fjord(['groups', 'describe', g, '--json', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  const [d] = JSON.parse(r.stdout);
+  assert.equal(d.state, 'Empty');
+  assert.equal(d.partitions.reduce((n: number, p: { lag: number | null; end: number }) => n + (p.lag ?? p.end), 0), 6);
+});
+
 test('bad input: unknown topic, malformed lines and flags, no broker', async () => {
   let r = await fjord(['consume', uniqueTopic('missing'), '--from-beginning', ...b]);
   assert.equal(r.code, 1);
