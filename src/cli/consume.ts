@@ -205,8 +205,20 @@ export function runConsume(argv: string[]): Promise<number> {
         if (timeoutMs !== undefined && Date.now() - lastMessageAt >= timeoutMs) done();
       }, 50);
       if (!quiet) process.stderr.write(dim(process.stderr, `reading ${topic}${group ? ` as group ${group}` : ''}; Ctrl-C to stop\n`));
+      // A progress line when the messages go to a file or pipe and stderr is a terminal.
+      const started = Date.now();
+      const progress = !values.quiet && !!process.stderr.isTTY && !process.stdout.isTTY
+        ? setInterval(() => {
+          const secs = Math.max((Date.now() - started) / 1000, 0.001);
+          process.stderr.write(`\r${dim(process.stderr, `consumed ${count} messages (${Math.round(count / secs)}/s)`)}`);
+        }, 500)
+        : null;
       await finished;
       clearInterval(poll);
+      if (progress) {
+        clearInterval(progress);
+        process.stderr.write('\r\u001b[K');
+      }
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
       await c.stop();

@@ -385,3 +385,21 @@ test('concurrent compressed sends to one partition keep their order', async () =
   const sendOrder = got.map((v) => Number(v.split(':')[0]));
   for (let i = 1; i < sendOrder.length; i++) assert.ok(sendOrder[i] >= sendOrder[i - 1], `send ${sendOrder[i]} after ${sendOrder[i - 1]}`);
 });
+
+test('acks 0 and acks 1: fire-and-forget sends arrive; leader-only acks report offsets', async () => {
+  const kafka = fjordFor(broker);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = uniqueTopic('acks');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  const producer = kafka.producer();
+  await producer.connect();
+  const [zero] = await producer.send({ topic, acks: 0, messages: Array.from({ length: 10 }, (_, i) => ({ value: `z${i}` })) });
+  assert.equal(zero.errorCode, 0);
+  assert.equal(zero.baseOffset, '-1');
+  await eventually(async () => Number((await admin.fetchTopicOffsets(topic))[0].high) === 10, 10000, 'acks 0 messages');
+  const [one] = await producer.send({ topic, acks: 1, messages: [{ value: 'o' }] });
+  assert.equal(one.baseOffset, '10');
+  await producer.disconnect();
+  await admin.disconnect();
+});
