@@ -417,7 +417,7 @@ function goSkipReason(out: string): string {
 function goFailureReason(out: string[]): string {
   const lines = out.join('').split('\n').map((l) => l.trim()).filter((l) => l && !/^(=== |--- |FAIL|PASS)/.test(l));
   const panic = lines.find((l) => l.startsWith('panic: ') && !l.startsWith('panic: test timed out'));
-  if (panic) return `${panic} at ${lines.find((l) => /_test\.go:\d+/.test(l))?.replace(/^.*\//, '') ?? '?'}`;
+  if (panic) return `${panic} at ${lines.find((l) => /_test\.go:\d+ \+0x/.test(l))?.replace(/^.*\//, '') ?? '?'}`;
   // The last file:line message is usually the assertion that failed; skip the suites' progress logs.
   const noise = /createTopic\(|waitForTopic|retrying after|NOT DELETING/;
   const marked = [...lines].reverse().find((l) => /_test\.go:\d+:/.test(l) && !noise.test(l)) ?? lines.find((l) => /panic|error|unable|fail/i.test(l));
