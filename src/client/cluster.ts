@@ -335,6 +335,17 @@ export class Cluster {
     return this.controllerId;
   }
 
+  /** Closes the connections of one pool (requests waiting on them fail); they reopen on next use. */
+  async closePool(pool: Pool): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [key, conn] of this.connections) {
+      if (!key.startsWith(`${pool}:`)) continue;
+      this.connections.delete(key);
+      closing.push(conn.close().catch(() => undefined));
+    }
+    await Promise.all(closing);
+  }
+
   async disconnect(): Promise<void> {
     this.connected = false;
     this.closed = true;

@@ -222,3 +222,42 @@ test('KIP-848 consumer protocol: members share and hand over without a group-wid
   assert.equal(committed.partitions.reduce((n, p) => n + Number(p.offset), 0), 120);
   await admin.disconnect();
 });
+
+test('disconnect while the member waits in JoinGroup returns at once', async () => {
+  const topic = await topicWith(2, 0);
+  const groupId = uniqueTopic('abort');
+  const kafka = fjordFor(broker);
+  let release!: () => void;
+  const slow = new Promise<void>((r) => { release = r; });
+  // b holds on to a message, so it cannot rejoin when c arrives: a waits in JoinGroup for it.
+  const a = kafka.consumer({ groupId, heartbeatInterval: 200, rebalanceTimeout: 30000 });
+  const b = kafka.consumer({ groupId, heartbeatInterval: 200, rebalanceTimeout: 30000 });
+  for (const c of [a, b]) {
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+  }
+  await a.run({ eachMessage: async () => undefined });
+  let bBusy = false;
+  await b.run({ eachMessage: async () => { bBusy = true; await slow; } });
+  await eventually(() => a.assignment().length === 1 && b.assignment().length === 1, 30000, '1/1');
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ value: 'p0', partition: 0 }, { value: 'p1', partition: 1 }] });
+  await producer.disconnect();
+  await eventually(() => bBusy, 30000, 'b busy');
+  let aRebalancing = false;
+  a.on(a.events.REBALANCING, () => { aRebalancing = true; });
+  const c = kafka.consumer({ groupId, rebalanceTimeout: 30000 });
+  await c.connect();
+  await c.subscribe({ topic });
+  const cRun = c.run({ eachMessage: async () => undefined });
+  await eventually(() => aRebalancing, 30000, 'a rejoining');
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  await a.disconnect();
+  assert.ok(Date.now() - started < 3000, `disconnect took ${Date.now() - started} ms`);
+  release();
+  await cRun;
+  await b.disconnect();
+  await c.disconnect();
+});

@@ -241,6 +241,7 @@ export class Consumer {
   private readonly assigners: Assigner[];
   /** The assignment of the last generation joined (reported as owned when joining again). */
   private lastAssignment = new Map<string, number[]>();
+  private joining = false;
   /** Set while running with the KIP-848 consumer protocol. */
   private kip848: Kip848Member | null = null;
 
@@ -414,6 +415,7 @@ export class Consumer {
     this.running = false;
     this.handOff?.close();
     this.session?.end('stop');
+    if (this.joining) this.group.abortJoin();
     try {
       await this.runLoop;
     } catch {
@@ -434,6 +436,15 @@ export class Consumer {
   // --- the run loop -------------------------------------------------------------------------
 
   private async loop(joined: () => void, failed: (e: Error) => void): Promise<void> {
+    try {
+      await this.loopInner(joined, failed);
+    } finally {
+      // Stopped before the first join finished: run() resolves (a rejected run() has settled already).
+      joined();
+    }
+  }
+
+  private async loopInner(joined: () => void, failed: (e: Error) => void): Promise<void> {
     let first = true;
     let crashes = 0;
     while (this.running) {
@@ -454,7 +465,12 @@ export class Consumer {
           this.emitGroupJoin(result);
         } else {
           this.instrumentation.emit(ConsumerEvents.REBALANCING, { groupId: this.groupId, memberId: this.group.memberId });
-          result = await this.group.join(topics, this.lastAssignment);
+          this.joining = true;
+          try {
+            result = await this.group.join(topics, this.lastAssignment);
+          } finally {
+            this.joining = false;
+          }
           this.emitGroupJoin(result);
           const previous = this.lastAssignment;
           this.lastAssignment = result.assignment;

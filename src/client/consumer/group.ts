@@ -49,6 +49,8 @@ export class RebalanceError extends FjordProtocolError {
 export class GroupMember {
   memberId = '';
   generationId = -1;
+  /** Set by abortJoin(): a join in progress gives up. */
+  private aborted = false;
   /** For KIP-848 groups: where commits read the member id and epoch from. */
   membership: (() => { memberId: string; generationId: number }) | null = null;
   leaderId = '';
@@ -85,8 +87,10 @@ export class GroupMember {
   async join(topics: string[], owned: Map<string, number[]> = new Map(), reason: string | null = null): Promise<JoinResult> {
     const started = Date.now();
     const { groupId, sessionTimeout, rebalanceTimeout, groupInstanceId, assigners } = this.options;
+    this.aborted = false;
     return this.cluster.retrier.run(async (bail) => {
       for (let round = 0; round < 20; round++) {
+        if (this.aborted) bail(new FjordNonRetriableError('the consumer stopped while joining its group'));
         const join = await this.send(ApiKey.JoinGroup, {
           groupId,
           sessionTimeoutMs: sessionTimeout,
@@ -239,6 +243,15 @@ export class GroupMember {
       out.set(t.name, m);
     }
     return out;
+  }
+
+  /**
+   * Makes a join in progress give up at once (the consumer is stopping): a JoinGroup can wait for
+   * the other members for up to the rebalance timeout, so its connection is closed.
+   */
+  abortJoin(): void {
+    this.aborted = true;
+    void this.cluster.closePool('coordinator');
   }
 
   /** Leaves the group (best effort). */
