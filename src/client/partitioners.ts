@@ -66,9 +66,51 @@ export const DefaultPartitioner: PartitionerFactory = () => {
 
 export const JavaCompatiblePartitioner = DefaultPartitioner;
 
-export const Partitioners = {
-  DefaultPartitioner,
-  JavaCompatiblePartitioner,
-  /** kafkajs 1.x's default had a different hash; Fjord maps it to the Java-compatible one. */
-  LegacyPartitioner: DefaultPartitioner,
+/**
+ * The hash of kafkajs 1.x's default partitioner (kafkajs 2.x's LegacyPartitioner): murmur2's
+ * steps, but its multiplications are done in floating point, and the word loop runs to
+ * ceil(length / 4) reading missing bytes as 0. It places keys differently from Java; it exists so
+ * that data partitioned by kafkajs 1.x keeps its key placement.
+ */
+export function legacyMurmur2(data: Buffer | string): number {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const length = buf.length;
+  const byte = (i: number) => (i < length ? buf[i] : 0);
+  let h = SEED ^ length;
+  for (let i = 0; i < length / 4; i++) {
+    const i4 = i * 4;
+    let k = byte(i4) + (byte(i4 + 1) << 8) + (byte(i4 + 2) << 16) + (byte(i4 + 3) << 24);
+    k *= M;
+    k ^= k >>> 24;
+    k *= M;
+    h *= M;
+    h ^= k;
+  }
+  const tail = length % 4;
+  if (tail === 3) h ^= buf[(length & ~3) + 2] << 16;
+  if (tail >= 2) h ^= buf[(length & ~3) + 1] << 8;
+  if (tail >= 1) {
+    h ^= buf[length & ~3];
+    h *= M;
+  }
+  h ^= h >>> 13;
+  h *= M;
+  h ^= h >>> 15;
+  return h;
+}
+
+/** kafkajs' LegacyPartitioner: legacyMurmur2 for keys, round-robin otherwise. */
+export const LegacyPartitioner: PartitionerFactory = () => {
+  let counter = Math.floor(Math.random() * 0x7fffffff);
+  return ({ partitionMetadata, message }) => {
+    const n = partitionMetadata.length;
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    if (message.key !== null && message.key !== undefined) return toPositive(legacyMurmur2(message.key)) % n;
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    const pool = available.length > 0 ? available : partitionMetadata;
+    counter = (counter + 1) & 0x7fffffff;
+    return pool[counter % pool.length].partitionId;
+  };
 };
+
+export const Partitioners = { DefaultPartitioner, JavaCompatiblePartitioner, LegacyPartitioner };

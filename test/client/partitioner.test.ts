@@ -114,3 +114,19 @@ test('a producer puts keyed messages on the murmur2 partition of a real broker',
     await broker.stop();
   }
 });
+
+test('LegacyPartitioner places keys as kafkajs 1.x did (kafkajs 2 LegacyPartitioner)', async () => {
+  const { Partitioners } = await import('../../src/client/index.js');
+  const ours = Partitioners.LegacyPartitioner();
+  const theirs = KafkajsPartitioners.LegacyPartitioner();
+  let differsFromJava = 0;
+  for (let i = 0; i < 300; i++) {
+    const key = i % 2 ? `order-${i}-${randomBytes(3).toString('hex')}` : randomBytes(1 + (i % 33));
+    const n = 1 + (i % 24);
+    const partitionMetadata = Array.from({ length: n }, (_, p) => ({ partitionId: p, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const expected = theirs({ topic: 't', partitionMetadata, message: { key, value: 'v' } });
+    assert.equal(ours({ topic: 't', partitionMetadata, message: { key } }), expected, `key ${key.toString()} over ${n}`);
+    if (expected !== partitionForKey(key, n)) differsFromJava++;
+  }
+  assert.ok(differsFromJava > 0, 'the legacy hash is not the Java one');
+});
