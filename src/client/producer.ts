@@ -38,6 +38,11 @@ export interface ProducerConfig {
   lingerMs?: number;
   /** Largest uncompressed batch (bytes) per partition per request. Default 900000. */
   maxBatchBytes?: number;
+  /**
+   * Backpressure: when messages of this many bytes wait to be acknowledged, send() waits until
+   * some are before queueing more. Default 64 MiB.
+   */
+  maxQueuedBytes?: number;
 }
 
 export interface ProducerRecord {
@@ -172,6 +177,9 @@ export class Producer {
   private drainScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private queuedCalls = new Set<SendCall>();
+  private queuedBytes = 0;
+  private readonly maxQueuedBytes: number;
+  private spaceWaiters: (() => void)[] = [];
   private stickyCounter = Math.floor(Math.random() * 1000);
 
   constructor(
@@ -188,6 +196,7 @@ export class Producer {
     this.maxBatchBytes = config.maxBatchBytes ?? 900_000;
     this.lingerMs = config.lingerMs ?? 0;
     this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
+    this.maxQueuedBytes = config.maxQueuedBytes ?? 64 * 1024 * 1024;
     if (this.idempotent && config.retry?.retries === 0) {
       this.log.warn('idempotent producer with retries: 0 — a failed request will not be retried');
     }
@@ -273,9 +282,24 @@ export class Producer {
       this.partitionMessages(call, topic, messages, acks, codec, timeout, parts);
     }
     call.remaining = parts.length;
-    for (const [queue, part] of parts) queue.parts.push(part);
+    // Backpressure; no await between this check and the queueing below.
+    while (this.queuedBytes >= this.maxQueuedBytes) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    let bytes = 0;
+    for (const [queue, part] of parts) {
+      queue.parts.push(part);
+      bytes += part.bytes;
+    }
+    this.queuedBytes += bytes;
     this.queuedCalls.add(call);
-    const forget = () => { this.queuedCalls.delete(call); };
+    const forget = () => {
+      this.queuedCalls.delete(call);
+      this.queuedBytes -= bytes;
+      if (this.queuedBytes < this.maxQueuedBytes && this.spaceWaiters.length) {
+        const waiters = this.spaceWaiters;
+        this.spaceWaiters = [];
+        for (const w of waiters) w();
+      }
+    };
     call.promise.then(forget, forget);
     this.schedule();
     return call.promise;

@@ -403,3 +403,25 @@ test('acks 0 and acks 1: fire-and-forget sends arrive; leader-only acks report o
   await producer.disconnect();
   await admin.disconnect();
 });
+
+test('producer backpressure: unawaited sends beyond maxQueuedBytes wait for acknowledgements', async () => {
+  const kafka = fjordFor(broker);
+  const topic = uniqueTopic('bp');
+  const producer = kafka.producer({ maxQueuedBytes: 200_000, maxInFlightRequests: 1 });
+  let produceRequests = 0;
+  producer.on(producer.events.REQUEST, (e) => { if (e.payload.apiName === 'Produce') produceRequests++; });
+  await producer.connect();
+  const value = 'x'.repeat(10_000);
+  let settled = 0;
+  const sends = Array.from({ length: 200 }, () => producer.send({ topic, messages: [{ value }] }).then(() => { settled++; }));
+  await Promise.all(sends);
+  assert.equal(settled, 200);
+  // At most ~20 messages of 10 kB were queued at a time, so they left in many requests.
+  assert.ok(produceRequests >= 10, `${produceRequests} produce requests`);
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), 200);
+  await admin.disconnect();
+});
