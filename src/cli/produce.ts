@@ -139,6 +139,13 @@ export function runProduce(argv: string[]): Promise<number> {
             while (inFlight.size >= 8) await Promise.race(inFlight);
           }
         }
+        // What one read brought is sent now, so lines typed at a terminal go out as they come.
+        if (batch.length && !failure && !interrupted) {
+          send(batch);
+          batch = [];
+          bytes = 0;
+          while (inFlight.size >= 8) await Promise.race(inFlight);
+        }
         if (failure || interrupted) break;
       }
       if (batch.length && !failure && !interrupted) send(batch);
