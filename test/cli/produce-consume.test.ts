@@ -102,8 +102,8 @@ test('a group consumes and commits; groups describe shows lag; reset-offsets and
   r = await fjord(['groups', '--describe', '--group', g, ...b]);
   assert.match(r.stdout, /TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG +CONSUMER-ID +HOST +CLIENT-ID/);
 
-  // Resuming as the group reads the other 15.
-  r = await fjord(['consume', t, '--group', g, '--exit-at-end', ...b]);
+  // Resuming as the group reads the other 15 (--from-beginning: for a partition never committed).
+  r = await fjord(['consume', t, '--group', g, '--from-beginning', '--exit-at-end', ...b]);
   assert.equal(r.stdout.trim().split('\n').length, 15);
 
   r = await fjord(['groups', 'list', ...b]);
