@@ -224,3 +224,21 @@ test('IncrementalAlterConfigs: SET, DELETE and APPEND', async () => {
   assert.equal((await alter([{ name: 'segment.bytes', configOperation: 0, value: 'big' }])).responses[0].errorCode, ErrorCode.INVALID_CONFIG);
   c.close();
 });
+
+test('ListOffsets by timestamp finds the first record at or after it, inside a batch', async () => {
+  const topic = uniqueTopic('ts-exact');
+  await broker.broker.createTopic(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const base = 1_700_000_000_000;
+  const batch = encodeBatch({ records: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: base + i * 1000 })) });
+  await c.request(ApiKey.Produce, 7, produceBody(topic, batch));
+  const lookup = async (timestamp: number) =>
+    (await c.request(ApiKey.ListOffsets, 4, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] })).topics[0].partitions[0];
+  const mid = await lookup(base + 4500);
+  assert.deepEqual([mid.offset, mid.timestamp], [5, base + 5000]);
+  const first = await lookup(base - 1);
+  assert.deepEqual([first.offset, first.timestamp], [0, base]);
+  const none = await lookup(base + 100000);
+  assert.equal(none.offset, -1);
+  c.close();
+});

@@ -1,12 +1,36 @@
 // ListOffsets v0–10. Timestamps: -2 earliest, -1 latest, -3 max timestamp (v7+), -4 earliest local
 // (v8+, same as earliest here), otherwise the first offset whose timestamp is >= the one asked.
 // v0 answers with the old `oldStyleOffsets` array. Without transactions, read_committed's last
-// stable offset equals the log end.
+// stable offset equals the log end. A timestamp lookup returns the first *record* at or after it.
 import { ApiKey } from '../../protocol/apis.js';
 import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import type { ApiHandler } from '../handler.js';
+import { decodeBatchRecords } from '../../protocol/batch-codec.js';
+import { Attr, iterateBatches } from '../../protocol/records.js';
+import type { PartitionLog } from '../../storage/types.js';
+
+/**
+ * The first record whose timestamp is >= `ts`. Storage finds the first batch whose max timestamp
+ * reaches it; the records of that batch are then checked one by one, as Kafka does.
+ */
+async function firstRecordAtOrAfter(log: PartitionLog, ts: number): Promise<{ offset: number; timestamp: number } | null> {
+  const found = await log.offsetForTimestamp(ts);
+  if (!found) return null;
+  const { chunks } = await log.read(found.offset, 1, true);
+  for (const chunk of chunks) {
+    for (const { header, bytes } of iterateBatches(chunk)) {
+      if (header.maxTimestamp < ts || header.attributes & Attr.CONTROL) continue;
+      // LogAppendTime batches stamp every record with the batch's max timestamp.
+      if (header.attributes & Attr.LOG_APPEND_TIME) return { offset: Math.max(header.baseOffset, found.offset), timestamp: header.maxTimestamp };
+      for (const r of await decodeBatchRecords(bytes, header)) {
+        if (r.offset >= log.logStartOffset() && r.timestamp >= ts) return { offset: r.offset, timestamp: r.timestamp };
+      }
+    }
+  }
+  return found;
+}
 
 const EARLIEST = -2, LATEST = -1, MAX_TIMESTAMP = -3, EARLIEST_LOCAL = -4, EARLIEST_PENDING_UPLOAD = -5;
 
@@ -39,7 +63,7 @@ export const listOffsetsHandler: ApiHandler = {
         } else if (ts < 0) {
           answer(ErrorCode.INVALID_REQUEST, -1, -1);
         } else {
-          const found = await log.offsetForTimestamp(ts);
+          const found = await firstRecordAtOrAfter(log, ts);
           if (found) answer(ErrorCode.NONE, found.offset, found.timestamp);
           else answer(ErrorCode.NONE, ctx.version === 0 ? log.logEndOffset() : -1, -1);
         }
