@@ -5,6 +5,7 @@ import net from 'node:net';
 import { apiName } from '../protocol/apis.js';
 import { compile } from '../protocol/codec.js';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
+import { ByteQueue } from '../protocol/byte-queue.js';
 import { DecodeError, Reader, Writer } from '../protocol/primitives.js';
 import type { Broker } from './broker.js';
 import { CloseConnection, type RequestContext } from './handler.js';
@@ -25,8 +26,7 @@ let nextConnectionId = 1;
 
 export class Connection {
   readonly id = nextConnectionId++;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly received = new ByteQueue();
   private queue: Pending[] = [];
   private closed = false;
   readonly clientHost: string;
@@ -52,52 +52,19 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    this.received.push(chunk);
     for (;;) {
-      if (this.buffered < 4) return;
-      const size = this.peekSize();
+      if (this.received.length < 4) return;
+      const size = this.received.peekInt32();
       if (size < 0 || size > this.broker.config.maxRequestBytes) {
         this.close(`request size ${size} is outside 0..${this.broker.config.maxRequestBytes} (socket.request.max.bytes)`);
         return;
       }
-      if (this.buffered < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
+      if (this.received.length < 4 + size) return;
+      const frame = this.received.take(4 + size).subarray(4);
       this.dispatch(frame);
       if (this.closed) return;
     }
-  }
-
-  private peekSize(): number {
-    const first = this.chunks[0];
-    if (first.length >= 4) return first.readInt32BE(0);
-    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 8));
-    return head.readInt32BE(0);
-  }
-
-  /** Removes and returns the first `n` buffered bytes as one buffer (no copy when one chunk holds them). */
-  private take(n: number): Buffer {
-    this.buffered -= n;
-    const first = this.chunks[0];
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0];
-      const use = Math.min(c.length, n - at);
-      c.copy(out, at, 0, use);
-      at += use;
-      if (use === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(use);
-    }
-    return out;
   }
 
   private dispatch(frame: Buffer): void {

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ApiKey, apiName, apiSchema } from '../protocol/apis.js';
+import { ByteQueue } from '../protocol/byte-queue.js';
 import { compile, type Message } from '../protocol/codec.js';
 import { readResponseHeader, writeRequestHeader } from '../protocol/header.js';
 import { Reader, Writer } from '../protocol/primitives.js';
@@ -58,8 +59,7 @@ export class Connection {
   private socket: net.Socket | null = null;
   private pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly received = new ByteQueue();
   private frameSize = -1;
   private versions = new Map<number, readonly [number, number]>();
   private closing = false;
@@ -226,50 +226,18 @@ export class Connection {
   }
 
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
+    this.received.push(d);
     for (;;) {
       if (this.frameSize < 0) {
-        if (this.buffered < 4) return;
-        if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
-        this.frameSize = this.chunks[0].readInt32BE(0);
-        this.take(4);
+        if (this.received.length < 4) return;
+        this.frameSize = this.received.peekInt32();
+        this.received.take(4);
       }
-      if (this.buffered < this.frameSize) return;
-      const frame = this.take(this.frameSize);
+      if (this.received.length < this.frameSize) return;
+      const frame = this.received.take(this.frameSize);
       this.frameSize = -1;
       this.onFrame(frame);
     }
-  }
-
-  /** Removes and returns the next `n` buffered bytes (a view when they sit in one chunk). */
-  private take(n: number): Buffer {
-    this.buffered -= n;
-    const first = this.chunks[0];
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0];
-      const want = n - at;
-      if (c.length <= want) {
-        c.copy(out, at);
-        at += c.length;
-        this.chunks.shift();
-      } else {
-        c.copy(out, at, 0, want);
-        this.chunks[0] = c.subarray(want);
-        at += want;
-      }
-    }
-    return out;
   }
 
   private onFrame(frame: Buffer): void {
@@ -315,8 +283,7 @@ export class Connection {
       socket.removeAllListeners('data');
       socket.destroy();
     }
-    this.chunks = [];
-    this.buffered = 0;
+    this.received.clear();
     this.frameSize = -1;
     const pending = [...this.pending.values()];
     this.pending.clear();
