@@ -55,8 +55,18 @@ const TIME_ENTRY = 12;
 const SCAN_CHUNK = 64 * 1024;
 /** Read size when CRC-checking the last segment at open. */
 const RECOVERY_CHUNK = 1024 * 1024;
+/** Queued appends written with one writev: at most this many (IOV_MAX is 1024) and bytes. */
+const MAX_WRITE_GROUP = 64;
+const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
 /** Per-partition cache of the newest written bytes, so tailing consumers skip the disk. */
 export const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+/**
+ * A read from disk that stopped at the reader's byte limit starts reading the next range at once,
+ * so a consumer catching up sequentially finds its next fetch already in memory.
+ */
+const READ_AHEAD_BYTES = 1024 * 1024;
+/** Read-aheads kept per partition (one per concurrent sequential reader, e.g. two groups). */
+const READ_AHEAD_SLOTS = 2;
 /** Producer ids are reserved on disk this many at a time. */
 const PRODUCER_ID_BLOCK = 1000;
 const FIRST_PRODUCER_ID = 1000;
@@ -94,6 +104,21 @@ async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer>
   const b = Buffer.allocUnsafe(len);
   await readExact(fh, b, 0, len, pos);
   return b;
+}
+
+/** Writes `bufs` back to back from `pos`: one writev, continued only after a short write. */
+async function writeAllAt(fh: FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  let rest = bufs;
+  for (;;) {
+    const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0], 0, rest[0].length, pos) : await fh.writev(rest, pos);
+    let left = bytesWritten;
+    if (left <= 0) throw new Error('write made no progress');
+    pos += left;
+    let k = 0;
+    while (k < rest.length && left >= rest[k].length) left -= rest[k++].length;
+    if (k === rest.length) return;
+    rest = [rest[k].subarray(left), ...rest.slice(k + 1)];
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -692,6 +717,15 @@ interface WriteJob {
   done: Deferred;
 }
 
+interface ReadAhead {
+  seg: Segment;
+  /** The offset a sequential reader asks for next, and the file position of its batch. */
+  offset: number;
+  pos: number;
+  /** The bytes from `pos`; null if the read failed (the reader then reads for itself). */
+  bytes: Promise<Buffer | null>;
+}
+
 interface ProducerSnapshot {
   endOffset: number;
   producers: [number, ProducerEntry][];
@@ -746,6 +780,7 @@ export class FilePartitionLog implements PartitionLog {
   private readonly dirty = new Set<Segment>();
   private readonly groupSync = new GroupSync(() => this.fsyncDirty());
   private readonly cache = new TailCache(TAIL_CACHE_BYTES);
+  private readAheads: ReadAhead[] = [];
   private readonly startLock = new Mutex();
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
 
@@ -1005,24 +1040,43 @@ export class FilePartitionLog implements PartitionLog {
     return this.assignedNext + count - seg.base > INT32_MAX;
   }
 
-  /** Runs queued writes one at a time, in call order. */
+  /**
+   * Runs queued writes in call order. Appends queued back to back for the same segment go to the
+   * file as one positioned writev (one syscall and one thread-pool trip for many small produces).
+   */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const job = this.queue.shift()!;
+      const group = this.takeWriteGroup();
       try {
-        await this.runJob(job);
+        await this.runJobs(group);
       } catch (err) {
         try {
-          await this.failFrom(job, err);
+          await this.failFrom(group, err);
         } catch (bug) {
           this.ctx.log('error', `${this.label}: rollback after a failed write went wrong: ${errText(bug)}`);
         }
         continue;
       }
-      this.completed(job);
+      for (const job of group) this.completed(job);
     }
     this.draining = false;
     for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** The first queued job and those after it that continue it in the same segment without a roll. */
+  private takeWriteGroup(): WriteJob[] {
+    const first = this.queue.shift()!;
+    const group = [first];
+    let end = first.pos + first.buf.length;
+    let bytes = first.buf.length;
+    while (this.queue.length > 0 && group.length < MAX_WRITE_GROUP && bytes < MAX_WRITE_GROUP_BYTES) {
+      const next = this.queue[0];
+      if (next.prev || next.seg !== first.seg || next.pos !== end) break;
+      group.push(this.queue.shift()!);
+      end += next.buf.length;
+      bytes += next.buf.length;
+    }
+    return group;
   }
 
   private idle(): Promise<void> {
@@ -1030,7 +1084,8 @@ export class FilePartitionLog implements PartitionLog {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async runJob(job: WriteJob): Promise<void> {
+  private async runJobs(group: WriteJob[]): Promise<void> {
+    const job = group[0];
     const seg = job.seg;
     if (job.prev) {
       // Roll: the old segment's indexes go to disk before the new file exists, so after a crash
@@ -1049,19 +1104,15 @@ export class FilePartitionLog implements PartitionLog {
     if (!seg.fileReady || seg.writtenSize !== job.pos) {
       throw new Error(`assertion: write at ${job.pos} of ${seg.logPath} (ready ${seg.fileReady}, written ${seg.writtenSize})`);
     }
+    const bufs = group.map((j) => j.buf);
     await seg.use(async (fh) => {
-      const inject = this.ctx.faults.onWrite?.(seg.logPath, job.buf.length);
+      const length = bufs.reduce((n, b) => n + b.length, 0);
+      const inject = this.ctx.faults.onWrite?.(seg.logPath, length);
       if (inject !== undefined) {
-        if (inject > 0) await fh.write(job.buf, 0, Math.min(inject, job.buf.length), job.pos);
+        if (inject > 0) await fh.write(Buffer.concat(bufs, length), 0, Math.min(inject, length), job.pos);
         throw Object.assign(new Error('injected write failure'), { code: 'EIO' });
       }
-      // One positioned write; the loop only continues after a short write.
-      let done = 0;
-      while (done < job.buf.length) {
-        const { bytesWritten } = await fh.write(job.buf, done, job.buf.length - done, job.pos + done);
-        if (bytesWritten <= 0) throw new Error('write made no progress');
-        done += bytesWritten;
-      }
+      await writeAllAt(fh, bufs, job.pos);
     });
   }
 
@@ -1087,8 +1138,9 @@ export class FilePartitionLog implements PartitionLog {
    * rejected; offsets, indexes, segments and producer state go back to the written end; the
    * partial bytes are cut off. Later appends start from a clean state.
    */
-  private async failFrom(job: WriteJob, err: unknown): Promise<void> {
-    const failed = [job, ...this.queue.splice(0)];
+  private async failFrom(group: WriteJob[], err: unknown): Promise<void> {
+    const job = group[0];
+    const failed = [...group, ...this.queue.splice(0)];
     this.ctx.log('error', `${this.label}: write at offset ${job.baseOffset} failed (${errText(err)}); rejecting ${failed.length} append(s)`);
     try {
       this.assignedNext = this.writtenEnd;
@@ -1190,6 +1242,8 @@ export class FilePartitionLog implements PartitionLog {
     const size = seg.writtenSize;
     const segEnd = seg.writtenEnd;
     if (offset >= segEnd || size === 0) return { chunks: [], bytes: 0, next: segEnd, more: true };
+    const aheadAt = this.readAheads.findIndex((a) => a.seg === seg && a.offset === offset);
+    const ahead = aheadAt >= 0 ? this.readAheads.splice(aheadAt, 1)[0] : undefined;
     return seg.use(async (fh) => {
       let pos = seg.offsets.lookup(offset - seg.base);
       let win: Buffer = Buffer.alloc(0);
@@ -1201,8 +1255,16 @@ export class FilePartitionLog implements PartitionLog {
       };
       const corrupt = (p: number) => new StorageError(`${this.label}: bad batch at position ${p} of ${seg.logPath}`);
 
-      // One read usually covers the walk from the index entry and the answer.
-      await load(pos, Math.max(SCAN_CHUNK, Math.min(room, size) + this.interval + HDR));
+      const early = ahead ? await ahead.bytes : null;
+      if (ahead && early && early.length > 0) {
+        // Bytes below the written size never change, so what was read ahead is still the log.
+        pos = ahead.pos;
+        win = early;
+        winPos = pos;
+      } else {
+        // One read usually covers the walk from the index entry and the answer.
+        await load(pos, Math.max(SCAN_CHUNK, Math.min(room, size) + this.interval + HDR));
+      }
       for (;;) {
         // An older segment shorter than its successor's base claims: nothing more here.
         if (pos === size) return { chunks: [], bytes: 0, next: segEnd, more: true };
@@ -1246,8 +1308,16 @@ export class FilePartitionLog implements PartitionLog {
       }
       flush();
       if (!stopped) next = segEnd;
+      else if (pos < size) this.startReadAhead(seg, next, pos, Math.min(size - pos, READ_AHEAD_BYTES));
       return { chunks, bytes, next, more: !stopped };
     });
+  }
+
+  private startReadAhead(seg: Segment, offset: number, pos: number, len: number): void {
+    if (this.readAheads.some((a) => a.seg === seg && a.offset === offset)) return;
+    const bytes = seg.use((fh) => readAt(fh, pos, len)).catch(() => null);
+    this.readAheads.push({ seg, offset, pos, bytes });
+    if (this.readAheads.length > READ_AHEAD_SLOTS) this.readAheads.shift();
   }
 
   async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {

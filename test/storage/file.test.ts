@@ -100,6 +100,58 @@ test('200 concurrent appends get offsets in call order and read back in order', 
   await s2.close();
 });
 
+test('appends queued behind a running write go to the file together, in order', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  await s.createTopic('t', 1, {});
+  const log = mustPartition(s, 't');
+  let writes = 0;
+  s.faults.onWrite = () => {
+    writes++;
+    return undefined;
+  };
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => append(log, batch([`v${i}`]))));
+  results.forEach((r, i) => assert.equal(r.baseOffset, i));
+  assert.ok(writes < 50, `${writes} writes for 50 queued appends`);
+  assert.deepEqual(records(await log.read(0, BIG, false)).map((r) => r.value), Array.from({ length: 50 }, (_, i) => `v${i}`));
+  await s.close();
+  const s2 = await openStore(dir);
+  assert.equal(records(await mustPartition(s2, 't').read(0, BIG, false)).length, 50);
+  await s2.close();
+});
+
+test('sequential reads from disk (read ahead) stay exact while another reader and retention interleave', async () => {
+  const dir = tmp();
+  const o = { segmentBytes: 64 * 1024, indexIntervalBytes: 1024 };
+  const s = await openStore(dir, o);
+  await s.createTopic('t', 1, {});
+  for (let i = 0; i < 600; i++) await append(mustPartition(s, 't'), batch([`r${i}`.padEnd(500, '.'), `q${i}`]));
+  await s.close();
+  const s2 = await openStore(dir, o); // an empty tail cache: every read below goes to disk
+  const log = mustPartition(s2, 't');
+  const seen: number[] = [];
+  let other = 900;
+  for (let next = 0; next < log.logEndOffset();) {
+    const got = records(await log.read(next, 6000, true));
+    assert.ok(got.length > 0);
+    for (const g of got) if (g.offset >= next) seen.push(g.offset);
+    next = got[got.length - 1].offset + 1;
+    // A second sequential reader further on, and retention passing the first reader once.
+    const o2 = records(await log.read(other, 3000, true));
+    assert.ok(o2[0].offset <= other && o2.every((g, j) => j === 0 || g.offset === o2[j - 1].offset + 1));
+    other = Math.min(o2[o2.length - 1].offset + 1, log.logEndOffset() - 1);
+    if (next > 300 && log.logStartOffset() === 0) await log.deleteBefore(next + 40);
+  }
+  const start = log.logStartOffset();
+  assert.ok(start > 300);
+  const expected = [...Array.from({ length: 302 }, (_, i) => i)];
+  assert.deepEqual(seen.slice(0, 100), expected.slice(0, 100));
+  // After the deletion the reader jumped to the new log start and went on without gaps.
+  const tail = seen.filter((x) => x >= start);
+  assert.deepEqual(tail, Array.from({ length: log.logEndOffset() - start }, (_, i) => start + i));
+  await s2.close();
+});
+
 test('a read starting mid-batch returns the containing batch; maxBytes and minOneBatch', async () => {
   const dir = tmp();
   const s = await openStore(dir);
