@@ -47,3 +47,12 @@ test('the protocol layer does no I/O', () => {
     assert.doesNotMatch(text, /from ['"]node:(fs|net|fs\/promises|child_process|http)['"]/, relative(src, file));
   }
 });
+
+test('the fjord command and npm start give node the same flags', () => {
+  const root = join(src, '..');
+  const shebang = readFileSync(join(root, 'bin', 'fjord.js'), 'utf8').split('\n')[0];
+  const m = /^#!\/usr\/bin\/env -S node ?(.*)$/.exec(shebang);
+  assert.ok(m, `bin/fjord.js starts with "#!/usr/bin/env -S node <flags>": ${shebang}`);
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
+  assert.equal(start, `node ${m[1]} dist/fjord.mjs server`.replace(/\s+/g, ' '));
+});

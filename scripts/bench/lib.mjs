@@ -2,7 +2,7 @@
 // profiles): building Fjord and the Go load generator into .cache/bench, starting Fjord, running
 // the load generators, sampling resident memory, machine facts.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,14 +91,25 @@ export function cpuSeconds(pid) {
  * Starts `node <main> server` on 127.0.0.1 with a fresh data dir; resolves when Metadata answers.
  * flush: 'os' | 'always' | '<ms>'. nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir=...'].
  */
+/** The node flags the `fjord` command runs with (the shebang of bin/fjord.js; `npm start` has the same). */
+export function fjordNodeFlags() {
+  const shebang = readFileSync(join(ROOT, 'bin', 'fjord.js'), 'utf8').split('\n')[0];
+  return (/^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1] ?? '').split(' ').filter(Boolean);
+}
+
 export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], extraArgs = [] }) {
   const port = await freePort();
   const output = [];
   const since = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, main, 'server', '--port', String(port), '--host', '127.0.0.1',
+  const child = spawn(process.execPath, [...fjordNodeFlags(), ...nodeArgs, ...(process.env.FJORD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'server', '--port', String(port), '--host', '127.0.0.1',
     '--data-dir', dataDir, '--flush', flush, '--group-initial-rebalance-delay-ms', '0', ...extraArgs],
   { stdio: ['ignore', 'pipe', 'pipe'] });
-  const onLine = (d) => { for (const l of String(d).split('\n')) if (l && output.length < 5000) output.push(l); };
+  // FJORD_BENCH_BROKER_LOG=<file> keeps everything the broker prints (e.g. with --trace-gc in FJORD_BENCH_NODE_ARGS).
+  const tee = process.env.FJORD_BENCH_BROKER_LOG;
+  const onLine = (d) => {
+    if (tee) appendFileSync(tee, d);
+    for (const l of String(d).split('\n')) if (l && output.length < 5000) output.push(l);
+  };
   child.stdout.on('data', onLine);
   child.stderr.on('data', onLine);
   const exited = new Promise((res) => child.on('exit', (code, sig) => res(code ?? sig)));
