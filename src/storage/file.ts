@@ -622,6 +622,14 @@ interface CacheEntry {
   ends: number[];
 }
 
+/**
+ * What keeping `buf` costs: its whole allocation (a request frame or socket chunk it is part of).
+ * Entries sharing one frame (partitions of one produce) each count it, so the cap is conservative.
+ */
+function pinnedBytes(buf: Buffer): number {
+  return Math.max(buf.length, buf.buffer.byteLength);
+}
+
 const EVICTED: CacheEntry = { base: -1, end: -1, buf: Buffer.alloc(0), lasts: [], ends: [] };
 
 class TailCache {
@@ -632,16 +640,17 @@ class TailCache {
 
   add(e: CacheEntry): void {
     const last = this.entries[this.entries.length - 1];
-    if (e.buf.length > this.cap || (last && this.head < this.entries.length && last.end !== e.base)) {
+    const size = pinnedBytes(e.buf);
+    if (size > this.cap || (last && this.head < this.entries.length && last.end !== e.base)) {
       // Too big to keep, or not contiguous: the cache must never have holes, so start over.
       this.clear();
-      if (e.buf.length > this.cap) return;
+      if (size > this.cap) return;
     }
     this.entries.push(e);
-    this.bytes += e.buf.length;
+    this.bytes += size;
     while (this.bytes > this.cap) {
       // Drop the reference as well as the count: evicted buffers must be collectable at once.
-      this.bytes -= this.entries[this.head].buf.length;
+      this.bytes -= pinnedBytes(this.entries[this.head].buf);
       this.entries[this.head++] = EVICTED;
     }
     if (this.head > 64 && this.head * 2 > this.entries.length) {
@@ -976,10 +985,11 @@ export class FilePartitionLog implements PartitionLog {
       count += h.lastOffsetDelta + 1;
     }
     if (covered !== batches.length) throw new Error(`assertion: headers cover ${covered} of ${batches.length} bytes`);
-    // The request bytes are not reused by the server, so they are kept as they are — unless they
-    // are a small part of a larger allocation (a socket chunk holding several requests), which the
-    // tail cache would otherwise keep alive whole.
-    const own = batches.length * 2 < batches.buffer.byteLength ? Buffer.from(batches) : batches;
+    // The request bytes are not reused by the server, so they are kept as they are (the tail cache
+    // counts the whole allocation they pin) — unless that allocation is too big for the cache and
+    // mostly other bytes, when a copy of just these batches is cheaper than not caching them.
+    const pinned = batches.buffer.byteLength;
+    const own = pinned > TAIL_CACHE_BYTES && batches.length * 2 < pinned ? Buffer.from(batches) : batches;
     const now = Date.now();
     let seg = this.active();
     let prev: Segment | undefined;
