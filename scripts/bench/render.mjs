@@ -101,7 +101,10 @@ export function renderRun(res, file) {
   out.push(`Run of ${res.startedAt} (${res.quick ? 'quick' : 'full'}, ${Math.round(res.durationSec / 60)} min), produced by:`);
   out.push('', '```sh', res.command, '```', '');
   out.push(`Results: \`${file ? relative(ROOT, file) : '(not saved)'}\`. Fjord ${res.fjord?.commit}${res.fjord?.uncommittedSrc ? ' (with uncommitted changes in src/ at the time)' : ''}; Apache Kafka ${res.kafka?.version} from Maven Central (KRaft single node, heap ${res.kafka?.heap}).`, '');
-  out.push('**Machine** (shared with other engineers during the run, so the numbers are noisy):', '');
+  const busy = (m.loadavgAtStart?.[0] ?? 0) >= 1;
+  out.push(busy
+    ? '**Machine** (busy with other work at the start of the run — load average ≥ 1 — so the numbers are noisier than usual):'
+    : '**Machine** (quiet at the start of the run: load average below 1; the bench itself is the load):', '');
   out.push(`- ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB memory, kernel ${m.kernel}`);
   out.push(`- disk: ${m.disk}`);
   out.push(`- ${m.node} · ${m.java} · ${m.go}`);

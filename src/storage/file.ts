@@ -60,6 +60,8 @@ const MAX_WRITE_GROUP = 64;
 const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
 /** Per-partition cache of the newest written bytes, so tailing consumers skip the disk. */
 export const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+/** Produced batches below this size are copied out of a larger request frame (see append). */
+const SMALL_BATCH_COPY = 64 * 1024;
 /**
  * A read from disk that stopped at the reader's byte limit starts reading the next range at once,
  * so a consumer catching up sequentially finds its next fetch already in memory.
@@ -985,11 +987,11 @@ export class FilePartitionLog implements PartitionLog {
       count += h.lastOffsetDelta + 1;
     }
     if (covered !== batches.length) throw new Error(`assertion: headers cover ${covered} of ${batches.length} bytes`);
-    // The request bytes are not reused by the server, so they are kept as they are (the tail cache
-    // counts the whole allocation they pin) — unless that allocation is too big for the cache and
-    // mostly other bytes, when a copy of just these batches is cheaper than not caching them.
-    const pinned = batches.buffer.byteLength;
-    const own = pinned > TAIL_CACHE_BYTES && batches.length * 2 < pinned ? Buffer.from(batches) : batches;
+    // The request bytes are not reused by the server, so they are kept as they are; the tail cache
+    // counts the whole allocation they pin (and skips frames bigger than itself). Only small
+    // batches that are a minor part of their allocation (a socket chunk carrying several requests)
+    // are copied, which is cheap and lets the rest of the chunk go.
+    const own = batches.length < SMALL_BATCH_COPY && batches.length * 2 < batches.buffer.byteLength ? Buffer.from(batches) : batches;
     const now = Date.now();
     let seg = this.active();
     let prev: Segment | undefined;
