@@ -2,7 +2,8 @@
 // requests in flight at once (pipelining), per-request timeouts, and ApiVersions negotiation so
 // each request goes out at min(our max, the broker's max) of its API.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { createRequire } from 'node:module';
 import { ApiKey, apiName, apiSchema } from '../protocol/apis.js';
 import { ByteQueue } from '../protocol/byte-queue.js';
 import { compile, type Message } from '../protocol/codec.js';
@@ -124,7 +125,7 @@ export class Connection {
         resolve();
       };
       const socket: net.Socket = ssl
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(typeof ssl === 'object' ? ssl : {}) }, ready)
+        ? (createRequire(import.meta.url)('node:tls') as typeof tls).connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(typeof ssl === 'object' ? ssl : {}) }, ready)
         : net.connect({ host, port }, ready);
       const timer = setTimeout(() => fail(new FjordConnectionError(`Connection timeout: no answer from ${this.broker} within ${connectionTimeout} ms`, { broker: this.broker, code: 'ETIMEDOUT' })), connectionTimeout);
       socket.once('error', (err: NodeJS.ErrnoException) => fail(new FjordConnectionError(`Cannot connect to ${this.broker}: ${err.code ?? err.message}`, { broker: this.broker, cause: err, code: err.code })));

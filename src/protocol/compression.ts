@@ -15,7 +15,6 @@
 // The native modules are loaded on first use, so a broker on a platform without one of the
 // binaries still starts and serves everything that does not need that codec.
 import { createRequire } from 'node:module';
-import zlib from 'node:zlib';
 
 export const Codec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CodecId = number;
@@ -77,6 +76,9 @@ function load<T>(name: string, codec: number): T {
 const snappyLib = () => load<SnappyModule>('snappy', Codec.snappy);
 const lz4Lib = () => load<Lz4Module>('lz4-napi', Codec.lz4);
 const zstdLib = () => load<ZstdModule>('@mongodb-js/zstd', Codec.zstd);
+// Even node:zlib is loaded on first use: it is a measurable part of a broker's start-up.
+let zlibModule: typeof import('node:zlib') | undefined;
+const zlib = () => (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
 
 /** True when `codec` is one of the ids Kafka defines (0–4). */
 export function isKnownCodec(codec: number): boolean {
@@ -213,7 +215,7 @@ function lz4Decompress(buf: Buffer, maxBytes: number): Buffer {
 
 function gunzip(buf: Buffer, maxBytes: number): Buffer {
   try {
-    return zlib.gunzipSync(buf, { maxOutputLength: maxBytes });
+    return zlib().gunzipSync(buf, { maxOutputLength: maxBytes });
   } catch (err) {
     throw new CompressionError(Codec.gzip, (err as Error).message);
   }
@@ -239,7 +241,7 @@ export function decompressSync(codec: number, buf: Buffer, options: DecompressOp
 export function compressSync(codec: number, buf: Buffer): Buffer {
   switch (codec) {
     case Codec.none: return buf;
-    case Codec.gzip: return zlib.gzipSync(buf);
+    case Codec.gzip: return zlib().gzipSync(buf);
     case Codec.snappy: return snappyLib().compressSync(buf);
     case Codec.lz4: return lz4Lib().compressFrameSync(buf);
     case Codec.zstd: throw new UnsupportedCompressionError(codec, 'zstd has no synchronous compression here');
@@ -249,9 +251,9 @@ export function compressSync(codec: number, buf: Buffer): Buffer {
 
 const gunzipAsync = (buf: Buffer, maxBytes: number) =>
   new Promise<Buffer>((resolve, reject) =>
-    zlib.gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(new CompressionError(Codec.gzip, err.message)) : resolve(out))));
+    zlib().gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(new CompressionError(Codec.gzip, err.message)) : resolve(out))));
 const gzipAsync = (buf: Buffer) =>
-  new Promise<Buffer>((resolve, reject) => zlib.gzip(buf, (err, out) => (err ? reject(err) : resolve(out))));
+  new Promise<Buffer>((resolve, reject) => zlib().gzip(buf, (err, out) => (err ? reject(err) : resolve(out))));
 
 /** Decompresses `buf` written with `codec`. Rejects with UnsupportedCompressionError or CompressionError. */
 export async function decompress(codec: number, buf: Buffer, options: DecompressOptions = {}): Promise<Buffer> {
