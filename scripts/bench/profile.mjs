@@ -142,7 +142,7 @@ async function profileRun(name, { main, flush, load, preload }) {
 
 function renderProfiles(res, file) {
   const out = [`Profiles of ${res.startedAt} (Fjord ${res.fjord.commit}${res.fjord.uncommittedSrc ? ' + uncommitted src/' : ''}, \`--flush ${res.flush}\`), produced by:`, '', '```sh', res.command, '```', ''];
-  out.push(`Results: \`${relative(ROOT, file)}\`; the .cpuprofile files are in \`.cache/bench/profiles/\` (open them in Chrome DevTools or speedscope). Shares are of the broker's busy (non-idle) samples. The machine was shared.`, '');
+  out.push(`Results: \`${relative(ROOT, file)}\`; the .cpuprofile files are in \`.cache/bench/profiles/\` (open them in Chrome DevTools or speedscope). Shares are of the broker's busy (non-idle) samples.`, '');
   for (const p of res.profiles) {
     out.push(`**${p.name}** — ${p.describe}; ${p.load.mibPerSec ? `load result: ${p.load.mibPerSec.toFixed(1)} MiB/s, ${Math.round(p.load.recordsPerSec ?? 0)} rec/s; ` : ''}broker busy ${p.busyMs} ms of ${p.wallMs} ms`, '');
     out.push('| self time | % busy | function | called from |', '|---:|---:|---|---|');

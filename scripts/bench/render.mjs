@@ -75,7 +75,7 @@ export function renderTable(res) {
   return lines.join('\n');
 }
 
-/** Broker CPU seconds per GiB moved, franz-go rows: a figure the shared machine disturbs less than throughput. */
+/** Broker CPU seconds per GiB moved, franz-go rows: a figure other load disturbs less than throughput. */
 export function renderCpuTable(res) {
   const ids = ['kafka', 'fjord', 'fjord-always'].filter((id) => res.targets[id]);
   const lines = [`| scenario (franz-go) | ${ids.map((id) => res.targets[id].label).join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|`];
@@ -123,7 +123,7 @@ export function renderRun(res, file) {
   out.push('**Fjord and Kafka**', '');
   out.push(renderTable(res), '');
   out.push('Durability: ' + Object.values(res.targets).map((t) => `${t.label}: ${t.durability}`).join('; ') + '.', '');
-  out.push('**Broker CPU per GiB** (user+system CPU of the broker process / data moved; less sensitive to the shared machine than throughput)', '');
+  out.push('**Broker CPU per GiB** (user+system CPU of the broker process / data moved; less sensitive to other load on the machine than throughput)', '');
   out.push(renderCpuTable(res), '');
   if (res.notes?.length) out.push(...res.notes.map((n) => `- ${n}`), '');
   const warn = Object.values(res.targets).flatMap((t) => (t.brokerWarnings ?? []).map((w) => `${t.label}: ${w}`));
