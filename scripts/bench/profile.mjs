@@ -12,10 +12,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import os from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CACHE, ROOT, buildFjord, buildGoTool, goTool, log, machineFacts, startFjord } from './lib.mjs';
+import { renderFlameGraph } from './flamegraph.mjs';
 import { updateDocsSection } from './render.mjs';
 
 const maps = new Map();
@@ -132,9 +133,15 @@ async function profileRun(name, { main, flush, load, preload }) {
     const b = await startFjord({ main, dataDir, flush, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
     const result = await load(b.bootstrap);
     await b.stop();
-    const s = summarize(newestProfile(dir));
+    const cpuprofile = newestProfile(dir);
+    const s = summarize(cpuprofile);
+    // A flame graph per load, committed beside this page (docs/flamegraphs/<name>.svg).
+    const svgDir = join(ROOT, 'docs', 'flamegraphs');
+    mkdirSync(svgDir, { recursive: true });
+    const svg = join(svgDir, `${name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}.svg`);
+    writeFileSync(svg, renderFlameGraph(JSON.parse(readFileSync(cpuprofile, 'utf8')), { nameOf: frameKey, title: `Fjord --flush ${flush}: ${name}` }));
     log(`${name}: ${JSON.stringify(result).slice(0, 200)}; busy ${s.busyMs} ms of ${s.wallMs} ms`);
-    return { name, load: result, ...s };
+    return { name, load: result, flameGraph: relative(ROOT, svg), ...s };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -144,7 +151,7 @@ function renderProfiles(res, file) {
   const out = [`Profiles of ${res.startedAt} (Fjord ${res.fjord.commit}${res.fjord.uncommittedSrc ? ' + uncommitted src/' : ''}, \`--flush ${res.flush}\`), produced by:`, '', '```sh', res.command, '```', ''];
   out.push(`Results: \`${relative(ROOT, file)}\`; the .cpuprofile files are in \`.cache/bench/profiles/\` (open them in Chrome DevTools or speedscope). Shares are of the broker's busy (non-idle) samples.`, '');
   for (const p of res.profiles) {
-    out.push(`**${p.name}** — ${p.describe}; ${p.load.mibPerSec ? `load result: ${p.load.mibPerSec.toFixed(1)} MiB/s, ${Math.round(p.load.recordsPerSec ?? 0)} rec/s; ` : ''}broker busy ${p.busyMs} ms of ${p.wallMs} ms`, '');
+    out.push(`**${p.name}** — ${p.describe}; ${p.flameGraph ? `flame graph: [${p.flameGraph.replace(/^docs\//, '')}](${p.flameGraph.replace(/^docs\//, '')}); ` : ''}${p.load.mibPerSec ? `load result: ${p.load.mibPerSec.toFixed(1)} MiB/s, ${Math.round(p.load.recordsPerSec ?? 0)} rec/s; ` : ''}broker busy ${p.busyMs} ms of ${p.wallMs} ms`, '');
     out.push('| self time | % busy | function | called from |', '|---:|---:|---|---|');
     for (const r of p.self.slice(0, 15)) out.push(`| ${r.ms} ms | ${r.pctOfBusy} | \`${r.fn}\` | ${r.callers.map((c) => `\`${c}\``).join('<br>')} |`);
     out.push('', '<details><summary>inclusive time, and self time by file</summary>', '');
@@ -203,7 +210,9 @@ async function main() {
   log(`wrote ${file} and the profile section of docs/performance.md`);
 }
 
-main().catch((err) => {
-  console.error(err.stack ?? err.message);
-  process.exitCode = 1;
-});
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err.stack ?? err.message);
+    process.exitCode = 1;
+  });
+}
