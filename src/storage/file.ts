@@ -667,6 +667,10 @@ class TailCache {
     this.bytes = 0;
   }
 
+  stats(): { pinnedBytes: number; entries: number } {
+    return { pinnedBytes: this.bytes, entries: this.entries.length - this.head };
+  }
+
   /** Serves a read from memory if `offset` is inside the cache; null sends the caller to disk. */
   collect(offset: number, room: number, needOne: boolean): ReadResult | null {
     const n = this.entries.length;
@@ -805,6 +809,11 @@ export class FilePartitionLog implements PartitionLog {
 
   logStartOffset(): number {
     return this.startOffset;
+  }
+
+  /** The memory the tail cache holds on to (what it counts, and how many appends) — for tests. */
+  tailCacheStats(): { pinnedBytes: number; entries: number } {
+    return this.cache.stats();
   }
 
   logEndOffset(): number {

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRecords, encodeBatch, iterateBatches, validateBatches, type BatchInput } from '../../src/protocol/records.js';
-import { FileStorage } from '../../src/storage/file.js';
+import { FilePartitionLog, FileStorage } from '../../src/storage/file.js';
 import { StorageError, type PartitionLog, type ReadResult, type StorageOptions } from '../../src/storage/types.js';
 
 const BIG = 64 * 1024 * 1024;
@@ -118,6 +118,31 @@ test('appends queued behind a running write go to the file together, in order', 
   const s2 = await openStore(dir);
   assert.equal(records(await mustPartition(s2, 't').read(0, BIG, false)).length, 50);
   await s2.close();
+});
+
+test('the tail cache counts the allocation each kept batch pins, and copies small batches out of big ones', async () => {
+  const dir = tmp();
+  const s = await openStore(dir, { segmentBytes: 64 << 20 });
+  await s.createTopic('t', 1, {});
+  const log = mustPartition(s, 't') as FilePartitionLog;
+  // A batch inside a much larger allocation, as when it arrives in one frame with other partitions.
+  const inFrame = (b: Buffer, frame: number) => {
+    const backing = Buffer.alloc(frame);
+    b.copy(backing, 1000);
+    return backing.subarray(1000, 1000 + b.length);
+  };
+  for (let i = 0; i < 8; i++) await append(log, inFrame(batch([`big${i}`.padEnd(100 * 1024, '.')]), 1536 * 1024));
+  const big = log.tailCacheStats();
+  assert.ok(big.pinnedBytes <= 4 << 20, `pinned ${big.pinnedBytes}`);
+  assert.equal(big.entries, 2, 'two 1.5 MiB frames fit in the 4 MiB cache, not eight 100 KiB batches');
+  for (let i = 0; i < 20; i++) await append(log, inFrame(batch([`small${i}`]), 1 << 20));
+  const small = log.tailCacheStats();
+  // Copied out (at most a pool slab each), so twenty of them pin far less than one frame.
+  assert.equal(small.entries, big.entries + 20);
+  assert.ok(small.pinnedBytes - big.pinnedBytes < 1 << 20, JSON.stringify({ big, small }));
+  assert.deepEqual(records(await log.read(0, BIG, false)).map((r) => r.value.slice(0, 7)),
+    [...Array.from({ length: 8 }, (_, i) => `big${i}`.padEnd(7, '.')), ...Array.from({ length: 20 }, (_, i) => `small${i}`.slice(0, 7))]);
+  await s.close();
 });
 
 test('sequential reads from disk (read ahead) stay exact while another reader and retention interleave', async () => {
