@@ -4,27 +4,16 @@
 // Connections are kept per (node, pool): the consumer's long-polling Fetch requests use their own
 // pool so that heartbeats, commits and metadata calls never queue behind them (a broker answers a
 // connection's requests in order).
-import type tls from 'node:tls';
 import { ApiKey } from '../protocol/apis.js';
 import type { Message } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
-import { Connection, type RequestOptions } from './connection.js';
+import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import { FjordConnectionError, FjordError, FjordNotConnectedError, FjordProtocolError, FjordTopicMetadataError } from './errors.js';
-import type { NetworkEmitter } from './instrumentation.js';
-import type { ClientLogger } from './logger.js';
 import { Retrier, type RetryOptions } from './retry.js';
-import type { SaslOptions } from './sasl.js';
 
-export interface ClusterOptions {
+/** What every connection gets (ConnectionOptions without the address), plus the cluster's own. */
+export interface ClusterOptions extends Omit<ConnectionOptions, 'host' | 'port' | 'nodeId'> {
   brokers: string[] | (() => string[] | Promise<string[]>);
-  clientId: string;
-  ssl?: boolean | tls.ConnectionOptions;
-  sasl?: SaslOptions;
-  connectionTimeout: number;
-  requestTimeout: number;
-  enforceRequestTimeout?: boolean;
-  logger: ClientLogger;
-  emit?: NetworkEmitter;
   retry?: RetryOptions;
   /** Refresh topic metadata older than this (ms). Default 300000. */
   metadataMaxAge?: number;
@@ -95,11 +84,8 @@ export class Cluster {
   }
 
   private newConnection(host: string, port: number, nodeId?: number): Connection {
-    const o = this.options;
-    return new Connection({
-      host, port, nodeId, clientId: o.clientId, ssl: o.ssl, sasl: o.sasl, connectionTimeout: o.connectionTimeout,
-      requestTimeout: o.requestTimeout, enforceRequestTimeout: o.enforceRequestTimeout, logger: o.logger, emit: o.emit,
-    });
+    const { brokers: _brokers, retry: _retry, metadataMaxAge: _maxAge, ...perConnection } = this.options;
+    return new Connection({ ...perConnection, host, port, nodeId });
   }
 
   private async seedAddresses(): Promise<string[]> {
