@@ -2,9 +2,8 @@
 // buffer (sizes are computed first, strings are written in place, nothing per record is
 // allocated), and decoding of fetched batches into kafkajs-shaped messages with one pass over
 // the bytes. Compressed batches go through protocol/compression.ts.
-import { crc32c } from '@node-rs/crc32';
 import { compress, decompress } from '../protocol/compression.js';
-import { Attr, BATCH_HEADER_SIZE, BATCH_LENGTH_PREFIX, CRC_START, readBatchHeader, writeInt64, type BatchHeader } from '../protocol/records.js';
+import { Attr, BATCH_HEADER_SIZE, BATCH_LENGTH_PREFIX, batchCrc, readBatchHeader, writeBatchHeader, writeInt64, type BatchHeader } from '../protocol/records.js';
 
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
 export interface IHeaders {
@@ -168,19 +167,10 @@ function records(b: Buffer | null, at: number, messages: readonly Message[], fro
 }
 
 function writeHeader(b: Buffer, count: number, baseTimestamp: number, maxTimestamp: number, attributes: number, o: BatchOptions): void {
-  writeInt64(b, 0, 0);
-  b.writeInt32BE(b.length - BATCH_LENGTH_PREFIX, 8);
-  b.writeInt32BE(-1, 12);
-  b[16] = 2;
-  b.writeInt16BE(attributes, 21);
-  b.writeInt32BE(count - 1, 23);
-  writeInt64(b, 27, baseTimestamp);
-  writeInt64(b, 35, maxTimestamp);
-  writeInt64(b, 43, o.producerId ?? -1);
-  b.writeInt16BE(o.producerEpoch ?? -1, 51);
-  b.writeInt32BE(o.baseSequence ?? -1, 53);
-  b.writeInt32BE(count, 57);
-  b.writeUInt32BE(crc32c(b.subarray(CRC_START)), 17);
+  writeBatchHeader(b, {
+    baseOffset: 0, partitionLeaderEpoch: -1, attributes, lastOffsetDelta: count - 1, baseTimestamp, maxTimestamp,
+    producerId: o.producerId ?? -1, producerEpoch: o.producerEpoch ?? -1, baseSequence: o.baseSequence ?? -1, recordCount: count,
+  });
 }
 
 function timestamps(messages: readonly Message[], from: number, to: number, now: number): [number, number] {
@@ -231,7 +221,7 @@ export function restampBatch(b: Buffer, producerId: number, producerEpoch: numbe
   writeInt64(b, 43, producerId);
   b.writeInt16BE(producerEpoch, 51);
   b.writeInt32BE(baseSequence, 53);
-  b.writeUInt32BE(crc32c(b.subarray(CRC_START)), 17);
+  b.writeUInt32BE(batchCrc(b), 17);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -121,6 +121,29 @@ export function batchCrc(batch: Buffer): number {
   return crc32c(batch.subarray(CRC_START));
 }
 
+/** The header fields a writer chooses (size, magic and CRC follow from the buffer). */
+export type BatchHeaderFields = Omit<BatchHeader, 'size' | 'magic' | 'crc'>;
+
+/**
+ * Writes the 61-byte header of the batch that fills `b` (magic 2, length from `b.length`) and
+ * then its CRC, so the records must already be in place after the header.
+ */
+export function writeBatchHeader(b: Buffer, h: BatchHeaderFields): void {
+  writeInt64(b, 0, h.baseOffset);
+  b.writeInt32BE(b.length - BATCH_LENGTH_PREFIX, 8);
+  b.writeInt32BE(h.partitionLeaderEpoch, 12);
+  b[16] = 2;
+  b.writeInt16BE(h.attributes, 21);
+  b.writeInt32BE(h.lastOffsetDelta, 23);
+  writeInt64(b, 27, h.baseTimestamp);
+  writeInt64(b, 35, h.maxTimestamp);
+  writeInt64(b, 43, h.producerId);
+  b.writeInt16BE(h.producerEpoch, 51);
+  b.writeInt32BE(h.baseSequence, 53);
+  b.writeInt32BE(h.recordCount, 57);
+  b.writeUInt32BE(batchCrc(b), 17);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Records inside a batch (used by Fjord's client, internal logs and tests; the broker's hot path
 // never decodes records).
@@ -204,20 +227,12 @@ export function encodeBatch(input: BatchInput, prepared?: { body: Buffer; count:
   let attributes = input.attributes ?? 0;
   if (input.transactional) attributes |= Attr.TRANSACTIONAL;
   if (input.control) attributes |= Attr.CONTROL;
-  writeInt64(b, 0, input.baseOffset ?? 0);
-  b.writeInt32BE(size - BATCH_LENGTH_PREFIX, 8);
-  b.writeInt32BE(input.partitionLeaderEpoch ?? -1, 12);
-  b.writeInt8(2, 16);
-  b.writeInt16BE(attributes, 21);
-  b.writeInt32BE(Math.max(count - 1, 0), 23);
-  writeInt64(b, 27, baseTimestamp);
-  writeInt64(b, 35, maxTimestamp);
-  writeInt64(b, 43, input.producerId ?? -1);
-  b.writeInt16BE(input.producerEpoch ?? -1, 51);
-  b.writeInt32BE(input.baseSequence ?? -1, 53);
-  b.writeInt32BE(count, 57);
   body.copy(b, BATCH_HEADER_SIZE);
-  b.writeUInt32BE(crc32c(b.subarray(CRC_START)), 17);
+  writeBatchHeader(b, {
+    baseOffset: input.baseOffset ?? 0, partitionLeaderEpoch: input.partitionLeaderEpoch ?? -1, attributes,
+    lastOffsetDelta: Math.max(count - 1, 0), baseTimestamp, maxTimestamp, producerId: input.producerId ?? -1,
+    producerEpoch: input.producerEpoch ?? -1, baseSequence: input.baseSequence ?? -1, recordCount: count,
+  });
   return b;
 }
 
