@@ -158,27 +158,28 @@ async function describe(admin: Admin, names: string[], json: boolean, ifExists: 
   return Exit.OK;
 }
 
-async function remove(admin: Admin, names: string[], ifExists: boolean): Promise<number> {
+/** The named topics that exist; null (after saying which are missing) if some do not and `ifExists` is off. */
+async function existingTopics(admin: Admin, names: string[], ifExists: boolean): Promise<string[] | null> {
   const existing = new Set(await admin.listTopics());
   const missing = names.filter((n) => !existing.has(n));
   if (missing.length && !ifExists) {
     process.stderr.write(`error: topic ${missing.map((n) => `"${n}"`).join(', ')} does not exist\n`);
-    return Exit.FAILED;
+    return null;
   }
-  const todo = names.filter((n) => existing.has(n));
+  return names.filter((n) => existing.has(n));
+}
+
+async function remove(admin: Admin, names: string[], ifExists: boolean): Promise<number> {
+  const todo = await existingTopics(admin, names, ifExists);
+  if (!todo) return Exit.FAILED;
   if (todo.length) await admin.deleteTopics({ topics: todo });
   for (const n of todo) out(`Deleted topic ${n}.\n`);
   return Exit.OK;
 }
 
 async function alter(admin: Admin, names: string[], partitions: number | undefined, configs: [string, string][], ifExists: boolean): Promise<number> {
-  const existing = new Set(await admin.listTopics());
-  const missing = names.filter((n) => !existing.has(n));
-  if (missing.length && !ifExists) {
-    process.stderr.write(`error: topic ${missing.map((n) => `"${n}"`).join(', ')} does not exist\n`);
-    return Exit.FAILED;
-  }
-  const todo = names.filter((n) => existing.has(n));
+  const todo = await existingTopics(admin, names, ifExists);
+  if (!todo) return Exit.FAILED;
   if (todo.length === 0) return Exit.OK;
   if (partitions !== undefined) {
     const meta = await admin.fetchTopicMetadata({ topics: todo });
