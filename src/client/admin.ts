@@ -98,6 +98,18 @@ export class Admin {
     this.instrumentation.emit(AdminEvents.DISCONNECT);
   }
 
+  /** Group ids by the node that coordinates them (one request per coordinator). */
+  private async groupsByCoordinator(groupIds: string[]): Promise<Map<number, string[]>> {
+    const byCoordinator = new Map<number, string[]>();
+    for (const g of groupIds) {
+      const node = await this.cluster.findCoordinator(g);
+      let list = byCoordinator.get(node);
+      if (!list) byCoordinator.set(node, (list = []));
+      list.push(g);
+    }
+    return byCoordinator;
+  }
+
   private ensureConnected(): void {
     if (!this.connected) throw new FjordNotConnectedError('The admin client is not connected: call admin.connect() first');
   }
@@ -396,13 +408,7 @@ export class Admin {
 
   async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }> {
     this.ensureConnected();
-    const byCoordinator = new Map<number, string[]>();
-    for (const g of groupIds) {
-      const node = await this.cluster.findCoordinator(g);
-      let list = byCoordinator.get(node);
-      if (!list) byCoordinator.set(node, (list = []));
-      list.push(g);
-    }
+    const byCoordinator = await this.groupsByCoordinator(groupIds);
     const found = new Map<string, GroupDescription>();
     await Promise.all([...byCoordinator].map(async ([node, ids]) => {
       const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DescribeGroups, { groups: ids, includeAuthorizedOperations: false }));
@@ -457,13 +463,7 @@ export class Admin {
     if (!Array.isArray(groupIds)) throw new FjordNonRetriableError(`Invalid groupIds array ${groupIds}`);
     this.ensureConnected();
     const results: { groupId: string; errorCode: number; error?: Error }[] = [];
-    const byCoordinator = new Map<number, string[]>();
-    for (const g of groupIds) {
-      const node = await this.cluster.findCoordinator(g);
-      let list = byCoordinator.get(node);
-      if (!list) byCoordinator.set(node, (list = []));
-      list.push(g);
-    }
+    const byCoordinator = await this.groupsByCoordinator(groupIds);
     await Promise.all([...byCoordinator].map(async ([node, ids]) => {
       const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DeleteGroups, { groupsNames: ids }));
       for (const r of res.results as WireMessage[]) {
