@@ -7,6 +7,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, runKafkaClassSync, waitForMetadata } from '../kafka-dist.mjs';
+import { fjordNodeFlags } from '../node-flags.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CACHE = join(ROOT, '.cache', 'bench');
@@ -91,17 +92,11 @@ export function cpuSeconds(pid) {
  * Starts `node <main> server` on 127.0.0.1 with a fresh data dir; resolves when Metadata answers.
  * flush: 'os' | 'always' | '<ms>'. nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir=...'].
  */
-/** The node flags the `fjord` command runs with (the shebang of bin/fjord.js; `npm start` has the same). */
-export function fjordNodeFlags() {
-  const shebang = readFileSync(join(ROOT, 'bin', 'fjord.js'), 'utf8').split('\n')[0];
-  return (/^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1] ?? '').split(' ').filter(Boolean);
-}
-
 export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], extraArgs = [] }) {
   const port = await freePort();
   const output = [];
   const since = performance.now();
-  const child = spawn(process.execPath, [...fjordNodeFlags(), ...nodeArgs, ...(process.env.FJORD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'server', '--port', String(port), '--host', '127.0.0.1',
+  const child = spawn(process.execPath, [...(fjordNodeFlags(ROOT) ?? []), ...nodeArgs, ...(process.env.FJORD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'server', '--port', String(port), '--host', '127.0.0.1',
     '--data-dir', dataDir, '--flush', flush, '--group-initial-rebalance-delay-ms', '0', ...extraArgs],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   // FJORD_BENCH_BROKER_LOG=<file> keeps everything the broker prints (e.g. with --trace-gc in FJORD_BENCH_NODE_ARGS).
