@@ -5,7 +5,7 @@ import { test as nodeTest } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../src/broker/logger.js';
 import { GroupCoordinator, type GroupCoordinatorOptions, type JoinGroupParams, type JoinGroupResult } from '../../src/broker/groups/coordinator.js';
-import { decodeSubscriptionTopics } from '../../src/broker/groups/group.js';
+import { decodeSubscriptionTopics } from '../../src/broker/groups/classic-group.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 

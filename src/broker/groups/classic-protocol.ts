@@ -1,0 +1,664 @@
+// The classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups),
+// modelled on Apache Kafka's GroupCoordinator. State lives in classic-group.ts; this file drives it:
+// the join and sync phases, their timers, sessions, static members and the group metadata record.
+//
+// A request that has to wait (JoinGroup until the join phase ends, a follower's SyncGroup until the
+// leader's assignment is stored) parks a resolver on its Member and gets its answer when the state
+// moves.
+//
+// State machine: Empty → PreparingRebalance (join phase; from Empty it first waits
+// initialRebalanceDelayMs, extended while new members keep coming, up to the rebalance timeout) →
+// CompletingRebalance (generation bumped, protocol chosen, JoinGroup answered; the leader's
+// SyncGroup brings the assignment) → Stable. A membership change sends a Stable or
+// CompletingRebalance group back to PreparingRebalance; a join phase that ends with no members
+// leaves the group Empty. Deleted groups are Dead (and gone from the map).
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import {
+  EMPTY_BYTES,
+  Group,
+  joinError,
+  Member,
+  syncError,
+  type GroupState,
+  type JoinGroupResult,
+  type ProtocolEntry,
+  type SyncGroupResult,
+} from './classic-group.js';
+import type { GroupValue } from './offsets-store.js';
+import { writeErrorCode, type GroupRuntime } from './runtime.js';
+
+/** How long a member's first JoinGroup may wait in a join phase before it is dropped (Kafka's value). */
+const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
+
+/** Delay before re-checking a join phase in which no member rejoined. */
+const MIN_JOIN_RECHECK_MS = 1000;
+
+export interface JoinGroupParams {
+  groupId: string;
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: ProtocolEntry[];
+  /** JoinGroup v4+: a new dynamic member first gets MEMBER_ID_REQUIRED and an id to join with. */
+  requireKnownMemberId: boolean;
+  /** JoinGroup v9+: a rejoining static leader of a stable group is told to skip the assignment. */
+  supportSkippingAssignment: boolean;
+  reason?: string | null;
+}
+
+export interface SyncGroupParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  /** SyncGroup v5+; null = not checked. */
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: { memberId: string; assignment: Buffer }[];
+}
+
+export interface HeartbeatParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
+export interface LeavingMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  reason?: string | null;
+}
+
+export interface LeaveGroupResult {
+  errorCode: number;
+  members: { memberId: string; groupInstanceId: string | null; errorCode: number }[];
+}
+
+export interface DescribedGroup {
+  errorCode: number;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    memberMetadata: Buffer;
+    memberAssignment: Buffer;
+  }[];
+}
+
+export class ClassicProtocol {
+  constructor(private readonly rt: GroupRuntime) {}
+
+  /** After the replay: every loaded member's session starts now. */
+  startSessions(): void {
+    for (const g of this.rt.groups.values()) for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+  }
+
+  /** On stop (timers already cleared): parked JoinGroup and SyncGroup requests answer NOT_COORDINATOR. */
+  abortWaiting(): void {
+    for (const g of this.rt.groups.values()) {
+      g.joinTimer = g.syncTimer = null;
+      for (const m of g.members.values()) {
+        m.heartbeatTimer = null;
+        this.resolveJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        this.resolveSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+    }
+  }
+
+  scheduleHeartbeat(g: Group, m: Member, timeoutMs = m.sessionTimeoutMs): void {
+    this.rt.cancel(m.heartbeatTimer);
+    m.heartbeatTimer = this.rt.schedule(timeoutMs, () => {
+      m.heartbeatTimer = null;
+      this.onHeartbeatExpired(g, m);
+    });
+  }
+
+  private onHeartbeatExpired(g: Group, m: Member): void {
+    if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
+    // Members waiting in a join or sync phase are alive by definition (Kafka's hasSatisfiedHeartbeat);
+    // their session restarts when that phase answers them.
+    if (!m.isNew && (m.awaitingJoin || m.awaitingSync)) return;
+    this.rt.logger.info(`group ${g.groupId}: member ${m.memberId} ${m.isNew ? 'did not complete its first join' : 'session expired'}, removing it`);
+    this.removeMemberAndUpdateGroup(g, m);
+  }
+
+  private resolveJoin(m: Member, r: JoinGroupResult): void {
+    const w = m.joinWaiter;
+    if (w) {
+      m.joinWaiter = null;
+      w(r);
+    }
+  }
+
+  private resolveSync(m: Member, r: SyncGroupResult): void {
+    const w = m.syncWaiter;
+    if (w) {
+      m.syncWaiter = null;
+      w(r);
+    }
+  }
+
+  private awaitJoin(m: Member): Promise<JoinGroupResult> {
+    // A member that sends JoinGroup again while one is parked: the older request is answered now.
+    this.resolveJoin(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    return new Promise((resolve) => {
+      m.joinWaiter = resolve;
+    });
+  }
+
+  private awaitSync(m: Member): Promise<SyncGroupResult> {
+    this.resolveSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    return new Promise((resolve) => {
+      m.syncWaiter = resolve;
+    });
+  }
+
+  /** Takes a member out of the group, answering whatever it has parked with UNKNOWN_MEMBER_ID. */
+  private removeMember(g: Group, m: Member): void {
+    this.resolveJoin(m, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
+    this.resolveSync(m, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    m.heartbeatTimer = this.rt.cancel(m.heartbeatTimer);
+    g.remove(m.memberId);
+  }
+
+  private removeMemberAndUpdateGroup(g: Group, m: Member): void {
+    this.removeMember(g, m);
+    switch (g.state) {
+      case 'Stable':
+      case 'CompletingRebalance':
+        this.maybePrepareRebalance(g, `member ${m.memberId} left`);
+        break;
+      case 'PreparingRebalance':
+        this.tryCompleteJoin(g);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private addPendingMember(g: Group, memberId: string, sessionTimeoutMs: number): void {
+    g.pendingMembers.set(memberId, this.rt.schedule(sessionTimeoutMs, () => {
+      if (this.rt.groups.get(g.groupId) !== g || !g.pendingMembers.has(memberId)) return;
+      this.rt.logger.info(`group ${g.groupId}: pending member ${memberId} never joined, dropping it`);
+      this.removePendingMember(g, memberId);
+    }));
+  }
+
+  private removePendingMember(g: Group, memberId: string): void {
+    this.rt.cancel(g.pendingMembers.get(memberId));
+    g.pendingMembers.delete(memberId);
+    if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
+    this.maybeDropTransientGroup(g);
+  }
+
+  /** A group that only ever held a pending member id or a refused join leaves no trace. */
+  private maybeDropTransientGroup(g: Group): void {
+    if (g.consumer === null && g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
+        g.offsets.size === 0 && g.pendingCommits.size === 0 && g.persistedAt < 0 && this.rt.groups.get(g.groupId) === g) {
+      this.rt.groups.delete(g.groupId);
+    }
+  }
+
+  private maybePrepareRebalance(g: Group, reason: string): void {
+    if (g.state === 'Stable' || g.state === 'CompletingRebalance' || g.state === 'Empty') this.prepareRebalance(g, reason);
+  }
+
+  private prepareRebalance(g: Group, reason: string): void {
+    // Members waiting for an assignment that will never come are told to rejoin.
+    if (g.state === 'CompletingRebalance') this.resetAndPropagateAssignmentError(g, ErrorCode.REBALANCE_IN_PROGRESS);
+    g.syncTimer = this.rt.cancel(g.syncTimer);
+    g.pendingSync.clear();
+    g.joinTimer = this.rt.cancel(g.joinTimer);
+    const fromEmpty = g.state === 'Empty';
+    g.transitionTo('PreparingRebalance');
+    this.rt.logger.info(`group ${g.groupId}: preparing to rebalance (generation ${g.generationId}): ${reason}`);
+    if (fromEmpty) {
+      const delay = Math.max(0, this.rt.options.initialRebalanceDelayMs);
+      g.newMemberAdded = false;
+      g.initialDelay = { remainingMs: Math.max(g.rebalanceTimeoutMs() - delay, 0) };
+      g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
+    } else {
+      g.initialDelay = null;
+      g.joinTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.completeJoin(g));
+      this.tryCompleteJoin(g);
+    }
+  }
+
+  /** Kafka's InitialDelayedJoin: while new members keep arriving, wait again (bounded by the rebalance timeout). */
+  private onInitialDelayExpired(g: Group, elapsedDelay: number): void {
+    g.joinTimer = null;
+    const st = g.initialDelay;
+    if (!st || g.state !== 'PreparingRebalance') return;
+    if (g.newMemberAdded && st.remainingMs !== 0) {
+      g.newMemberAdded = false;
+      const delay = Math.min(Math.max(0, this.rt.options.initialRebalanceDelayMs), st.remainingMs);
+      st.remainingMs = Math.max(st.remainingMs - elapsedDelay, 0);
+      g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
+      return;
+    }
+    g.initialDelay = null;
+    this.completeJoin(g);
+  }
+
+  private tryCompleteJoin(g: Group): void {
+    if (g.state === 'PreparingRebalance' && g.initialDelay === null && g.allMembersJoined()) this.completeJoin(g);
+  }
+
+  /** Ends the join phase: drops dynamic members that did not rejoin and starts the next generation. */
+  private completeJoin(g: Group): void {
+    if (g.state !== 'PreparingRebalance' || this.rt.groups.get(g.groupId) !== g) return;
+    g.joinTimer = this.rt.cancel(g.joinTimer);
+    g.initialDelay = null;
+    for (const m of [...g.members.values()]) {
+      if (!m.awaitingJoin && m.groupInstanceId === null) {
+        this.rt.logger.info(`group ${g.groupId}: member ${m.memberId} did not rejoin in time, removing it`);
+        this.removeMember(g, m);
+      }
+    }
+    if (!this.electJoinedLeader(g) && g.members.size > 0) {
+      // Only static members that have not rejoined are left: wait for them (or their session expiry).
+      g.joinTimer = this.rt.schedule(Math.max(g.rebalanceTimeoutMs(), MIN_JOIN_RECHECK_MS), () => this.completeJoin(g));
+      return;
+    }
+    g.initNextGeneration();
+    if ((g.state as GroupState) === 'Empty') {
+      this.rt.logger.info(`group ${g.groupId}: generation ${g.generationId} is empty`);
+      void this.persistGroup(g, new Map());
+      return;
+    }
+    this.rt.logger.info(`group ${g.groupId}: generation ${g.generationId} with ${g.members.size} member(s), protocol ${g.protocolName}, leader ${g.leaderId}`);
+    const members = g.currentMemberMetadata();
+    for (const m of g.members.values()) {
+      this.resolveJoin(m, this.joinResult(g, m, g.isLeader(m.memberId) ? members : []));
+      this.scheduleHeartbeat(g, m);
+      m.isNew = false;
+      g.pendingSync.add(m.memberId);
+    }
+    // Members that never send SyncGroup (the leader above all) are removed after the rebalance timeout.
+    const generation = g.generationId;
+    g.syncTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.onPendingSyncExpired(g, generation));
+  }
+
+  /** Keeps the leader if it rejoined, else hands leadership to any member that did. */
+  private electJoinedLeader(g: Group): boolean {
+    if (g.leaderId === null) return false;
+    if (g.members.get(g.leaderId)?.awaitingJoin) return true;
+    for (const m of g.members.values()) {
+      if (m.awaitingJoin) {
+        g.leaderId = m.memberId;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private onPendingSyncExpired(g: Group, generation: number): void {
+    g.syncTimer = null;
+    if (this.rt.groups.get(g.groupId) !== g || g.generationId !== generation) return;
+    if (g.state !== 'CompletingRebalance' && g.state !== 'Stable') return;
+    if (g.pendingSync.size === 0) return;
+    const missing = [...g.pendingSync];
+    this.rt.logger.info(`group ${g.groupId}: removing member(s) that sent no SyncGroup: ${missing.join(', ')}`);
+    for (const id of missing) {
+      const m = g.members.get(id);
+      if (m) this.removeMember(g, m);
+    }
+    g.pendingSync.clear();
+    this.maybePrepareRebalance(g, 'members did not send SyncGroup in time');
+  }
+
+  private joinResult(g: Group, m: Member, members: JoinGroupResult['members'], leader = g.leaderId, skipAssignment = false): JoinGroupResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: g.generationId,
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
+      leader: leader ?? '',
+      skipAssignment,
+      memberId: m.memberId,
+      members,
+    };
+  }
+
+  private resetAndPropagateAssignmentError(g: Group, errorCode: number): void {
+    for (const m of g.members.values()) m.assignment = EMPTY_BYTES;
+    for (const m of g.members.values()) {
+      if (m.awaitingSync) {
+        this.resolveSync(m, syncError(errorCode));
+        this.scheduleHeartbeat(g, m);
+      }
+    }
+  }
+
+  private setAndPropagateAssignment(g: Group, assignment: Map<string, Buffer>): void {
+    for (const m of g.members.values()) m.assignment = assignment.get(m.memberId) ?? EMPTY_BYTES;
+    for (const m of g.members.values()) {
+      if (m.awaitingSync) {
+        this.resolveSync(m, { errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment });
+        this.scheduleHeartbeat(g, m);
+      }
+    }
+  }
+
+  async joinGroup(p: JoinGroupParams): Promise<JoinGroupResult> {
+    if (!this.rt.active) return joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (p.groupId === '') return joinError(p.memberId, ErrorCode.INVALID_GROUP_ID);
+    if (p.sessionTimeoutMs < this.rt.options.minSessionTimeoutMs || p.sessionTimeoutMs > this.rt.options.maxSessionTimeoutMs) {
+      return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    const isNewMember = p.memberId === '';
+    let g = this.rt.groups.get(p.groupId);
+    if (g?.consumer) {
+      // A KIP-848 group: classic members may not join it while it has members (online migration is
+      // not supported); an Empty one becomes a classic group again, keeping its offsets.
+      if (g.consumer.members.size > 0) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      g.consumer = null;
+      g.protocolType = null;
+      g.transitionTo('Empty');
+    }
+    if (!g) {
+      if (!isNewMember) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      this.rt.groups.set(p.groupId, (g = new Group(p.groupId)));
+    }
+    const result = isNewMember ? this.newMemberJoin(g, p) : this.currentMemberJoin(g, p);
+    if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
+    this.maybeDropTransientGroup(g);
+    return result;
+  }
+
+  private newMemberJoin(g: Group, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
+    if (!g.supportsProtocols(p.protocolType, p.protocols)) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const newMemberId = `${p.groupInstanceId ?? p.clientId}-${randomUUID()}`;
+    if (p.groupInstanceId !== null) {
+      const oldMemberId = g.staticMembers.get(p.groupInstanceId);
+      if (oldMemberId !== undefined) return this.updateStaticMemberAndRebalance(g, oldMemberId, newMemberId, p);
+      return this.addMemberAndRebalance(g, newMemberId, p);
+    }
+    if (p.requireKnownMemberId) {
+      this.addPendingMember(g, newMemberId, p.sessionTimeoutMs);
+      return joinError(newMemberId, ErrorCode.MEMBER_ID_REQUIRED);
+    }
+    return this.addMemberAndRebalance(g, newMemberId, p);
+  }
+
+  private currentMemberJoin(g: Group, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
+    if (!g.supportsProtocols(p.protocolType, p.protocols)) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    if (g.pendingMembers.has(p.memberId)) {
+      // Pending ids are only handed to dynamic members.
+      if (p.groupInstanceId !== null) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+      return this.addMemberAndRebalance(g, p.memberId, p);
+    }
+    if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return joinError(p.memberId, ErrorCode.FENCED_INSTANCE_ID);
+    const m = g.members.get(p.memberId);
+    if (!m || (p.groupInstanceId !== null && !g.staticMembers.has(p.groupInstanceId))) {
+      return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+    }
+    switch (g.state) {
+      case 'PreparingRebalance':
+        return this.updateMemberAndRebalance(g, m, p, 'member rejoined');
+      case 'CompletingRebalance':
+        // Same metadata: it probably missed the JoinGroup answer, so give it again.
+        if (m.matches(p.protocols)) return this.joinResult(g, m, g.isLeader(m.memberId) ? g.currentMemberMetadata() : []);
+        return this.updateMemberAndRebalance(g, m, p, `member ${m.memberId} changed its metadata`);
+      case 'Stable':
+        // The leader may rejoin to force a rebalance (e.g. topic metadata changed); so may a member with new metadata.
+        if (g.isLeader(m.memberId)) return this.updateMemberAndRebalance(g, m, p, `leader ${m.memberId} rejoined`);
+        if (!m.matches(p.protocols)) return this.updateMemberAndRebalance(g, m, p, `member ${m.memberId} changed its metadata`);
+        return this.joinResult(g, m, []);
+      default:
+        return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
+    }
+  }
+
+  private addMemberAndRebalance(g: Group, memberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
+    const m = new Member(memberId, p.groupInstanceId, p.clientId, p.clientHost, Math.max(0, p.rebalanceTimeoutMs),
+      p.sessionTimeoutMs, p.protocolType, p.protocols);
+    m.isNew = true;
+    if (g.state === 'PreparingRebalance' && g.generationId === 0) g.newMemberAdded = true;
+    this.rt.cancel(g.pendingMembers.get(memberId));
+    g.pendingMembers.delete(memberId);
+    g.add(m);
+    const result = this.awaitJoin(m);
+    // A new member cannot heartbeat before its first JoinGroup answer; drop it if that never happens.
+    this.scheduleHeartbeat(g, m, NEW_MEMBER_JOIN_TIMEOUT_MS);
+    this.maybePrepareRebalance(g, `new member ${memberId} joined`);
+    return result;
+  }
+
+  private updateMemberAndRebalance(g: Group, m: Member, p: JoinGroupParams, reason: string): Promise<JoinGroupResult> {
+    m.protocols = p.protocols;
+    m.rebalanceTimeoutMs = Math.max(0, p.rebalanceTimeoutMs);
+    m.sessionTimeoutMs = p.sessionTimeoutMs;
+    const result = this.awaitJoin(m);
+    this.maybePrepareRebalance(g, reason);
+    return result;
+  }
+
+  /**
+   * A static member rejoined with an empty member id (e.g. after a restart): it takes over the old
+   * member's place under a new id, the old id is fenced. A stable group whose protocol choice does
+   * not change keeps its generation and assignment (no rebalance).
+   */
+  private updateStaticMemberAndRebalance(g: Group, oldMemberId: string, newMemberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
+    const m = g.members.get(oldMemberId)!;
+    const currentLeader = g.leaderId;
+    this.resolveJoin(m, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
+    this.resolveSync(m, syncError(ErrorCode.FENCED_INSTANCE_ID));
+    const old = { protocols: m.protocols, rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs };
+    g.replaceStaticMember(m, newMemberId);
+    this.scheduleHeartbeat(g, m);
+    m.protocols = p.protocols;
+    m.rebalanceTimeoutMs = Math.max(0, p.rebalanceTimeoutMs);
+    m.sessionTimeoutMs = p.sessionTimeoutMs;
+    const result = this.awaitJoin(m);
+    this.rt.logger.info(`group ${g.groupId}: static member ${p.groupInstanceId} rejoined as ${newMemberId} (was ${oldMemberId})`);
+    switch (g.state) {
+      case 'Stable': {
+        if (g.selectProtocol() !== g.protocolName) {
+          this.maybePrepareRebalance(g, `static member ${p.groupInstanceId} rejoined with other protocols`);
+          break;
+        }
+        const assignment = new Map([...g.members.values()].map((x) => [x.memberId, x.assignment]));
+        void this.persistGroup(g, assignment).then((errorCode) => {
+          if (errorCode !== ErrorCode.NONE) {
+            if (g.members.get(newMemberId) === m) {
+              Object.assign(m, old);
+              g.replaceStaticMember(m, oldMemberId);
+              this.scheduleHeartbeat(g, m);
+            }
+            this.resolveJoin(m, { ...joinError('', errorCode), generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName, leader: currentLeader ?? '' });
+          } else if (p.supportSkippingAssignment) {
+            // v9+: the leader learns it leads but must not run the assignor again.
+            const isLeader = g.isLeader(m.memberId);
+            this.resolveJoin(m, this.joinResult(g, m, isLeader ? g.currentMemberMetadata() : [], g.leaderId, isLeader));
+          } else {
+            // Older versions: report the previous leader id so a rejoining leader does not reassign.
+            this.resolveJoin(m, this.joinResult(g, m, [], currentLeader));
+          }
+        });
+        break;
+      }
+      case 'CompletingRebalance':
+        // The leader may already be assigning to the old member id: start over.
+        this.prepareRebalance(g, `static member ${p.groupInstanceId} rejoined during CompletingRebalance`);
+        break;
+      default:
+        break; // PreparingRebalance: it simply takes part in the join phase
+    }
+    return result;
+  }
+
+  async syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
+    if (!this.rt.active) return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (p.groupId === '') return syncError(ErrorCode.INVALID_GROUP_ID);
+    const g = this.rt.groups.get(p.groupId);
+    if (!g) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
+    const m = g.members.get(p.memberId);
+    if (!m) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (p.generationId !== g.generationId) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    if ((p.protocolType !== null && p.protocolType !== g.protocolType) || (p.protocolName !== null && p.protocolName !== g.protocolName)) {
+      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    switch (g.state) {
+      case 'Empty':
+        return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+      case 'PreparingRebalance':
+        return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+      case 'CompletingRebalance': {
+        const result = this.awaitSync(m);
+        g.pendingSync.delete(m.memberId);
+        if (g.isLeader(m.memberId) && g.storingGeneration !== g.generationId) {
+          const assignment = new Map<string, Buffer>();
+          for (const a of p.assignments) if (g.members.has(a.memberId)) assignment.set(a.memberId, a.assignment ?? EMPTY_BYTES);
+          for (const id of g.members.keys()) if (!assignment.has(id)) assignment.set(id, EMPTY_BYTES);
+          const generation = g.generationId;
+          g.storingGeneration = generation;
+          void this.persistGroup(g, assignment).then((errorCode) => {
+            if (g.state !== 'CompletingRebalance' || g.generationId !== generation || this.rt.groups.get(g.groupId) !== g) return;
+            g.storingGeneration = -1;
+            if (errorCode !== ErrorCode.NONE) {
+              this.resetAndPropagateAssignmentError(g, errorCode);
+              this.maybePrepareRebalance(g, 'storing the assignment failed');
+            } else {
+              this.setAndPropagateAssignment(g, assignment);
+              g.transitionTo('Stable');
+              this.rt.logger.info(`group ${g.groupId}: stable at generation ${generation}`);
+            }
+          });
+        }
+        return result;
+      }
+      case 'Stable':
+        g.pendingSync.delete(m.memberId);
+        this.scheduleHeartbeat(g, m);
+        return { errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment };
+      default:
+        return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+  }
+
+  heartbeat(p: HeartbeatParams): number {
+    if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (p.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const g = this.rt.groups.get(p.groupId);
+    if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return ErrorCode.FENCED_INSTANCE_ID;
+    const m = g.members.get(p.memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (p.generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    switch (g.state) {
+      case 'CompletingRebalance': // members heartbeat between their JoinGroup and SyncGroup answers
+      case 'Stable':
+        this.scheduleHeartbeat(g, m);
+        return ErrorCode.NONE;
+      case 'PreparingRebalance':
+        this.scheduleHeartbeat(g, m);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      default:
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+  }
+
+  /** LeaveGroup; a member with an empty member id is looked up by its group instance id (admin removal). */
+  leaveGroup(groupId: string, leaving: LeavingMember[]): LeaveGroupResult {
+    if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    const g = this.rt.groups.get(groupId);
+    const out = (l: LeavingMember, errorCode: number) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode });
+    if (!g) return { errorCode: ErrorCode.NONE, members: leaving.map((l) => out(l, ErrorCode.UNKNOWN_MEMBER_ID)) };
+    const members = leaving.map((l) => {
+      const why = l.reason ? ` (${l.reason})` : '';
+      if (l.memberId === '') {
+        const current = l.groupInstanceId === null ? undefined : g.staticMembers.get(l.groupInstanceId);
+        const m = current === undefined ? undefined : g.members.get(current);
+        if (!m) return out(l, ErrorCode.UNKNOWN_MEMBER_ID);
+        this.rt.logger.info(`group ${groupId}: static member ${l.groupInstanceId} removed${why}`);
+        this.removeMemberAndUpdateGroup(g, m);
+        return out(l, ErrorCode.NONE);
+      }
+      if (g.pendingMembers.has(l.memberId)) {
+        this.removePendingMember(g, l.memberId);
+        return out(l, ErrorCode.NONE);
+      }
+      if (g.isStaticMemberFenced(l.groupInstanceId, l.memberId)) return out(l, ErrorCode.FENCED_INSTANCE_ID);
+      const m = g.members.get(l.memberId);
+      if (!m) return out(l, ErrorCode.UNKNOWN_MEMBER_ID);
+      this.rt.logger.info(`group ${groupId}: member ${l.memberId} left${why}`);
+      this.removeMemberAndUpdateGroup(g, m);
+      return out(l, ErrorCode.NONE);
+    });
+    return { errorCode: ErrorCode.NONE, members };
+  }
+
+  describeGroups(groupIds: string[]): DescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const blank = { groupId, protocolType: '', protocolData: '', members: [] };
+      if (!this.rt.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '' };
+      const g = this.rt.groups.get(groupId);
+      // Kafka answers for classic groups only: a KIP-848 group is described by ConsumerGroupDescribe.
+      if (!g || g.consumer) return { ...blank, errorCode: ErrorCode.NONE, groupState: 'Dead' };
+      // Like Kafka, member metadata and assignments (and the protocol) are shown only when Stable.
+      const stable = g.state === 'Stable';
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: g.state,
+        protocolType: g.protocolType ?? '',
+        protocolData: stable ? g.protocolName ?? '' : '',
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: stable ? m.metadata(g.protocolName) : EMPTY_BYTES,
+          memberAssignment: stable ? m.assignment : EMPTY_BYTES,
+        })),
+      };
+    });
+  }
+
+  /** Writes the group metadata record (with this assignment); resolves with an error code. */
+  private persistGroup(g: Group, assignment: Map<string, Buffer>): Promise<number> {
+    const value: GroupValue = {
+      protocolType: g.protocolType,
+      generation: g.generationId,
+      protocol: g.protocolName,
+      leader: g.leaderId,
+      stateTimestamp: g.stateTimestamp,
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: m.metadata(g.protocolName),
+        assignment: assignment.get(m.memberId) ?? EMPTY_BYTES,
+      })),
+    };
+    return this.rt.write([{ type: 'group', group: g.groupId, value }], (offset) => {
+      if (offset > g.persistedAt) {
+        g.persistedAt = offset;
+        g.persisted = value;
+      }
+    }).then(
+      () => ErrorCode.NONE,
+      (err) => {
+        this.rt.logger.warn(`group ${g.groupId}: storing group metadata failed: ${(err as Error).message}`);
+        return writeErrorCode(err);
+      },
+    );
+  }
+}

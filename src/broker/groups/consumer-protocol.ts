@@ -1,0 +1,426 @@
+// The consumer group protocol of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe). State,
+// assignors and reconciliation live in consumer-group.ts; this file answers the requests and owns
+// the members' session and revocation timers. There is no join/sync barrier: each member moves
+// towards its target assignment on its own heartbeats.
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { Group } from './classic-group.js';
+import {
+  assign,
+  compileRegex,
+  CONSUMER_ASSIGNORS,
+  ConsumerGroupState,
+  ConsumerMember,
+  copyPartitions,
+  JOIN_EPOCH,
+  LEAVE_EPOCH,
+  LEAVE_STATIC_EPOCH,
+  reconcile,
+  samePartitions,
+  type TopicInfo,
+  type TopicPartitions,
+} from './consumer-group.js';
+import type { GroupRuntime } from './runtime.js';
+
+const DEFAULT_CONSUMER_SESSION_TIMEOUT_MS = 45000;
+
+const DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS = 5000;
+
+export interface ConsumerGroupHeartbeatParams {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  /** -1 = unchanged. */
+  rebalanceTimeoutMs: number;
+  /** null = unchanged. */
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  /** Partitions the member owns, by topic id; null = unchanged. */
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+  clientId: string;
+  clientHost: string;
+}
+
+export interface ConsumerGroupHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** null = unchanged since the last answer. */
+  assignment: { topicId: string; topicName: string; partitions: number[] }[] | null;
+}
+
+function heartbeatError(errorCode: number, errorMessage: string | null): ConsumerGroupHeartbeatResult {
+  return { errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+}
+
+/** Every owned partition is in `assigned`. */
+function isSubset(owned: TopicPartitions, assigned: TopicPartitions): boolean {
+  for (const [topic, parts] of owned) for (const p of parts) if (!assigned.get(topic)?.has(p)) return false;
+  return true;
+}
+
+type DescribedTopicPartitions = { topicId: string; topicName: string; partitions: number[] }[];
+
+export interface ConsumerGroupDescribed {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
+    assignment: { topicPartitions: DescribedTopicPartitions };
+    targetAssignment: { topicPartitions: DescribedTopicPartitions };
+  }[];
+}
+
+export class ConsumerProtocol {
+  constructor(private readonly rt: GroupRuntime) {}
+
+  private consumerHeartbeatIntervalMs(): number {
+    return this.rt.options.consumerHeartbeatIntervalMs ?? DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS;
+  }
+
+  private consumerSessionTimeoutMs(): number {
+    return this.rt.options.consumerSessionTimeoutMs ?? DEFAULT_CONSUMER_SESSION_TIMEOUT_MS;
+  }
+
+  private topicInfos(): TopicInfo[] {
+    return this.rt.options.storage.topics().map((t) => ({ name: t.name, topicId: t.topicId, partitionCount: t.partitionCount }));
+  }
+
+  /** Request-level checks of ConsumerGroupHeartbeat (Kafka's rules); an error result or null. */
+  private checkConsumerHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult | null {
+    const invalid = (message: string) => heartbeatError(ErrorCode.INVALID_REQUEST, message);
+    if (p.groupId === '') return invalid('GroupId can\'t be empty.');
+    if (p.instanceId === '') return invalid('InstanceId can\'t be empty.');
+    if (p.rackId === '') return invalid('RackId can\'t be empty.');
+    if (p.memberEpoch > 0 || p.memberEpoch === LEAVE_EPOCH) {
+      if (p.memberId === '') return invalid('MemberId can\'t be empty.');
+    } else if (p.memberEpoch === JOIN_EPOCH) {
+      if (p.rebalanceTimeoutMs === -1) return invalid('RebalanceTimeoutMs must be provided in first request.');
+      if (p.topicPartitions === null || p.topicPartitions.length > 0) return invalid('TopicPartitions must be empty when (re-)joining.');
+      const names = p.subscribedTopicNames !== null && p.subscribedTopicNames.length > 0;
+      if (!names && !p.subscribedTopicRegex) return invalid('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+    } else if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
+      if (p.memberId === '') return invalid('MemberId can\'t be empty.');
+      if (p.instanceId === null) return invalid('InstanceId can\'t be null.');
+    } else {
+      return invalid('MemberEpoch is invalid.');
+    }
+    if (p.serverAssignor !== null && !(CONSUMER_ASSIGNORS as readonly string[]).includes(p.serverAssignor)) {
+      return heartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${p.serverAssignor} is not supported. Supported assignors: ${CONSUMER_ASSIGNORS.join(', ')}.`);
+    }
+    if (p.subscribedTopicRegex && compileRegex(p.subscribedTopicRegex) === null) {
+      return heartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex ${p.subscribedTopicRegex} is not a valid regular expression.`);
+    }
+    return null;
+  }
+
+  /**
+   * The group a heartbeat applies to: an existing consumer group; on a join (epoch 0) a new one, or
+   * an Empty classic group converted (its offsets are kept). A classic group with members is not a
+   * consumer group (GROUP_ID_NOT_FOUND, as Kafka with online migration off).
+   */
+  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): Group | ConsumerGroupHeartbeatResult {
+    let g = this.rt.groups.get(p.groupId);
+    if (g?.consumer) return g;
+    const classicInUse = g !== undefined && (g.members.size > 0 || g.pendingMembers.size > 0 || g.state !== 'Empty');
+    if (classicInUse) return heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
+    if (p.memberEpoch !== JOIN_EPOCH) {
+      // Unknown here (e.g. consumer-group membership does not survive a broker restart): the member rejoins.
+      return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+    }
+    if (!g) this.rt.groups.set(p.groupId, (g = new Group(p.groupId)));
+    g.joinTimer = this.rt.cancel(g.joinTimer);
+    g.syncTimer = this.rt.cancel(g.syncTimer);
+    g.consumer = new ConsumerGroupState();
+    g.consumer.groupEpoch = g.consumer.assignmentEpoch = 0;
+    g.protocolType = 'consumer';
+    g.protocolName = null;
+    g.leaderId = null;
+    g.subscribedTopics = null;
+    this.rt.logger.info(`group ${p.groupId}: created as a consumer (KIP-848) group`);
+    return g;
+  }
+
+  consumerGroupHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
+    if (!this.rt.active) return heartbeatError(ErrorCode.COORDINATOR_NOT_AVAILABLE, null);
+    const bad = this.checkConsumerHeartbeat(p);
+    if (bad) return bad;
+    const found = this.consumerGroupFor(p);
+    if (!(found instanceof Group)) return found;
+    const g = found;
+    const cg = g.consumer!;
+    if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.consumerLeave(g, p);
+
+    // Find or create the member.
+    let m: ConsumerMember | undefined;
+    let isNew = false;
+    if (p.memberEpoch === JOIN_EPOCH) {
+      const memberId = p.memberId !== '' ? p.memberId : randomUUID();
+      if (p.instanceId !== null) {
+        const currentId = cg.staticMembers.get(p.instanceId);
+        const current = currentId === undefined ? undefined : cg.members.get(currentId);
+        if (current && current.memberId !== memberId) {
+          if (current.memberEpoch !== LEAVE_STATIC_EPOCH) {
+            return heartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${p.instanceId} cannot join the group because the instance id is owned by ${current.memberId}.`);
+          }
+          m = this.replaceStaticConsumerMember(g, current, memberId);
+        }
+      }
+      if (!m) {
+        m = cg.members.get(memberId);
+        if (m) {
+          // A known member rejoining from scratch: it owns nothing now.
+          m.assigned = new Map();
+          m.pendingRevocation = new Map();
+          m.state = 'stable';
+          m.previousMemberEpoch = -1;
+          m.memberEpoch = 0;
+          cg.releaseAll(m);
+        } else {
+          m = new ConsumerMember(memberId);
+          isNew = true;
+        }
+      }
+    } else {
+      m = cg.members.get(p.memberId);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+      if (p.instanceId !== null && cg.staticMembers.get(p.instanceId) !== m.memberId) {
+        return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by another member.`);
+      }
+      const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
+      if (p.memberEpoch > m.memberEpoch) {
+        return heartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The member epoch ${p.memberEpoch} is greater than the coordinator's ${m.memberEpoch}. The member must abandon all its partitions and rejoin.`);
+      }
+      if (p.memberEpoch < m.memberEpoch && (p.memberEpoch !== m.previousMemberEpoch || owned === null || !isSubset(owned, m.assigned))) {
+        return heartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The member epoch ${p.memberEpoch} is smaller than the coordinator's ${m.memberEpoch}. The member must abandon all its partitions and rejoin.`);
+      }
+    }
+
+    // Update what the request carries (null = unchanged).
+    const before = { names: m.subscribedTopicNames.join('\0'), regex: m.subscribedTopicRegex, assignor: m.serverAssignor };
+    if (p.instanceId !== null) m.instanceId = p.instanceId;
+    if (p.rackId !== null) m.rackId = p.rackId;
+    if (p.rebalanceTimeoutMs !== -1) m.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
+    if (p.serverAssignor !== null) m.serverAssignor = p.serverAssignor;
+    if (p.subscribedTopicNames !== null) m.subscribedTopicNames = [...new Set(p.subscribedTopicNames)].sort();
+    if (p.subscribedTopicRegex !== null) m.subscribedTopicRegex = p.subscribedTopicRegex === '' ? null : p.subscribedTopicRegex; // "" clears it
+    m.clientId = p.clientId;
+    m.clientHost = p.clientHost;
+    const subscriptionChanged = isNew || before.names !== m.subscribedTopicNames.join('\0') || before.regex !== m.subscribedTopicRegex || before.assignor !== m.serverAssignor;
+    if (isNew) {
+      cg.members.set(m.memberId, m);
+      if (m.instanceId !== null) cg.staticMembers.set(m.instanceId, m.memberId);
+      if (g.state === 'Empty') g.transitionTo('Stable');
+      this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId}${m.instanceId ? ` (instance ${m.instanceId})` : ''} joined`);
+    }
+
+    // Bump the group epoch when the assignment's inputs changed, and compute the new target.
+    this.maybeBumpConsumerGroup(g, subscriptionChanged ? `member ${m.memberId} joined or changed its subscription` : null);
+
+    // Move the member towards its target.
+    const assignedBefore = copyPartitions(m.assigned);
+    const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
+    reconcile(m, cg.assignmentEpoch, cg.target.get(m.memberId) ?? new Map(), p.memberEpoch === JOIN_EPOCH ? new Map() : owned, (t, q) => cg.ownerOf(t, q));
+    cg.updateOwners(m);
+    this.scheduleConsumerSession(g, m);
+    this.scheduleRevocationTimeout(g, m);
+
+    const full = p.memberEpoch === JOIN_EPOCH || (p.rebalanceTimeoutMs !== -1 && p.subscribedTopicNames !== null && p.topicPartitions !== null);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: m.memberId,
+      memberEpoch: m.memberEpoch,
+      heartbeatIntervalMs: this.consumerHeartbeatIntervalMs(),
+      assignment: full || !samePartitions(assignedBefore, m.assigned) ? this.withTopicIds(m.assigned) : null,
+    };
+  }
+
+  /** Owned partitions reported by topic id → by topic name (unknown ids are dropped). */
+  private ownedByName(tps: { topicId: string; partitions: number[] }[]): TopicPartitions {
+    const byId = new Map(this.rt.options.storage.topics().map((t) => [t.topicId, t.name]));
+    const out: TopicPartitions = new Map();
+    for (const tp of tps) {
+      const name = byId.get(tp.topicId);
+      if (name === undefined) continue;
+      out.set(name, new Set([...(out.get(name) ?? []), ...tp.partitions]));
+    }
+    return out;
+  }
+
+  private withTopicIds(tp: TopicPartitions): { topicId: string; topicName: string; partitions: number[] }[] {
+    const out = [];
+    for (const [name, parts] of [...tp].sort((a, b) => a[0].localeCompare(b[0]))) {
+      const meta = this.rt.options.storage.topic(name);
+      if (!meta || parts.size === 0) continue;
+      out.push({ topicId: meta.topicId, topicName: name, partitions: [...parts].sort((a, b) => a - b) });
+    }
+    return out;
+  }
+
+  /**
+   * Bumps the group epoch when `reason` is given or the subscribed topics' metadata changed (a topic
+   * created, deleted or grown), then recomputes the target assignment if it is behind.
+   */
+  private maybeBumpConsumerGroup(g: Group, reason: string | null): void {
+    const cg = g.consumer!;
+    const topics = cg.subscribedTopics(this.topicInfos());
+    const metadata = JSON.stringify(topics.map((t) => [t.name, t.topicId, t.partitionCount]));
+    if (metadata !== cg.subscriptionMetadata) {
+      cg.subscriptionMetadata = metadata;
+      reason ??= 'subscribed topic metadata changed';
+    }
+    if (reason !== null) {
+      cg.groupEpoch += 1;
+      this.rt.logger.info(`group ${g.groupId}: epoch ${cg.groupEpoch}: ${reason}`);
+    }
+    if (cg.groupEpoch > cg.assignmentEpoch) {
+      const assignor = cg.preferredAssignor();
+      const members = [...cg.members.values()];
+      const target = assign(assignor, { members, topics, current: cg.target });
+      cg.target.clear();
+      for (const m of members) cg.target.set(m.memberId, target.get(m.memberId) ?? new Map());
+      cg.assignmentEpoch = cg.groupEpoch;
+    }
+  }
+
+  private scheduleConsumerSession(g: Group, m: ConsumerMember): void {
+    this.rt.cancel(m.sessionTimer);
+    m.sessionTimer = this.rt.schedule(this.consumerSessionTimeoutMs(), () => {
+      m.sessionTimer = null;
+      if (this.rt.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} session expired, removing it`);
+      this.removeConsumerMember(g, m, 'session expired');
+    });
+  }
+
+  /** A member that has partitions to revoke gets its rebalance timeout to do so, or is fenced. */
+  private scheduleRevocationTimeout(g: Group, m: ConsumerMember): void {
+    if (m.state !== 'unrevoked_partitions') {
+      m.revocationTimer = this.rt.cancel(m.revocationTimer);
+      m.revocationEpoch = -1;
+      return;
+    }
+    if (m.revocationTimer && m.revocationEpoch === m.memberEpoch) return;
+    this.rt.cancel(m.revocationTimer);
+    m.revocationEpoch = m.memberEpoch;
+    m.revocationTimer = this.rt.schedule(m.rebalanceTimeoutMs, () => {
+      m.revocationTimer = null;
+      if (this.rt.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      if (m.state !== 'unrevoked_partitions' || m.memberEpoch !== m.revocationEpoch) return;
+      this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} did not revoke its partitions within ${m.rebalanceTimeoutMs} ms, removing it`);
+      this.removeConsumerMember(g, m, 'revocation timed out');
+    });
+  }
+
+  private removeConsumerMember(g: Group, m: ConsumerMember, reason: string): void {
+    const cg = g.consumer!;
+    m.sessionTimer = this.rt.cancel(m.sessionTimer);
+    m.revocationTimer = this.rt.cancel(m.revocationTimer);
+    cg.releaseAll(m);
+    cg.members.delete(m.memberId);
+    cg.target.delete(m.memberId);
+    if (m.instanceId !== null && cg.staticMembers.get(m.instanceId) === m.memberId) cg.staticMembers.delete(m.instanceId);
+    if (cg.members.size === 0) g.transitionTo('Empty');
+    this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
+  }
+
+  /** A static member came back under a new member id: it takes over the old member's place. */
+  private replaceStaticConsumerMember(g: Group, old: ConsumerMember, memberId: string): ConsumerMember {
+    const cg = g.consumer!;
+    const m = new ConsumerMember(memberId);
+    Object.assign(m, {
+      memberEpoch: old.previousMemberEpoch >= 0 ? old.previousMemberEpoch : 0, previousMemberEpoch: -1, state: old.state,
+      assigned: old.assigned, pendingRevocation: old.pendingRevocation, instanceId: old.instanceId, rackId: old.rackId,
+      rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
+      subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
+    });
+    old.sessionTimer = this.rt.cancel(old.sessionTimer);
+    old.revocationTimer = this.rt.cancel(old.revocationTimer);
+    cg.releaseAll(old);
+    cg.members.delete(old.memberId);
+    cg.members.set(memberId, m);
+    cg.target.set(memberId, cg.target.get(old.memberId) ?? new Map());
+    cg.target.delete(old.memberId);
+    cg.staticMembers.set(m.instanceId!, memberId);
+    cg.updateOwners(m);
+    this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} rejoined as ${memberId} (was ${old.memberId})`);
+    return m;
+  }
+
+  private consumerLeave(g: Group, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
+    const cg = g.consumer!;
+    let m: ConsumerMember | undefined;
+    if (p.instanceId !== null) {
+      const id = cg.staticMembers.get(p.instanceId);
+      m = id === undefined ? undefined : cg.members.get(id);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${p.instanceId} is unknown.`);
+      if (m.memberId !== p.memberId) return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by member ${m.memberId}.`);
+    } else {
+      m = cg.members.get(p.memberId);
+      if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
+    }
+    if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
+      // A static member that will be back: it keeps its partitions until its session expires.
+      if (m.memberEpoch !== LEAVE_STATIC_EPOCH) m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = LEAVE_STATIC_EPOCH;
+      this.scheduleConsumerSession(g, m);
+      this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} (${m.memberId}) left temporarily`);
+    } else {
+      this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} left`);
+      this.removeConsumerMember(g, m, 'left the group');
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: m.memberId, memberEpoch: p.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+  }
+
+  consumerGroupDescribe(groupIds: string[]): ConsumerGroupDescribed[] {
+    return groupIds.map((groupId) => {
+      const blank = { groupId, errorMessage: null as string | null, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [] };
+      if (!this.rt.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+      if (groupId === '') return { ...blank, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'GroupId can\'t be empty.' };
+      const g = this.rt.groups.get(groupId);
+      if (!g?.consumer) {
+        return { ...blank, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: g ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.` };
+      }
+      const cg = g.consumer;
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: cg.stateName(),
+        groupEpoch: cg.groupEpoch,
+        assignmentEpoch: cg.assignmentEpoch,
+        assignorName: cg.preferredAssignor(),
+        members: [...cg.members.values()].map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames,
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: { topicPartitions: this.withTopicIds(m.assigned) },
+          targetAssignment: { topicPartitions: this.withTopicIds(cg.target.get(m.memberId) ?? new Map()) },
+        })),
+      };
+    });
+  }
+}

@@ -1,0 +1,378 @@
+// Committed offsets (OffsetCommit, OffsetFetch, OffsetDelete) for both group protocols, offset
+// retention, and the durable removal of groups. The records themselves are in offsets-store.ts.
+//
+// A commit is answered only after its append resolved; memory is updated from the append's log
+// offsets, and commits still in flight (pendingCommits) keep a concurrent deletion from being undone.
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { Group } from './classic-group.js';
+import { memberSubscribes } from './consumer-group.js';
+import type { LogEntry, OffsetValue } from './offsets-store.js';
+import type { ClassicProtocol } from './classic-protocol.js';
+import { writeErrorCode, type GroupRuntime } from './runtime.js';
+
+/** offset.metadata.max.bytes (Kafka compares the string's length in UTF-16 units). */
+export const MAX_OFFSET_METADATA_LENGTH = 4096;
+
+const DEFAULT_OFFSETS_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+const DEFAULT_RETENTION_CHECK_MS = 10 * 60 * 1000;
+
+export interface OffsetCommitParams {
+  groupId: string;
+  /** OffsetCommit version (v9+: KIP-848 members, GROUP_ID_NOT_FOUND); absent = not checked. */
+  apiVersion?: number;
+  /** -1 with an empty memberId: a "simple" commit, allowed while the group has no members. */
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      committedOffset: number;
+      committedLeaderEpoch: number;
+      committedMetadata: string | null;
+      /** OffsetCommit v1 only; -1 = now. */
+      commitTimestamp?: number;
+    }[];
+  }[];
+}
+
+export type PartitionErrors = { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[];
+
+export interface FetchedOffset {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface OffsetFetchResult {
+  errorCode: number;
+  topics: { name: string; partitions: FetchedOffset[] }[];
+}
+
+export interface OffsetDeleteResult {
+  errorCode: number;
+  topics: PartitionErrors;
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
+
+export class OffsetManager {
+  constructor(
+    private readonly rt: GroupRuntime,
+    private readonly classic: ClassicProtocol,
+  ) {}
+
+  scheduleRetentionCheck(): void {
+    const every = this.rt.options.offsetsRetentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS;
+    this.rt.schedule(every, () => {
+      this.expireOffsetsAndGroups();
+      this.scheduleRetentionCheck();
+    });
+  }
+
+  async commitOffsets(p: OffsetCommitParams): Promise<PartitionErrors> {
+    const results: PartitionErrors = p.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode: ErrorCode.NONE })),
+    }));
+    const known: { topic: string; part: OffsetCommitParams['topics'][number]['partitions'][number]; res: { errorCode: number } }[] = [];
+    p.topics.forEach((t, i) => {
+      const meta = this.rt.options.storage.topic(t.name);
+      t.partitions.forEach((part, j) => {
+        const res = results[i].partitions[j];
+        if (!meta || part.partitionIndex < 0 || part.partitionIndex >= meta.partitionCount) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else known.push({ topic: t.name, part, res });
+      });
+    });
+    if (known.length === 0) return results;
+
+    const checked = this.validateCommit(p);
+    if (typeof checked === 'number') {
+      for (const k of known) k.res.errorCode = checked;
+      return results;
+    }
+    let g = checked;
+    if (!g) this.rt.groups.set(p.groupId, (g = new Group(p.groupId))); // a simple (non-member) commit creates the group
+
+    const now = Date.now();
+    const entries: LogEntry[] = [];
+    const targets: { errorCode: number }[] = [];
+    for (const k of known) {
+      const metadata = k.part.committedMetadata ?? '';
+      if (metadata.length > MAX_OFFSET_METADATA_LENGTH) {
+        k.res.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        continue;
+      }
+      const ts = k.part.commitTimestamp;
+      entries.push({
+        type: 'offset', group: p.groupId, topic: k.topic, partition: k.part.partitionIndex,
+        value: { offset: k.part.committedOffset, leaderEpoch: k.part.committedLeaderEpoch ?? -1, metadata, commitTimestamp: ts !== undefined && ts >= 0 ? ts : now },
+      });
+      targets.push(k.res);
+    }
+    if (entries.length === 0) return results;
+    const group = g;
+    const keys = entries.map((e) => (e.type === 'offset' ? partitionKey(e.topic, e.partition) : ''));
+    for (const key of keys) group.pendingCommits.set(key, (group.pendingCommits.get(key) ?? 0) + 1);
+    try {
+      await this.rt.write(entries, (base) => {
+        entries.forEach((e, i) => {
+          if (e.type === 'offset') this.applyOffset(group, e.topic, e.partition, e.value, base + i);
+        });
+      });
+    } catch (err) {
+      const code = writeErrorCode(err);
+      this.rt.logger.warn(`group ${p.groupId}: offset commit failed: ${(err as Error).message}`);
+      for (const t of targets) t.errorCode = code;
+    } finally {
+      for (const key of keys) {
+        const n = (group.pendingCommits.get(key) ?? 1) - 1;
+        if (n > 0) group.pendingCommits.set(key, n);
+        else {
+          group.pendingCommits.delete(key);
+          group.tombstones.delete(key);
+        }
+      }
+    }
+    return results;
+  }
+
+  /** The group a commit applies to (undefined: none yet, simple commit), or the error for all partitions. */
+  private validateCommit(p: OffsetCommitParams): Group | undefined | number {
+    if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const g = this.rt.groups.get(p.groupId);
+    if (!g && p.generationId >= 0) {
+      // A generation of a group that is gone (v9+ says so plainly).
+      return (p.apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+    }
+    if (g?.consumer) {
+      // KIP-848 group: the "generation" is the member epoch; anyone may commit while it is empty.
+      const cg = g.consumer;
+      if (p.generationId < 0 && cg.members.size === 0) return g;
+      const m = cg.members.get(p.memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if ((p.apiVersion ?? 9) < 9) return ErrorCode.UNSUPPORTED_VERSION;
+      if (p.generationId > m.memberEpoch) return ErrorCode.FENCED_MEMBER_EPOCH;
+      if (p.generationId < m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+      return g;
+    }
+    if (p.generationId >= 0 || p.memberId !== '' || p.groupInstanceId !== null) {
+      if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (p.groupInstanceId !== null && !g.staticMembers.has(p.groupInstanceId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return ErrorCode.FENCED_INSTANCE_ID;
+      if (!g.has(p.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (p.generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else if (g && g.state !== 'Empty') {
+      return ErrorCode.UNKNOWN_MEMBER_ID; // only members commit to a group that has members
+    }
+    if (!g) return undefined;
+    switch (g.state) {
+      case 'Empty':
+        return g;
+      case 'Stable':
+      case 'PreparingRebalance': {
+        // Still accepted while preparing: the member learns of the rebalance from its heartbeat.
+        const m = g.members.get(p.memberId);
+        if (m) this.classic.scheduleHeartbeat(g, m);
+        return g;
+      }
+      case 'CompletingRebalance':
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      default:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+  }
+
+  /** Applies a durable offset record (value null = delete) unless a later record already did. */
+  private applyOffset(g: Group, topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
+    if (g.state === 'Dead') return; // its deletion was written after this record
+    const key = partitionKey(topic, partition);
+    const current = g.offset(topic, partition);
+    if (current && current.logOffset > logOffset) return;
+    const deletedAt = g.tombstones.get(key);
+    if (deletedAt !== undefined && deletedAt > logOffset) return;
+    if (value === null) {
+      const parts = g.offsets.get(topic);
+      parts?.delete(partition);
+      if (parts && parts.size === 0) g.offsets.delete(topic);
+      if (g.hasPendingCommit(topic, partition)) g.tombstones.set(key, logOffset);
+    } else {
+      let parts = g.offsets.get(topic);
+      if (!parts) g.offsets.set(topic, (parts = new Map()));
+      parts.set(partition, { ...value, logOffset });
+      g.tombstones.delete(key);
+    }
+  }
+
+  /**
+   * Committed offsets of a group; `topics` null = every committed partition. Partitions never
+   * committed answer offset -1, metadata "", NONE.
+   */
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+    requireStable = false,
+    member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
+  ): OffsetFetchResult {
+    if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const g = this.rt.groups.get(groupId);
+    // v9+: a KIP-848 member identifies itself; a stale epoch or unknown member gets an error.
+    if (g?.consumer && (member.memberId !== null || member.memberEpoch >= 0)) {
+      const m = member.memberId === null ? undefined : g.consumer.members.get(member.memberId);
+      if (!m) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
+      if (member.memberEpoch !== m.memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
+    }
+    const none = (partitionIndex: number, errorCode: number = ErrorCode.NONE): FetchedOffset => ({
+      partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode,
+    });
+    const one = (topic: string, partitionIndex: number): FetchedOffset => {
+      if (!g) return none(partitionIndex);
+      if (requireStable && g.hasPendingCommit(topic, partitionIndex)) return none(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+      const o = g.offset(topic, partitionIndex);
+      if (!o) return none(partitionIndex);
+      return { partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE };
+    };
+    if (topics !== null) {
+      return { errorCode: ErrorCode.NONE, topics: topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((i) => one(t.name, i)) })) };
+    }
+    if (!g) return { errorCode: ErrorCode.NONE, topics: [] };
+    const names = [...g.offsets.keys()].sort();
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: names.map((name) => ({
+        name,
+        partitions: [...g.offsets.get(name)!.keys()].sort((a, b) => a - b).map((i) => one(name, i)),
+      })),
+    };
+  }
+
+  /** OffsetDelete: removes committed offsets of partitions the group does not consume. */
+  async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<OffsetDeleteResult> {
+    if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const g = this.rt.groups.get(groupId);
+    if (!g) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    const consumerGroupRebalancingOrStable = g.state !== 'Empty' && g.protocolType === 'consumer';
+    if (g.state !== 'Empty' && !consumerGroupRebalancingOrStable) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+    const results: PartitionErrors = topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.NONE })),
+    }));
+    const entries: LogEntry[] = [];
+    const targets: { errorCode: number }[] = [];
+    topics.forEach((t, i) => {
+      const meta = this.rt.options.storage.topic(t.name);
+      // Unknown subscriptions (unreadable metadata) count as subscribed, as in Kafka.
+      const subscribed = consumerGroupRebalancingOrStable && (g.consumer
+        ? [...g.consumer.members.values()].some((m) => memberSubscribes(m, t.name))
+        : g.subscribedTopics === null || g.subscribedTopics.has(t.name));
+      t.partitions.forEach((partition, j) => {
+        const res = results[i].partitions[j];
+        if (!meta || partition < 0 || partition >= meta.partitionCount) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (subscribed) res.errorCode = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC;
+        else if (g.offset(t.name, partition)) {
+          entries.push({ type: 'offset', group: groupId, topic: t.name, partition, value: null });
+          targets.push(res);
+        }
+      });
+    });
+    if (entries.length > 0) {
+      try {
+        await this.rt.write(entries, (base) => {
+          entries.forEach((e, i) => {
+            if (e.type === 'offset') this.applyOffset(g, e.topic, e.partition, null, base + i);
+          });
+        });
+      } catch (err) {
+        const code = writeErrorCode(err);
+        for (const t of targets) t.errorCode = code;
+      }
+    }
+    return { errorCode: ErrorCode.NONE, topics: results };
+  }
+
+  /**
+   * Marks the groups Dead and forgets them at once (so nothing can join them meanwhile), then writes
+   * their tombstones. If the write fails they come back as they were.
+   */
+  async removeGroupsDurably(groups: Group[]): Promise<number> {
+    const entries: LogEntry[] = [];
+    for (const g of groups) {
+      for (const [topic, parts] of g.offsets) {
+        for (const partition of parts.keys()) entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
+      }
+      if (g.persistedAt >= 0) entries.push({ type: 'group', group: g.groupId, value: null });
+      g.transitionTo('Dead');
+      for (const t of g.pendingMembers.values()) this.rt.cancel(t);
+      g.pendingMembers.clear();
+      g.joinTimer = this.rt.cancel(g.joinTimer);
+      g.syncTimer = this.rt.cancel(g.syncTimer);
+      this.rt.groups.delete(g.groupId);
+    }
+    if (entries.length === 0) return ErrorCode.NONE;
+    try {
+      await this.rt.write(entries, () => undefined);
+      for (const g of groups) this.rt.logger.info(`group ${g.groupId}: deleted`);
+      return ErrorCode.NONE;
+    } catch (err) {
+      this.rt.logger.warn(`deleting group(s) ${groups.map((g) => g.groupId).join(', ')} failed: ${(err as Error).message}`);
+      for (const g of groups) {
+        g.state = 'Empty';
+        const now = this.rt.groups.get(g.groupId);
+        if (!now) {
+          this.rt.groups.set(g.groupId, g);
+          continue;
+        }
+        // A group of the same name appeared meanwhile: it inherits the offsets that are still in the log.
+        for (const [topic, parts] of g.offsets) {
+          for (const [partition, o] of parts) if (!now.offset(topic, partition)) this.applyOffset(now, topic, partition, o, o.logOffset);
+        }
+      }
+      return writeErrorCode(err);
+    }
+  }
+
+  /**
+   * Offset retention (offsets.retention.minutes): an Empty consumer group loses its offsets once it
+   * has been empty that long; a group used only for commits loses each offset that long after its
+   * commit. Empty groups left without offsets are then removed.
+   */
+  private expireOffsetsAndGroups(): void {
+    const retention = this.rt.options.offsetsRetentionMs ?? DEFAULT_OFFSETS_RETENTION_MS;
+    const now = Date.now();
+    const expired: { g: Group; topic: string; partition: number }[] = [];
+    const removable: Group[] = [];
+    for (const g of this.rt.groups.values()) {
+      const simple = g.protocolType === null;
+      let expiring = 0;
+      if (g.state === 'Empty' || simple) {
+        for (const [topic, parts] of g.offsets) {
+          for (const [partition, o] of parts) {
+            const since = simple ? o.commitTimestamp : g.stateTimestamp;
+            if (now - since >= retention && !g.hasPendingCommit(topic, partition)) {
+              expired.push({ g, topic, partition });
+              expiring++;
+            }
+          }
+        }
+      }
+      if (g.state === 'Empty' && g.members.size === 0 && g.pendingMembers.size === 0 && g.pendingCommits.size === 0 && g.offsetCount() === expiring) {
+        removable.push(g);
+      }
+    }
+    const partial = expired.filter((t) => !removable.includes(t.g)); // removed groups lose all offsets anyway
+    if (removable.length === 0 && partial.length === 0) return;
+    this.rt.logger.info(`offset retention: expiring ${expired.length} offset(s), removing ${removable.length} empty group(s)`);
+    if (removable.length > 0) void this.removeGroupsDurably(removable);
+    if (partial.length > 0) {
+      const entries: LogEntry[] = partial.map((t) => ({ type: 'offset', group: t.g.groupId, topic: t.topic, partition: t.partition, value: null }));
+      void this.rt.write(entries, (base) => {
+        partial.forEach((t, i) => this.applyOffset(t.g, t.topic, t.partition, null, base + i));
+      }).catch((err) => this.rt.logger.warn(`offset retention: write failed: ${(err as Error).message}`));
+    }
+  }
+}

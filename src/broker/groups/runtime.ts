@@ -1,0 +1,222 @@
+// What the parts of the group coordinator share: the groups by id, the timers, and the writes to
+// the internal log `__consumer_offsets` (replay on start, appends, compaction).
+//
+// Everything runs on the one event loop, so each method's synchronous part is atomic. Timers are
+// unref'd, live in one set, and are all cleared when the coordinator stops.
+//
+// Durability: offsets and group metadata are records in the internal log (format in
+// offsets-store.ts). A write answers only after the append resolved, and memory is updated from the
+// append's log offsets so that memory always equals what a replay would build.
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { StorageError, type Storage } from '../../storage/types.js';
+import type { Logger } from '../logger.js';
+import { Group, Member, type CommittedOffset } from './classic-group.js';
+import { OFFSETS_LOG, OffsetsStore, type GroupValue, type LogEntry } from './offsets-store.js';
+
+export interface GroupCoordinatorOptions {
+  storage: Storage;
+  logger: Logger;
+  /** group.initial.rebalance.delay.ms */
+  initialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms / group.max.session.timeout.ms */
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** offsets.retention.minutes, in ms (default 7 days). */
+  offsetsRetentionMs?: number;
+  /** offsets.retention.check.interval.ms (default 10 minutes). */
+  offsetsRetentionCheckIntervalMs?: number;
+  /** group.consumer.session.timeout.ms for KIP-848 consumer groups (default 45 s). */
+  consumerSessionTimeoutMs?: number;
+  /** group.consumer.heartbeat.interval.ms for KIP-848 consumer groups (default 5 s). */
+  consumerHeartbeatIntervalMs?: number;
+}
+
+/** Superseded records in the offsets log before it is compacted (at least as many as live ones). */
+const COMPACT_MIN_GARBAGE = 10000;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Kafka's mapping of a failed coordinator append (KAFKA_STORAGE_ERROR → NOT_COORDINATOR). */
+export function writeErrorCode(err: unknown): number {
+  return err instanceof StorageError ? ErrorCode.NOT_COORDINATOR : ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+export class GroupRuntime {
+  /** Every group this coordinator knows, by id. */
+  readonly groups = new Map<string, Group>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private store: OffsetsStore | null = null;
+  /** Between start() and stop(); requests answer COORDINATOR_NOT_AVAILABLE outside it. */
+  active = false;
+  private compacting = false;
+  /** Log size at which the next compaction check happens. */
+  private compactCheckAt = COMPACT_MIN_GARBAGE;
+  readonly logger: Logger;
+
+  constructor(readonly options: GroupCoordinatorOptions) {
+    this.logger = options.logger;
+  }
+
+  /** Opens the offsets log and replays it into `groups`; the coordinator is then active. */
+  async open(): Promise<void> {
+    this.store = new OffsetsStore(await this.options.storage.internalLog(OFFSETS_LOG));
+    await this.load(this.store);
+    this.active = true;
+    this.compactCheckAt = this.nextCompactCheck(this.liveRecordCount());
+  }
+
+  /** Inactive from now on: clears every timer, then waits for the writes in flight and forgets the groups. */
+  async close(beforeWait: () => void): Promise<void> {
+    this.active = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    beforeWait();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    this.groups.clear();
+  }
+
+  private async load(store: OffsetsStore): Promise<void> {
+    const metas = new Map<string, { value: GroupValue; offset: number }>();
+    const offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
+    let records = 0;
+    await store.replay(
+      (e, offset) => {
+        records++;
+        if (e.type === 'group') {
+          if (e.value === null) metas.delete(e.group);
+          else metas.set(e.group, { value: e.value, offset });
+          return;
+        }
+        let byTopic = offsets.get(e.group);
+        if (!byTopic) offsets.set(e.group, (byTopic = new Map()));
+        let parts = byTopic.get(e.topic);
+        if (e.value === null) {
+          parts?.delete(e.partition);
+          if (parts?.size === 0) byTopic.delete(e.topic);
+          if (byTopic.size === 0) offsets.delete(e.group);
+          return;
+        }
+        if (!parts) byTopic.set(e.topic, (parts = new Map()));
+        parts.set(e.partition, { ...e.value, logOffset: offset });
+      },
+      (reason, offset) => this.logger.warn(`${OFFSETS_LOG}: skipped ${reason} at offset ${offset}`),
+    );
+    for (const [groupId, { value, offset }] of metas) {
+      const g = new Group(groupId);
+      g.protocolType = value.protocolType;
+      g.generationId = value.generation;
+      g.persisted = value;
+      g.persistedAt = offset;
+      if (value.members.length > 0 && value.protocol !== null) {
+        g.protocolName = value.protocol;
+        for (const mv of value.members) {
+          const m = new Member(mv.memberId, mv.groupInstanceId, mv.clientId, mv.clientHost, mv.rebalanceTimeoutMs,
+            mv.sessionTimeoutMs, value.protocolType ?? '', [{ name: value.protocol, metadata: mv.subscription }]);
+          m.assignment = mv.assignment;
+          g.add(m);
+        }
+        if (value.leader !== null && g.members.has(value.leader)) g.leaderId = value.leader;
+        g.subscribedTopics = g.computeSubscribedTopics();
+        g.state = 'Stable';
+      }
+      g.stateTimestamp = value.stateTimestamp;
+      this.groups.set(groupId, g);
+    }
+    for (const [groupId, byTopic] of offsets) {
+      let g = this.groups.get(groupId);
+      if (!g) this.groups.set(groupId, (g = new Group(groupId)));
+      for (const [topic, parts] of byTopic) g.offsets.set(topic, parts);
+    }
+    if (records > 0) this.logger.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_LOG}`);
+  }
+
+  schedule(ms: number, fn: () => void): NodeJS.Timeout | null {
+    if (!this.active) return null;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.active) return;
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error(`group coordinator timer failed: ${(err as Error).stack ?? err}`);
+      }
+    }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+    t.unref();
+    this.timers.add(t);
+    return t;
+  }
+
+  cancel(t: NodeJS.Timeout | null | undefined): null {
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(t);
+    }
+    return null;
+  }
+
+  /**
+   * Appends `entries` durably, then runs `onWritten` with the offset of the first one before anything
+   * else can observe the log (so compaction never sees a write that memory does not reflect yet).
+   */
+  write(entries: LogEntry[], onWritten: (baseOffset: number) => void): Promise<void> {
+    if (!this.store) return Promise.reject(new Error('group coordinator not started'));
+    const p = this.store.append(entries).then(onWritten);
+    this.inflight.add(p);
+    p.then(
+      () => {
+        this.inflight.delete(p);
+        this.maybeCompact();
+      },
+      () => this.inflight.delete(p),
+    );
+    return p;
+  }
+
+  private liveRecordCount(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.offsetCount() + (g.persisted !== null ? 1 : 0);
+    return n;
+  }
+
+  private nextCompactCheck(live: number): number {
+    return live + Math.max(COMPACT_MIN_GARBAGE, live);
+  }
+
+  /**
+   * Compaction: when superseded records outnumber live ones (and at least COMPACT_MIN_GARBAGE),
+   * appends the live state as fresh records and deletes everything before them. Runs only while no
+   * other write is in flight, so memory is exactly the log's state.
+   */
+  maybeCompact(): void {
+    const store = this.store;
+    if (!store || !this.active || this.compacting || this.inflight.size > 0 || store.size() < this.compactCheckAt) return;
+    const live = this.liveRecordCount();
+    this.compactCheckAt = this.nextCompactCheck(live);
+    if (store.size() - live < Math.max(COMPACT_MIN_GARBAGE, live)) return;
+    const entries: LogEntry[] = [];
+    for (const g of this.groups.values()) {
+      if (g.persisted !== null) entries.push({ type: 'group', group: g.groupId, value: g.persisted as GroupValue });
+      for (const [topic, parts] of g.offsets) {
+        for (const [partition, o] of parts) {
+          entries.push({ type: 'offset', group: g.groupId, topic, partition, value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: o.commitTimestamp } });
+        }
+      }
+    }
+    this.compacting = true;
+    const before = store.size();
+    const run = (async () => {
+      const keepFrom = entries.length > 0 ? await store.append(entries) : store.endOffset();
+      await store.deleteBefore(keepFrom);
+    })();
+    this.inflight.add(run);
+    run.then(
+      () => this.logger.info(`${OFFSETS_LOG}: compacted ${before} record(s) to ${entries.length}`),
+      (err) => this.logger.warn(`${OFFSETS_LOG}: compaction failed: ${(err as Error).message}`),
+    ).finally(() => {
+      this.inflight.delete(run);
+      this.compacting = false;
+      this.compactCheckAt = this.nextCompactCheck(this.liveRecordCount());
+    });
+  }
+}
