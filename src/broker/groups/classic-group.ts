@@ -1,10 +1,10 @@
-// The classic consumer group: members, generation, protocol choice and committed offsets.
-// A KIP-848 consumer group is a Group whose `consumer` holds its state (consumer-group.ts); it
-// shares the committed offsets and their persistence with classic groups. This file holds state and
-// pure helpers only; every transition that involves timers, waiting
-// requests or the log is driven by GroupCoordinator (coordinator.ts), on the one event loop.
+// The classic group: members, generation, protocol choice; and the committed offsets of the group id.
+// A ClassicGroup is the one record a group id has: when `consumer` is set it is a KIP-848 consumer
+// group (state in consumer-group.ts) and its classic fields stay unused; the committed offsets and
+// their persistence are the group id's whichever protocol it speaks. This file holds state, its
+// transitions and pure helpers; timers, waiting requests and the log are classic-protocol.ts's.
 
-import type { ConsumerGroupState } from './consumer-group.js';
+import type { ConsumerGroup } from './consumer-group.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -51,7 +51,7 @@ export interface CommittedOffset {
   logOffset: number;
 }
 
-export class Member {
+export class ClassicMember {
   assignment: Buffer = EMPTY_BYTES;
   /** Resolves this member's pending JoinGroup; set while it awaits the end of the join phase. */
   joinWaiter: ((r: JoinGroupResult) => void) | null = null;
@@ -96,7 +96,7 @@ export class Member {
   }
 }
 
-export class Group {
+export class ClassicGroup {
   state: GroupState = 'Empty';
   /** When the group entered its current state (ms); persisted, used for offset expiry of Empty groups. */
   stateTimestamp = Date.now();
@@ -105,7 +105,7 @@ export class Group {
   generationId = 0;
   leaderId: string | null = null;
   /** memberId → member, in join order (the first one becomes leader when the leader goes). */
-  readonly members = new Map<string, Member>();
+  readonly members = new Map<string, ClassicMember>();
   /** groupInstanceId → memberId of static members. */
   readonly staticMembers = new Map<string, string>();
   /** Member ids handed out with MEMBER_ID_REQUIRED and not yet used; value: their expiry timer. */
@@ -127,7 +127,7 @@ export class Group {
    * Set for a KIP-848 consumer group. Its classic fields stay unused: `members` is empty, `state` is
    * 'Empty' without consumer members and 'Stable' with them (reports use consumer.stateName()).
    */
-  consumer: ConsumerGroupState | null = null;
+  consumer: ConsumerGroup | null = null;
 
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;
@@ -216,7 +216,7 @@ export class Group {
       const v = m.vote(candidates);
       if (v !== undefined) votes.set(v, (votes.get(v) ?? 0) + 1);
     }
-    const first = this.members.values().next().value as Member | undefined;
+    const first = this.members.values().next().value as ClassicMember | undefined;
     const order = first ? first.protocols.map((p) => p.name) : [...votes.keys()];
     let best: string | undefined;
     let bestVotes = -1;
@@ -232,7 +232,7 @@ export class Group {
   }
 
   /** Adds a member; the first member fixes the protocol type and the first leaderless one leads. */
-  add(member: Member): void {
+  add(member: ClassicMember): void {
     if (this.members.size === 0) this.protocolType = member.protocolType;
     if (this.leaderId === null) this.leaderId = member.memberId;
     this.members.set(member.memberId, member);
@@ -240,7 +240,7 @@ export class Group {
   }
 
   /** Removes a member from the maps (no callbacks, no timers: see GroupCoordinator.removeMember). */
-  remove(memberId: string): Member | undefined {
+  remove(memberId: string): ClassicMember | undefined {
     const m = this.members.get(memberId);
     if (m) {
       this.members.delete(memberId);
@@ -257,7 +257,7 @@ export class Group {
   }
 
   /** Moves a static member to a new member id (it keeps its assignment and place as leader). */
-  replaceStaticMember(member: Member, newMemberId: string): void {
+  replaceStaticMember(member: ClassicMember, newMemberId: string): void {
     const oldId = member.memberId;
     this.members.delete(oldId);
     member.memberId = newMemberId;

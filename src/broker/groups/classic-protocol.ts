@@ -3,7 +3,7 @@
 // the join and sync phases, their timers, sessions, static members and the group metadata record.
 //
 // A request that has to wait (JoinGroup until the join phase ends, a follower's SyncGroup until the
-// leader's assignment is stored) parks a resolver on its Member and gets its answer when the state
+// leader's assignment is stored) parks a resolver on its ClassicMember and gets its answer when the state
 // moves.
 //
 // State machine: Empty → PreparingRebalance (join phase; from Empty it first waits
@@ -16,9 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import {
   EMPTY_BYTES,
-  Group,
+  ClassicGroup,
   joinError,
-  Member,
+  ClassicMember,
   syncError,
   type GroupState,
   type JoinGroupResult,
@@ -116,7 +116,7 @@ export class ClassicProtocol {
     }
   }
 
-  scheduleHeartbeat(g: Group, m: Member, timeoutMs = m.sessionTimeoutMs): void {
+  scheduleHeartbeat(g: ClassicGroup, m: ClassicMember, timeoutMs = m.sessionTimeoutMs): void {
     this.rt.cancel(m.heartbeatTimer);
     m.heartbeatTimer = this.rt.schedule(timeoutMs, () => {
       m.heartbeatTimer = null;
@@ -124,7 +124,7 @@ export class ClassicProtocol {
     });
   }
 
-  private onHeartbeatExpired(g: Group, m: Member): void {
+  private onHeartbeatExpired(g: ClassicGroup, m: ClassicMember): void {
     if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
     // Members waiting in a join or sync phase are alive by definition (Kafka's hasSatisfiedHeartbeat);
     // their session restarts when that phase answers them.
@@ -133,7 +133,7 @@ export class ClassicProtocol {
     this.removeMemberAndUpdateGroup(g, m);
   }
 
-  private resolveJoin(m: Member, r: JoinGroupResult): void {
+  private resolveJoin(m: ClassicMember, r: JoinGroupResult): void {
     const w = m.joinWaiter;
     if (w) {
       m.joinWaiter = null;
@@ -141,7 +141,7 @@ export class ClassicProtocol {
     }
   }
 
-  private resolveSync(m: Member, r: SyncGroupResult): void {
+  private resolveSync(m: ClassicMember, r: SyncGroupResult): void {
     const w = m.syncWaiter;
     if (w) {
       m.syncWaiter = null;
@@ -149,7 +149,7 @@ export class ClassicProtocol {
     }
   }
 
-  private awaitJoin(m: Member): Promise<JoinGroupResult> {
+  private awaitJoin(m: ClassicMember): Promise<JoinGroupResult> {
     // A member that sends JoinGroup again while one is parked: the older request is answered now.
     this.resolveJoin(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
     return new Promise((resolve) => {
@@ -157,7 +157,7 @@ export class ClassicProtocol {
     });
   }
 
-  private awaitSync(m: Member): Promise<SyncGroupResult> {
+  private awaitSync(m: ClassicMember): Promise<SyncGroupResult> {
     this.resolveSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
     return new Promise((resolve) => {
       m.syncWaiter = resolve;
@@ -165,14 +165,14 @@ export class ClassicProtocol {
   }
 
   /** Takes a member out of the group, answering whatever it has parked with UNKNOWN_MEMBER_ID. */
-  private removeMember(g: Group, m: Member): void {
+  private removeMember(g: ClassicGroup, m: ClassicMember): void {
     this.resolveJoin(m, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
     this.resolveSync(m, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     m.heartbeatTimer = this.rt.cancel(m.heartbeatTimer);
     g.remove(m.memberId);
   }
 
-  private removeMemberAndUpdateGroup(g: Group, m: Member): void {
+  private removeMemberAndUpdateGroup(g: ClassicGroup, m: ClassicMember): void {
     this.removeMember(g, m);
     switch (g.state) {
       case 'Stable':
@@ -187,7 +187,7 @@ export class ClassicProtocol {
     }
   }
 
-  private addPendingMember(g: Group, memberId: string, sessionTimeoutMs: number): void {
+  private addPendingMember(g: ClassicGroup, memberId: string, sessionTimeoutMs: number): void {
     g.pendingMembers.set(memberId, this.rt.schedule(sessionTimeoutMs, () => {
       if (this.rt.groups.get(g.groupId) !== g || !g.pendingMembers.has(memberId)) return;
       this.rt.logger.info(`group ${g.groupId}: pending member ${memberId} never joined, dropping it`);
@@ -195,7 +195,7 @@ export class ClassicProtocol {
     }));
   }
 
-  private removePendingMember(g: Group, memberId: string): void {
+  private removePendingMember(g: ClassicGroup, memberId: string): void {
     this.rt.cancel(g.pendingMembers.get(memberId));
     g.pendingMembers.delete(memberId);
     if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
@@ -203,18 +203,18 @@ export class ClassicProtocol {
   }
 
   /** A group that only ever held a pending member id or a refused join leaves no trace. */
-  private maybeDropTransientGroup(g: Group): void {
+  private maybeDropTransientGroup(g: ClassicGroup): void {
     if (g.consumer === null && g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
         g.offsets.size === 0 && g.pendingCommits.size === 0 && g.persistedAt < 0 && this.rt.groups.get(g.groupId) === g) {
       this.rt.groups.delete(g.groupId);
     }
   }
 
-  private maybePrepareRebalance(g: Group, reason: string): void {
+  private maybePrepareRebalance(g: ClassicGroup, reason: string): void {
     if (g.state === 'Stable' || g.state === 'CompletingRebalance' || g.state === 'Empty') this.prepareRebalance(g, reason);
   }
 
-  private prepareRebalance(g: Group, reason: string): void {
+  private prepareRebalance(g: ClassicGroup, reason: string): void {
     // Members waiting for an assignment that will never come are told to rejoin.
     if (g.state === 'CompletingRebalance') this.resetAndPropagateAssignmentError(g, ErrorCode.REBALANCE_IN_PROGRESS);
     g.syncTimer = this.rt.cancel(g.syncTimer);
@@ -236,7 +236,7 @@ export class ClassicProtocol {
   }
 
   /** Kafka's InitialDelayedJoin: while new members keep arriving, wait again (bounded by the rebalance timeout). */
-  private onInitialDelayExpired(g: Group, elapsedDelay: number): void {
+  private onInitialDelayExpired(g: ClassicGroup, elapsedDelay: number): void {
     g.joinTimer = null;
     const st = g.initialDelay;
     if (!st || g.state !== 'PreparingRebalance') return;
@@ -251,12 +251,12 @@ export class ClassicProtocol {
     this.completeJoin(g);
   }
 
-  private tryCompleteJoin(g: Group): void {
+  private tryCompleteJoin(g: ClassicGroup): void {
     if (g.state === 'PreparingRebalance' && g.initialDelay === null && g.allMembersJoined()) this.completeJoin(g);
   }
 
   /** Ends the join phase: drops dynamic members that did not rejoin and starts the next generation. */
-  private completeJoin(g: Group): void {
+  private completeJoin(g: ClassicGroup): void {
     if (g.state !== 'PreparingRebalance' || this.rt.groups.get(g.groupId) !== g) return;
     g.joinTimer = this.rt.cancel(g.joinTimer);
     g.initialDelay = null;
@@ -291,7 +291,7 @@ export class ClassicProtocol {
   }
 
   /** Keeps the leader if it rejoined, else hands leadership to any member that did. */
-  private electJoinedLeader(g: Group): boolean {
+  private electJoinedLeader(g: ClassicGroup): boolean {
     if (g.leaderId === null) return false;
     if (g.members.get(g.leaderId)?.awaitingJoin) return true;
     for (const m of g.members.values()) {
@@ -303,7 +303,7 @@ export class ClassicProtocol {
     return false;
   }
 
-  private onPendingSyncExpired(g: Group, generation: number): void {
+  private onPendingSyncExpired(g: ClassicGroup, generation: number): void {
     g.syncTimer = null;
     if (this.rt.groups.get(g.groupId) !== g || g.generationId !== generation) return;
     if (g.state !== 'CompletingRebalance' && g.state !== 'Stable') return;
@@ -318,7 +318,7 @@ export class ClassicProtocol {
     this.maybePrepareRebalance(g, 'members did not send SyncGroup in time');
   }
 
-  private joinResult(g: Group, m: Member, members: JoinGroupResult['members'], leader = g.leaderId, skipAssignment = false): JoinGroupResult {
+  private joinResult(g: ClassicGroup, m: ClassicMember, members: JoinGroupResult['members'], leader = g.leaderId, skipAssignment = false): JoinGroupResult {
     return {
       errorCode: ErrorCode.NONE,
       generationId: g.generationId,
@@ -331,7 +331,7 @@ export class ClassicProtocol {
     };
   }
 
-  private resetAndPropagateAssignmentError(g: Group, errorCode: number): void {
+  private resetAndPropagateAssignmentError(g: ClassicGroup, errorCode: number): void {
     for (const m of g.members.values()) m.assignment = EMPTY_BYTES;
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
@@ -341,7 +341,7 @@ export class ClassicProtocol {
     }
   }
 
-  private setAndPropagateAssignment(g: Group, assignment: Map<string, Buffer>): void {
+  private setAndPropagateAssignment(g: ClassicGroup, assignment: Map<string, Buffer>): void {
     for (const m of g.members.values()) m.assignment = assignment.get(m.memberId) ?? EMPTY_BYTES;
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
@@ -369,7 +369,7 @@ export class ClassicProtocol {
     }
     if (!g) {
       if (!isNewMember) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
-      this.rt.groups.set(p.groupId, (g = new Group(p.groupId)));
+      this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId)));
     }
     const result = isNewMember ? this.newMemberJoin(g, p) : this.currentMemberJoin(g, p);
     if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
@@ -377,7 +377,7 @@ export class ClassicProtocol {
     return result;
   }
 
-  private newMemberJoin(g: Group, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
+  private newMemberJoin(g: ClassicGroup, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
     if (!g.supportsProtocols(p.protocolType, p.protocols)) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const newMemberId = `${p.groupInstanceId ?? p.clientId}-${randomUUID()}`;
     if (p.groupInstanceId !== null) {
@@ -392,7 +392,7 @@ export class ClassicProtocol {
     return this.addMemberAndRebalance(g, newMemberId, p);
   }
 
-  private currentMemberJoin(g: Group, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
+  private currentMemberJoin(g: ClassicGroup, p: JoinGroupParams): JoinGroupResult | Promise<JoinGroupResult> {
     if (!g.supportsProtocols(p.protocolType, p.protocols)) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (g.pendingMembers.has(p.memberId)) {
       // Pending ids are only handed to dynamic members.
@@ -421,8 +421,8 @@ export class ClassicProtocol {
     }
   }
 
-  private addMemberAndRebalance(g: Group, memberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
-    const m = new Member(memberId, p.groupInstanceId, p.clientId, p.clientHost, Math.max(0, p.rebalanceTimeoutMs),
+  private addMemberAndRebalance(g: ClassicGroup, memberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
+    const m = new ClassicMember(memberId, p.groupInstanceId, p.clientId, p.clientHost, Math.max(0, p.rebalanceTimeoutMs),
       p.sessionTimeoutMs, p.protocolType, p.protocols);
     m.isNew = true;
     if (g.state === 'PreparingRebalance' && g.generationId === 0) g.newMemberAdded = true;
@@ -436,7 +436,7 @@ export class ClassicProtocol {
     return result;
   }
 
-  private updateMemberAndRebalance(g: Group, m: Member, p: JoinGroupParams, reason: string): Promise<JoinGroupResult> {
+  private updateMemberAndRebalance(g: ClassicGroup, m: ClassicMember, p: JoinGroupParams, reason: string): Promise<JoinGroupResult> {
     m.protocols = p.protocols;
     m.rebalanceTimeoutMs = Math.max(0, p.rebalanceTimeoutMs);
     m.sessionTimeoutMs = p.sessionTimeoutMs;
@@ -450,7 +450,7 @@ export class ClassicProtocol {
    * member's place under a new id, the old id is fenced. A stable group whose protocol choice does
    * not change keeps its generation and assignment (no rebalance).
    */
-  private updateStaticMemberAndRebalance(g: Group, oldMemberId: string, newMemberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
+  private updateStaticMemberAndRebalance(g: ClassicGroup, oldMemberId: string, newMemberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
     const m = g.members.get(oldMemberId)!;
     const currentLeader = g.leaderId;
     this.resolveJoin(m, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
@@ -630,7 +630,7 @@ export class ClassicProtocol {
   }
 
   /** Writes the group metadata record (with this assignment); resolves with an error code. */
-  private persistGroup(g: Group, assignment: Map<string, Buffer>): Promise<number> {
+  private persistGroup(g: ClassicGroup, assignment: Map<string, Buffer>): Promise<number> {
     const value: GroupValue = {
       protocolType: g.protocolType,
       generation: g.generationId,

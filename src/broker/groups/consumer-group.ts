@@ -58,7 +58,7 @@ export class ConsumerMember {
 
 export type ConsumerGroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
 
-export class ConsumerGroupState {
+export class ConsumerGroup {
   groupEpoch = 0;
   assignmentEpoch = 0;
   readonly members = new Map<string, ConsumerMember>();

@@ -4,12 +4,12 @@
 // towards its target assignment on its own heartbeats.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { Group } from './classic-group.js';
+import { ClassicGroup } from './classic-group.js';
 import {
   assign,
   compileRegex,
   CONSUMER_ASSIGNORS,
-  ConsumerGroupState,
+  ConsumerGroup,
   ConsumerMember,
   copyPartitions,
   JOIN_EPOCH,
@@ -136,7 +136,7 @@ export class ConsumerProtocol {
    * an Empty classic group converted (its offsets are kept). A classic group with members is not a
    * consumer group (GROUP_ID_NOT_FOUND, as Kafka with online migration off).
    */
-  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): Group | ConsumerGroupHeartbeatResult {
+  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): ClassicGroup | ConsumerGroupHeartbeatResult {
     let g = this.rt.groups.get(p.groupId);
     if (g?.consumer) return g;
     const classicInUse = g !== undefined && (g.members.size > 0 || g.pendingMembers.size > 0 || g.state !== 'Empty');
@@ -145,10 +145,10 @@ export class ConsumerProtocol {
       // Unknown here (e.g. consumer-group membership does not survive a broker restart): the member rejoins.
       return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
     }
-    if (!g) this.rt.groups.set(p.groupId, (g = new Group(p.groupId)));
+    if (!g) this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId)));
     g.joinTimer = this.rt.cancel(g.joinTimer);
     g.syncTimer = this.rt.cancel(g.syncTimer);
-    g.consumer = new ConsumerGroupState();
+    g.consumer = new ConsumerGroup();
     g.consumer.groupEpoch = g.consumer.assignmentEpoch = 0;
     g.protocolType = 'consumer';
     g.protocolName = null;
@@ -163,7 +163,7 @@ export class ConsumerProtocol {
     const bad = this.checkConsumerHeartbeat(p);
     if (bad) return bad;
     const found = this.consumerGroupFor(p);
-    if (!(found instanceof Group)) return found;
+    if (!(found instanceof ClassicGroup)) return found;
     const g = found;
     const cg = g.consumer!;
     if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.consumerLeave(g, p);
@@ -279,7 +279,7 @@ export class ConsumerProtocol {
    * Bumps the group epoch when `reason` is given or the subscribed topics' metadata changed (a topic
    * created, deleted or grown), then recomputes the target assignment if it is behind.
    */
-  private maybeBumpConsumerGroup(g: Group, reason: string | null): void {
+  private maybeBumpConsumerGroup(g: ClassicGroup, reason: string | null): void {
     const cg = g.consumer!;
     const topics = cg.subscribedTopics(this.topicInfos());
     const metadata = JSON.stringify(topics.map((t) => [t.name, t.topicId, t.partitionCount]));
@@ -301,7 +301,7 @@ export class ConsumerProtocol {
     }
   }
 
-  private scheduleConsumerSession(g: Group, m: ConsumerMember): void {
+  private scheduleConsumerSession(g: ClassicGroup, m: ConsumerMember): void {
     this.rt.cancel(m.sessionTimer);
     m.sessionTimer = this.rt.schedule(this.consumerSessionTimeoutMs(), () => {
       m.sessionTimer = null;
@@ -312,7 +312,7 @@ export class ConsumerProtocol {
   }
 
   /** A member that has partitions to revoke gets its rebalance timeout to do so, or is fenced. */
-  private scheduleRevocationTimeout(g: Group, m: ConsumerMember): void {
+  private scheduleRevocationTimeout(g: ClassicGroup, m: ConsumerMember): void {
     if (m.state !== 'unrevoked_partitions') {
       m.revocationTimer = this.rt.cancel(m.revocationTimer);
       m.revocationEpoch = -1;
@@ -330,7 +330,7 @@ export class ConsumerProtocol {
     });
   }
 
-  private removeConsumerMember(g: Group, m: ConsumerMember, reason: string): void {
+  private removeConsumerMember(g: ClassicGroup, m: ConsumerMember, reason: string): void {
     const cg = g.consumer!;
     m.sessionTimer = this.rt.cancel(m.sessionTimer);
     m.revocationTimer = this.rt.cancel(m.revocationTimer);
@@ -343,7 +343,7 @@ export class ConsumerProtocol {
   }
 
   /** A static member came back under a new member id: it takes over the old member's place. */
-  private replaceStaticConsumerMember(g: Group, old: ConsumerMember, memberId: string): ConsumerMember {
+  private replaceStaticConsumerMember(g: ClassicGroup, old: ConsumerMember, memberId: string): ConsumerMember {
     const cg = g.consumer!;
     const m = new ConsumerMember(memberId);
     Object.assign(m, {
@@ -365,7 +365,7 @@ export class ConsumerProtocol {
     return m;
   }
 
-  private consumerLeave(g: Group, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
+  private consumerLeave(g: ClassicGroup, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
     const cg = g.consumer!;
     let m: ConsumerMember | undefined;
     if (p.instanceId !== null) {

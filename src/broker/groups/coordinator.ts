@@ -8,7 +8,7 @@
 //
 // ListGroups and DeleteGroups, which span both protocols, are answered here.
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { Group, GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
+import type { ClassicGroup, GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
 import { ClassicProtocol, type DescribedGroup, type HeartbeatParams, type JoinGroupParams, type LeaveGroupResult, type LeavingMember, type SyncGroupParams } from './classic-protocol.js';
 import type { ConsumerGroupStateName } from './consumer-group.js';
 import { ConsumerProtocol, type ConsumerGroupDescribed, type ConsumerGroupHeartbeatParams, type ConsumerGroupHeartbeatResult } from './consumer-protocol.js';
@@ -124,7 +124,7 @@ export class GroupCoordinator {
   /** Deletes Empty groups with their offsets: GROUP_ID_NOT_FOUND for unknown ones, NON_EMPTY_GROUP for live ones. */
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
     const results = [...new Set(groupIds)].map((groupId) => ({ groupId, errorCode: ErrorCode.NONE as number }));
-    const eligible: { g: Group; res: { errorCode: number } }[] = [];
+    const eligible: { g: ClassicGroup; res: { errorCode: number } }[] = [];
     for (const res of results) {
       const g = this.rt.groups.get(res.groupId);
       if (!this.rt.active) res.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;

@@ -4,7 +4,7 @@
 // A commit is answered only after its append resolved; memory is updated from the append's log
 // offsets, and commits still in flight (pendingCommits) keep a concurrent deletion from being undone.
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { Group } from './classic-group.js';
+import { ClassicGroup } from './classic-group.js';
 import { memberSubscribes } from './consumer-group.js';
 import type { LogEntry, OffsetValue } from './offsets-store.js';
 import type { ClassicProtocol } from './classic-protocol.js';
@@ -96,7 +96,7 @@ export class OffsetManager {
       return results;
     }
     let g = checked;
-    if (!g) this.rt.groups.set(p.groupId, (g = new Group(p.groupId))); // a simple (non-member) commit creates the group
+    if (!g) this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId))); // a simple (non-member) commit creates the group
 
     const now = Date.now();
     const entries: LogEntry[] = [];
@@ -142,7 +142,7 @@ export class OffsetManager {
   }
 
   /** The group a commit applies to (undefined: none yet, simple commit), or the error for all partitions. */
-  private validateCommit(p: OffsetCommitParams): Group | undefined | number {
+  private validateCommit(p: OffsetCommitParams): ClassicGroup | undefined | number {
     if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const g = this.rt.groups.get(p.groupId);
     if (!g && p.generationId >= 0) {
@@ -188,7 +188,7 @@ export class OffsetManager {
   }
 
   /** Applies a durable offset record (value null = delete) unless a later record already did. */
-  private applyOffset(g: Group, topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
+  private applyOffset(g: ClassicGroup, topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
     if (g.state === 'Dead') return; // its deletion was written after this record
     const key = partitionKey(topic, partition);
     const current = g.offset(topic, partition);
@@ -299,7 +299,7 @@ export class OffsetManager {
    * Marks the groups Dead and forgets them at once (so nothing can join them meanwhile), then writes
    * their tombstones. If the write fails they come back as they were.
    */
-  async removeGroupsDurably(groups: Group[]): Promise<number> {
+  async removeGroupsDurably(groups: ClassicGroup[]): Promise<number> {
     const entries: LogEntry[] = [];
     for (const g of groups) {
       for (const [topic, parts] of g.offsets) {
@@ -344,8 +344,8 @@ export class OffsetManager {
   private expireOffsetsAndGroups(): void {
     const retention = this.rt.options.offsetsRetentionMs ?? DEFAULT_OFFSETS_RETENTION_MS;
     const now = Date.now();
-    const expired: { g: Group; topic: string; partition: number }[] = [];
-    const removable: Group[] = [];
+    const expired: { g: ClassicGroup; topic: string; partition: number }[] = [];
+    const removable: ClassicGroup[] = [];
     for (const g of this.rt.groups.values()) {
       const simple = g.protocolType === null;
       let expiring = 0;

@@ -10,7 +10,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { StorageError, type Storage } from '../../storage/types.js';
 import type { Logger } from '../logger.js';
-import { Group, Member, type CommittedOffset } from './classic-group.js';
+import { ClassicGroup, ClassicMember, type CommittedOffset } from './classic-group.js';
 import { OFFSETS_LOG, OffsetsStore, type GroupValue, type LogEntry } from './offsets-store.js';
 
 export interface GroupCoordinatorOptions {
@@ -43,7 +43,7 @@ export function writeErrorCode(err: unknown): number {
 
 export class GroupRuntime {
   /** Every group this coordinator knows, by id. */
-  readonly groups = new Map<string, Group>();
+  readonly groups = new Map<string, ClassicGroup>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private store: OffsetsStore | null = null;
@@ -103,7 +103,7 @@ export class GroupRuntime {
       (reason, offset) => this.logger.warn(`${OFFSETS_LOG}: skipped ${reason} at offset ${offset}`),
     );
     for (const [groupId, { value, offset }] of metas) {
-      const g = new Group(groupId);
+      const g = new ClassicGroup(groupId);
       g.protocolType = value.protocolType;
       g.generationId = value.generation;
       g.persisted = value;
@@ -111,7 +111,7 @@ export class GroupRuntime {
       if (value.members.length > 0 && value.protocol !== null) {
         g.protocolName = value.protocol;
         for (const mv of value.members) {
-          const m = new Member(mv.memberId, mv.groupInstanceId, mv.clientId, mv.clientHost, mv.rebalanceTimeoutMs,
+          const m = new ClassicMember(mv.memberId, mv.groupInstanceId, mv.clientId, mv.clientHost, mv.rebalanceTimeoutMs,
             mv.sessionTimeoutMs, value.protocolType ?? '', [{ name: value.protocol, metadata: mv.subscription }]);
           m.assignment = mv.assignment;
           g.add(m);
@@ -125,7 +125,7 @@ export class GroupRuntime {
     }
     for (const [groupId, byTopic] of offsets) {
       let g = this.groups.get(groupId);
-      if (!g) this.groups.set(groupId, (g = new Group(groupId)));
+      if (!g) this.groups.set(groupId, (g = new ClassicGroup(groupId)));
       for (const [topic, parts] of byTopic) g.offsets.set(topic, parts);
     }
     if (records > 0) this.logger.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_LOG}`);
