@@ -5,10 +5,18 @@
 // transitions and pure helpers; timers, waiting requests and the log are classic-protocol.ts's.
 
 import type { ConsumerGroup } from './consumer-group.js';
+import type { GroupValue, OffsetValue } from './offsets-store.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
 export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
+/** States an invariant; a failure is a bug in the coordinator, never a client's doing. */
+export function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion: ${message}`);
+}
+
+const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 export interface ProtocolEntry {
   name: string;
@@ -72,6 +80,13 @@ export class ClassicMember {
     public protocols: ProtocolEntry[],
   ) {}
 
+  /** A rejoin brings the member's current protocols and timeouts. */
+  update(protocols: ProtocolEntry[], rebalanceTimeoutMs: number, sessionTimeoutMs: number): void {
+    this.protocols = protocols;
+    this.rebalanceTimeoutMs = Math.max(0, rebalanceTimeoutMs);
+    this.sessionTimeoutMs = sessionTimeoutMs;
+  }
+
   metadata(protocol: string | null): Buffer {
     if (protocol === null) return EMPTY_BYTES;
     return this.protocols.find((p) => p.name === protocol)?.metadata ?? EMPTY_BYTES;
@@ -97,6 +112,7 @@ export class ClassicMember {
 }
 
 export class ClassicGroup {
+  /** Changed only by the transition methods below, which assert where the group may come from. */
   state: GroupState = 'Empty';
   /** When the group entered its current state (ms); persisted, used for offset expiry of Empty groups. */
   stateTimestamp = Date.now();
@@ -148,9 +164,166 @@ export class ClassicGroup {
     return this.consumer ? 'consumer' : 'classic';
   }
 
-  transitionTo(state: GroupState): void {
+  private enter(state: GroupState): void {
     this.state = state;
     this.stateTimestamp = Date.now();
+  }
+
+  /** A group as its last metadata record left it: Stable with its members, or Empty. */
+  static restore(groupId: string, value: GroupValue, logOffset: number): ClassicGroup {
+    const g = new ClassicGroup(groupId);
+    g.protocolType = value.protocolType;
+    g.generationId = value.generation;
+    g.persisted = value;
+    g.persistedAt = logOffset;
+    if (value.members.length > 0 && value.protocol !== null) {
+      g.protocolName = value.protocol;
+      for (const mv of value.members) {
+        const m = new ClassicMember(mv.memberId, mv.groupInstanceId, mv.clientId, mv.clientHost, mv.rebalanceTimeoutMs,
+          mv.sessionTimeoutMs, value.protocolType ?? '', [{ name: value.protocol, metadata: mv.subscription }]);
+        m.assignment = mv.assignment;
+        g.addMember(m);
+      }
+      if (value.leader !== null && g.members.has(value.leader)) g.leaderId = value.leader;
+      g.subscribedTopics = g.computeSubscribedTopics();
+      g.state = 'Stable';
+    }
+    g.stateTimestamp = value.stateTimestamp;
+    return g;
+  }
+
+  /**
+   * Starts a join phase (from Empty, Stable or CompletingRebalance); returns whether the group was
+   * Empty, in which case the initial rebalance delay (`initialDelayMs`) applies first.
+   */
+  startRebalance(initialDelayMs: number): boolean {
+    assert(this.state === 'Empty' || this.state === 'Stable' || this.state === 'CompletingRebalance',
+      `group ${this.groupId} cannot rebalance from ${this.state}`);
+    this.pendingSync.clear();
+    const fromEmpty = this.state === 'Empty';
+    this.enter('PreparingRebalance');
+    if (fromEmpty) {
+      this.newMemberAdded = false;
+      this.initialDelay = { remainingMs: Math.max(this.rebalanceTimeoutMs() - initialDelayMs, 0) };
+    } else {
+      this.initialDelay = null;
+    }
+    return fromEmpty;
+  }
+
+  /**
+   * The initial delay ran out after `elapsedMs`: if new members came meanwhile, the next delay to
+   * wait (Kafka's InitialDelayedJoin, bounded by the rebalance timeout); else null, the delay is over.
+   */
+  initialDelayExpired(initialDelayMs: number, elapsedMs: number): number | null {
+    const st = this.initialDelay;
+    assert(st !== null && this.state === 'PreparingRebalance', `group ${this.groupId} has no initial delay running`);
+    if (this.newMemberAdded && st.remainingMs !== 0) {
+      this.newMemberAdded = false;
+      const delay = Math.min(initialDelayMs, st.remainingMs);
+      st.remainingMs = Math.max(st.remainingMs - elapsedMs, 0);
+      return delay;
+    }
+    this.initialDelay = null;
+    return null;
+  }
+
+  endInitialDelay(): void {
+    this.initialDelay = null;
+  }
+
+  /** The leader's assignment is stored: every member gets its part, the group is Stable. */
+  completeRebalance(assignment: Map<string, Buffer>): void {
+    assert(this.state === 'CompletingRebalance', `group ${this.groupId} cannot complete a rebalance in ${this.state}`);
+    for (const m of this.members.values()) m.assignment = assignment.get(m.memberId) ?? EMPTY_BYTES;
+    this.enter('Stable');
+  }
+
+  /** Assignments are void (the rebalance failed or starts over). */
+  clearAssignments(): void {
+    for (const m of this.members.values()) m.assignment = EMPTY_BYTES;
+  }
+
+  /** Leader's assignment for `generation` is being written (a repeated leader SyncGroup must not write again). */
+  startStoringAssignment(generation: number): void {
+    assert(generation === this.generationId && this.storingGeneration !== generation, `group ${this.groupId} stores generation ${generation} twice`);
+    this.storingGeneration = generation;
+  }
+
+  assignmentWriteEnded(): void {
+    this.storingGeneration = -1;
+  }
+
+  /** The member sent its SyncGroup for this generation. */
+  markSynced(memberId: string): void {
+    this.pendingSync.delete(memberId);
+  }
+
+  /** Members that did not send SyncGroup in time were removed: nobody is awaited any more. */
+  clearPendingSync(): void {
+    this.pendingSync.clear();
+  }
+
+  /** A new member id handed out with MEMBER_ID_REQUIRED; `expiry` forgets it if it never joins. */
+  addPendingMember(memberId: string, expiry: NodeJS.Timeout | null): void {
+    assert(!this.members.has(memberId) && !this.pendingMembers.has(memberId), `group ${this.groupId}: member id ${memberId} handed out twice`);
+    this.pendingMembers.set(memberId, expiry);
+  }
+
+  /** Forgets a pending member id; returns its expiry timer for the caller to cancel. */
+  removePendingMember(memberId: string): NodeJS.Timeout | null | undefined {
+    const expiry = this.pendingMembers.get(memberId);
+    this.pendingMembers.delete(memberId);
+    return expiry;
+  }
+
+  /** The group's metadata record was written at `logOffset` (an older write completing late changes nothing). */
+  markPersisted(logOffset: number, value: GroupValue): void {
+    if (logOffset > this.persistedAt) {
+      this.persistedAt = logOffset;
+      this.persisted = value;
+    }
+  }
+
+  /** An Empty classic group becomes a KIP-848 consumer group (its committed offsets stay). */
+  becomeConsumerGroup(consumer: ConsumerGroup): void {
+    assert(this.consumer === null && this.state === 'Empty' && this.members.size === 0 && this.pendingMembers.size === 0,
+      `group ${this.groupId} is not an empty classic group`);
+    this.consumer = consumer;
+    this.protocolType = 'consumer';
+    this.protocolName = null;
+    this.leaderId = null;
+    this.subscribedTopics = null;
+  }
+
+  /** An Empty consumer group becomes a classic group again (its committed offsets stay). */
+  becomeClassicGroup(): void {
+    assert(this.consumer !== null && this.consumer.members.size === 0, `group ${this.groupId} is not an empty consumer group`);
+    this.consumer = null;
+    this.protocolType = null;
+    this.enter('Empty');
+  }
+
+  /** A consumer group's reported classic state follows its membership: Stable with members, else Empty. */
+  consumerMembershipChanged(): void {
+    assert(this.consumer !== null, `group ${this.groupId} is not a consumer group`);
+    const state: GroupState = this.consumer.members.size > 0 ? 'Stable' : 'Empty';
+    if (state !== this.state) this.enter(state);
+  }
+
+  /** Deletion: only an Empty group dies; returns the timers of pending member ids to cancel. */
+  markDead(): (NodeJS.Timeout | null)[] {
+    assert(this.state === 'Empty', `group ${this.groupId} cannot be deleted in ${this.state}`);
+    this.enter('Dead');
+    const expiries = [...this.pendingMembers.values()];
+    this.pendingMembers.clear();
+    return expiries;
+  }
+
+  /** Writing the deletion failed: the group is Empty again (its state timestamp stays that of the deletion). */
+  undoDead(): void {
+    assert(this.state === 'Dead', `group ${this.groupId} was not deleted`);
+    this.state = 'Empty';
   }
 
   has(memberId: string): boolean {
@@ -231,16 +404,39 @@ export class ClassicGroup {
     return best;
   }
 
+  /** Keeps the leader if it rejoined, else hands leadership to any member that did. */
+  electJoinedLeader(): boolean {
+    if (this.leaderId === null) return false;
+    if (this.members.get(this.leaderId)?.awaitingJoin) return true;
+    for (const m of this.members.values()) {
+      if (m.awaitingJoin) {
+        this.leaderId = m.memberId;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A member joining for the first time: it must get through a join phase (NEW_MEMBER_JOIN_TIMEOUT_MS). */
+  addNewMember(member: ClassicMember): void {
+    member.isNew = true;
+    if (this.state === 'PreparingRebalance' && this.generationId === 0) this.newMemberAdded = true;
+    this.pendingMembers.delete(member.memberId);
+    this.addMember(member);
+  }
+
   /** Adds a member; the first member fixes the protocol type and the first leaderless one leads. */
-  add(member: ClassicMember): void {
+  addMember(member: ClassicMember): void {
+    assert(!this.members.has(member.memberId), `group ${this.groupId} already has member ${member.memberId}`);
+    assert(this.consumer === null, `group ${this.groupId} is a consumer group`);
     if (this.members.size === 0) this.protocolType = member.protocolType;
     if (this.leaderId === null) this.leaderId = member.memberId;
     this.members.set(member.memberId, member);
     if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, member.memberId);
   }
 
-  /** Removes a member from the maps (no callbacks, no timers: see GroupCoordinator.removeMember). */
-  remove(memberId: string): ClassicMember | undefined {
+  /** Removes a member from the maps (no callbacks, no timers: see ClassicProtocol.removeMember). */
+  removeMember(memberId: string): ClassicMember | undefined {
     const m = this.members.get(memberId);
     if (m) {
       this.members.delete(memberId);
@@ -267,18 +463,26 @@ export class ClassicGroup {
     if (member.groupInstanceId !== null) this.staticMembers.set(member.groupInstanceId, newMemberId);
   }
 
-  /** Starts the next generation once the join phase is over. */
+  /**
+   * Ends the join phase with the next generation: CompletingRebalance, every member awaited in
+   * SyncGroup and none new any more; or Empty when nobody is left.
+   */
   initNextGeneration(): void {
+    assert(this.state === 'PreparingRebalance', `group ${this.groupId} ends a join phase in ${this.state}`);
     this.generationId += 1;
     this.pendingSync.clear();
     if (this.members.size > 0) {
       this.protocolName = this.selectProtocol();
       this.subscribedTopics = this.computeSubscribedTopics();
-      this.transitionTo('CompletingRebalance');
+      this.enter('CompletingRebalance');
+      for (const m of this.members.values()) {
+        m.isNew = false;
+        this.pendingSync.add(m.memberId);
+      }
     } else {
       this.protocolName = null;
       this.subscribedTopics = null;
-      this.transitionTo('Empty');
+      this.enter('Empty');
     }
   }
 
@@ -314,7 +518,54 @@ export class ClassicGroup {
   }
 
   hasPendingCommit(topic: string, partition: number): boolean {
-    return (this.pendingCommits.get(`${topic}\0${partition}`) ?? 0) > 0;
+    return (this.pendingCommits.get(partitionKey(topic, partition)) ?? 0) > 0;
+  }
+
+  /** Offsets read back from the log on start. */
+  restoreOffsets(topic: string, partitions: Map<number, CommittedOffset>): void {
+    this.offsets.set(topic, partitions);
+  }
+
+  /** Commits to these partitions are being written. */
+  startCommits(partitions: { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      this.pendingCommits.set(key, (this.pendingCommits.get(key) ?? 0) + 1);
+    }
+  }
+
+  /** Those writes ended (either way); a partition with none left in flight needs no tombstone any more. */
+  endCommits(partitions: { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const n = (this.pendingCommits.get(key) ?? 1) - 1;
+      if (n > 0) this.pendingCommits.set(key, n);
+      else {
+        this.pendingCommits.delete(key);
+        this.tombstones.delete(key);
+      }
+    }
+  }
+
+  /** Applies a durable offset record (value null = delete) unless a later record already did. */
+  applyOffset(topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
+    if (this.state === 'Dead') return; // its deletion was written after this record
+    const key = partitionKey(topic, partition);
+    const current = this.offset(topic, partition);
+    if (current && current.logOffset > logOffset) return;
+    const deletedAt = this.tombstones.get(key);
+    if (deletedAt !== undefined && deletedAt > logOffset) return;
+    if (value === null) {
+      const parts = this.offsets.get(topic);
+      parts?.delete(partition);
+      if (parts && parts.size === 0) this.offsets.delete(topic);
+      if (this.hasPendingCommit(topic, partition)) this.tombstones.set(key, logOffset);
+    } else {
+      let parts = this.offsets.get(topic);
+      if (!parts) this.offsets.set(topic, (parts = new Map()));
+      parts.set(partition, { ...value, logOffset });
+      this.tombstones.delete(key);
+    }
   }
 }
 

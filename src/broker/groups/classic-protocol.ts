@@ -169,7 +169,7 @@ export class ClassicProtocol {
     this.resolveJoin(m, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
     this.resolveSync(m, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     m.heartbeatTimer = this.rt.cancel(m.heartbeatTimer);
-    g.remove(m.memberId);
+    g.removeMember(m.memberId);
   }
 
   private removeMemberAndUpdateGroup(g: ClassicGroup, m: ClassicMember): void {
@@ -188,7 +188,7 @@ export class ClassicProtocol {
   }
 
   private addPendingMember(g: ClassicGroup, memberId: string, sessionTimeoutMs: number): void {
-    g.pendingMembers.set(memberId, this.rt.schedule(sessionTimeoutMs, () => {
+    g.addPendingMember(memberId, this.rt.schedule(sessionTimeoutMs, () => {
       if (this.rt.groups.get(g.groupId) !== g || !g.pendingMembers.has(memberId)) return;
       this.rt.logger.info(`group ${g.groupId}: pending member ${memberId} never joined, dropping it`);
       this.removePendingMember(g, memberId);
@@ -196,8 +196,7 @@ export class ClassicProtocol {
   }
 
   private removePendingMember(g: ClassicGroup, memberId: string): void {
-    this.rt.cancel(g.pendingMembers.get(memberId));
-    g.pendingMembers.delete(memberId);
+    this.rt.cancel(g.removePendingMember(memberId));
     if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
     this.maybeDropTransientGroup(g);
   }
@@ -218,18 +217,13 @@ export class ClassicProtocol {
     // Members waiting for an assignment that will never come are told to rejoin.
     if (g.state === 'CompletingRebalance') this.resetAndPropagateAssignmentError(g, ErrorCode.REBALANCE_IN_PROGRESS);
     g.syncTimer = this.rt.cancel(g.syncTimer);
-    g.pendingSync.clear();
     g.joinTimer = this.rt.cancel(g.joinTimer);
-    const fromEmpty = g.state === 'Empty';
-    g.transitionTo('PreparingRebalance');
+    const delay = Math.max(0, this.rt.options.initialRebalanceDelayMs);
+    const fromEmpty = g.startRebalance(delay);
     this.rt.logger.info(`group ${g.groupId}: preparing to rebalance (generation ${g.generationId}): ${reason}`);
     if (fromEmpty) {
-      const delay = Math.max(0, this.rt.options.initialRebalanceDelayMs);
-      g.newMemberAdded = false;
-      g.initialDelay = { remainingMs: Math.max(g.rebalanceTimeoutMs() - delay, 0) };
       g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
     } else {
-      g.initialDelay = null;
       g.joinTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.completeJoin(g));
       this.tryCompleteJoin(g);
     }
@@ -238,16 +232,12 @@ export class ClassicProtocol {
   /** Kafka's InitialDelayedJoin: while new members keep arriving, wait again (bounded by the rebalance timeout). */
   private onInitialDelayExpired(g: ClassicGroup, elapsedDelay: number): void {
     g.joinTimer = null;
-    const st = g.initialDelay;
-    if (!st || g.state !== 'PreparingRebalance') return;
-    if (g.newMemberAdded && st.remainingMs !== 0) {
-      g.newMemberAdded = false;
-      const delay = Math.min(Math.max(0, this.rt.options.initialRebalanceDelayMs), st.remainingMs);
-      st.remainingMs = Math.max(st.remainingMs - elapsedDelay, 0);
+    if (!g.initialDelay || g.state !== 'PreparingRebalance') return;
+    const delay = g.initialDelayExpired(Math.max(0, this.rt.options.initialRebalanceDelayMs), elapsedDelay);
+    if (delay !== null) {
       g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
       return;
     }
-    g.initialDelay = null;
     this.completeJoin(g);
   }
 
@@ -259,14 +249,14 @@ export class ClassicProtocol {
   private completeJoin(g: ClassicGroup): void {
     if (g.state !== 'PreparingRebalance' || this.rt.groups.get(g.groupId) !== g) return;
     g.joinTimer = this.rt.cancel(g.joinTimer);
-    g.initialDelay = null;
+    g.endInitialDelay();
     for (const m of [...g.members.values()]) {
       if (!m.awaitingJoin && m.groupInstanceId === null) {
         this.rt.logger.info(`group ${g.groupId}: member ${m.memberId} did not rejoin in time, removing it`);
         this.removeMember(g, m);
       }
     }
-    if (!this.electJoinedLeader(g) && g.members.size > 0) {
+    if (!g.electJoinedLeader() && g.members.size > 0) {
       // Only static members that have not rejoined are left: wait for them (or their session expiry).
       g.joinTimer = this.rt.schedule(Math.max(g.rebalanceTimeoutMs(), MIN_JOIN_RECHECK_MS), () => this.completeJoin(g));
       return;
@@ -282,25 +272,10 @@ export class ClassicProtocol {
     for (const m of g.members.values()) {
       this.resolveJoin(m, this.joinResult(g, m, g.isLeader(m.memberId) ? members : []));
       this.scheduleHeartbeat(g, m);
-      m.isNew = false;
-      g.pendingSync.add(m.memberId);
     }
     // Members that never send SyncGroup (the leader above all) are removed after the rebalance timeout.
     const generation = g.generationId;
     g.syncTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.onPendingSyncExpired(g, generation));
-  }
-
-  /** Keeps the leader if it rejoined, else hands leadership to any member that did. */
-  private electJoinedLeader(g: ClassicGroup): boolean {
-    if (g.leaderId === null) return false;
-    if (g.members.get(g.leaderId)?.awaitingJoin) return true;
-    for (const m of g.members.values()) {
-      if (m.awaitingJoin) {
-        g.leaderId = m.memberId;
-        return true;
-      }
-    }
-    return false;
   }
 
   private onPendingSyncExpired(g: ClassicGroup, generation: number): void {
@@ -314,7 +289,7 @@ export class ClassicProtocol {
       const m = g.members.get(id);
       if (m) this.removeMember(g, m);
     }
-    g.pendingSync.clear();
+    g.clearPendingSync();
     this.maybePrepareRebalance(g, 'members did not send SyncGroup in time');
   }
 
@@ -332,7 +307,7 @@ export class ClassicProtocol {
   }
 
   private resetAndPropagateAssignmentError(g: ClassicGroup, errorCode: number): void {
-    for (const m of g.members.values()) m.assignment = EMPTY_BYTES;
+    g.clearAssignments();
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
         this.resolveSync(m, syncError(errorCode));
@@ -341,8 +316,8 @@ export class ClassicProtocol {
     }
   }
 
-  private setAndPropagateAssignment(g: ClassicGroup, assignment: Map<string, Buffer>): void {
-    for (const m of g.members.values()) m.assignment = assignment.get(m.memberId) ?? EMPTY_BYTES;
+  /** Answers the SyncGroups waiting for the assignment that completed the rebalance. */
+  private propagateAssignment(g: ClassicGroup): void {
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
         this.resolveSync(m, { errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment });
@@ -363,9 +338,7 @@ export class ClassicProtocol {
       // A KIP-848 group: classic members may not join it while it has members (online migration is
       // not supported); an Empty one becomes a classic group again, keeping its offsets.
       if (g.consumer.members.size > 0) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      g.consumer = null;
-      g.protocolType = null;
-      g.transitionTo('Empty');
+      g.becomeClassicGroup();
     }
     if (!g) {
       if (!isNewMember) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
@@ -424,11 +397,8 @@ export class ClassicProtocol {
   private addMemberAndRebalance(g: ClassicGroup, memberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
     const m = new ClassicMember(memberId, p.groupInstanceId, p.clientId, p.clientHost, Math.max(0, p.rebalanceTimeoutMs),
       p.sessionTimeoutMs, p.protocolType, p.protocols);
-    m.isNew = true;
-    if (g.state === 'PreparingRebalance' && g.generationId === 0) g.newMemberAdded = true;
-    this.rt.cancel(g.pendingMembers.get(memberId));
-    g.pendingMembers.delete(memberId);
-    g.add(m);
+    this.rt.cancel(g.removePendingMember(memberId));
+    g.addNewMember(m);
     const result = this.awaitJoin(m);
     // A new member cannot heartbeat before its first JoinGroup answer; drop it if that never happens.
     this.scheduleHeartbeat(g, m, NEW_MEMBER_JOIN_TIMEOUT_MS);
@@ -437,9 +407,7 @@ export class ClassicProtocol {
   }
 
   private updateMemberAndRebalance(g: ClassicGroup, m: ClassicMember, p: JoinGroupParams, reason: string): Promise<JoinGroupResult> {
-    m.protocols = p.protocols;
-    m.rebalanceTimeoutMs = Math.max(0, p.rebalanceTimeoutMs);
-    m.sessionTimeoutMs = p.sessionTimeoutMs;
+    m.update(p.protocols, p.rebalanceTimeoutMs, p.sessionTimeoutMs);
     const result = this.awaitJoin(m);
     this.maybePrepareRebalance(g, reason);
     return result;
@@ -458,9 +426,7 @@ export class ClassicProtocol {
     const old = { protocols: m.protocols, rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs };
     g.replaceStaticMember(m, newMemberId);
     this.scheduleHeartbeat(g, m);
-    m.protocols = p.protocols;
-    m.rebalanceTimeoutMs = Math.max(0, p.rebalanceTimeoutMs);
-    m.sessionTimeoutMs = p.sessionTimeoutMs;
+    m.update(p.protocols, p.rebalanceTimeoutMs, p.sessionTimeoutMs);
     const result = this.awaitJoin(m);
     this.rt.logger.info(`group ${g.groupId}: static member ${p.groupInstanceId} rejoined as ${newMemberId} (was ${oldMemberId})`);
     switch (g.state) {
@@ -473,7 +439,7 @@ export class ClassicProtocol {
         void this.persistGroup(g, assignment).then((errorCode) => {
           if (errorCode !== ErrorCode.NONE) {
             if (g.members.get(newMemberId) === m) {
-              Object.assign(m, old);
+              m.update(old.protocols, old.rebalanceTimeoutMs, old.sessionTimeoutMs);
               g.replaceStaticMember(m, oldMemberId);
               this.scheduleHeartbeat(g, m);
             }
@@ -518,22 +484,22 @@ export class ClassicProtocol {
         return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
       case 'CompletingRebalance': {
         const result = this.awaitSync(m);
-        g.pendingSync.delete(m.memberId);
+        g.markSynced(m.memberId);
         if (g.isLeader(m.memberId) && g.storingGeneration !== g.generationId) {
           const assignment = new Map<string, Buffer>();
           for (const a of p.assignments) if (g.members.has(a.memberId)) assignment.set(a.memberId, a.assignment ?? EMPTY_BYTES);
           for (const id of g.members.keys()) if (!assignment.has(id)) assignment.set(id, EMPTY_BYTES);
           const generation = g.generationId;
-          g.storingGeneration = generation;
+          g.startStoringAssignment(generation);
           void this.persistGroup(g, assignment).then((errorCode) => {
             if (g.state !== 'CompletingRebalance' || g.generationId !== generation || this.rt.groups.get(g.groupId) !== g) return;
-            g.storingGeneration = -1;
+            g.assignmentWriteEnded();
             if (errorCode !== ErrorCode.NONE) {
               this.resetAndPropagateAssignmentError(g, errorCode);
               this.maybePrepareRebalance(g, 'storing the assignment failed');
             } else {
-              this.setAndPropagateAssignment(g, assignment);
-              g.transitionTo('Stable');
+              g.completeRebalance(assignment);
+              this.propagateAssignment(g);
               this.rt.logger.info(`group ${g.groupId}: stable at generation ${generation}`);
             }
           });
@@ -541,7 +507,7 @@ export class ClassicProtocol {
         return result;
       }
       case 'Stable':
-        g.pendingSync.delete(m.memberId);
+        g.markSynced(m.memberId);
         this.scheduleHeartbeat(g, m);
         return { errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment };
       default:
@@ -649,10 +615,7 @@ export class ClassicProtocol {
       })),
     };
     return this.rt.write([{ type: 'group', group: g.groupId, value }], (offset) => {
-      if (offset > g.persistedAt) {
-        g.persistedAt = offset;
-        g.persisted = value;
-      }
+      g.markPersisted(offset, value);
     }).then(
       () => ErrorCode.NONE,
       (err) => {

@@ -148,12 +148,7 @@ export class ConsumerProtocol {
     if (!g) this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId)));
     g.joinTimer = this.rt.cancel(g.joinTimer);
     g.syncTimer = this.rt.cancel(g.syncTimer);
-    g.consumer = new ConsumerGroup();
-    g.consumer.groupEpoch = g.consumer.assignmentEpoch = 0;
-    g.protocolType = 'consumer';
-    g.protocolName = null;
-    g.leaderId = null;
-    g.subscribedTopics = null;
+    g.becomeConsumerGroup(new ConsumerGroup());
     this.rt.logger.info(`group ${p.groupId}: created as a consumer (KIP-848) group`);
     return g;
   }
@@ -227,7 +222,7 @@ export class ConsumerProtocol {
     if (isNew) {
       cg.members.set(m.memberId, m);
       if (m.instanceId !== null) cg.staticMembers.set(m.instanceId, m.memberId);
-      if (g.state === 'Empty') g.transitionTo('Stable');
+      g.consumerMembershipChanged();
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId}${m.instanceId ? ` (instance ${m.instanceId})` : ''} joined`);
     }
 
@@ -338,7 +333,7 @@ export class ConsumerProtocol {
     cg.members.delete(m.memberId);
     cg.target.delete(m.memberId);
     if (m.instanceId !== null && cg.staticMembers.get(m.instanceId) === m.memberId) cg.staticMembers.delete(m.instanceId);
-    if (cg.members.size === 0) g.transitionTo('Empty');
+    g.consumerMembershipChanged();
     this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
   }
 

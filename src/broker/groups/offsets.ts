@@ -6,7 +6,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { ClassicGroup } from './classic-group.js';
 import { memberSubscribes } from './consumer-group.js';
-import type { LogEntry, OffsetValue } from './offsets-store.js';
+import type { LogEntry } from './offsets-store.js';
 import type { ClassicProtocol } from './classic-protocol.js';
 import { writeErrorCode, type GroupRuntime } from './runtime.js';
 
@@ -58,7 +58,6 @@ export interface OffsetDeleteResult {
   topics: PartitionErrors;
 }
 
-const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 export class OffsetManager {
   constructor(
@@ -116,12 +115,12 @@ export class OffsetManager {
     }
     if (entries.length === 0) return results;
     const group = g;
-    const keys = entries.map((e) => (e.type === 'offset' ? partitionKey(e.topic, e.partition) : ''));
-    for (const key of keys) group.pendingCommits.set(key, (group.pendingCommits.get(key) ?? 0) + 1);
+    const committing = entries.flatMap((e) => (e.type === 'offset' ? [{ topic: e.topic, partition: e.partition }] : []));
+    group.startCommits(committing);
     try {
       await this.rt.write(entries, (base) => {
         entries.forEach((e, i) => {
-          if (e.type === 'offset') this.applyOffset(group, e.topic, e.partition, e.value, base + i);
+          if (e.type === 'offset') group.applyOffset(e.topic, e.partition, e.value, base + i);
         });
       });
     } catch (err) {
@@ -129,14 +128,7 @@ export class OffsetManager {
       this.rt.logger.warn(`group ${p.groupId}: offset commit failed: ${(err as Error).message}`);
       for (const t of targets) t.errorCode = code;
     } finally {
-      for (const key of keys) {
-        const n = (group.pendingCommits.get(key) ?? 1) - 1;
-        if (n > 0) group.pendingCommits.set(key, n);
-        else {
-          group.pendingCommits.delete(key);
-          group.tombstones.delete(key);
-        }
-      }
+      group.endCommits(committing);
     }
     return results;
   }
@@ -184,27 +176,6 @@ export class OffsetManager {
         return ErrorCode.REBALANCE_IN_PROGRESS;
       default:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    }
-  }
-
-  /** Applies a durable offset record (value null = delete) unless a later record already did. */
-  private applyOffset(g: ClassicGroup, topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
-    if (g.state === 'Dead') return; // its deletion was written after this record
-    const key = partitionKey(topic, partition);
-    const current = g.offset(topic, partition);
-    if (current && current.logOffset > logOffset) return;
-    const deletedAt = g.tombstones.get(key);
-    if (deletedAt !== undefined && deletedAt > logOffset) return;
-    if (value === null) {
-      const parts = g.offsets.get(topic);
-      parts?.delete(partition);
-      if (parts && parts.size === 0) g.offsets.delete(topic);
-      if (g.hasPendingCommit(topic, partition)) g.tombstones.set(key, logOffset);
-    } else {
-      let parts = g.offsets.get(topic);
-      if (!parts) g.offsets.set(topic, (parts = new Map()));
-      parts.set(partition, { ...value, logOffset });
-      g.tombstones.delete(key);
     }
   }
 
@@ -284,7 +255,7 @@ export class OffsetManager {
       try {
         await this.rt.write(entries, (base) => {
           entries.forEach((e, i) => {
-            if (e.type === 'offset') this.applyOffset(g, e.topic, e.partition, null, base + i);
+            if (e.type === 'offset') g.applyOffset(e.topic, e.partition, null, base + i);
           });
         });
       } catch (err) {
@@ -306,9 +277,7 @@ export class OffsetManager {
         for (const partition of parts.keys()) entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
       }
       if (g.persistedAt >= 0) entries.push({ type: 'group', group: g.groupId, value: null });
-      g.transitionTo('Dead');
-      for (const t of g.pendingMembers.values()) this.rt.cancel(t);
-      g.pendingMembers.clear();
+      for (const t of g.markDead()) this.rt.cancel(t);
       g.joinTimer = this.rt.cancel(g.joinTimer);
       g.syncTimer = this.rt.cancel(g.syncTimer);
       this.rt.groups.delete(g.groupId);
@@ -321,7 +290,7 @@ export class OffsetManager {
     } catch (err) {
       this.rt.logger.warn(`deleting group(s) ${groups.map((g) => g.groupId).join(', ')} failed: ${(err as Error).message}`);
       for (const g of groups) {
-        g.state = 'Empty';
+        g.undoDead();
         const now = this.rt.groups.get(g.groupId);
         if (!now) {
           this.rt.groups.set(g.groupId, g);
@@ -329,7 +298,7 @@ export class OffsetManager {
         }
         // A group of the same name appeared meanwhile: it inherits the offsets that are still in the log.
         for (const [topic, parts] of g.offsets) {
-          for (const [partition, o] of parts) if (!now.offset(topic, partition)) this.applyOffset(now, topic, partition, o, o.logOffset);
+          for (const [partition, o] of parts) if (!now.offset(topic, partition)) now.applyOffset(topic, partition, o, o.logOffset);
         }
       }
       return writeErrorCode(err);
@@ -371,7 +340,7 @@ export class OffsetManager {
     if (partial.length > 0) {
       const entries: LogEntry[] = partial.map((t) => ({ type: 'offset', group: t.g.groupId, topic: t.topic, partition: t.partition, value: null }));
       void this.rt.write(entries, (base) => {
-        partial.forEach((t, i) => this.applyOffset(t.g, t.topic, t.partition, null, base + i));
+        partial.forEach((t, i) => t.g.applyOffset(t.topic, t.partition, null, base + i));
       }).catch((err) => this.rt.logger.warn(`offset retention: write failed: ${(err as Error).message}`));
     }
   }

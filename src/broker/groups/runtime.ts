@@ -10,7 +10,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { StorageError, type Storage } from '../../storage/types.js';
 import type { Logger } from '../logger.js';
-import { ClassicGroup, ClassicMember, type CommittedOffset } from './classic-group.js';
+import { ClassicGroup, type CommittedOffset } from './classic-group.js';
 import { OFFSETS_LOG, OffsetsStore, type GroupValue, type LogEntry } from './offsets-store.js';
 
 export interface GroupCoordinatorOptions {
@@ -102,31 +102,11 @@ export class GroupRuntime {
       },
       (reason, offset) => this.logger.warn(`${OFFSETS_LOG}: skipped ${reason} at offset ${offset}`),
     );
-    for (const [groupId, { value, offset }] of metas) {
-      const g = new ClassicGroup(groupId);
-      g.protocolType = value.protocolType;
-      g.generationId = value.generation;
-      g.persisted = value;
-      g.persistedAt = offset;
-      if (value.members.length > 0 && value.protocol !== null) {
-        g.protocolName = value.protocol;
-        for (const mv of value.members) {
-          const m = new ClassicMember(mv.memberId, mv.groupInstanceId, mv.clientId, mv.clientHost, mv.rebalanceTimeoutMs,
-            mv.sessionTimeoutMs, value.protocolType ?? '', [{ name: value.protocol, metadata: mv.subscription }]);
-          m.assignment = mv.assignment;
-          g.add(m);
-        }
-        if (value.leader !== null && g.members.has(value.leader)) g.leaderId = value.leader;
-        g.subscribedTopics = g.computeSubscribedTopics();
-        g.state = 'Stable';
-      }
-      g.stateTimestamp = value.stateTimestamp;
-      this.groups.set(groupId, g);
-    }
+    for (const [groupId, { value, offset }] of metas) this.groups.set(groupId, ClassicGroup.restore(groupId, value, offset));
     for (const [groupId, byTopic] of offsets) {
       let g = this.groups.get(groupId);
       if (!g) this.groups.set(groupId, (g = new ClassicGroup(groupId)));
-      for (const [topic, parts] of byTopic) g.offsets.set(topic, parts);
+      for (const [topic, parts] of byTopic) g.restoreOffsets(topic, parts);
     }
     if (records > 0) this.logger.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_LOG}`);
   }
