@@ -17,6 +17,24 @@
 
 export type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions';
 
+/** States an invariant; a failure is a bug in the coordinator, never a client's doing. */
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion: ${message}`);
+}
+
+/** What a ConsumerGroupHeartbeat tells about its member; null (and -1 for the timeout) = unchanged. */
+export interface MemberUpdate {
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+  subscribedTopicNames: string[] | null;
+  /** "" clears the regex. */
+  subscribedTopicRegex: string | null;
+  clientId: string;
+  clientHost: string;
+}
+
 /** topic name → partitions. */
 export type TopicPartitions = Map<string, Set<number>>;
 
@@ -54,11 +72,32 @@ export class ConsumerMember {
   revocationEpoch = -1;
 
   constructor(public memberId: string) {}
+
+  /** Takes in what a heartbeat carries; returns whether the assignment's inputs (subscription, assignor) changed. */
+  update(u: MemberUpdate): boolean {
+    const before = { names: this.subscribedTopicNames.join('\0'), regex: this.subscribedTopicRegex, assignor: this.serverAssignor };
+    if (u.instanceId !== null) this.instanceId = u.instanceId;
+    if (u.rackId !== null) this.rackId = u.rackId;
+    if (u.rebalanceTimeoutMs !== -1) this.rebalanceTimeoutMs = u.rebalanceTimeoutMs;
+    if (u.serverAssignor !== null) this.serverAssignor = u.serverAssignor;
+    if (u.subscribedTopicNames !== null) this.subscribedTopicNames = [...new Set(u.subscribedTopicNames)].sort();
+    if (u.subscribedTopicRegex !== null) this.subscribedTopicRegex = u.subscribedTopicRegex === '' ? null : u.subscribedTopicRegex;
+    this.clientId = u.clientId;
+    this.clientHost = u.clientHost;
+    return before.names !== this.subscribedTopicNames.join('\0') || before.regex !== this.subscribedTopicRegex || before.assignor !== this.serverAssignor;
+  }
+
+  /** A static member leaving for a moment (epoch -2): it keeps its partitions, and the epoch to come back at. */
+  leaveTemporarily(): void {
+    if (this.memberEpoch !== LEAVE_STATIC_EPOCH) this.previousMemberEpoch = this.memberEpoch;
+    this.memberEpoch = LEAVE_STATIC_EPOCH;
+  }
 }
 
 export type ConsumerGroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
 
 export class ConsumerGroup {
+  /** Epochs, members and targets change only through the methods below (assignmentEpoch ≤ groupEpoch). */
   groupEpoch = 0;
   assignmentEpoch = 0;
   readonly members = new Map<string, ConsumerMember>();
@@ -94,6 +133,91 @@ export class ConsumerGroup {
       }
     }
     return best;
+  }
+
+  /** Adds a member that just joined (it owns nothing yet). */
+  addMember(m: ConsumerMember): void {
+    assert(!this.members.has(m.memberId), `member ${m.memberId} joined twice`);
+    this.members.set(m.memberId, m);
+    if (m.instanceId !== null) this.staticMembers.set(m.instanceId, m.memberId);
+  }
+
+  /** A known member rejoining from scratch (epoch 0): it owns nothing now. */
+  resetMember(m: ConsumerMember): void {
+    assert(this.members.get(m.memberId) === m, `member ${m.memberId} is not in the group`);
+    m.assigned = new Map();
+    m.pendingRevocation = new Map();
+    m.state = 'stable';
+    m.previousMemberEpoch = -1;
+    m.memberEpoch = 0;
+    this.releaseAll(m);
+  }
+
+  /** Takes a member out with everything it held or was to get. */
+  removeMember(m: ConsumerMember): void {
+    assert(this.members.get(m.memberId) === m, `member ${m.memberId} is not in the group`);
+    this.releaseAll(m);
+    this.members.delete(m.memberId);
+    this.target.delete(m.memberId);
+    if (m.instanceId !== null && this.staticMembers.get(m.instanceId) === m.memberId) this.staticMembers.delete(m.instanceId);
+  }
+
+  /** A static member came back under a new member id: a new member takes over the old one's place, epoch and partitions. */
+  replaceStaticMember(old: ConsumerMember, memberId: string): ConsumerMember {
+    assert(this.members.get(old.memberId) === old && old.instanceId !== null,
+      `member ${old.memberId} cannot be replaced by ${memberId}`);
+    const m = new ConsumerMember(memberId);
+    Object.assign(m, {
+      memberEpoch: old.previousMemberEpoch >= 0 ? old.previousMemberEpoch : 0, previousMemberEpoch: -1, state: old.state,
+      assigned: old.assigned, pendingRevocation: old.pendingRevocation, instanceId: old.instanceId, rackId: old.rackId,
+      rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
+      subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
+    });
+    this.releaseAll(old);
+    this.members.delete(old.memberId);
+    this.members.set(memberId, m);
+    this.target.set(memberId, this.target.get(old.memberId) ?? new Map());
+    this.target.delete(old.memberId);
+    this.staticMembers.set(old.instanceId, memberId);
+    this.updateOwners(m);
+    return m;
+  }
+
+  /**
+   * Notes the subscribed topics' metadata (name, id, partition count); returns whether it changed
+   * since the target assignment was last computed.
+   */
+  updateSubscriptionMetadata(topics: TopicInfo[]): boolean {
+    const metadata = JSON.stringify(topics.map((t) => [t.name, t.topicId, t.partitionCount]));
+    if (metadata === this.subscriptionMetadata) return false;
+    this.subscriptionMetadata = metadata;
+    return true;
+  }
+
+  /** The inputs of the assignment changed: a new group epoch, whose target is yet to be computed. */
+  bumpGroupEpoch(): void {
+    this.groupEpoch += 1;
+  }
+
+  /** Computes the target assignment of the current group epoch (when it is behind) with the preferred assignor. */
+  updateTargetAssignment(topics: TopicInfo[]): void {
+    assert(this.assignmentEpoch <= this.groupEpoch, `assignment epoch ${this.assignmentEpoch} is ahead of group epoch ${this.groupEpoch}`);
+    if (this.groupEpoch === this.assignmentEpoch) return;
+    const members = [...this.members.values()];
+    const target = assign(this.preferredAssignor(), { members, topics, current: this.target });
+    this.target.clear();
+    for (const m of members) this.target.set(m.memberId, target.get(m.memberId) ?? new Map());
+    this.assignmentEpoch = this.groupEpoch;
+  }
+
+  /**
+   * Moves a member one step towards its target given the partitions it reports it owns (null: not
+   * said), and records what it holds now.
+   */
+  reconcileMember(m: ConsumerMember, owned: TopicPartitions | null): void {
+    assert(this.members.get(m.memberId) === m, `member ${m.memberId} is not in the group`);
+    reconcile(m, this.assignmentEpoch, this.target.get(m.memberId) ?? new Map(), owned, (t, q) => this.ownerOf(t, q));
+    this.updateOwners(m);
   }
 
   /** Records which partitions `member` holds now (call after its assignment changed). */

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { ClassicGroup } from './classic-group.js';
 import {
-  assign,
   compileRegex,
   CONSUMER_ASSIGNORS,
   ConsumerGroup,
@@ -15,7 +14,6 @@ import {
   JOIN_EPOCH,
   LEAVE_EPOCH,
   LEAVE_STATIC_EPOCH,
-  reconcile,
   samePartitions,
   type TopicInfo,
   type TopicPartitions,
@@ -181,13 +179,7 @@ export class ConsumerProtocol {
       if (!m) {
         m = cg.members.get(memberId);
         if (m) {
-          // A known member rejoining from scratch: it owns nothing now.
-          m.assigned = new Map();
-          m.pendingRevocation = new Map();
-          m.state = 'stable';
-          m.previousMemberEpoch = -1;
-          m.memberEpoch = 0;
-          cg.releaseAll(m);
+          cg.resetMember(m);
         } else {
           m = new ConsumerMember(memberId);
           isNew = true;
@@ -209,19 +201,9 @@ export class ConsumerProtocol {
     }
 
     // Update what the request carries (null = unchanged).
-    const before = { names: m.subscribedTopicNames.join('\0'), regex: m.subscribedTopicRegex, assignor: m.serverAssignor };
-    if (p.instanceId !== null) m.instanceId = p.instanceId;
-    if (p.rackId !== null) m.rackId = p.rackId;
-    if (p.rebalanceTimeoutMs !== -1) m.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
-    if (p.serverAssignor !== null) m.serverAssignor = p.serverAssignor;
-    if (p.subscribedTopicNames !== null) m.subscribedTopicNames = [...new Set(p.subscribedTopicNames)].sort();
-    if (p.subscribedTopicRegex !== null) m.subscribedTopicRegex = p.subscribedTopicRegex === '' ? null : p.subscribedTopicRegex; // "" clears it
-    m.clientId = p.clientId;
-    m.clientHost = p.clientHost;
-    const subscriptionChanged = isNew || before.names !== m.subscribedTopicNames.join('\0') || before.regex !== m.subscribedTopicRegex || before.assignor !== m.serverAssignor;
+    const subscriptionChanged = m.update(p) || isNew;
     if (isNew) {
-      cg.members.set(m.memberId, m);
-      if (m.instanceId !== null) cg.staticMembers.set(m.instanceId, m.memberId);
+      cg.addMember(m);
       g.consumerMembershipChanged();
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId}${m.instanceId ? ` (instance ${m.instanceId})` : ''} joined`);
     }
@@ -232,8 +214,7 @@ export class ConsumerProtocol {
     // Move the member towards its target.
     const assignedBefore = copyPartitions(m.assigned);
     const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
-    reconcile(m, cg.assignmentEpoch, cg.target.get(m.memberId) ?? new Map(), p.memberEpoch === JOIN_EPOCH ? new Map() : owned, (t, q) => cg.ownerOf(t, q));
-    cg.updateOwners(m);
+    cg.reconcileMember(m, p.memberEpoch === JOIN_EPOCH ? new Map() : owned);
     this.scheduleConsumerSession(g, m);
     this.scheduleRevocationTimeout(g, m);
 
@@ -277,23 +258,12 @@ export class ConsumerProtocol {
   private maybeBumpConsumerGroup(g: ClassicGroup, reason: string | null): void {
     const cg = g.consumer!;
     const topics = cg.subscribedTopics(this.topicInfos());
-    const metadata = JSON.stringify(topics.map((t) => [t.name, t.topicId, t.partitionCount]));
-    if (metadata !== cg.subscriptionMetadata) {
-      cg.subscriptionMetadata = metadata;
-      reason ??= 'subscribed topic metadata changed';
-    }
+    if (cg.updateSubscriptionMetadata(topics)) reason ??= 'subscribed topic metadata changed';
     if (reason !== null) {
-      cg.groupEpoch += 1;
+      cg.bumpGroupEpoch();
       this.rt.logger.info(`group ${g.groupId}: epoch ${cg.groupEpoch}: ${reason}`);
     }
-    if (cg.groupEpoch > cg.assignmentEpoch) {
-      const assignor = cg.preferredAssignor();
-      const members = [...cg.members.values()];
-      const target = assign(assignor, { members, topics, current: cg.target });
-      cg.target.clear();
-      for (const m of members) cg.target.set(m.memberId, target.get(m.memberId) ?? new Map());
-      cg.assignmentEpoch = cg.groupEpoch;
-    }
+    cg.updateTargetAssignment(topics);
   }
 
   private scheduleConsumerSession(g: ClassicGroup, m: ConsumerMember): void {
@@ -329,33 +299,16 @@ export class ConsumerProtocol {
     const cg = g.consumer!;
     m.sessionTimer = this.rt.cancel(m.sessionTimer);
     m.revocationTimer = this.rt.cancel(m.revocationTimer);
-    cg.releaseAll(m);
-    cg.members.delete(m.memberId);
-    cg.target.delete(m.memberId);
-    if (m.instanceId !== null && cg.staticMembers.get(m.instanceId) === m.memberId) cg.staticMembers.delete(m.instanceId);
+    cg.removeMember(m);
     g.consumerMembershipChanged();
     this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
   }
 
   /** A static member came back under a new member id: it takes over the old member's place. */
   private replaceStaticConsumerMember(g: ClassicGroup, old: ConsumerMember, memberId: string): ConsumerMember {
-    const cg = g.consumer!;
-    const m = new ConsumerMember(memberId);
-    Object.assign(m, {
-      memberEpoch: old.previousMemberEpoch >= 0 ? old.previousMemberEpoch : 0, previousMemberEpoch: -1, state: old.state,
-      assigned: old.assigned, pendingRevocation: old.pendingRevocation, instanceId: old.instanceId, rackId: old.rackId,
-      rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
-      subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
-    });
     old.sessionTimer = this.rt.cancel(old.sessionTimer);
     old.revocationTimer = this.rt.cancel(old.revocationTimer);
-    cg.releaseAll(old);
-    cg.members.delete(old.memberId);
-    cg.members.set(memberId, m);
-    cg.target.set(memberId, cg.target.get(old.memberId) ?? new Map());
-    cg.target.delete(old.memberId);
-    cg.staticMembers.set(m.instanceId!, memberId);
-    cg.updateOwners(m);
+    const m = g.consumer!.replaceStaticMember(old, memberId);
     this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} rejoined as ${memberId} (was ${old.memberId})`);
     return m;
   }
@@ -374,8 +327,7 @@ export class ConsumerProtocol {
     }
     if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
       // A static member that will be back: it keeps its partitions until its session expires.
-      if (m.memberEpoch !== LEAVE_STATIC_EPOCH) m.previousMemberEpoch = m.memberEpoch;
-      m.memberEpoch = LEAVE_STATIC_EPOCH;
+      m.leaveTemporarily();
       this.scheduleConsumerSession(g, m);
       this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} (${m.memberId}) left temporarily`);
     } else {
