@@ -1,6 +1,7 @@
 // The KIP-848 consumer group ("consumer" protocol: ConsumerGroupHeartbeat / ConsumerGroupDescribe):
-// state, server-side assignors and the per-member reconciliation. Pure data and functions; the
-// coordinator (coordinator.ts) drives it, owns the timers and answers the requests.
+// state, server-side assignors and the per-member reconciliation. Pure data and functions: every
+// change of epochs, members or assignments is a ConsumerGroup / ConsumerMember method; the protocol
+// (consumer-protocol.ts) drives them, owns the timers and answers the requests.
 //
 // Epochs. The group epoch is bumped whenever the inputs of the assignment change (a member joins,
 // leaves or changes its subscription or assignor; a subscribed topic appears, disappears or grows).

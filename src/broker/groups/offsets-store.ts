@@ -18,7 +18,7 @@
 // Records are uncompressed v2 batches with producerId -1; each coordinator write is one append with
 // {sync: true}. Keys of an unknown shape and values with "v" other than 1 are skipped on replay, so a
 // later format can add record types. The log is compacted by rewriting the live records (see
-// GroupCoordinator.maybeCompact) and deleting everything before them.
+// GroupRuntime.maybeCompact in runtime.ts) and deleting everything before them.
 import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
 
