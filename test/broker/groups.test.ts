@@ -5,7 +5,8 @@ import { test as nodeTest } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../src/broker/logger.js';
 import { GroupCoordinator, type GroupCoordinatorOptions, type JoinGroupParams, type JoinGroupResult } from '../../src/broker/groups/coordinator.js';
-import { decodeSubscriptionTopics } from '../../src/broker/groups/classic-group.js';
+import { ClassicGroup, ClassicMember, decodeSubscriptionTopics } from '../../src/broker/groups/classic-group.js';
+import { ConsumerGroup, ConsumerMember } from '../../src/broker/groups/consumer-group.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 
@@ -684,4 +685,33 @@ test('offsets.retention.minutes and group.consumer.* are broker settings with CL
   assert.equal(b.groups.options.consumerSessionTimeoutMs, 10000);
   assert.equal(b.groups.options.consumerHeartbeatIntervalMs, 1000);
   assert.equal(new Broker({ dataDir: 'memory', logLevel: 'silent' }).groups.options.offsetsRetentionMs, 7 * 24 * 3600 * 1000);
+});
+
+nodeTest('group state changes assert where they may happen', () => {
+  const g = new ClassicGroup('g');
+  const member = new ClassicMember('m1', null, 'c', 'h', 1000, 1000, 'consumer', [{ name: 'range', metadata: Buffer.alloc(0) }]);
+  assert.throws(() => g.completeRebalance(new Map()), /assertion: group g cannot complete a rebalance in Empty/);
+  assert.throws(() => g.initNextGeneration(), /assertion: group g ends a join phase in Empty/);
+  g.addNewMember(member);
+  assert.throws(() => g.addMember(member), /already has member m1/);
+  assert.equal(g.startRebalance(0), true);
+  assert.throws(() => g.startRebalance(0), /cannot rebalance from PreparingRebalance/);
+  assert.throws(() => g.markDead(), /cannot be deleted in PreparingRebalance/);
+  assert.throws(() => g.becomeConsumerGroup(new ConsumerGroup()), /is not an empty classic group/);
+  g.initNextGeneration();
+  assert.equal(g.state, 'CompletingRebalance');
+  assert.equal(member.isNew, false);
+  g.completeRebalance(new Map([['m1', Buffer.from('a')]]));
+  assert.equal(g.state, 'Stable');
+  assert.deepEqual(member.assignment, Buffer.from('a'));
+  assert.throws(() => g.undoDead(), /was not deleted/);
+
+  const cg = new ConsumerGroup();
+  const stranger = new ConsumerMember('x');
+  assert.throws(() => cg.resetMember(stranger), /member x is not in the group/);
+  assert.throws(() => cg.reconcileMember(stranger, null), /member x is not in the group/);
+  cg.addMember(stranger);
+  assert.throws(() => cg.addMember(stranger), /member x joined twice/);
+  cg.assignmentEpoch = 1; // not reachable through the methods: the target would be ahead of the group
+  assert.throws(() => cg.updateTargetAssignment([]), /assignment epoch 1 is ahead of group epoch 0/);
 });
