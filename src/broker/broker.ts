@@ -2,7 +2,7 @@
 // topic rules (names, auto-creation, effective configs) that several handlers share.
 import { mkdirSync } from 'node:fs';
 import { ErrorCode } from '../protocol/generated/errors.js';
-import { FileStorage } from '../storage/file.js';
+import { FileStorage } from '../storage/file/index.js';
 import { MemoryStorage } from '../storage/memory.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import { DEFAULT_CONFIG, type BrokerConfig } from './config.js';

@@ -32,26 +32,3 @@ export function stampBatches(batches: Buffer, headers: BatchHeader[], nextOffset
 }
 
 export const MIN_BATCH = BATCH_HEADER_SIZE;
-
-/** Group commit: many callers wait on one fsync; a call made while one runs waits for the next. */
-export class GroupSync {
-  private running: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
-  constructor(private readonly doSync: () => Promise<void>) {}
-
-  sync(): Promise<void> {
-    if (!this.running) {
-      this.running = this.doSync().finally(() => {
-        this.running = null;
-      });
-      return this.running;
-    }
-    if (!this.queued) {
-      this.queued = this.running.catch(() => undefined).then(() => {
-        this.queued = null;
-        return this.sync();
-      });
-    }
-    return this.queued;
-  }
-}

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRecords, encodeBatch, iterateBatches, validateBatches, type BatchInput } from '../../src/protocol/records.js';
-import { FilePartitionLog, FileStorage } from '../../src/storage/file.js';
+import { FilePartitionLog, FileStorage } from '../../src/storage/file/index.js';
 import { StorageError, type PartitionLog, type ReadResult, type StorageOptions } from '../../src/storage/types.js';
 
 const BIG = 64 * 1024 * 1024;

@@ -1,0 +1,23 @@
+// What a partition log gets from the FileStorage that owns it: options, a logger, fault hooks.
+import type { StorageOptions } from '../types.js';
+
+export type StorageLogger = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+/**
+ * Fault injection for tests: lets a test make data writes fail without a full disk. Not used in
+ * production; an empty object costs one property check per write.
+ */
+export interface FaultHooks {
+  /**
+   * Called before each data write to a `.log` file. Return a number n to write only the first n
+   * bytes and then fail with EIO (a torn write); throw to fail before writing anything; return
+   * undefined to write normally.
+   */
+  onWrite?: (file: string, length: number) => number | undefined;
+}
+
+export interface LogContext {
+  readonly options: StorageOptions;
+  readonly log: StorageLogger;
+  readonly faults: FaultHooks;
+}
