@@ -16,7 +16,7 @@
 // the active segment live in memory and reach disk when it rolls.
 //
 // Files: catalog.ts (FileStorage), partition-log.ts (FilePartitionLog), segment.ts, offset-index.ts,
-// time-index.ts, tail-cache.ts; fsync group commit in ../group-commit.ts.
+// time-index.ts, tail-cache.ts, producer-snapshot.ts, io.ts; fsync group commit in ../group-commit.ts.
 export { FileStorage } from './catalog.js';
 export { FilePartitionLog } from './partition-log.js';
 export { TAIL_CACHE_BYTES } from './tail-cache.js';

@@ -12,6 +12,7 @@ import { deferred, Mutex, type Deferred } from './async-util.js';
 import type { LogContext } from './context.js';
 import { asStorageError, errText, fsyncDir, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
 import { findSegment, HDR, INDEX_RE, INT32_MAX, scanHeaders, SCAN_CHUNK, scanValid, Segment, SEGMENT_RE, SegmentGone, segmentName, type SegmentMark } from './segment.js';
+import { cloneEntry, parseSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
 import { TAIL_CACHE_BYTES, TailCache } from './tail-cache.js';
 
 /** Queued appends written with one writev: at most this many (IOV_MAX is 1024) and bytes. */
@@ -51,46 +52,6 @@ interface ReadAhead {
   /** The bytes from `pos`; null if the read failed (the reader then reads for itself). */
   bytes: Promise<Buffer | null>;
 }
-
-interface ProducerSnapshot {
-  endOffset: number;
-  producers: [number, ProducerEntry][];
-}
-
-function isProducerEntry(x: unknown): x is ProducerEntry {
-  if (!x || typeof x !== 'object') return false;
-  const e = x as { epoch?: unknown; batches?: unknown; lastTimestamp?: unknown };
-  return (
-    typeof e.epoch === 'number' &&
-    typeof e.lastTimestamp === 'number' &&
-    Array.isArray(e.batches) &&
-    e.batches.every(
-      (b: unknown) =>
-        !!b &&
-        typeof b === 'object' &&
-        ['firstSeq', 'lastSeq', 'baseOffset', 'lastOffset'].every((k) => typeof (b as Record<string, unknown>)[k] === 'number'),
-    )
-  );
-}
-
-function parseSnapshot(text: string): ProducerSnapshot | null {
-  const x: unknown = JSON.parse(text);
-  if (!x || typeof x !== 'object') return null;
-  const s = x as { endOffset?: unknown; producers?: unknown };
-  if (typeof s.endOffset !== 'number' || !Array.isArray(s.producers)) return null;
-  const rows: [number, ProducerEntry][] = [];
-  for (const row of s.producers as unknown[]) {
-    if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== 'number' || !isProducerEntry(row[1])) return null;
-    rows.push([row[0], row[1]]);
-  }
-  return { endOffset: s.endOffset, producers: rows };
-}
-
-const cloneEntry = (e: ProducerEntry): ProducerEntry => ({
-  epoch: e.epoch,
-  lastTimestamp: e.lastTimestamp,
-  batches: e.batches.map((b) => ({ ...b })),
-});
 
 export class FilePartitionLog implements PartitionLog {
   readonly producers = new ProducerStateTable();
