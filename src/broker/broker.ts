@@ -1,9 +1,7 @@
 // A running broker: configuration, storage, the group coordinator and the TCP server, plus the
 // topic rules (names, auto-creation, effective configs) that several handlers share.
-import { mkdirSync } from 'node:fs';
 import { ErrorCode } from '../protocol/generated/errors.js';
-import { FileStorage } from '../storage/file/index.js';
-import { MemoryStorage } from '../storage/memory.js';
+import { createStorage } from '../storage/engines.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import { DEFAULT_CONFIG, type BrokerConfig } from './config.js';
 import { GroupCoordinator } from './groups/coordinator.js';
@@ -63,16 +61,11 @@ export class Broker {
   constructor(config: Partial<BrokerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     this.logger = logger ?? createLogger(this.config.logLevel);
-    if (this.config.dataDir === 'memory') {
-      this.storage = new MemoryStorage();
-    } else {
-      mkdirSync(this.config.dataDir, { recursive: true });
-      this.storage = new FileStorage(
-        this.config.dataDir,
-        { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: 7 * 24 * 3600 * 1000, indexIntervalBytes: 4096 },
-        (level, msg) => this.logger[level](msg),
-      );
-    }
+    this.storage = createStorage(
+      this.config.dataDir,
+      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: 7 * 24 * 3600 * 1000, indexIntervalBytes: 4096 },
+      (level, msg) => this.logger[level](msg),
+    );
     this.groups = new GroupCoordinator({
       storage: this.storage,
       logger: this.logger,

@@ -76,6 +76,9 @@ export interface PartitionLog {
   close(): Promise<void>;
 }
 
+/** Where an engine reports what it repaired or failed at (recovery, rollbacks); info is routine. */
+export type StorageLogger = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
 export interface StorageOptions {
   /** 'always' = fsync before acks=-1 answers (group commit); a number = fsync every N ms; 'os' = never. */
   flush: 'always' | 'os' | number;

@@ -1,7 +1,7 @@
 // What a partition log gets from the FileStorage that owns it: options, a logger, fault hooks.
-import type { StorageOptions } from '../types.js';
+import type { StorageLogger, StorageOptions } from '../types.js';
 
-export type StorageLogger = (level: 'info' | 'warn' | 'error', msg: string) => void;
+export type { StorageLogger } from '../types.js';
 
 /**
  * Fault injection for tests: lets a test make data writes fail without a full disk. Not used in

@@ -1,0 +1,58 @@
+// The one place a storage engine is picked, from a URL-like setting (`--data-dir`, `dataDir`):
+//
+//   memory  | memory:                in-memory engine (nothing survives the process)
+//   file:<path> | file://<path>       file engine in <path> (file:///var/fjord is /var/fjord)
+//   <path>                            file engine in <path> (anything without a scheme)
+//
+// A scheme is two or more letters before a colon, so `C:\data` is still a path. A relative path
+// whose first segment has a colon (`a:b`) must be written `./a:b` or `file:a:b`.
+import { FileStorage } from './file/index.js';
+import { MemoryStorage } from './memory.js';
+import type { Storage, StorageLogger, StorageOptions } from './types.js';
+
+export type StorageSpec =
+  | { engine: 'memory' }
+  | { engine: 'file'; path: string };
+
+const SUPPORTED = 'memory:, file:<path>, file://<path>, or a plain path';
+/** Engines that are planned but not here yet: named in the error so a user knows it is not a typo. */
+const NOT_YET = new Set(['postgres', 'postgresql']);
+const SCHEME_RE = /^([a-zA-Z][a-zA-Z0-9+.-]+):(.*)$/s;
+
+/** Reads a storage setting; throws an Error naming the supported schemes for anything else. */
+export function parseStorageSpec(spec: string): StorageSpec {
+  if (spec === 'memory') return { engine: 'memory' };
+  const m = SCHEME_RE.exec(spec);
+  if (!m) {
+    if (spec === '') throw new Error(`storage setting is empty; use ${SUPPORTED}`);
+    return { engine: 'file', path: spec };
+  }
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  if (scheme === 'memory') {
+    if (rest !== '' && rest !== '//') throw new Error(`storage "${spec}": memory: takes no path`);
+    return { engine: 'memory' };
+  }
+  if (scheme === 'file') {
+    const path = rest.startsWith('//') ? rest.slice(2) : rest;
+    if (path === '') throw new Error(`storage "${spec}": file: needs a path, e.g. file:./data`);
+    return { engine: 'file', path };
+  }
+  // Only the scheme is echoed: the rest of a URL may carry a password.
+  const why = NOT_YET.has(scheme) ? `the ${scheme} engine is not supported yet` : `unknown storage scheme "${scheme}:"`;
+  throw new Error(`storage: ${why}; supported: ${SUPPORTED}`);
+}
+
+/**
+ * The engine a setting names, not yet opened (`open()` loads or creates its data; the file engine
+ * creates its folder then). Memory ignores `options` and `log`.
+ */
+export function createStorage(spec: string, options: StorageOptions, log?: StorageLogger): Storage {
+  const parsed = parseStorageSpec(spec);
+  switch (parsed.engine) {
+    case 'memory':
+      return new MemoryStorage();
+    case 'file':
+      return new FileStorage(parsed.path, options, log);
+  }
+}
