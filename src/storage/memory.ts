@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchHeader } from '../protocol/records.js';
 import { stampBatches } from './append.js';
 import { ProducerStateTable } from './producer-state.js';
-import type { AppendOptions, AppendResult, PartitionLog, ReadResult, Storage, TopicMeta } from './types.js';
+import { StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult, type Storage, type TopicMeta } from './types.js';
 
 interface StoredBatch {
   bytes: Buffer;
@@ -17,8 +17,11 @@ export class MemoryPartitionLog implements PartitionLog {
   readonly producers = new ProducerStateTable();
   private batches: StoredBatch[] = [];
   private startOffset = 0;
+  /** Next offset to assign (synchronously, in call order) and the end readers see (after the "write"). */
+  private assignedEnd = 0;
   private endOffset = 0;
   private listeners = new Set<() => void>();
+  private closed = false;
 
   constructor(readonly topic: string, readonly partition: number) {}
 
@@ -26,18 +29,26 @@ export class MemoryPartitionLog implements PartitionLog {
   logEndOffset(): number { return this.endOffset; }
 
   async append(batches: Buffer, headers: BatchHeader[], options: AppendOptions): Promise<AppendResult> {
-    const baseOffset = this.endOffset;
+    if (this.closed) throw new StorageError(`${this.topic}-${this.partition} is closed`);
+    const baseOffset = this.assignedEnd;
     // Copy: the request buffer belongs to the connection and would otherwise be retained.
     const own = Buffer.from(batches);
-    this.endOffset = stampBatches(own, headers, baseOffset, options.logAppendTime);
+    const endOffset = stampBatches(own, headers, baseOffset, options.logAppendTime);
+    this.assignedEnd = endOffset;
+    const stored: StoredBatch[] = [];
     let at = 0;
     for (const h of headers) {
-      this.batches.push({ bytes: own.subarray(at, at + h.size), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta, maxTimestamp: h.maxTimestamp });
+      stored.push({ bytes: own.subarray(at, at + h.size), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta, maxTimestamp: h.maxTimestamp });
       this.producers.update(h);
       at += h.size;
     }
+    // As with the file engine, offsets are taken now but readers see the append only after its
+    // "write" completes: a microtask later, appends in call order (microtasks run first in, first out).
+    await Promise.resolve();
+    for (const b of stored) this.batches.push(b);
+    this.endOffset = endOffset;
     for (const l of this.listeners) l();
-    return { baseOffset, lastOffset: this.endOffset - 1, logAppendTime: options.logAppendTime ?? -1, logStartOffset: this.startOffset };
+    return { baseOffset, lastOffset: endOffset - 1, logAppendTime: options.logAppendTime ?? -1, logStartOffset: this.startOffset };
   }
 
   private indexOf(offset: number): number {
@@ -50,6 +61,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   async read(offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    if (this.closed) throw new StorageError(`${this.topic}-${this.partition} is closed`);
     const chunks: Buffer[] = [];
     let bytes = 0;
     for (let i = this.indexOf(offset); i < this.batches.length; i++) {
@@ -84,6 +96,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.listeners.clear();
   }
 }
@@ -101,6 +114,7 @@ export class MemoryStorage implements Storage {
   topic(name: string): TopicMeta | undefined { return this.meta.get(name); }
 
   async createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMeta> {
+    if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error(`invalid partition count ${partitionCount}`);
     if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
     const t: TopicMeta = { name, topicId: randomUUID(), partitionCount, configs: { ...configs } };
     this.meta.set(name, t);
@@ -118,6 +132,7 @@ export class MemoryStorage implements Storage {
     const t = this.meta.get(name);
     const logs = this.logs.get(name);
     if (!t || !logs) throw new Error(`no topic ${name}`);
+    if (partitionCount < t.partitionCount) throw new Error(`topic ${name} has ${t.partitionCount} partitions, cannot shrink to ${partitionCount}`);
     for (let p = logs.length; p < partitionCount; p++) logs.push(new MemoryPartitionLog(name, p));
     t.partitionCount = partitionCount;
   }
@@ -146,5 +161,6 @@ export class MemoryStorage implements Storage {
 
   async close(): Promise<void> {
     for (const logs of this.logs.values()) for (const l of logs) await l.close();
+    for (const l of this.internal.values()) await l.close();
   }
 }
