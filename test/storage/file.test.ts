@@ -1,28 +1,14 @@
-// File storage engine: round trips, segment rolls, indexes, recovery, failures, flush modes.
-import { after, test } from 'node:test';
+// File storage engine, what only it has: segment files, the tail cache, read-ahead, the write
+// queue (one writev), injected write failures, flush modes, and the files it leaves on disk.
+// Behaviour every engine shares is in contract.test.ts (run against this engine too).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecords, encodeBatch, iterateBatches, validateBatches, type BatchInput } from '../../src/protocol/records.js';
+import { validateBatches } from '../../src/protocol/records.js';
 import { FilePartitionLog, FileStorage } from '../../src/storage/file/index.js';
-import { StorageError, type PartitionLog, type ReadResult, type StorageOptions } from '../../src/storage/types.js';
-
-const BIG = 64 * 1024 * 1024;
-
-function opts(o: Partial<StorageOptions> = {}): StorageOptions {
-  return { flush: 'os', segmentBytes: 1 << 20, segmentMs: 3_600_000, indexIntervalBytes: 4096, ...o };
-}
-
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fjord-file-'));
-  made.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+import { StorageError, type PartitionLog, type StorageOptions } from '../../src/storage/types.js';
+import { append, batch, BIG, mustPartition, opts, records, tmp } from './helpers.js';
 
 async function openStore(dir: string, o: Partial<StorageOptions> = {}, logs: string[] = []): Promise<FileStorage> {
   const s = new FileStorage(dir, opts(o), (level, msg) => logs.push(`${level}: ${msg}`));
@@ -30,75 +16,7 @@ async function openStore(dir: string, o: Partial<StorageOptions> = {}, logs: str
   return s;
 }
 
-function batch(values: string[], extra: Omit<BatchInput, 'records'> = {}, timestamp?: number): Buffer {
-  return encodeBatch({ records: values.map((v) => ({ value: v, timestamp })), ...extra });
-}
-
-function append(log: PartitionLog, buf: Buffer, sync = false) {
-  return log.append(buf, validateBatches(buf), { sync });
-}
-
-function records(r: ReadResult): { offset: number; value: string }[] {
-  const out: { offset: number; value: string }[] = [];
-  for (const { header, bytes } of iterateBatches(Buffer.concat(r.chunks))) {
-    for (const rec of decodeRecords(header, bytes.subarray(61))) out.push({ offset: rec.offset, value: rec.value?.toString() ?? '' });
-  }
-  return out;
-}
-
-function batchBases(r: ReadResult): number[] {
-  return [...iterateBatches(Buffer.concat(r.chunks))].map((b) => b.header.baseOffset);
-}
-
 const segmentFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.log')).sort();
-
-function mustPartition(s: FileStorage, topic: string, p = 0): PartitionLog {
-  const log = s.partition(topic, p);
-  assert.ok(log, `partition ${topic}-${p}`);
-  return log;
-}
-
-test('append and read round trip across several batches', async () => {
-  const dir = tmp();
-  const s = await openStore(dir);
-  await s.createTopic('t', 2, {});
-  const log = mustPartition(s, 't', 1);
-  const r1 = await append(log, batch(['a', 'b', 'c']));
-  const r2 = await append(log, Buffer.concat([batch(['d']), batch(['e', 'f'])]));
-  assert.deepEqual([r1.baseOffset, r1.lastOffset, r2.baseOffset, r2.lastOffset], [0, 2, 3, 5]);
-  assert.equal(r1.logAppendTime, -1);
-  assert.equal(log.logEndOffset(), 6);
-  const got = records(await log.read(0, BIG, false));
-  assert.deepEqual(got, ['a', 'b', 'c', 'd', 'e', 'f'].map((value, offset) => ({ offset, value })));
-  assert.equal(mustPartition(s, 't', 0).logEndOffset(), 0);
-  assert.deepEqual((await mustPartition(s, 't', 0).read(0, BIG, true)).chunks, []);
-  assert.deepEqual((await log.read(6, BIG, true)).chunks, []);
-  // LogAppendTime stamping
-  const r3 = await log.append(batch(['g']), validateBatches(batch(['g'])), { sync: false, logAppendTime: 123456 });
-  assert.equal(r3.logAppendTime, 123456);
-  const last = [...iterateBatches(Buffer.concat((await log.read(6, BIG, true)).chunks))][0];
-  assert.equal(last.header.maxTimestamp, 123456);
-  assert.deepEqual(validateBatches(last.bytes).length, 1); // CRC still valid
-  await s.close();
-});
-
-test('200 concurrent appends get offsets in call order and read back in order', async () => {
-  const dir = tmp();
-  const s = await openStore(dir, { segmentBytes: 8192 });
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => append(log, batch([`v${i}`, `w${i}`]), i % 3 === 0)));
-  results.forEach((r, i) => assert.deepEqual([r.baseOffset, r.lastOffset], [2 * i, 2 * i + 1]));
-  const check = (got: { offset: number; value: string }[]) => {
-    assert.equal(got.length, 400);
-    got.forEach((g, j) => assert.deepEqual(g, { offset: j, value: `${j % 2 ? 'w' : 'v'}${j >> 1}` }));
-  };
-  check(records(await log.read(0, BIG, false)));
-  await s.close();
-  const s2 = await openStore(dir, { segmentBytes: 8192 });
-  check(records(await mustPartition(s2, 't').read(0, BIG, false)));
-  await s2.close();
-});
 
 test('appends queued behind a running write go to the file together, in order', async () => {
   const dir = tmp();
@@ -177,30 +95,6 @@ test('sequential reads from disk (read ahead) stay exact while another reader an
   await s2.close();
 });
 
-test('a read starting mid-batch returns the containing batch; maxBytes and minOneBatch', async () => {
-  const dir = tmp();
-  const s = await openStore(dir);
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  const b = batch(['0', '1', '2', '3', '4']);
-  for (let i = 0; i < 4; i++) await append(log, Buffer.from(b));
-  const size = b.length;
-  for (const reopen of [false, true]) {
-    const store = reopen ? await openStore(dir) : s;
-    if (reopen) await s.close();
-    const l = mustPartition(store, 't');
-    assert.deepEqual(batchBases(await l.read(7, BIG, false)), [5, 10, 15]);
-    assert.deepEqual(batchBases(await l.read(7, size * 2, false)), [5, 10]);
-    assert.deepEqual(batchBases(await l.read(7, size * 2 - 1, false)), [5]);
-    assert.deepEqual(batchBases(await l.read(7, 10, false)), []);
-    assert.deepEqual(batchBases(await l.read(7, 10, true)), [5]);
-    assert.deepEqual(batchBases(await l.read(7, 0, true)), [5]);
-    assert.equal((await l.read(19, BIG, false)).bytes, size);
-    assert.deepEqual((await l.read(20, BIG, true)).chunks, []);
-    if (reopen) await store.close();
-  }
-});
-
 test('segments roll at segmentBytes and reads cross segments (memory and disk)', async () => {
   const dir = tmp();
   const o = { segmentBytes: 1024, indexIntervalBytes: 128 };
@@ -248,250 +142,6 @@ test('segments roll after segmentMs', async () => {
   assert.deepEqual(segmentFiles(join(dir, 't-0')), ['00000000000000000000.log', '00000000000000000002.log']);
   assert.deepEqual(records(await log.read(0, BIG, false)).map((r) => r.value), ['a', 'b', 'c']);
   await s.close();
-});
-
-test('index lookups on a log of thousands of batches', async () => {
-  const dir = tmp();
-  const o = { segmentBytes: 64 * 1024, indexIntervalBytes: 512 };
-  const s = await openStore(dir, o);
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  const N = 5000;
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < N; i++) pending.push(append(log, batch([`r${i}a`, `r${i}b`, `r${i}c`], {}, 1_000_000 + i)));
-  await Promise.all(pending);
-  assert.equal(log.logEndOffset(), 3 * N);
-  await s.close();
-  const s2 = await openStore(dir, o);
-  const l2 = mustPartition(s2, 't');
-  const t0 = performance.now();
-  for (let k = 0; k < 500; k++) {
-    const off = Math.floor(Math.random() * 3 * N);
-    const got = records(await l2.read(off, 1, true));
-    assert.equal(got.length, 3);
-    assert.equal(got[0].offset, off - (off % 3));
-    assert.equal(got[0].value, `r${Math.floor(off / 3)}a`);
-  }
-  const ms = performance.now() - t0;
-  assert.ok(ms < 5000, `500 cold lookups took ${ms} ms`);
-  for (const ts of [1_000_000, 1_002_345, 1_004_999]) {
-    assert.deepEqual(await l2.offsetForTimestamp(ts), { offset: 3 * (ts - 1_000_000), timestamp: ts });
-  }
-  assert.equal(await l2.offsetForTimestamp(1_005_000), null);
-  await s2.close();
-});
-
-test('offsetForTimestamp', async () => {
-  const dir = tmp();
-  const o = { segmentBytes: 600, indexIntervalBytes: 100 };
-  const s = await openStore(dir, o);
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  assert.equal(await log.offsetForTimestamp(0), null);
-  // timestamps 1000, 2000, ... ; batch i holds offsets 2i, 2i+1; one out-of-order batch
-  const stamps = [1000, 2000, 3000, 2500, 5000, 6000, 7000, 8000, 9000, 10000];
-  for (const ts of stamps) await append(log, batch(['x'.repeat(60), 'y'], {}, ts));
-  const check = async (l: PartitionLog) => {
-    assert.deepEqual(await l.offsetForTimestamp(0), { offset: 0, timestamp: 1000 });
-    assert.deepEqual(await l.offsetForTimestamp(1000), { offset: 0, timestamp: 1000 });
-    assert.deepEqual(await l.offsetForTimestamp(1001), { offset: 2, timestamp: 2000 });
-    assert.deepEqual(await l.offsetForTimestamp(2600), { offset: 4, timestamp: 3000 });
-    assert.deepEqual(await l.offsetForTimestamp(4000), { offset: 8, timestamp: 5000 });
-    assert.deepEqual(await l.offsetForTimestamp(9500), { offset: 18, timestamp: 10000 });
-    assert.equal(await l.offsetForTimestamp(10001), null);
-  };
-  await check(log);
-  assert.ok(segmentFiles(join(dir, 't-0')).length > 2);
-  await s.close();
-  const s2 = await openStore(dir, o);
-  const l2 = mustPartition(s2, 't');
-  await check(l2);
-  await l2.deleteBefore(9);
-  assert.deepEqual(await l2.offsetForTimestamp(0), { offset: 9, timestamp: 5000 });
-  await s2.close();
-});
-
-test('restart recovers topics, configs, offsets, data, producer state and clusterId', async () => {
-  const dir = tmp();
-  const s = await openStore(dir);
-  const clusterId = s.clusterId;
-  assert.match(clusterId, /^[A-Za-z0-9_-]{22}$/);
-  const t = await s.createTopic('orders', 3, { 'retention.ms': '1000' });
-  await s.addPartitions('orders', 4);
-  await s.alterTopicConfigs('orders', { 'cleanup.policy': 'delete' });
-  await s.createTopic('other', 1, {});
-  const log = mustPartition(s, 'orders', 3);
-  await append(log, batch(['a', 'b'], { producerId: 7, producerEpoch: 0, baseSequence: 0 }));
-  await append(log, batch(['c'], { producerId: 7, producerEpoch: 0, baseSequence: 2 }));
-  await append(log, batch(['plain']));
-  const internal = await s.internalLog('__consumer_offsets');
-  await append(internal, batch(['commit']));
-  await s.close();
-  assert.ok(existsSync(join(dir, 'orders-3', 'producer-state.json')));
-
-  const s2 = await openStore(dir);
-  assert.equal(s2.clusterId, clusterId);
-  assert.deepEqual(s2.topics().map((x) => x.name).sort(), ['orders', 'other']);
-  assert.deepEqual(s2.topic('orders'), { name: 'orders', topicId: t.topicId, partitionCount: 4, configs: { 'cleanup.policy': 'delete' } });
-  const l2 = mustPartition(s2, 'orders', 3);
-  assert.equal(l2.logEndOffset(), 4);
-  assert.deepEqual(records(await l2.read(0, BIG, false)).map((r) => r.value), ['a', 'b', 'c', 'plain']);
-  assert.ok(!existsSync(join(dir, 'orders-3', 'producer-state.json')), 'snapshot deleted after loading');
-  const e = l2.producers.entry(7);
-  assert.ok(e);
-  assert.deepEqual(e.batches.map((b) => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]), [[0, 1, 0, 1], [2, 2, 2, 2]]);
-  const dup = validateBatches(batch(['c'], { producerId: 7, producerEpoch: 0, baseSequence: 2 }))[0];
-  assert.deepEqual(l2.producers.check(dup), { kind: 'duplicate', baseOffset: 2, lastOffset: 2 });
-  const i2 = await s2.internalLog('__consumer_offsets');
-  assert.deepEqual(records(await i2.read(0, BIG, false)).map((r) => r.value), ['commit']);
-  assert.equal(s2.topic('__consumer_offsets'), undefined);
-  await append(l2, batch(['d']));
-  assert.equal(l2.logEndOffset(), 5);
-  await s2.close();
-});
-
-test('recovery after a torn tail keeps whole batches and continues at the right offset', async () => {
-  for (const damage of ['garbage', 'cut'] as const) {
-    const dir = tmp();
-    const s = await openStore(dir);
-    await s.createTopic('t', 1, {});
-    const log = mustPartition(s, 't');
-    for (let i = 0; i < 10; i++) await append(log, batch([`v${i}`]));
-    await s.close();
-    const file = join(dir, 't-0', '00000000000000000000.log');
-    const size = statSync(file).size;
-    if (damage === 'garbage') appendFileSync(file, Buffer.from('this is not a record batch, just junk bytes..................................'));
-    else truncateSync(file, size - 5);
-    const logs: string[] = [];
-    const s2 = await openStore(dir, {}, logs);
-    const l2 = mustPartition(s2, 't');
-    const expectEnd = damage === 'garbage' ? 10 : 9;
-    assert.equal(l2.logEndOffset(), expectEnd);
-    const warn = logs.filter((l) => l.startsWith('warn: recovered t-0: truncated torn tail'));
-    assert.equal(warn.length, 1, logs.join('\n'));
-    assert.match(warn[0], new RegExp(`at offset ${expectEnd} \\(\\d+ bytes\\)`));
-    const r = await append(l2, batch(['new']));
-    assert.equal(r.baseOffset, expectEnd);
-    const vals = records(await l2.read(0, BIG, false));
-    assert.deepEqual(vals.map((v) => v.offset), Array.from({ length: expectEnd + 1 }, (_, i) => i));
-    assert.equal(vals[expectEnd].value, 'new');
-    await s2.close();
-    // A clean reopen finds nothing to repair.
-    const logs3: string[] = [];
-    const s3 = await openStore(dir, {}, logs3);
-    assert.equal(mustPartition(s3, 't').logEndOffset(), expectEnd + 1);
-    assert.deepEqual(logs3.filter((l) => !l.startsWith('info')), []);
-    await s3.close();
-  }
-});
-
-test('recovery without a clean close rebuilds producer state from the log', async () => {
-  const dir = tmp();
-  const o = { segmentBytes: 1024, indexIntervalBytes: 256 };
-  const s = await openStore(dir, o);
-  const abandoned: FileStorage[] = [s]; // kept referenced: nothing is closed, as after kill -9
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  let seq = 0;
-  for (let i = 0; i < 40; i++) {
-    const pid = 100 + (i % 3);
-    await append(log, batch([`p${i}`, `q${i}`], { producerId: pid, producerEpoch: 1, baseSequence: Math.floor(i / 3) * 2 }));
-    seq += 2;
-  }
-  const before = log.producers.toJSON();
-  assert.equal(before.length, 3);
-  assert.ok(segmentFiles(join(dir, 't-0')).length > 2);
-
-  const s2 = await openStore(dir, o);
-  abandoned.push(s2);
-  const l2 = mustPartition(s2, 't');
-  assert.equal(l2.logEndOffset(), 80);
-  assert.deepEqual(l2.producers.toJSON(), before);
-  assert.equal(records(await l2.read(0, BIG, false)).length, 80);
-  const next = validateBatches(batch(['z'], { producerId: 101, producerEpoch: 1, baseSequence: 26 }))[0];
-  assert.deepEqual(l2.producers.check(next), { kind: 'append' });
-  await append(l2, batch(['z'], { producerId: 101, producerEpoch: 1, baseSequence: 26 }));
-  await s2.close();
-  assert.equal(seq, 80);
-  // Only now release the first instance's handles (its snapshot no longer matters).
-  await abandoned[0].close();
-});
-
-test('deleteBefore advances the log start, deletes whole segments, and persists', async () => {
-  const dir = tmp();
-  const o = { segmentBytes: 512 };
-  const s = await openStore(dir, o);
-  await s.createTopic('t', 1, {});
-  const log = mustPartition(s, 't');
-  for (let i = 0; i < 30; i++) await append(log, batch([`v${i}`.padEnd(100, '.')]));
-  const pdir = join(dir, 't-0');
-  const before = segmentFiles(pdir);
-  assert.equal(await log.deleteBefore(0), 0);
-  assert.equal(await log.deleteBefore(13), 13);
-  assert.equal(log.logStartOffset(), 13);
-  assert.equal(await log.deleteBefore(5), 13, 'never moves back');
-  const after = segmentFiles(pdir);
-  assert.ok(after.length < before.length);
-  assert.ok(Number(after[0].slice(0, 20)) <= 13);
-  assert.ok(!readdirSync(pdir).some((n) => n.endsWith('.index') && !after.includes(n.replace('.index', '.log'))));
-  const got = records(await log.read(0, BIG, false));
-  assert.ok(got[0].offset <= 13 && got[got.length - 1].offset === 29);
-  assert.ok(records(await log.read(0, 1, true)).some((r) => r.offset === 13) || got[0].offset === 13);
-  const r = await append(log, batch(['x']));
-  assert.equal(r.logStartOffset, 13);
-  // Everything: the active segment stays, the log start reaches the end.
-  assert.equal(await log.deleteBefore(1000), 31);
-  assert.equal(segmentFiles(pdir).length, 1);
-  assert.deepEqual((await log.read(0, BIG, true)).chunks, []);
-  await s.close();
-  const s2 = await openStore(dir, o);
-  const l2 = mustPartition(s2, 't');
-  assert.equal(l2.logStartOffset(), 31);
-  assert.equal(l2.logEndOffset(), 31);
-  assert.equal((await append(l2, batch(['y']))).baseOffset, 31);
-  await s2.close();
-});
-
-test('deleteTopic then create the same name starts empty', async () => {
-  const dir = tmp();
-  const s = await openStore(dir);
-  const t1 = await s.createTopic('t', 2, { a: '1' });
-  await append(mustPartition(s, 't', 1), batch(['old']));
-  await s.deleteTopic('t');
-  assert.equal(s.topic('t'), undefined);
-  assert.equal(s.partition('t', 1), undefined);
-  await s.deleteTopic('t'); // no such topic: nothing happens
-  const t2 = await s.createTopic('t', 1, {});
-  assert.notEqual(t2.topicId, t1.topicId);
-  const log = mustPartition(s, 't');
-  assert.equal(log.logEndOffset(), 0);
-  assert.equal((await append(log, batch(['new']))).baseOffset, 0);
-  await assert.rejects(s.createTopic('t', 1, {}), /exists/);
-  await s.close();
-  const left = readdirSync(dir).sort();
-  assert.deepEqual(left, ['meta.json', 't-0', 'topics.json']);
-  const s2 = await openStore(dir);
-  assert.equal(s2.topic('t')?.topicId, t2.topicId);
-  assert.deepEqual(records(await mustPartition(s2, 't').read(0, BIG, false)).map((r) => r.value), ['new']);
-  await s2.close();
-});
-
-test('allocateProducerIds never repeats across reopen', async () => {
-  const dir = tmp();
-  const seen = new Set<number>();
-  for (let round = 0; round < 3; round++) {
-    const s = await openStore(dir);
-    const ids = await Promise.all([1, 1, 5, 1, 2000, 1].map((n) => s.allocateProducerIds(n).then((first) => ({ first, n }))));
-    for (const { first, n } of ids) {
-      for (let id = first; id < first + n; id++) {
-        assert.ok(!seen.has(id), `id ${id} handed out twice`);
-        seen.add(id);
-      }
-    }
-    if (round === 1) await s.close(); // otherwise dropped without closing
-  }
-  const meta: unknown = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
-  assert.ok(meta && typeof meta === 'object' && 'producerIdHighWater' in meta);
 });
 
 test('a write failure rejects with StorageError; later appends succeed with consistent offsets', async () => {
@@ -575,22 +225,59 @@ test('flush modes always, os and a number all work', async () => {
   }
 });
 
-test('onAppend fires once the write is readable; closed logs refuse appends', async () => {
+// The file-specific halves of contract tests (restart, deleteBefore, deleteTopic, producer ids).
+
+test('a clean close writes producer-state.json; the next open loads it and deletes it', async () => {
   const dir = tmp();
   const s = await openStore(dir);
+  await s.createTopic('orders', 4, {});
+  const log = mustPartition(s, 'orders', 3);
+  await append(log, batch(['a', 'b'], { producerId: 7, producerEpoch: 0, baseSequence: 0 }));
+  await append(log, batch(['c'], { producerId: 7, producerEpoch: 0, baseSequence: 2 }));
+  await s.close();
+  assert.ok(existsSync(join(dir, 'orders-3', 'producer-state.json')));
+  const s2 = await openStore(dir);
+  assert.ok(!existsSync(join(dir, 'orders-3', 'producer-state.json')), 'snapshot deleted after loading');
+  assert.deepEqual(mustPartition(s2, 'orders', 3).producers.entry(7)?.batches.map((b) => [b.firstSeq, b.lastSeq]), [[0, 1], [2, 2]]);
+  await s2.close();
+});
+
+test('deleteBefore deletes whole segment files and their indexes', async () => {
+  const dir = tmp();
+  const s = await openStore(dir, { segmentBytes: 512 });
   await s.createTopic('t', 1, {});
   const log = mustPartition(s, 't');
-  const seen: number[] = [];
-  const off = log.onAppend(() => seen.push(log.logEndOffset()));
-  const p = append(log, batch(['a', 'b']));
-  assert.equal(log.logEndOffset(), 0, 'not readable before the write completes');
-  const early = log.read(0, BIG, true);
-  await p;
-  assert.deepEqual((await early).chunks, [], 'a read issued before the write completed sees nothing');
-  await append(log, batch(['c']));
-  off();
-  await append(log, batch(['d']));
-  assert.deepEqual(seen, [2, 3]);
+  for (let i = 0; i < 30; i++) await append(log, batch([`v${i}`.padEnd(100, '.')]));
+  const pdir = join(dir, 't-0');
+  const before = segmentFiles(pdir);
+  assert.equal(await log.deleteBefore(13), 13);
+  const after = segmentFiles(pdir);
+  assert.ok(after.length < before.length);
+  assert.ok(Number(after[0].slice(0, 20)) <= 13);
+  assert.ok(!readdirSync(pdir).some((n) => n.endsWith('.index') && !after.includes(n.replace('.index', '.log'))));
+  assert.equal(await log.deleteBefore(1000), 30);
+  assert.equal(segmentFiles(pdir).length, 1);
   await s.close();
-  await assert.rejects(append(log, batch(['e'])), StorageError);
+});
+
+test('deleteTopic then create the same name leaves only the new folder behind', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  await s.createTopic('t', 2, { a: '1' });
+  await append(mustPartition(s, 't', 1), batch(['old']));
+  await s.deleteTopic('t');
+  await s.createTopic('t', 1, {});
+  await s.close();
+  const left = readdirSync(dir).sort();
+  assert.deepEqual(left, ['meta.json', 't-0', 'topics.json']);
+});
+
+test('meta.json keeps the producer id high-water mark', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  const first = await s.allocateProducerIds(5);
+  await s.close();
+  const meta: unknown = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+  assert.ok(meta && typeof meta === 'object' && 'producerIdHighWater' in meta);
+  assert.ok(typeof meta.producerIdHighWater === 'number' && meta.producerIdHighWater >= first + 5);
 });
