@@ -1,5 +1,6 @@
-// Membership of one consumer in a classic (JoinGroup/SyncGroup) group: join with the assigners'
-// protocols, run the chosen assigner when leader, sync, heartbeat, commit and fetch offsets, leave.
+// Membership of one consumer in a classic group (Kafka's group.protocol=classic: JoinGroup/SyncGroup):
+// join with the assigners' protocols, run the chosen assigner when leader, sync, heartbeat, leave.
+// Commits and offset fetches go through this class for both protocols (see `membership`).
 import { ApiKey } from '../../protocol/apis.js';
 import type { Message as WireMessage } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -8,7 +9,7 @@ import { FjordError, FjordNonRetriableError, FjordProtocolError } from '../error
 import type { ClientLogger } from '../logger.js';
 import { MemberAssignment, MemberMetadata, type Assigner } from './assigners.js';
 
-export interface GroupOptions {
+export interface ClassicGroupOptions {
   groupId: string;
   sessionTimeout: number;
   rebalanceTimeout: number;
@@ -46,7 +47,7 @@ export class RebalanceError extends FjordProtocolError {
   override name = 'FjordRebalanceError';
 }
 
-export class GroupMember {
+export class ClassicGroupMember {
   memberId = '';
   generationId = -1;
   /** Set by abortJoin(): a join in progress gives up. */
@@ -56,7 +57,7 @@ export class GroupMember {
   leaderId = '';
   protocolName: string | null = null;
 
-  constructor(private readonly cluster: Cluster, private readonly options: GroupOptions, private readonly log: ClientLogger) {}
+  constructor(private readonly cluster: Cluster, private readonly options: ClassicGroupOptions, private readonly log: ClientLogger) {}
 
   get groupId(): string {
     return this.options.groupId;

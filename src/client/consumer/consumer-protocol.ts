@@ -1,8 +1,8 @@
-// Membership in a group with the KIP-848 "consumer" protocol: the coordinator computes the
-// assignment; the member only heartbeats (ConsumerGroupHeartbeat) with its subscription and the
-// partitions it owns, and takes what the answers assign. There is no group-wide barrier: a member
-// that must give partitions up stops them, commits, and reports the smaller set; the coordinator
-// hands them to their new owner after that.
+// Membership in a group with the consumer protocol (Kafka's group.protocol=consumer, KIP-848): the
+// coordinator computes the assignment; the member only heartbeats (ConsumerGroupHeartbeat) with its
+// subscription and the partitions it owns, and takes what the answers assign. There is no
+// group-wide barrier: a member that must give partitions up stops them, commits, and reports the
+// smaller set; the coordinator hands them to their new owner after that.
 //
 // This class runs the heartbeat loop and turns answers into three kinds of news for the consumer:
 // a new assignment (by topic name), the loss of every partition (fenced: the member epoch is
@@ -14,11 +14,11 @@ import type { Cluster } from '../cluster.js';
 import { FjordNonRetriableError, FjordProtocolError, FjordUnsupportedError } from '../errors.js';
 import type { ClientLogger } from '../logger.js';
 import { sleep } from '../retry.js';
-import type { JoinResult } from './group.js';
+import type { JoinResult } from './classic-protocol.js';
 
 export const CONSUMER_GROUP_HEARTBEAT = 68;
 
-export interface Kip848Options {
+export interface ConsumerGroupOptions {
   groupId: string;
   instanceId: string | null;
   rackId: string | null;
@@ -41,7 +41,7 @@ const sameAssignment = (a: Map<string, number[]>, b: Map<string, number[]>) =>
 /** A member id as Kafka's Uuid prints it (22 characters of URL-safe base64). */
 const newMemberId = () => randomBytes(16).toString('base64url');
 
-export class Kip848Member {
+export class ConsumerGroupMember {
   memberId = newMemberId();
   epoch = 0;
   private interval = 3000;
@@ -56,7 +56,7 @@ export class Kip848Member {
   private wake: (() => void) | null = null;
   private joinedAt = Date.now();
 
-  constructor(private readonly cluster: Cluster, private readonly options: Kip848Options, private readonly log: ClientLogger, private topics: string[]) {}
+  constructor(private readonly cluster: Cluster, private readonly options: ConsumerGroupOptions, private readonly log: ClientLogger, private topics: string[]) {}
 
   /** Starts heartbeating (joining with epoch 0). */
   start(): void {

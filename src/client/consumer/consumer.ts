@@ -23,8 +23,8 @@ import type { ClientLogger } from '../logger.js';
 import { decodeRecordSet, type KafkaMessage } from '../record-codec.js';
 import { sleep, type RetryOptions } from '../retry.js';
 import { roundRobin, type Assigner, type AssignerCluster, type PartitionAssigner } from './assigners.js';
-import { GroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './group.js';
-import { Kip848Member } from './kip848.js';
+import { ClassicGroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './classic-protocol.js';
+import { ConsumerGroupMember } from './consumer-protocol.js';
 
 export interface ConsumerConfig {
   /** The group to join. Without one (a Fjord extension) the consumer reads partitions given to assign(). */
@@ -209,7 +209,8 @@ export class Consumer {
   readonly events = ConsumerEvents;
   private readonly instrumentation = new Instrumentation('consumer', ConsumerEvents);
   private readonly cluster: Cluster;
-  private readonly group: GroupMember;
+  /** Classic membership; also sends every commit and offset fetch (for consumer-protocol groups too). */
+  private readonly group: ClassicGroupMember;
   private readonly groupId: string;
   /** No group: partitions come from assign(), nothing is committed. */
   private readonly standalone: boolean;
@@ -242,8 +243,8 @@ export class Consumer {
   /** The assignment of the last generation joined (reported as owned when joining again). */
   private lastAssignment = new Map<string, number[]>();
   private joining = false;
-  /** Set while running with the KIP-848 consumer protocol. */
-  private kip848: Kip848Member | null = null;
+  /** Set while running with the consumer protocol (KIP-848). */
+  private consumerGroup: ConsumerGroupMember | null = null;
 
   constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
     if (!config || (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId === ''))) {
@@ -267,7 +268,7 @@ export class Consumer {
     const factories = config.partitionAssigners?.length ? config.partitionAssigners : [roundRobin];
     const assigners = factories.map((f) => f({ cluster: assignerCluster, groupId: this.groupId, logger: log }));
     this.assigners = assigners;
-    this.group = new GroupMember(this.cluster, {
+    this.group = new ClassicGroupMember(this.cluster, {
       groupId: this.groupId, sessionTimeout: this.sessionTimeout, rebalanceTimeout: this.rebalanceTimeout,
       groupInstanceId: config.groupInstanceId ?? null, assigners,
     }, log);
@@ -368,11 +369,11 @@ export class Consumer {
       throw new FjordNonRetriableError(`groupProtocol must be 'classic' or 'consumer', not "${this.config.groupProtocol}"`);
     }
     if (this.config.groupProtocol === 'consumer' && !this.standalone) {
-      const member = new Kip848Member(this.cluster, {
+      const member = new ConsumerGroupMember(this.cluster, {
         groupId: this.groupId, instanceId: this.config.groupInstanceId ?? null, rackId: this.config.rackId ?? null,
         rebalanceTimeout: this.rebalanceTimeout, serverAssignor: this.config.groupRemoteAssignor ?? null,
       }, this.log, [...this.topics.keys()]);
-      this.kip848 = member;
+      this.consumerGroup = member;
       this.group.membership = () => ({ memberId: member.memberId, generationId: member.epoch });
       member.start();
     }
@@ -422,9 +423,9 @@ export class Consumer {
       // reported through CRASH already
     }
     this.runLoop = null;
-    if (this.kip848) {
-      await this.kip848.leave();
-      this.kip848 = null;
+    if (this.consumerGroup) {
+      await this.consumerGroup.leave();
+      this.consumerGroup = null;
       this.group.membership = null;
     } else if (!this.config.groupInstanceId && !this.standalone) {
       await this.group.leave();
@@ -453,8 +454,8 @@ export class Consumer {
         let result: JoinResult;
         if (this.standalone) {
           result = { assignment: this.manualAssignment!, isLeader: false, leaderId: '', memberId: '', generationId: -1, groupProtocol: '', duration: 0 };
-        } else if (this.kip848) {
-          const news = await this.kip848.next();
+        } else if (this.consumerGroup) {
+          const news = await this.consumerGroup.next();
           if (!this.running) break;
           if (news.kind === 'fatal') throw news.error;
           if (news.kind === 'lost') {
@@ -481,13 +482,13 @@ export class Consumer {
           }
         }
         await this.applyAssignment(result);
-        this.kip848?.setOwned(new Map([...result.assignment].filter(([t]) => this.topics.has(t))));
+        this.consumerGroup?.setOwned(new Map([...result.assignment].filter(([t]) => this.topics.has(t))));
         if (first) { first = false; joined(); }
         crashes = 0;
         const session = this.startSession(result.generationId);
         const why = await session.ended;
         // A fenced KIP-848 member cannot commit any more: its partitions are already someone else's.
-        await this.endSession(session, !this.kip848?.lostPending());
+        await this.endSession(session, !this.consumerGroup?.lostPending());
         if (why === 'crash' && session.error) throw session.error;
       } catch (err) {
         const error = err as Error;
@@ -503,13 +504,13 @@ export class Consumer {
         this.instrumentation.emit(ConsumerEvents.CRASH, { error, groupId: this.groupId, restart });
         if (!restart) {
           this.running = false;
-          if (this.kip848) await this.kip848.leave();
+          if (this.consumerGroup) await this.consumerGroup.leave();
           else if (!this.standalone) await this.group.leave();
           this.instrumentation.emit(ConsumerEvents.STOP);
           return;
         }
         await sleep(this.cluster.retrier.delay(Math.min(crashes - 1, 8)));
-        this.kip848?.redeliver();
+        this.consumerGroup?.redeliver();
       }
     }
   }
@@ -657,7 +658,7 @@ export class Consumer {
       }
       if (session.active) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     };
-    if (this.kip848) void this.kip848.whenNews().then(() => session.end('rejoin'));
+    if (this.consumerGroup) void this.consumerGroup.whenNews().then(() => session.end('rejoin'));
     else if (!this.standalone) session.heartbeatTimer = setTimeout(beat, this.heartbeatInterval);
     // Fetchers, one per leader.
     const leaders = new Set<number>();
@@ -689,7 +690,7 @@ export class Consumer {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.standalone || this.kip848) return;
+    if (this.standalone || this.consumerGroup) return;
     await this.group.heartbeat();
     this.lastHeartbeat = Date.now();
     this.instrumentation.emit(ConsumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId });
