@@ -2,29 +2,33 @@
 // pause, resume, stop, disconnect, on) plus an async iterator, `for await (const m of
 // consumer.messages())`.
 //
-// Inside, one session per group generation:
-//  - a fetch loop per leader broker keeps one Fetch in flight on its own connection and puts the
-//    decoded messages in a bounded queue per partition (a partition is not fetched again while its
-//    queue holds maxBytesPerPartition bytes: that is the backpressure);
-//  - `partitionsConsumedConcurrently` workers take batches from those queues and call the handler,
-//    each partition's batches strictly in order;
+// Inside, one session per group generation (session.ts):
+//  - a fetch loop per leader broker (fetcher.ts) keeps one Fetch in flight on its own connection
+//    and puts the decoded messages in a bounded queue per partition (a partition is not fetched
+//    again while its queue holds maxBytesPerPartition bytes: that is the backpressure);
+//  - `partitionsConsumedConcurrently` workers (workers.ts) take batches from those queues and call
+//    the handler, each partition's batches strictly in order;
 //  - a heartbeat timer; a rebalance (or stop) ends the session: fetching stops, the workers finish
-//    the batch in hand, resolved offsets are committed, and the member joins again.
+//    the batch in hand, resolved offsets are committed (offset-commits.ts), and the member joins
+//    again (classic-protocol.ts or consumer-protocol.ts).
 // Seeks and pauses bump a partition's epoch; queued batches of an older epoch are dropped.
 import { ApiKey } from '../../protocol/apis.js';
 import type { Message as WireMessage } from '../../protocol/codec.js';
-import { ErrorCode } from '../../protocol/generated/errors.js';
-import { STALE_METADATA_CODES, type Cluster } from '../cluster.js';
-import {
-  FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, isRetriable,
-} from '../errors.js';
+import type { Cluster } from '../cluster.js';
+import { FjordError, FjordNonRetriableError, FjordNotConnectedError, isRetriable } from '../errors.js';
 import { ConsumerEvents, Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
-import { decodeRecordSet, type KafkaMessage } from '../record-codec.js';
+import type { KafkaMessage } from '../record-codec.js';
 import { sleep, type RetryOptions } from '../retry.js';
 import { roundRobin, type Assigner, type AssignerCluster, type PartitionAssigner } from './assigners.js';
-import { ClassicGroupMember, RebalanceError, type JoinResult, type OffsetToCommit } from './classic-protocol.js';
+import { ClassicGroupMember, RebalanceError, type JoinResult } from './classic-protocol.js';
 import { ConsumerGroupMember } from './consumer-protocol.js';
+import { Fetcher } from './fetcher.js';
+import { HandOff } from './hand-off.js';
+import { OffsetCommits } from './offset-commits.js';
+import { rewind, tpKey, type PartitionState } from './partition-state.js';
+import { createSession, type Session } from './session.js';
+import { Workers, type RunSettings } from './workers.js';
 
 export interface ConsumerConfig {
   /** The group to join. Without one (a Fjord extension) the consumer reads partitions given to assign(). */
@@ -107,104 +111,6 @@ export interface TopicPartitionOffset {
   offset: string;
 }
 
-interface FetchedBatch {
-  epoch: number;
-  messages: KafkaMessage[];
-  highWatermark: number;
-  bytes: number;
-}
-
-interface PartitionState {
-  topic: string;
-  partition: number;
-  /** Next offset to fetch. */
-  fetchOffset: number;
-  /** Next offset to commit (last processed + 1), -1 when nothing was processed. */
-  resolved: number;
-  /** Where consumption of this assignment started. */
-  start: number;
-  /** Last offset committed by this consumer, -1 when unknown. */
-  committed: number;
-  epoch: number;
-  queue: FetchedBatch[];
-  queuedBytes: number;
-  highWatermark: number;
-  busy: boolean;
-  /** No fetching before this time (after a handler error or a fetch error). */
-  notBefore: number;
-  failures: number;
-  partitionMaxBytes: number;
-  /** Set when the partition left the assignment (its state object is then dead). */
-  revoked: boolean;
-}
-
-interface Session {
-  active: boolean;
-  generationId: number;
-  ended: Promise<'rejoin' | 'stop' | 'crash'>;
-  end(why: 'rejoin' | 'stop' | 'crash', error?: Error): void;
-  error?: Error;
-  fetchers: Promise<void>[];
-  workers: Promise<void>[];
-  heartbeatTimer: NodeJS.Timeout | null;
-  wake(): void;
-  waitForWork(): Promise<void>;
-}
-
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-/** Thrown into the worker when the iterator ended before taking a message: it stays unprocessed. */
-class Abandoned extends Error {}
-
-/** A one-slot hand-off used by messages(): a message counts as processed when the next is taken. */
-class HandOff<T> {
-  private taker: ((r: IteratorResult<T>) => void) | null = null;
-  private waiting: { item: T; processed: () => void; abandoned: (e: Error) => void } | null = null;
-  private lastProcessed: (() => void) | null = null;
-  closed = false;
-
-  put(item: T): Promise<void> {
-    return new Promise((processed, abandoned) => {
-      if (this.closed) return abandoned(new Abandoned());
-      if (this.taker) {
-        const t = this.taker;
-        this.taker = null;
-        this.lastProcessed = processed;
-        t({ value: item, done: false });
-      } else {
-        this.waiting = { item, processed, abandoned };
-      }
-    });
-  }
-
-  take(): Promise<IteratorResult<T>> {
-    if (this.lastProcessed) {
-      const p = this.lastProcessed;
-      this.lastProcessed = null;
-      p();
-    }
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = null;
-      this.lastProcessed = w.processed;
-      return Promise.resolve({ value: w.item, done: false });
-    }
-    if (this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => { this.taker = resolve; });
-  }
-
-  /** Ends the iteration. The message last handed out counts as processed (as after a poll). */
-  close(): void {
-    this.closed = true;
-    this.taker?.({ value: undefined, done: true });
-    this.taker = null;
-    this.lastProcessed?.();
-    this.lastProcessed = null;
-    this.waiting?.abandoned(new Abandoned());
-    this.waiting = null;
-  }
-}
-
 export class Consumer {
   readonly events = ConsumerEvents;
   private readonly instrumentation = new Instrumentation('consumer', ConsumerEvents);
@@ -219,10 +125,6 @@ export class Consumer {
   private readonly rebalanceTimeout: number;
   private readonly heartbeatInterval: number;
   private readonly maxBytesPerPartition: number;
-  private readonly maxBytes: number;
-  private readonly minBytes: number;
-  private readonly maxWait: number;
-  private readonly readCommitted: boolean;
   private readonly allowAutoTopicCreation: boolean;
   private connected = false;
   private running = false;
@@ -233,10 +135,8 @@ export class Consumer {
   private pausedPartitions = new Set<string>();
   private pendingSeeks = new Map<string, number>();
   private session: Session | null = null;
-  private runConfig: Required<Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>> & Pick<ConsumerRunConfig, 'eachBatch' | 'eachMessage'> | null = null;
+  private runConfig: RunSettings | null = null;
   private runLoop: Promise<void> | null = null;
-  private lastCommit = Date.now();
-  private uncommittedMessages = 0;
   private lastHeartbeat = 0;
   private handOff: HandOff<EachMessagePayload> | null = null;
   private readonly assigners: Assigner[];
@@ -245,6 +145,9 @@ export class Consumer {
   private joining = false;
   /** Set while running with the consumer protocol (KIP-848). */
   private consumerGroup: ConsumerGroupMember | null = null;
+  private readonly fetcher: Fetcher;
+  private readonly workers: Workers;
+  private readonly commits: OffsetCommits;
 
   constructor(makeCluster: (emit: Instrumentation['network']) => Cluster, private readonly log: ClientLogger, private readonly config: ConsumerConfig) {
     if (!config || (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId === ''))) {
@@ -257,10 +160,6 @@ export class Consumer {
     this.rebalanceTimeout = config.rebalanceTimeout ?? 60000;
     this.heartbeatInterval = config.heartbeatInterval ?? 3000;
     this.maxBytesPerPartition = config.maxBytesPerPartition ?? 1048576;
-    this.maxBytes = config.maxBytes ?? 10485760;
-    this.minBytes = config.minBytes ?? 1;
-    this.maxWait = config.maxWaitTimeInMs ?? 5000;
-    this.readCommitted = !config.readUncommitted;
     this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
     const assignerCluster: AssignerCluster = {
       findTopicPartitionMetadata: (topic) => this.cluster.topic(topic)?.partitions ?? [],
@@ -272,6 +171,22 @@ export class Consumer {
       groupId: this.groupId, sessionTimeout: this.sessionTimeout, rebalanceTimeout: this.rebalanceTimeout,
       groupInstanceId: config.groupInstanceId ?? null, assigners,
     }, log);
+    this.fetcher = new Fetcher(this.cluster, this.instrumentation, log, this.partitions, {
+      isPaused: (topic, partition) => this.isPaused(topic, partition),
+      fromBeginning: (topic) => this.topics.get(topic)?.fromBeginning ?? false,
+    }, {
+      maxWait: config.maxWaitTimeInMs ?? 5000, minBytes: config.minBytes ?? 1, maxBytes: config.maxBytes ?? 10485760,
+      maxBytesPerPartition: this.maxBytesPerPartition, readCommitted: !config.readUncommitted, rackId: config.rackId ?? '',
+    });
+    this.commits = new OffsetCommits(this.group, this.instrumentation, this.partitions, this.groupId, this.standalone);
+    this.workers = new Workers(this.cluster, this.instrumentation, log, this.groupId, this.partitions, this.commits, {
+      isRunning: () => this.running,
+      isPaused: (topic, partition) => this.isPaused(topic, partition),
+      pause: (topicPartitions) => this.pause(topicPartitions),
+      resume: (topicPartitions) => this.resume(topicPartitions),
+      heartbeatIfDue: () => this.heartbeatIfDue(),
+      commitOffsets: (offsets) => this.commitOffsets(offsets),
+    });
   }
 
   on(event: string, listener: (e: any) => void): () => void {
@@ -571,7 +486,7 @@ export class Consumer {
       }
     }
     if (resets.length) {
-      const offsets = await this.listOffsets(resets.map((x) => ({ topic: x.topic, partition: x.partition, timestamp: x.earliest ? -2 : -1 })));
+      const offsets = await this.fetcher.listOffsets(resets.map((x) => ({ topic: x.topic, partition: x.partition, timestamp: x.earliest ? -2 : -1 })));
       for (const x of resets) {
         const s = this.partitions.get(tpKey(x.topic, x.partition))!;
         s.fetchOffset = offsets.get(tpKey(x.topic, x.partition)) ?? 0;
@@ -580,68 +495,10 @@ export class Consumer {
     for (const s of this.partitions.values()) s.start = s.fetchOffset;
   }
 
-  /** ListOffsets for partitions (timestamp -2 earliest, -1 latest, else a time). */
-  private async listOffsets(list: { topic: string; partition: number; timestamp: number }[]): Promise<Map<string, number>> {
-    return this.cluster.retrier.run(async () => {
-      const byLeader = new Map<number, typeof list>();
-      for (const x of list) {
-        const leader = this.cluster.leaderOf(x.topic, x.partition);
-        let l = byLeader.get(leader);
-        if (!l) byLeader.set(leader, (l = []));
-        l.push(x);
-      }
-      const out = new Map<string, number>();
-      await Promise.all([...byLeader].map(async ([leader, items]) => {
-        const byTopic = new Map<string, typeof list>();
-        for (const x of items) {
-          let l = byTopic.get(x.topic);
-          if (!l) byTopic.set(x.topic, (l = []));
-          l.push(x);
-        }
-        const res = await this.cluster.request(leader, ApiKey.ListOffsets, {
-          replicaId: -1,
-          isolationLevel: this.readCommitted ? 1 : 0,
-          topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: p.timestamp, maxNumOffsets: 1 })) })),
-        });
-        for (const t of res.topics as WireMessage[]) {
-          for (const p of t.partitions as WireMessage[]) {
-            if (p.errorCode !== 0) throw new FjordProtocolError(p.errorCode, `ListOffsets ${t.name}/${p.partitionIndex}`);
-            out.set(tpKey(t.name, p.partitionIndex), p.offset);
-          }
-        }
-      }));
-      return out;
-    }, async () => { await this.cluster.refreshMetadata().catch(() => undefined); });
-  }
-
   // --- sessions -------------------------------------------------------------------------------
 
   private startSession(generationId: number): Session {
-    let endResolve!: (why: 'rejoin' | 'stop' | 'crash') => void;
-    let wakeResolve: (() => void) | null = null;
-    let wakePromise: Promise<void> | null = null;
-    const session: Session = {
-      active: true,
-      generationId,
-      ended: new Promise((res) => { endResolve = res; }),
-      end: (why, error) => {
-        if (!session.active) return;
-        session.active = false;
-        if (error) session.error = error;
-        session.wake();
-        endResolve(why);
-      },
-      fetchers: [],
-      workers: [],
-      heartbeatTimer: null,
-      wake: () => {
-        const r = wakeResolve;
-        wakeResolve = null;
-        wakePromise = null;
-        r?.();
-      },
-      waitForWork: () => (wakePromise ??= new Promise<void>((res) => { wakeResolve = res; })),
-    };
+    const session = createSession(generationId);
     this.session = session;
     if (!this.running) session.end('stop');
     // Heartbeats (group members only).
@@ -663,10 +520,10 @@ export class Consumer {
     // Fetchers, one per leader.
     const leaders = new Set<number>();
     for (const s of this.partitions.values()) leaders.add(this.cluster.leaderOf(s.topic, s.partition));
-    for (const leader of leaders) session.fetchers.push(this.fetchLoop(session, leader));
+    for (const leader of leaders) session.fetchers.push(this.fetcher.fetchLoop(session, leader));
     // Workers.
-    const n = this.runConfig!.partitionsConsumedConcurrently;
-    for (let i = 0; i < n; i++) session.workers.push(this.workerLoop(session));
+    const runConfig = this.runConfig!;
+    for (let i = 0; i < runConfig.partitionsConsumedConcurrently; i++) session.workers.push(this.workers.workerLoop(session, runConfig));
     return session;
   }
 
@@ -677,7 +534,7 @@ export class Consumer {
     await Promise.all(session.workers);
     if (this.runConfig?.autoCommit && commit) {
       try {
-        await this.commitResolved(true);
+        await this.commits.commitResolved(true);
       } catch (err) {
         this.log.warn(`could not commit offsets before rejoining: ${(err as Error).message}`, { groupId: this.groupId });
       }
@@ -689,15 +546,17 @@ export class Consumer {
     }
   }
 
+  /** For handlers' heartbeat(): skipped when one went out within heartbeatInterval. */
+  private async heartbeatIfDue(): Promise<void> {
+    if (Date.now() - this.lastHeartbeat < this.heartbeatInterval) return;
+    await this.heartbeat();
+  }
+
   private async heartbeat(): Promise<void> {
     if (this.standalone || this.consumerGroup) return;
     await this.group.heartbeat();
     this.lastHeartbeat = Date.now();
     this.instrumentation.emit(ConsumerEvents.HEARTBEAT, { groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId });
-  }
-
-  private fetchable(s: PartitionState, now: number): boolean {
-    return s.fetchOffset >= 0 && s.queuedBytes < s.partitionMaxBytes && s.notBefore <= now && !this.isPaused(s.topic, s.partition);
   }
 
   private isPaused(topic: string, partition: number): boolean {
@@ -710,321 +569,6 @@ export class Consumer {
     this.partitions.clear();
   }
 
-  private async fetchLoop(session: Session, leader: number): Promise<void> {
-    let failures = 0;
-    while (session.active) {
-      const now = Date.now();
-      const wanted: PartitionState[] = [];
-      let nextRetry = Infinity;
-      for (const s of this.partitions.values()) {
-        if (this.cluster.leaderOf(s.topic, s.partition) !== leader) continue;
-        if (this.fetchable(s, now)) wanted.push(s);
-        else if (s.notBefore > now) nextRetry = Math.min(nextRetry, s.notBefore);
-      }
-      if (wanted.length === 0) {
-        if (nextRetry !== Infinity) await Promise.race([session.waitForWork(), sleep(nextRetry - now)]);
-        else await session.waitForWork();
-        continue;
-      }
-      const epochs = wanted.map((s) => s.epoch);
-      const offsets = wanted.map((s) => s.fetchOffset);
-      const byTopic = new Map<string, WireMessage[]>();
-      for (const s of wanted) {
-        let list = byTopic.get(s.topic);
-        if (!list) byTopic.set(s.topic, (list = []));
-        list.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: s.fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: s.partitionMaxBytes });
-      }
-      const started = Date.now();
-      this.instrumentation.emit(ConsumerEvents.FETCH_START, { nodeId: leader });
-      let res: WireMessage;
-      try {
-        const conn = await this.cluster.connection(leader, 'fetch');
-        res = await conn.request(ApiKey.Fetch, {
-          replicaId: -1, maxWaitMs: this.maxWait, minBytes: this.minBytes, maxBytes: this.maxBytes,
-          isolationLevel: this.readCommitted ? 1 : 0, sessionId: 0, sessionEpoch: -1,
-          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-          forgottenTopicsData: [], rackId: this.config.rackId ?? '',
-        }, { timeout: this.cluster.options.requestTimeout + this.maxWait });
-        failures = 0;
-      } catch (err) {
-        if (!session.active) return;
-        failures++;
-        if (!isRetriable(err) || failures > this.cluster.retrier.options.retries) {
-          session.end('crash', err as Error);
-          return;
-        }
-        this.log.warn(`fetch from broker ${leader} failed: ${(err as Error).message}`, { attempt: failures });
-        await sleep(this.cluster.retrier.delay(failures - 1));
-        await this.cluster.refreshMetadata().catch(() => undefined);
-        continue;
-      }
-      if (!session.active) return;
-      let batches = 0;
-      let needRefresh = false;
-      for (const t of res.responses as WireMessage[]) {
-        for (const p of t.partitions as WireMessage[]) {
-          const i = wanted.findIndex((s) => s.topic === t.topic && s.partition === p.partitionIndex);
-          if (i < 0) continue;
-          const s = wanted[i];
-          if (s.epoch !== epochs[i] || this.partitions.get(tpKey(s.topic, s.partition)) !== s) continue;
-          if (p.errorCode !== 0) {
-            if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-              await this.resetOutOfRange(s);
-            } else {
-              if (STALE_METADATA_CODES.has(p.errorCode)) needRefresh = true;
-              s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures++, 8));
-              this.log.warn(`fetch ${s.topic}/${s.partition}: ${new FjordProtocolError(p.errorCode).message}`);
-            }
-            continue;
-          }
-          s.highWatermark = p.highWatermark;
-          const records = p.records as Buffer | null;
-          if (!records || records.length === 0) continue;
-          let decoded;
-          try {
-            decoded = await decodeRecordSet(records, { minOffset: offsets[i], readCommitted: this.readCommitted, abortedTransactions: p.abortedTransactions });
-          } catch (err) {
-            session.end('crash', new FjordNonRetriableError(`could not decode records of ${s.topic}/${s.partition} at offset ${offsets[i]}: ${(err as Error).message}`));
-            return;
-          }
-          if (s.epoch !== epochs[i] || !session.active) continue;
-          if (decoded.nextOffset <= s.fetchOffset) {
-            // Not even one whole batch fitted: ask for more bytes next time.
-            s.partitionMaxBytes = Math.min(s.partitionMaxBytes * 2, 1 << 30);
-            continue;
-          }
-          s.partitionMaxBytes = this.maxBytesPerPartition;
-          s.fetchOffset = decoded.nextOffset;
-          const messages = decoded.messages;
-          if (messages.length === 0) continue;
-          s.queue.push({ epoch: s.epoch, messages, highWatermark: p.highWatermark, bytes: records.length });
-          s.queuedBytes += records.length;
-          batches++;
-        }
-      }
-      if (needRefresh) await this.cluster.refreshMetadata().catch(() => undefined);
-      this.instrumentation.emit(ConsumerEvents.FETCH, { numberOfBatches: batches, duration: Date.now() - started, nodeId: leader });
-      if (batches > 0) session.wake();
-    }
-  }
-
-  private async resetOutOfRange(s: PartitionState): Promise<void> {
-    const earliest = this.topics.get(s.topic)?.fromBeginning ?? false;
-    try {
-      const offsets = await this.listOffsets([{ topic: s.topic, partition: s.partition, timestamp: earliest ? -2 : -1 }]);
-      const o = offsets.get(tpKey(s.topic, s.partition));
-      if (o !== undefined) {
-        this.log.info(`offset ${s.fetchOffset} of ${s.topic}/${s.partition} is out of range; resetting to the ${earliest ? 'earliest' : 'latest'} offset ${o}`);
-        s.fetchOffset = o;
-        s.epoch++;
-        s.queue = [];
-        s.queuedBytes = 0;
-      }
-    } catch (err) {
-      s.notBefore = Date.now() + this.cluster.retrier.delay(0);
-      this.log.warn(`could not reset ${s.topic}/${s.partition}: ${(err as Error).message}`);
-    }
-  }
-
-  /** Next partition with queued data that no worker holds, in rotation. */
-  private rotation = 0;
-  private nextReady(): PartitionState | null {
-    const list = [...this.partitions.values()];
-    for (let k = 0; k < list.length; k++) {
-      const s = list[(this.rotation + k) % list.length];
-      if (s.busy || s.queue.length === 0 || this.isPaused(s.topic, s.partition)) continue;
-      this.rotation = (this.rotation + k + 1) % list.length;
-      return s;
-    }
-    return null;
-  }
-
-  private async workerLoop(session: Session): Promise<void> {
-    while (session.active) {
-      const s = this.nextReady();
-      if (!s) {
-        await session.waitForWork();
-        continue;
-      }
-      const batch = s.queue.shift()!;
-      s.queuedBytes -= batch.bytes;
-      session.wake(); // the fetcher may fetch this partition again
-      if (batch.epoch !== s.epoch) continue;
-      s.busy = true;
-      try {
-        await this.process(session, s, batch);
-      } finally {
-        s.busy = false;
-      }
-      session.wake();
-    }
-  }
-
-  private async process(session: Session, s: PartitionState, fetched: FetchedBatch): Promise<void> {
-    const cfg = this.runConfig!;
-    const { topic, partition } = s;
-    const epoch = s.epoch;
-    // Skip what was already processed (a seek backwards is a new epoch, so this only drops repeats).
-    let messages = fetched.messages;
-    if (s.resolved >= 0 && Number(messages[0].offset) < s.resolved) messages = messages.filter((m) => Number(m.offset) >= s.resolved);
-    if (messages.length === 0) return;
-    const stale = () => !session.active || s.epoch !== epoch || s.revoked;
-    let pausedHere = false;
-    const pause = () => {
-      this.pause([{ topic, partitions: [partition] }]);
-      pausedHere = true;
-      return () => this.resume([{ topic, partitions: [partition] }]);
-    };
-    const heartbeat = async () => {
-      if (Date.now() - this.lastHeartbeat < this.heartbeatInterval) return;
-      try {
-        await this.heartbeat();
-      } catch (err) {
-        if (err instanceof RebalanceError) session.end('rejoin');
-        throw err;
-      }
-    };
-    const batch = this.makeBatch(topic, partition, fetched.highWatermark, messages);
-    const startedAt = Date.now();
-    const info = { topic, partition, highWatermark: batch.highWatermark, offsetLag: batch.offsetLag(), offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() };
-    this.instrumentation.emit(ConsumerEvents.START_BATCH_PROCESS, info);
-    try {
-      if (cfg.eachMessage) {
-        for (let i = 0; i < messages.length; i++) {
-          if (stale() || pausedHere || this.isPaused(topic, partition)) {
-            // Not processed: fetch from here again when the partition runs again.
-            if (!stale()) this.rewind(s, Number(messages[i].offset));
-            break;
-          }
-          const message = messages[i];
-          await cfg.eachMessage({ topic, partition, message, heartbeat, pause });
-          if (s.epoch === epoch) s.resolved = Number(message.offset) + 1;
-          this.uncommittedMessages++;
-        }
-      } else {
-        let resolvedInBatch = -1;
-        await cfg.eachBatch!({
-          batch,
-          resolveOffset: (offset: string) => {
-            if (s.epoch !== epoch) return;
-            const next = Number(offset) + 1;
-            if (next > s.resolved) {
-              this.uncommittedMessages += resolvedInBatch < 0 ? 1 : next - resolvedInBatch;
-              s.resolved = next;
-              resolvedInBatch = next;
-            }
-          },
-          heartbeat,
-          pause,
-          commitOffsetsIfNecessary: async (offsets) => {
-            if (offsets) await this.commitOffsets(offsets.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset }))));
-            else await this.commitIfNecessary();
-          },
-          uncommittedOffsets: () => this.uncommittedOffsets(),
-          isRunning: () => this.running && session.active,
-          isStale: stale,
-        });
-        if (cfg.eachBatchAutoResolve && !stale() && !pausedHere) {
-          const last = Number(messages[messages.length - 1].offset) + 1;
-          if (last > s.resolved) s.resolved = last;
-        }
-      }
-      s.failures = 0;
-    } catch (err) {
-      if (err instanceof RebalanceError || err instanceof Abandoned) return;
-      s.failures++;
-      const retries = this.cluster.retrier.options.retries;
-      this.log.error(`error processing ${topic}/${partition}: ${(err as Error).message}`, { groupId: this.groupId, attempt: s.failures });
-      // Commit what was processed, then fetch again from the first unprocessed message.
-      if (cfg.autoCommit) await this.commitResolved(false).catch(() => undefined);
-      if (!stale()) {
-        this.rewind(s, s.resolved >= 0 ? Math.max(s.resolved, Number(messages[0].offset)) : Number(messages[0].offset));
-        s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures - 1, 8));
-      }
-      if (s.failures > retries) {
-        s.failures = 0;
-        session.end('crash', err as Error);
-      }
-      return;
-    } finally {
-      this.instrumentation.emit(ConsumerEvents.END_BATCH_PROCESS, { ...info, duration: Date.now() - startedAt });
-    }
-    if (cfg.autoCommit) await this.commitIfNecessary().catch((err) => {
-      if (err instanceof RebalanceError) session.end('rejoin');
-      else this.log.warn(`auto-commit failed: ${(err as Error).message}`, { groupId: this.groupId });
-    });
-  }
-
-  private rewind(s: PartitionState, offset: number): void {
-    s.fetchOffset = offset;
-    s.epoch++;
-    s.queue = [];
-    s.queuedBytes = 0;
-  }
-
-  private makeBatch(topic: string, partition: number, highWatermark: number, messages: KafkaMessage[]): Batch {
-    const hw = String(highWatermark);
-    return {
-      topic, partition, highWatermark: hw, messages,
-      isEmpty: () => messages.length === 0,
-      firstOffset: () => (messages.length ? messages[0].offset : null),
-      lastOffset: () => (messages.length ? messages[messages.length - 1].offset : String(highWatermark - 1)),
-      offsetLag: () => String(Math.max(0, highWatermark - 1 - (messages.length ? Number(messages[messages.length - 1].offset) : highWatermark - 1))),
-      offsetLagLow: () => String(Math.max(0, highWatermark - 1 - (messages.length ? Number(messages[0].offset) : highWatermark - 1))),
-    };
-  }
-
-  private uncommittedOffsets(): { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] } {
-    const byTopic = new Map<string, { partition: number; offset: string }[]>();
-    for (const s of this.partitions.values()) {
-      if (s.resolved < 0 || s.resolved === s.committed) continue;
-      let list = byTopic.get(s.topic);
-      if (!list) byTopic.set(s.topic, (list = []));
-      list.push({ partition: s.partition, offset: String(s.resolved) });
-    }
-    return { topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
-  }
-
-  private async commitIfNecessary(): Promise<void> {
-    const cfg = this.runConfig!;
-    const { autoCommitInterval, autoCommitThreshold } = cfg;
-    const due = (autoCommitInterval === null && autoCommitThreshold === null)
-      || (autoCommitInterval !== null && Date.now() - this.lastCommit >= autoCommitInterval)
-      || (autoCommitThreshold !== null && this.uncommittedMessages >= autoCommitThreshold);
-    if (due) await this.commitResolved(false);
-  }
-
-  /** Commits every partition's resolved offset that is ahead of its committed one. */
-  private async commitResolved(_final: boolean): Promise<void> {
-    if (this.standalone) return;
-    const offsets: OffsetToCommit[] = [];
-    for (const s of this.partitions.values()) {
-      if (s.resolved >= 0 && s.resolved !== s.committed) offsets.push({ topic: s.topic, partition: s.partition, offset: s.resolved });
-    }
-    this.lastCommit = Date.now();
-    if (offsets.length === 0) return;
-    this.uncommittedMessages = 0;
-    await this.group.commit(offsets);
-    for (const o of offsets) {
-      const s = this.partitions.get(tpKey(o.topic, o.partition));
-      if (s) s.committed = o.offset;
-    }
-    this.emitCommit(offsets);
-  }
-
-  private emitCommit(offsets: OffsetToCommit[]): void {
-    const byTopic = new Map<string, { partition: string; offset: string }[]>();
-    for (const o of offsets) {
-      let list = byTopic.get(o.topic);
-      if (!list) byTopic.set(o.topic, (list = []));
-      list.push({ partition: String(o.partition), offset: String(o.offset) });
-    }
-    this.instrumentation.emit(ConsumerEvents.COMMIT_OFFSETS, {
-      groupId: this.groupId, memberId: this.group.memberId, groupGenerationId: this.group.generationId,
-      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-    });
-  }
-
   // --- public controls -----------------------------------------------------------------------
 
   /** Commits exactly the given offsets (the next offset to read, as kafkajs expects). */
@@ -1035,12 +579,7 @@ export class Consumer {
     for (const o of list) {
       if (!Number.isInteger(o.offset)) throw new FjordNonRetriableError(`Invalid offset "${o.offset}" for ${o.topic}/${o.partition}`);
     }
-    await this.group.commit(list);
-    for (const o of list) {
-      const s = this.partitions.get(tpKey(o.topic, o.partition));
-      if (s) s.committed = o.offset;
-    }
-    this.emitCommit(list);
+    await this.commits.commitExactly(list);
   }
 
   /** Moves a partition's position; takes effect before the next fetch (or when it is assigned). */
@@ -1052,18 +591,18 @@ export class Consumer {
     if (!s || o < 0) {
       this.pendingSeeks.set(key, o);
       if (s && o < 0) {
-        void this.listOffsets([{ topic, partition, timestamp: o }]).then((m) => {
+        void this.fetcher.listOffsets([{ topic, partition, timestamp: o }]).then((m) => {
           const v = m.get(key);
           if (v === undefined || this.partitions.get(key) !== s) return;
           this.pendingSeeks.delete(key);
-          this.rewind(s, v);
+          rewind(s, v);
           s.resolved = v;
           this.session?.wake();
         }).catch((err) => this.log.warn(`seek failed: ${(err as Error).message}`));
       }
       return;
     }
-    this.rewind(s, o);
+    rewind(s, o);
     s.resolved = o;
     this.session?.wake();
   }

@@ -1,0 +1,198 @@
+// The fetch loops: one per leader broker, each keeping one Fetch (a long poll) in flight on the
+// fetch connection for the assigned partitions it leads. Decoded messages go into each partition's
+// bounded queue (see PartitionState); a partition is not fetched again while its queue holds
+// maxBytesPerPartition bytes, which is the backpressure. Also resets offsets out of range and backs
+// off after errors, per partition (a partition error) or per loop (a failed request).
+import { ApiKey } from '../../protocol/apis.js';
+import type { Message as WireMessage } from '../../protocol/codec.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import { STALE_METADATA_CODES, type Cluster } from '../cluster.js';
+import { FjordNonRetriableError, FjordProtocolError, isRetriable } from '../errors.js';
+import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
+import type { ClientLogger } from '../logger.js';
+import { decodeRecordSet } from '../record-codec.js';
+import { sleep } from '../retry.js';
+import { tpKey, type PartitionState } from './partition-state.js';
+import type { Session } from './session.js';
+
+export interface FetchSettings {
+  maxWait: number;
+  minBytes: number;
+  maxBytes: number;
+  maxBytesPerPartition: number;
+  readCommitted: boolean;
+  rackId: string;
+}
+
+/** What the consumer decides for the fetcher: paused partitions, and where a reset goes. */
+export interface FetchPolicy {
+  isPaused(topic: string, partition: number): boolean;
+  /** Whether a partition of this topic without a valid offset starts at the earliest offset. */
+  fromBeginning(topic: string): boolean;
+}
+
+export class Fetcher {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly instrumentation: Instrumentation,
+    private readonly log: ClientLogger,
+    private readonly partitions: ReadonlyMap<string, PartitionState>,
+    private readonly policy: FetchPolicy,
+    private readonly settings: FetchSettings,
+  ) {}
+
+  private fetchable(s: PartitionState, now: number): boolean {
+    return s.fetchOffset >= 0 && s.queuedBytes < s.partitionMaxBytes && s.notBefore <= now && !this.policy.isPaused(s.topic, s.partition);
+  }
+
+  /** Fetches from one leader while the session is active: one Fetch in flight at a time. */
+  async fetchLoop(session: Session, leader: number): Promise<void> {
+    let failures = 0;
+    while (session.active) {
+      const now = Date.now();
+      const wanted: PartitionState[] = [];
+      let nextRetry = Infinity;
+      for (const s of this.partitions.values()) {
+        if (this.cluster.leaderOf(s.topic, s.partition) !== leader) continue;
+        if (this.fetchable(s, now)) wanted.push(s);
+        else if (s.notBefore > now) nextRetry = Math.min(nextRetry, s.notBefore);
+      }
+      if (wanted.length === 0) {
+        if (nextRetry !== Infinity) await Promise.race([session.waitForWork(), sleep(nextRetry - now)]);
+        else await session.waitForWork();
+        continue;
+      }
+      const epochs = wanted.map((s) => s.epoch);
+      const offsets = wanted.map((s) => s.fetchOffset);
+      const byTopic = new Map<string, WireMessage[]>();
+      for (const s of wanted) {
+        let list = byTopic.get(s.topic);
+        if (!list) byTopic.set(s.topic, (list = []));
+        list.push({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: s.fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: s.partitionMaxBytes });
+      }
+      const started = Date.now();
+      this.instrumentation.emit(ConsumerEvents.FETCH_START, { nodeId: leader });
+      let res: WireMessage;
+      try {
+        const conn = await this.cluster.connection(leader, 'fetch');
+        res = await conn.request(ApiKey.Fetch, {
+          replicaId: -1, maxWaitMs: this.settings.maxWait, minBytes: this.settings.minBytes, maxBytes: this.settings.maxBytes,
+          isolationLevel: this.settings.readCommitted ? 1 : 0, sessionId: 0, sessionEpoch: -1,
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+          forgottenTopicsData: [], rackId: this.settings.rackId,
+        }, { timeout: this.cluster.options.requestTimeout + this.settings.maxWait });
+        failures = 0;
+      } catch (err) {
+        if (!session.active) return;
+        failures++;
+        if (!isRetriable(err) || failures > this.cluster.retrier.options.retries) {
+          session.end('crash', err as Error);
+          return;
+        }
+        this.log.warn(`fetch from broker ${leader} failed: ${(err as Error).message}`, { attempt: failures });
+        await sleep(this.cluster.retrier.delay(failures - 1));
+        await this.cluster.refreshMetadata().catch(() => undefined);
+        continue;
+      }
+      if (!session.active) return;
+      let batches = 0;
+      let needRefresh = false;
+      for (const t of res.responses as WireMessage[]) {
+        for (const p of t.partitions as WireMessage[]) {
+          const i = wanted.findIndex((s) => s.topic === t.topic && s.partition === p.partitionIndex);
+          if (i < 0) continue;
+          const s = wanted[i];
+          if (s.epoch !== epochs[i] || this.partitions.get(tpKey(s.topic, s.partition)) !== s) continue;
+          if (p.errorCode !== 0) {
+            if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+              await this.resetOutOfRange(s);
+            } else {
+              if (STALE_METADATA_CODES.has(p.errorCode)) needRefresh = true;
+              s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures++, 8));
+              this.log.warn(`fetch ${s.topic}/${s.partition}: ${new FjordProtocolError(p.errorCode).message}`);
+            }
+            continue;
+          }
+          s.highWatermark = p.highWatermark;
+          const records = p.records as Buffer | null;
+          if (!records || records.length === 0) continue;
+          let decoded;
+          try {
+            decoded = await decodeRecordSet(records, { minOffset: offsets[i], readCommitted: this.settings.readCommitted, abortedTransactions: p.abortedTransactions });
+          } catch (err) {
+            session.end('crash', new FjordNonRetriableError(`could not decode records of ${s.topic}/${s.partition} at offset ${offsets[i]}: ${(err as Error).message}`));
+            return;
+          }
+          if (s.epoch !== epochs[i] || !session.active) continue;
+          if (decoded.nextOffset <= s.fetchOffset) {
+            // Not even one whole batch fitted: ask for more bytes next time.
+            s.partitionMaxBytes = Math.min(s.partitionMaxBytes * 2, 1 << 30);
+            continue;
+          }
+          s.partitionMaxBytes = this.settings.maxBytesPerPartition;
+          s.fetchOffset = decoded.nextOffset;
+          const messages = decoded.messages;
+          if (messages.length === 0) continue;
+          s.queue.push({ epoch: s.epoch, messages, highWatermark: p.highWatermark, bytes: records.length });
+          s.queuedBytes += records.length;
+          batches++;
+        }
+      }
+      if (needRefresh) await this.cluster.refreshMetadata().catch(() => undefined);
+      this.instrumentation.emit(ConsumerEvents.FETCH, { numberOfBatches: batches, duration: Date.now() - started, nodeId: leader });
+      if (batches > 0) session.wake();
+    }
+  }
+
+  private async resetOutOfRange(s: PartitionState): Promise<void> {
+    const earliest = this.policy.fromBeginning(s.topic);
+    try {
+      const offsets = await this.listOffsets([{ topic: s.topic, partition: s.partition, timestamp: earliest ? -2 : -1 }]);
+      const o = offsets.get(tpKey(s.topic, s.partition));
+      if (o !== undefined) {
+        this.log.info(`offset ${s.fetchOffset} of ${s.topic}/${s.partition} is out of range; resetting to the ${earliest ? 'earliest' : 'latest'} offset ${o}`);
+        s.fetchOffset = o;
+        s.epoch++;
+        s.queue = [];
+        s.queuedBytes = 0;
+      }
+    } catch (err) {
+      s.notBefore = Date.now() + this.cluster.retrier.delay(0);
+      this.log.warn(`could not reset ${s.topic}/${s.partition}: ${(err as Error).message}`);
+    }
+  }
+
+  /** ListOffsets for partitions (timestamp -2 earliest, -1 latest, else a time). */
+  async listOffsets(list: { topic: string; partition: number; timestamp: number }[]): Promise<Map<string, number>> {
+    return this.cluster.retrier.run(async () => {
+      const byLeader = new Map<number, typeof list>();
+      for (const x of list) {
+        const leader = this.cluster.leaderOf(x.topic, x.partition);
+        let l = byLeader.get(leader);
+        if (!l) byLeader.set(leader, (l = []));
+        l.push(x);
+      }
+      const out = new Map<string, number>();
+      await Promise.all([...byLeader].map(async ([leader, items]) => {
+        const byTopic = new Map<string, typeof list>();
+        for (const x of items) {
+          let l = byTopic.get(x.topic);
+          if (!l) byTopic.set(x.topic, (l = []));
+          l.push(x);
+        }
+        const res = await this.cluster.request(leader, ApiKey.ListOffsets, {
+          replicaId: -1,
+          isolationLevel: this.settings.readCommitted ? 1 : 0,
+          topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: p.timestamp, maxNumOffsets: 1 })) })),
+        });
+        for (const t of res.topics as WireMessage[]) {
+          for (const p of t.partitions as WireMessage[]) {
+            if (p.errorCode !== 0) throw new FjordProtocolError(p.errorCode, `ListOffsets ${t.name}/${p.partitionIndex}`);
+            out.set(tpKey(t.name, p.partitionIndex), p.offset);
+          }
+        }
+      }));
+      return out;
+    }, async () => { await this.cluster.refreshMetadata().catch(() => undefined); });
+  }
+}
