@@ -12,7 +12,7 @@ import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import { decodeRecordSet } from '../record-codec.js';
 import { sleep } from '../retry.js';
-import { tpKey, type PartitionState } from './partition-state.js';
+import { rewind, tpKey, type PartitionState } from './partition-state.js';
 import type { Session } from './session.js';
 
 export interface FetchSettings {
@@ -151,10 +151,7 @@ export class Fetcher {
       const o = offsets.get(tpKey(s.topic, s.partition));
       if (o !== undefined) {
         this.log.info(`offset ${s.fetchOffset} of ${s.topic}/${s.partition} is out of range; resetting to the ${earliest ? 'earliest' : 'latest'} offset ${o}`);
-        s.fetchOffset = o;
-        s.epoch++;
-        s.queue = [];
-        s.queuedBytes = 0;
+        rewind(s, o);
       }
     } catch (err) {
       s.notBefore = Date.now() + this.cluster.retrier.delay(0);

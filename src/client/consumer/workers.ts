@@ -66,7 +66,7 @@ export class Workers {
       if (batch.epoch !== s.epoch) continue;
       s.busy = true;
       try {
-        await this.process(session, s, batch, cfg);
+        await this.handleBatch(session, s, batch, cfg);
       } finally {
         s.busy = false;
       }
@@ -74,7 +74,12 @@ export class Workers {
     }
   }
 
-  private async process(session: Session, s: PartitionState, fetched: FetchedBatch, cfg: RunSettings): Promise<void> {
+  /**
+   * Runs the handler on one fetched batch; resolves offsets as messages are handled and, with
+   * autoCommit, commits when due. A handler error rewinds the partition to its first unhandled
+   * message and backs off; after `retries` of them in a row the session ends with a crash.
+   */
+  private async handleBatch(session: Session, s: PartitionState, fetched: FetchedBatch, cfg: RunSettings): Promise<void> {
     const { topic, partition } = s;
     const epoch = s.epoch;
     // Skip what was already processed (a seek backwards is a new epoch, so this only drops repeats).
