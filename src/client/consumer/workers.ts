@@ -77,7 +77,7 @@ export class Workers {
   /**
    * Runs the handler on one fetched batch; resolves offsets as messages are handled and, with
    * autoCommit, commits when due. A handler error rewinds the partition to its first unhandled
-   * message and backs off; after `retries` of them in a row the session ends with a crash.
+   * message and backs off; once more than `retries` come in a row the session ends with a crash.
    */
   private async handleBatch(session: Session, s: PartitionState, fetched: FetchedBatch, cfg: RunSettings): Promise<void> {
     const { topic, partition } = s;
