@@ -1,6 +1,8 @@
-// Generates src/protocol/generated/messages.ts from Apache Kafka's message definitions in
-// ../shared/kafka-protocol/message/*.json. Only structure is emitted (names, types, versions,
-// defaults), never the prose. `--check` compares the committed file with a fresh generation.
+// Generates src/protocol/generated/messages.ts (the codec's tables) and types.ts (TypeScript
+// interfaces of every request and response) from Apache Kafka's message definitions in
+// ../shared/kafka-protocol/message/*.json, plus errors.ts from errors.tsv. Only structure is
+// emitted (names, types, versions, defaults), never the prose. `--check` compares the committed
+// files with a fresh generation.
 //
 //   npm run gen            # regenerate
 //   npm run gen -- --check # exit 1 if the committed tables drifted from ../shared
@@ -13,6 +15,7 @@ const specDir = join(root, '..', 'shared', 'kafka-protocol', 'message');
 const errorsFile = join(root, '..', 'shared', 'kafka-protocol', 'errors.tsv');
 const outFile = join(root, 'src', 'protocol', 'generated', 'messages.ts');
 const errorsOut = join(root, 'src', 'protocol', 'generated', 'errors.ts');
+const typesOut = join(root, 'src', 'protocol', 'generated', 'types.ts');
 const OPEN_MAX = 32767;
 
 type Range = [number, number] | null;
@@ -116,7 +119,136 @@ function convertFields(fields: RawField[], common: Map<string, RawField[]>): unk
   });
 }
 
-function generate(): { messages: string; errors: string } {
+// ---- TypeScript interfaces (types.ts) ----
+//
+// One interface per request/response and per struct type in it. A struct is named after the
+// spec's struct type, prefixed with its message name unless the spec name already starts with it
+// (`TopicProduceData` in ProduceRequest -> `ProduceRequestTopicProduceData`). A field is required
+// when it exists in every version its struct can appear in (and is not tagged); otherwise it is
+// optional and its doc comment gives its versions. Types follow what codec.ts decodes/accepts.
+
+const formatRange = (r: Range): string =>
+  r === null ? 'no version' : r[1] === OPEN_MAX ? `v${r[0]}+` : r[0] === r[1] ? `v${r[0]}` : `v${r[0]}-${r[1]}`;
+
+function intersect(a: Range, b: Range): Range {
+  if (!a || !b) return null;
+  const lo = Math.max(a[0], b[0]);
+  const hi = Math.min(a[1], b[1]);
+  return lo <= hi ? [lo, hi] : null;
+}
+
+function union(a: Range, b: Range): Range {
+  if (!a) return b;
+  if (!b) return a;
+  return [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
+}
+
+const covers = (outer: Range, inner: Range): boolean =>
+  !!outer && !!inner && outer[0] <= inner[0] && outer[1] >= inner[1];
+
+const PRIMITIVE_TS: Record<string, string> = {
+  bool: 'boolean', int8: 'number', int16: 'number', uint16: 'number', int32: 'number', uint32: 'number',
+  int64: 'number', float64: 'number', string: 'string', uuid: 'string', bytes: 'Buffer',
+};
+
+interface StructDef {
+  name: string;
+  fields: RawField[];
+  /** Union of the version ranges of every place the struct appears. */
+  context: Range;
+}
+
+/** The struct interfaces of one message, in the order they are first met. */
+function collectStructs(m: RawMessage, taken: Set<string>): Map<string, StructDef> {
+  const common = new Map((m.commonStructs ?? []).map((s) => [s.name, s.fields]));
+  const structs = new Map<string, StructDef>();
+  const qualify = (specName: string) => (specName.startsWith(m.name) ? specName : m.name + specName);
+  const walk = (fields: RawField[], context: Range) => {
+    for (const f of fields) {
+      const elem = f.type.startsWith('[]') ? f.type.slice(2) : f.type;
+      if (PRIMITIVES.has(elem)) continue;
+      const sub = f.fields ?? common.get(elem);
+      if (!sub) throw new Error(`unknown struct type ${elem} in ${m.name}`);
+      const present = intersect(parseRange(f.versions), context);
+      const name = qualify(elem);
+      const seen = structs.get(name);
+      if (seen && seen.fields !== sub) throw new Error(`two different structs named ${name}`);
+      if (!seen && taken.has(name)) throw new Error(`interface name ${name} is used twice`);
+      taken.add(name);
+      structs.set(name, { name, fields: sub, context: union(seen?.context ?? null, present) });
+      walk(sub, present);
+    }
+  };
+  walk(m.fields, parseRange(m.validVersions));
+  return structs;
+}
+
+function interfaceLines(name: string, fields: RawField[], context: Range, structName: (elem: string) => string): string[] {
+  const out = [`export interface ${name} {`];
+  for (const f of fields) {
+    const isArray = f.type.startsWith('[]');
+    const elem = isArray ? f.type.slice(2) : f.type;
+    const versions = parseRange(f.versions);
+    const present = intersect(versions, context);
+    const tagged = f.tag !== undefined;
+    const nullable = intersect(parseRange(f.nullableVersions), present ?? versions);
+    let type: string;
+    if (elem === 'records') type = 'Buffer | Buffer[] | null'; // nullable at every version
+    else {
+      const base = PRIMITIVES.has(elem) ? PRIMITIVE_TS[elem] : structName(elem);
+      type = (isArray ? `${base}[]` : base) + (nullable ? ' | null' : '');
+    }
+    const optional = tagged || !covers(versions, context);
+    const notes: string[] = [];
+    if (optional) notes.push(formatRange(versions));
+    if (tagged) notes.push(`tagged ${f.tag}`);
+    if (nullable && elem !== 'records' && !covers(nullable, present)) notes.push(`null ${formatRange(nullable)}`);
+    if (notes.length) out.push(`  /** ${notes.join(', ')} */`);
+    out.push(`  ${camel(f.name)}${optional ? '?' : ''}: ${type};`);
+  }
+  out.push('}');
+  return out;
+}
+
+function generateTypes(apis: Map<number, { name: string; request?: RawMessage; response?: RawMessage }>): string {
+  const lines: string[] = [
+    '// GENERATED by scripts/gen-protocol.ts from ../shared/kafka-protocol/message/*.json. Do not edit.',
+    '// The shape of every request and response as codec.ts decodes and encodes it: camelCased field',
+    '// names; int64 as number; uuid as a dashed string; bytes as Buffer; records as Buffer, or a list',
+    '// of Buffers written back to back (decoding always gives one Buffer or null). A field that not',
+    '// every version has, or a tagged one, is optional; decoding fills it with its default anyway.',
+    '',
+  ];
+  const taken = new Set<string>();
+  const map: string[] = [];
+  for (const key of [...apis.keys()].sort((a, b) => a - b)) {
+    const api = apis.get(key)!;
+    if (!api.request || !api.response) continue;
+    for (const m of [api.request, api.response]) {
+      if (taken.has(m.name)) throw new Error(`interface name ${m.name} is used twice`);
+      taken.add(m.name);
+      const structs = collectStructs(m, taken);
+      const structName = (elem: string) => (elem.startsWith(m.name) ? elem : m.name + elem);
+      lines.push(...interfaceLines(m.name, m.fields, parseRange(m.validVersions), structName), '');
+      for (const s of structs.values()) lines.push(...interfaceLines(s.name, s.fields, s.context, structName), '');
+    }
+    map.push(`  ${key}: { request: ${api.request.name}; response: ${api.response.name} };`);
+  }
+  lines.push(
+    '/** Request and response type of every API, by API key. */',
+    'export interface ApiMessageTypes {',
+    ...map,
+    '}',
+    '',
+    'export type ApiKeyNumber = keyof ApiMessageTypes;',
+    'export type RequestOf<K extends ApiKeyNumber> = ApiMessageTypes[K][\'request\'];',
+    'export type ResponseOf<K extends ApiKeyNumber> = ApiMessageTypes[K][\'response\'];',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function generate(): { messages: string; errors: string; types: string } {
   const files = readdirSync(specDir).filter((f) => f.endsWith('.json')).sort();
   const apis = new Map<number, { name: string; request?: RawMessage; response?: RawMessage }>();
   for (const file of files) {
@@ -164,7 +296,7 @@ function generate(): { messages: string; errors: string } {
   errLines.push('} as const;', '', '/** Codes that clients treat as retriable. */');
   const retriable = rows.filter((r) => r[2].trim() === 'true').map((r) => Number(r[0]));
   errLines.push(`export const RETRIABLE_CODES: ReadonlySet<number> = new Set([${retriable.join(', ')}]);`, '');
-  return { messages: lines.join('\n'), errors: errLines.join('\n') };
+  return { messages: lines.join('\n'), errors: errLines.join('\n'), types: generateTypes(apis) };
 }
 
 if (!existsSync(specDir)) {
@@ -175,7 +307,8 @@ const out = generate();
 if (process.argv.includes('--check')) {
   const same =
     existsSync(outFile) && readFileSync(outFile, 'utf8') === out.messages &&
-    existsSync(errorsOut) && readFileSync(errorsOut, 'utf8') === out.errors;
+    existsSync(errorsOut) && readFileSync(errorsOut, 'utf8') === out.errors &&
+    existsSync(typesOut) && readFileSync(typesOut, 'utf8') === out.types;
   if (!same) {
     console.error('generated protocol tables differ from ../shared/kafka-protocol; run `npm run gen`');
     process.exit(1);
@@ -184,5 +317,6 @@ if (process.argv.includes('--check')) {
 } else {
   writeFileSync(outFile, out.messages);
   writeFileSync(errorsOut, out.errors);
-  console.log(`wrote ${outFile} and ${errorsOut}`);
+  writeFileSync(typesOut, out.types);
+  console.log(`wrote ${outFile}, ${errorsOut} and ${typesOut}`);
 }
