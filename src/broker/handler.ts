@@ -1,6 +1,8 @@
 // The shape of one Kafka API handler. Each API lives in its own file under handlers/ and is
 // listed once in registry.ts, which drives both dispatch and the ApiVersions response.
-import type { Message } from '../protocol/codec.js';
+// A handler is typed by its API: it reads RequestOf<K> and returns ResponseOf<K> (generated from
+// the same spec files as the codec's tables), so a misspelled field does not compile.
+import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import type { RequestHeader } from '../protocol/header.js';
 import type { Broker } from './broker.js';
 
@@ -14,13 +16,28 @@ export interface RequestContext {
   readonly connectionId: number;
 }
 
-export interface ApiHandler {
-  readonly apiKey: number;
+/** A response body, or null for no response at all (Produce with acks=0), now or later. */
+export type HandlerResult<Response> = Promise<Response | null> | Response | null;
+
+export interface ApiHandler<K extends ApiKeyNumber> {
+  readonly apiKey: K;
   /** Inclusive range of versions this handler implements (and ApiVersions advertises). */
   readonly minVersion: number;
   readonly maxVersion: number;
-  /** Returns the response body, or null for no response at all (Produce with acks=0). */
-  handle(ctx: RequestContext, request: Message): Promise<Message | null> | Message | null;
+  /**
+   * Fields absent at the request's version hold their defaults. Annotate the return type
+   * (`: Promise<XResponse>`): TypeScript checks returned object literals for unknown fields only
+   * against a declared return type, not against the contextual one.
+   */
+  handle(ctx: RequestContext, request: RequestOf<K>): HandlerResult<ResponseOf<K>>;
+}
+
+/** Any API's handler: what the registry's one list holds. */
+export type AnyApiHandler = { [K in ApiKeyNumber]: ApiHandler<K> }[ApiKeyNumber];
+
+/** Declares the handler of API `K` (taken from `apiKey`) so its request and response are typed. */
+export function defineHandler<K extends ApiKeyNumber>(handler: ApiHandler<K>): ApiHandler<K> {
+  return handler;
 }
 
 /** Closes the connection without a response (Kafka's answer to some malformed requests). */

@@ -1,9 +1,11 @@
 // The one list of implemented APIs. It drives request dispatch and the ApiVersions response, so
 // the broker never advertises an API or version it cannot serve.
 import { apiSchema } from '../protocol/apis.js';
+import type { DecodedMessage } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
+import type { ApiKeyNumber, ApiVersionsResponse, RequestOf } from '../protocol/generated/types.js';
 import type { ApiSchema } from '../protocol/schema.js';
-import type { ApiHandler } from './handler.js';
+import type { AnyApiHandler, ApiHandler, HandlerResult, RequestContext } from './handler.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -21,11 +23,16 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { alterConfigsHandler, incrementalAlterConfigsHandler } from './handlers/alter-configs.js';
 import { GROUP_HANDLERS } from './handlers/groups.js';
 
-export interface RegisteredHandler extends ApiHandler {
+/** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
+export interface RegisteredHandler {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
   readonly schema: ApiSchema;
+  handle(ctx: RequestContext, request: DecodedMessage): HandlerResult<object>;
 }
 
-const HANDLERS: readonly ApiHandler[] = [
+const HANDLERS: readonly AnyApiHandler[] = [
   produceHandler,
   fetchHandler,
   listOffsetsHandler,
@@ -45,6 +52,19 @@ const HANDLERS: readonly ApiHandler[] = [
   ...GROUP_HANDLERS,
 ];
 
+function register<K extends ApiKeyNumber>(handler: ApiHandler<K>, schema: ApiSchema): RegisteredHandler {
+  return {
+    apiKey: handler.apiKey,
+    minVersion: handler.minVersion,
+    maxVersion: handler.maxVersion,
+    schema,
+    // The one place where a decoded request becomes typed. The decoder built it from this API's
+    // request table at ctx.version; generated/types.ts comes from the same spec files, and fields
+    // absent at that version hold their defaults, so it has RequestOf<K>'s shape.
+    handle: (ctx, request) => handler.handle(ctx, request as RequestOf<K>),
+  };
+}
+
 const registry = new Map<number, RegisteredHandler>();
 for (const handler of HANDLERS) {
   const schema = apiSchema(handler.apiKey);
@@ -54,7 +74,7 @@ for (const handler of HANDLERS) {
     throw new Error(`assertion: ${schema.name} handler versions ${handler.minVersion}-${handler.maxVersion} outside the spec's ${min}-${max}`);
   }
   if (registry.has(handler.apiKey)) throw new Error(`assertion: two handlers for ${schema.name}`);
-  registry.set(handler.apiKey, Object.assign(Object.create(handler), { schema }) as RegisteredHandler);
+  registry.set(handler.apiKey, register(handler, schema));
 }
 
 export function findHandler(apiKey: number): RegisteredHandler | undefined {
@@ -69,6 +89,6 @@ export function supportedApis(): { apiKey: number; minVersion: number; maxVersio
 }
 
 /** ApiVersions error body, always encoded as v0, for a client that asked for a version we lack. */
-export function unsupportedVersionResponse(): Record<string, unknown> {
+export function unsupportedVersionResponse(): ApiVersionsResponse {
   return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApis(), throttleTimeMs: 0 };
 }

@@ -3,12 +3,12 @@
 // same order, even when an earlier request (a long-polling Fetch) finishes later.
 import net from 'node:net';
 import { apiName } from '../protocol/apis.js';
-import { compile } from '../protocol/codec.js';
+import { compile, type DecodedMessage } from '../protocol/codec.js';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
 import { ByteQueue } from '../protocol/byte-queue.js';
 import { DecodeError, Reader, Writer } from '../protocol/primitives.js';
 import type { Broker } from './broker.js';
-import { CloseConnection, type RequestContext } from './handler.js';
+import { CloseConnection, type HandlerResult, type RequestContext } from './handler.js';
 import { findHandler, unsupportedVersionResponse } from './registry.js';
 import { ApiKey } from '../protocol/apis.js';
 
@@ -93,7 +93,7 @@ export class Connection {
       this.close(`unsupported version ${header.apiVersion} of ${apiName(header.apiKey)} (supported ${handler.minVersion}-${handler.maxVersion})`);
       return;
     }
-    let request;
+    let request: DecodedMessage;
     try {
       request = compile(handler.schema.request, header.apiVersion).decode(reader);
     } catch (err) {
@@ -102,7 +102,7 @@ export class Connection {
       return;
     }
     const ctx: RequestContext = { broker: this.broker, header, version: header.apiVersion, clientHost: this.clientHost, connectionId: this.id };
-    let result;
+    let result: HandlerResult<object>;
     try {
       result = handler.handle(ctx, request);
     } catch (err) {
@@ -129,7 +129,7 @@ export class Connection {
     this.close();
   }
 
-  private complete(slot: Pending, header: RequestHeader, bodyVersion: number, body: Record<string, unknown> | null): void {
+  private complete(slot: Pending, header: RequestHeader, bodyVersion: number, body: object | null): void {
     if (this.closed) return;
     if (body !== null) {
       const handler = findHandler(header.apiKey)!;

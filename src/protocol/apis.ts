@@ -1,5 +1,6 @@
 // Lookup of the generated API schemas by key, plus the API keys Fjord's code refers to by name.
 import { API_SCHEMAS } from './generated/messages.js';
+import type { ApiKeyNumber } from './generated/types.js';
 import type { ApiSchema } from './schema.js';
 
 export const ApiKey = {
@@ -9,7 +10,8 @@ export const ApiKey = {
   DeleteTopics: 20, DeleteRecords: 21, InitProducerId: 22, OffsetForLeaderEpoch: 23,
   DescribeConfigs: 32, AlterConfigs: 33, CreatePartitions: 37, DeleteGroups: 42,
   IncrementalAlterConfigs: 44, OffsetDelete: 47, DescribeCluster: 60, DescribeProducers: 61,
-} as const;
+  ConsumerGroupHeartbeat: 68, ConsumerGroupDescribe: 69,
+} as const satisfies Record<string, ApiKeyNumber>;
 
 const byKey = new Map<number, ApiSchema>(API_SCHEMAS.map((a) => [a.apiKey, a]));
 

@@ -3,18 +3,33 @@
 //
 // JS shape of a message: an object whose keys are the camelCased field names of the spec.
 // int64 values are JS numbers; `records` are Buffer | Buffer[] | null; uuids are dashed strings.
+// generated/types.ts describes each API's messages in exactly this shape (RequestOf/ResponseOf);
+// the codec itself works on untyped field maps, as it is driven by the tables at run time.
 import { DecodeError, Reader, Writer } from './primitives.js';
 import { inRange, type FieldSchema, type MessageSchema } from './schema.js';
 
-export type Message = Record<string, any>;
+/** A decoded message before it is given its API's type: field values by camelCased name. */
+export type DecodedMessage = { [field: string]: unknown };
+
+/**
+ * Untyped message for code that has not moved to the generated types yet.
+ * @deprecated use RequestOf/ResponseOf from generated/types.ts.
+ */
+export type Message = Record<string, any>; // TODO(types): client/cli still read responses through this
+
 type Decode = (r: Reader) => unknown;
-type Encode = (w: Writer, v: any) => void;
+/** `v` is whatever the caller put in the field; the generated types say what that is. */
+type Encode = (w: Writer, v: unknown) => void;
+
+const asNumber = (v: unknown): number => (v === undefined || v === null ? 0 : (v as number));
+const asString = (v: unknown, fallback: string | null): string | null => (v === undefined || v === null ? fallback : (v as string));
 
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export interface CompiledMessage {
-  decode(r: Reader): Message;
-  encode(w: Writer, msg: Message): void;
+  decode(r: Reader): DecodedMessage;
+  /** `msg` is a message of the schema's API, e.g. a RequestOf<K> or ResponseOf<K>. */
+  encode(w: Writer, msg: object): void;
 }
 
 interface CompiledField {
@@ -30,28 +45,32 @@ interface CompiledField {
 function primitive(type: string, flexible: boolean, nullable: boolean, where: string): { decode: Decode; encode: Encode } {
   switch (type) {
     case 'bool': return { decode: (r) => r.bool(), encode: (w, v) => w.bool(!!v) };
-    case 'int8': return { decode: (r) => r.int8(), encode: (w, v) => w.int8(v ?? 0) };
-    case 'int16': return { decode: (r) => r.int16(), encode: (w, v) => w.int16(v ?? 0) };
-    case 'uint16': return { decode: (r) => r.uint16(), encode: (w, v) => w.uint16(v ?? 0) };
-    case 'int32': return { decode: (r) => r.int32(), encode: (w, v) => w.int32(v ?? 0) };
-    case 'uint32': return { decode: (r) => r.uint32(), encode: (w, v) => w.uint32(v ?? 0) };
-    case 'int64': return { decode: (r) => r.int64(), encode: (w, v) => w.int64(v ?? 0) };
-    case 'float64': return { decode: (r) => r.float64(), encode: (w, v) => w.float64(v ?? 0) };
-    case 'uuid': return { decode: (r) => r.uuid(), encode: (w, v) => w.uuid(v ?? ZERO_UUID) };
+    case 'int8': return { decode: (r) => r.int8(), encode: (w, v) => w.int8(asNumber(v)) };
+    case 'int16': return { decode: (r) => r.int16(), encode: (w, v) => w.int16(asNumber(v)) };
+    case 'uint16': return { decode: (r) => r.uint16(), encode: (w, v) => w.uint16(asNumber(v)) };
+    case 'int32': return { decode: (r) => r.int32(), encode: (w, v) => w.int32(asNumber(v)) };
+    case 'uint32': return { decode: (r) => r.uint32(), encode: (w, v) => w.uint32(asNumber(v)) };
+    case 'int64': return { decode: (r) => r.int64(), encode: (w, v) => w.int64(asNumber(v)) };
+    case 'float64': return { decode: (r) => r.float64(), encode: (w, v) => w.float64(asNumber(v)) };
+    case 'uuid': return { decode: (r) => r.uuid(), encode: (w, v) => w.uuid(asString(v, ZERO_UUID) ?? ZERO_UUID) };
     case 'string': {
       const check = (s: string | null) => {
         if (s === null && !nullable) throw new DecodeError(`null for non-nullable string ${where}`);
         return s;
       };
       return flexible
-        ? { decode: (r) => check(r.compactString()), encode: (w, v) => w.compactString(v ?? (nullable ? null : '')) }
-        : { decode: (r) => check(r.string()), encode: (w, v) => w.string(v ?? (nullable ? null : '')) };
+        ? { decode: (r) => check(r.compactString()), encode: (w, v) => w.compactString(asString(v, nullable ? null : '')) }
+        : { decode: (r) => check(r.string()), encode: (w, v) => w.string(asString(v, nullable ? null : '')) };
     }
     case 'bytes': {
       const empty = Buffer.alloc(0);
+      // A null sent for a non-nullable bytes field is read as empty bytes (old clients send it for
+      // empty group metadata), so a non-nullable field is always a Buffer, as its type says.
+      const check = (b: Buffer | null) => (b === null && !nullable ? empty : b);
+      const value = (v: unknown) => (v === undefined || v === null ? (nullable ? null : empty) : (v as Buffer));
       return flexible
-        ? { decode: (r) => r.compactBytes(), encode: (w, v) => w.compactBytes(v ?? (nullable ? null : empty)) }
-        : { decode: (r) => r.bytes(), encode: (w, v) => w.bytes(v ?? (nullable ? null : empty)) };
+        ? { decode: (r) => check(r.compactBytes()), encode: (w, v) => w.compactBytes(value(v)) }
+        : { decode: (r) => check(r.bytes()), encode: (w, v) => w.bytes(value(v)) };
     }
     case 'records': {
       // Record data is passed through as bytes; a list of buffers is written back to back without copying.
@@ -60,7 +79,7 @@ function primitive(type: string, flexible: boolean, nullable: boolean, where: st
           if (flexible) w.uvarint(0); else w.int32(-1);
           return;
         }
-        const parts: Buffer[] = Array.isArray(v) ? v : [v];
+        const parts = Array.isArray(v) ? (v as Buffer[]) : [v as Buffer];
         let total = 0;
         for (const p of parts) total += p.length;
         if (flexible) w.uvarint(total + 1); else w.int32(total);
@@ -102,12 +121,12 @@ function compileField(f: FieldSchema, version: number, flexible: boolean, path: 
     if (f.type === 'struct' && nullable) {
       // A nullable struct is preceded by an int8: -1 for null, 1 when present.
       decode = (r) => (r.int8() < 0 ? null : inner.decode(r));
-      encode = (w, v) => (v === null || v === undefined ? void w.int8(-1) : void inner.encode(w.int8(1), v));
+      encode = (w, v) => (v === null || v === undefined ? void w.int8(-1) : void inner.encode(w.int8(1), v as object));
     } else if (f.type === 'struct') {
       decode = (r) => inner.decode(r);
-      encode = (w, v) => inner.encode(w, v ?? {});
+      encode = (w, v) => inner.encode(w, (v ?? {}) as object);
     } else {
-      ({ decode, encode } = arrayOf(inner.decode, inner.encode, flexible, nullable, where));
+      ({ decode, encode } = arrayOf(inner.decode, (w, v) => inner.encode(w, (v ?? {}) as object), flexible, nullable, where));
     }
   } else if (f.type.startsWith('[]')) {
     const elem = primitive(f.type.slice(2), flexible, false, where);
@@ -133,15 +152,13 @@ function arrayOf(decodeElem: Decode, encodeElem: Encode, flexible: boolean, null
     return out;
   };
   const encode: Encode = (w, v) => {
-    if (v === null || v === undefined) {
-      if (nullable && v === null) {
-        if (flexible) w.uvarint(0); else w.int32(-1);
-        return;
-      }
-      v = [];
+    if (v === null && nullable) {
+      if (flexible) w.uvarint(0); else w.int32(-1);
+      return;
     }
-    if (flexible) w.uvarint(v.length + 1); else w.int32(v.length);
-    for (let i = 0; i < v.length; i++) encodeElem(w, v[i]);
+    const list = v === null || v === undefined ? [] : (v as readonly unknown[]);
+    if (flexible) w.uvarint(list.length + 1); else w.int32(list.length);
+    for (let i = 0; i < list.length; i++) encodeElem(w, list[i]);
   };
   return { decode, encode };
 }
@@ -153,8 +170,8 @@ function compileFields(fields: readonly FieldSchema[], version: number, flexible
   const absent = all.filter((f) => !f.present || f.tag !== undefined);
   const byTag = new Map(tagged.map((f) => [f.tag!, f]));
 
-  const decode = (r: Reader): Message => {
-    const out: Message = {};
+  const decode = (r: Reader): DecodedMessage => {
+    const out: DecodedMessage = {};
     for (const f of absent) out[f.name] = f.fallback();
     for (const f of regular) out[f.name] = f.decode(r);
     if (flexible) {
@@ -176,7 +193,8 @@ function compileFields(fields: readonly FieldSchema[], version: number, flexible
     return out;
   };
 
-  const encode = (w: Writer, msg: Message): void => {
+  const encode = (w: Writer, message: object): void => {
+    const msg = message as DecodedMessage; // read by field name, as the tables list them
     for (const f of regular) f.encode(w, msg[f.name] === undefined ? f.fallback() : msg[f.name]);
     if (!flexible) return;
     const toWrite = tagged.filter((f) => !f.isDefault(msg[f.name]));

@@ -3,19 +3,28 @@
 // default), APPENDs to or SUBTRACTs from list values one key at a time. Broker configs are static
 // here and refused with INVALID_REQUEST. validateOnly checks without changing anything.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type {
+  AlterConfigsResponse, AlterConfigsResponseAlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
+} from '../../protocol/generated/types.js';
 import { TopicError, type Broker } from '../broker.js';
-import type { ApiHandler } from '../handler.js';
+import { defineHandler } from '../handler.js';
 
 const RESOURCE_TOPIC = 2;
 const OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3;
 
-type Change = (current: Record<string, string>, resource: Message) => Record<string, string>;
+/** What both requests say of a resource; their `configs` differ (the incremental one has operations). */
+interface Resource {
+  resourceType: number;
+  resourceName: string;
+}
 
-async function apply(broker: Broker, req: Message, change: Change): Promise<Message> {
-  const responses: Message[] = [];
-  for (const r of req.resources as Message[]) {
+type Change<R extends Resource> = (current: Record<string, string>, resource: R) => Record<string, string>;
+
+/** Both APIs answer with the same response shape. */
+async function apply<R extends Resource>(broker: Broker, resources: R[], validateOnly: boolean, change: Change<R>): Promise<AlterConfigsResponse> {
+  const responses: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
+  for (const r of resources) {
     const answer = (errorCode: number, errorMessage: string | null) =>
       responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
     if (r.resourceType !== RESOURCE_TOPIC) {
@@ -27,7 +36,7 @@ async function apply(broker: Broker, req: Message, change: Change): Promise<Mess
     try {
       const next = change({ ...topic.configs }, r);
       broker.checkTopicConfigs(next);
-      if (!req.validateOnly) {
+      if (!validateOnly) {
         await broker.storage.alterTopicConfigs(topic.name, next);
         broker.logger.info(`topic ${topic.name} configs now ${JSON.stringify(next)}`);
       }
@@ -40,26 +49,26 @@ async function apply(broker: Broker, req: Message, change: Change): Promise<Mess
   return { throttleTimeMs: 0, responses };
 }
 
-export const alterConfigsHandler: ApiHandler = {
+export const alterConfigsHandler = defineHandler({
   apiKey: ApiKey.AlterConfigs,
   minVersion: 0,
   maxVersion: 2,
-  handle(ctx, req) {
-    return apply(ctx.broker, req, (_current, r) => {
+  handle(ctx, req): Promise<AlterConfigsResponse> {
+    return apply(ctx.broker, req.resources, req.validateOnly, (_current, r) => {
       const next: Record<string, string> = {};
-      for (const c of r.configs as Message[]) if (c.value !== null) next[c.name] = c.value;
+      for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
       return next;
     });
   },
-};
+});
 
-export const incrementalAlterConfigsHandler: ApiHandler = {
+export const incrementalAlterConfigsHandler = defineHandler({
   apiKey: ApiKey.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req) {
-    return apply(ctx.broker, req, (current, r) => {
-      for (const c of r.configs as Message[]) {
+  handle(ctx, req): Promise<IncrementalAlterConfigsResponse> {
+    return apply(ctx.broker, req.resources, req.validateOnly, (current, r) => {
+      for (const c of r.configs) {
         const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
         switch (c.configOperation) {
           case OP_SET:
@@ -85,4 +94,4 @@ export const incrementalAlterConfigsHandler: ApiHandler = {
       return current;
     });
   },
-};
+});

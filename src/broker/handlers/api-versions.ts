@@ -3,14 +3,15 @@
 // v3+ requests carry the client's software name/version; we accept anything.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { ApiVersionsResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 import { supportedApis } from '../registry.js';
 
-export const apiVersionsHandler: ApiHandler = {
+export const apiVersionsHandler = defineHandler({
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
   maxVersion: 3,
-  handle() {
+  handle(): ApiVersionsResponse {
     return { errorCode: ErrorCode.NONE, apiKeys: supportedApis(), throttleTimeMs: 0 };
   },
-};
+});

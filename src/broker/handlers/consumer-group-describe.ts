@@ -4,24 +4,26 @@
 // and target assignment (topic id and name). A classic group or an unknown id answers
 // GROUP_ID_NOT_FOUND (admin clients then fall back to DescribeGroups). includeAuthorizedOperations:
 // with no authorizer every group operation (READ, DELETE, DESCRIBE) is allowed.
+import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseDescribedGroup } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
 /** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 const NOT_REQUESTED = -2147483648;
 
-export const consumerGroupDescribeHandler: ApiHandler = {
-  apiKey: 69, // ConsumerGroupDescribe
+export const consumerGroupDescribeHandler = defineHandler({
+  apiKey: ApiKey.ConsumerGroupDescribe,
   minVersion: 0,
   maxVersion: 0,
-  handle(ctx, req) {
+  handle(ctx, req): ConsumerGroupDescribeResponse {
     return {
       throttleTimeMs: 0,
-      groups: ctx.broker.groups.consumerGroupDescribe(req.groupIds ?? []).map((g) => ({
+      groups: ctx.broker.groups.consumerGroupDescribe(req.groupIds).map((g): ConsumerGroupDescribeResponseDescribedGroup => ({
         ...g,
         authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
       })),
     };
   },
-};
+});

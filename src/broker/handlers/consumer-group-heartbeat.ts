@@ -8,24 +8,26 @@
 // topic name must match). Errors carry a message: INVALID_REQUEST, UNKNOWN_MEMBER_ID,
 // FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
 // INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (the id belongs to a classic group with members).
-import type { ApiHandler } from '../handler.js';
+import { ApiKey } from '../../protocol/apis.js';
+import type { ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatResponseTopicPartitions } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const consumerGroupHeartbeatHandler: ApiHandler = {
-  apiKey: 68, // ConsumerGroupHeartbeat (not in ApiKey, which lists the APIs the core uses)
+export const consumerGroupHeartbeatHandler = defineHandler({
+  apiKey: ApiKey.ConsumerGroupHeartbeat,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req) {
+  handle(ctx, req): ConsumerGroupHeartbeatResponse {
     const r = ctx.broker.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,
       memberEpoch: req.memberEpoch,
-      instanceId: req.instanceId ?? null,
-      rackId: req.rackId ?? null,
+      instanceId: req.instanceId,
+      rackId: req.rackId,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-      subscribedTopicNames: req.subscribedTopicNames ?? null,
+      subscribedTopicNames: req.subscribedTopicNames,
       subscribedTopicRegex: ctx.version >= 1 ? req.subscribedTopicRegex ?? null : null,
-      serverAssignor: req.serverAssignor ?? null,
-      topicPartitions: req.topicPartitions ?? null,
+      serverAssignor: req.serverAssignor,
+      topicPartitions: req.topicPartitions,
       clientId: ctx.header.clientId ?? '',
       clientHost: ctx.clientHost,
     });
@@ -36,7 +38,9 @@ export const consumerGroupHeartbeatHandler: ApiHandler = {
       memberId: r.memberId,
       memberEpoch: r.memberEpoch,
       heartbeatIntervalMs: r.heartbeatIntervalMs,
-      assignment: r.assignment === null ? null : { topicPartitions: r.assignment.map((t) => ({ topicId: t.topicId, partitions: t.partitions })) },
+      assignment: r.assignment === null
+        ? null
+        : { topicPartitions: r.assignment.map((t): ConsumerGroupHeartbeatResponseTopicPartitions => ({ topicId: t.topicId, partitions: t.partitions })) },
     };
   },
-};
+});

@@ -1,16 +1,16 @@
 // CreatePartitions v0–3. Grows a topic; shrinking or keeping the count is INVALID_PARTITIONS.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitionsTopicResult } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const createPartitionsHandler: ApiHandler = {
+export const createPartitionsHandler = defineHandler({
   apiKey: ApiKey.CreatePartitions,
   minVersion: 0,
   maxVersion: 3,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<CreatePartitionsResponse> {
     const { storage, nodeId, logger } = ctx.broker;
-    const results: Message[] = [];
+    const results: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
     for (const t of req.topics) {
       const topic = storage.topic(t.name);
       const result = (errorCode: number, errorMessage: string | null) => results.push({ name: t.name, errorCode, errorMessage });
@@ -20,7 +20,7 @@ export const createPartitionsHandler: ApiHandler = {
         continue;
       }
       if (t.count > 100000) { result(ErrorCode.INVALID_PARTITIONS, 'at most 100000 partitions'); continue; }
-      if (t.assignments && t.assignments.some((a: Message) => a.brokerIds.some((id: number) => id !== nodeId))) {
+      if (t.assignments && t.assignments.some((a) => a.brokerIds.some((id) => id !== nodeId))) {
         result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${nodeId}`);
         continue;
       }
@@ -32,4 +32,4 @@ export const createPartitionsHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, results };
   },
-};
+});

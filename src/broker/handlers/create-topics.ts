@@ -2,20 +2,23 @@
 // on a single node; manual assignments must name this broker only. validateOnly (v1+) checks
 // everything and creates nothing. v5+ echoes the partition count, replication factor and configs.
 import { ApiKey } from '../../protocol/apis.js';
-import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type {
+  CreateTopicsResponse, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult,
+} from '../../protocol/generated/types.js';
 import { defaultTopicConfigs, TopicError, topicNameProblem } from '../broker.js';
-import type { ApiHandler } from '../handler.js';
+import { defineHandler } from '../handler.js';
 
-export const createTopicsHandler: ApiHandler = {
+export const createTopicsHandler = defineHandler({
   apiKey: ApiKey.CreateTopics,
   minVersion: 0,
   maxVersion: 7,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<CreateTopicsResponse> {
     const { broker } = ctx;
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-    const results: Message[] = [];
+    const results: CreateTopicsResponseCreatableTopicResult[] = [];
     for (const t of req.topics) {
       const fail = (errorCode: number, errorMessage: string) =>
         results.push({ name: t.name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
@@ -23,13 +26,13 @@ export const createTopicsHandler: ApiHandler = {
         fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once in the request`);
         continue;
       }
-      let partitions: number = t.numPartitions;
+      let partitions = t.numPartitions;
       if (t.assignments.length > 0) {
         if (partitions !== -1 || t.replicationFactor !== -1) {
           fail(ErrorCode.INVALID_REQUEST, 'give either assignments or a partition count and replication factor');
           continue;
         }
-        const bad = t.assignments.find((a: Message) => a.brokerIds.some((id: number) => id !== broker.nodeId));
+        const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== broker.nodeId));
         if (bad) {
           fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${broker.nodeId}`);
           continue;
@@ -59,7 +62,7 @@ export const createTopicsHandler: ApiHandler = {
           errorMessage: null,
           numPartitions: partitions,
           replicationFactor: 1,
-          configs: Object.entries(effective).map(([name, value]) => ({
+          configs: Object.entries(effective).map(([name, value]): CreateTopicsResponseCreatableTopicConfigs => ({
             name, value, readOnly: false, configSource: name in configs ? 1 : 5, isSensitive: false,
           })),
         });
@@ -70,4 +73,4 @@ export const createTopicsHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, topics: results };
   },
-};
+});

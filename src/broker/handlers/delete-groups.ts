@@ -3,14 +3,15 @@
 // rebalancing), else its offsets and metadata are deleted (tombstones in the offsets log) and it
 // answers NONE. Repeated names are answered once. v2+ flexible.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { DeleteGroupsResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const deleteGroupsHandler: ApiHandler = {
+export const deleteGroupsHandler = defineHandler({
   apiKey: ApiKey.DeleteGroups,
   minVersion: 0,
   maxVersion: 2,
-  async handle(ctx, req) {
-    const results = await ctx.broker.groups.deleteGroups(req.groupsNames ?? []);
+  async handle(ctx, req): Promise<DeleteGroupsResponse> {
+    const results = await ctx.broker.groups.deleteGroups(req.groupsNames);
     return { throttleTimeMs: 0, results };
   },
-};
+});

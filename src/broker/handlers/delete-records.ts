@@ -1,20 +1,22 @@
 // DeleteRecords v0–2: moves a partition's log start offset forward (whole segments below it are
 // dropped by the storage engine). Offset -1 means "up to the high watermark".
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type {
+  DeleteRecordsResponse, DeleteRecordsResponseDeleteRecordsPartitionResult, DeleteRecordsResponseDeleteRecordsTopicResult,
+} from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const deleteRecordsHandler: ApiHandler = {
+export const deleteRecordsHandler = defineHandler({
   apiKey: ApiKey.DeleteRecords,
   minVersion: 0,
   maxVersion: 2,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<DeleteRecordsResponse> {
     const { storage } = ctx.broker;
-    const topics: Message[] = [];
-    for (const t of req.topics as Message[]) {
-      const partitions: Message[] = [];
-      for (const p of t.partitions as Message[]) {
+    const topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
+    for (const t of req.topics) {
+      const partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
+      for (const p of t.partitions) {
         const log = storage.partition(t.name, p.partitionIndex);
         if (!log) {
           partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
@@ -33,4 +35,4 @@ export const deleteRecordsHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});

@@ -1,26 +1,27 @@
 // DeleteTopics v0–6. v0–5 name topics in `topicNames`; v6 in `topics` by name or by id.
 import { ApiKey } from '../../protocol/apis.js';
-import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type {
+  DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult,
+} from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const deleteTopicsHandler: ApiHandler = {
+export const deleteTopicsHandler = defineHandler({
   apiKey: ApiKey.DeleteTopics,
   minVersion: 0,
   maxVersion: 6,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<DeleteTopicsResponse> {
     const { storage, logger } = ctx.broker;
-    const wanted: { name: string | null; topicId: string }[] =
-      ctx.version >= 6 ? req.topics : req.topicNames.map((name: string) => ({ name, topicId: ZERO_UUID }));
-    const responses: Message[] = [];
+    const wanted: DeleteTopicsRequestDeleteTopicState[] =
+      ctx.version >= 6 ? req.topics ?? [] : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+    const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
     for (const w of wanted) {
-      const topic = w.name !== null && w.name !== undefined
-        ? storage.topic(w.name)
-        : storage.topics().find((t) => t.topicId === w.topicId);
+      const topic = w.name !== null ? storage.topic(w.name) : storage.topics().find((t) => t.topicId === w.topicId);
       if (!topic) {
-        const byId = w.name === null || w.name === undefined;
+        const byId = w.name === null;
         responses.push({
-          name: w.name ?? null, topicId: w.topicId,
+          name: w.name, topicId: w.topicId,
           errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           errorMessage: byId ? `no topic with id ${w.topicId}` : `no topic named ${w.name}`,
         });
@@ -32,4 +33,4 @@ export const deleteTopicsHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, responses };
   },
-};
+});

@@ -1,22 +1,30 @@
 // DescribeCluster v0–1: this one broker, which is also the controller.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { DescribeClusterResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const describeClusterHandler: ApiHandler = {
+/** Kafka's "authorized operations not requested" value (no authorizer here). */
+const NOT_REQUESTED = -2147483648;
+
+export const describeClusterHandler = defineHandler({
   apiKey: ApiKey.DescribeCluster,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req) {
+  handle(ctx, req): DescribeClusterResponse {
     const { broker } = ctx;
     if (ctx.version >= 1 && req.endpointType !== 1) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served', endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: -1, brokers: [] };
+      return {
+        throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served',
+        endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: -1, brokers: [],
+        clusterAuthorizedOperations: NOT_REQUESTED,
+      };
     }
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
       clusterId: broker.clusterId, controllerId: broker.nodeId,
       brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
-      clusterAuthorizedOperations: -2147483648,
+      clusterAuthorizedOperations: NOT_REQUESTED,
     };
   },
-};
+});

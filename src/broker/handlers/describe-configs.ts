@@ -2,10 +2,12 @@
 // topic's overrides (source DYNAMIC_TOPIC_CONFIG) or the broker defaults (source DEFAULT_CONFIG).
 // configurationKeys null = every key. Synonyms (v1+) and documentation (v3+) are left empty.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type {
+  DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult,
+} from '../../protocol/generated/types.js';
 import { defaultTopicConfigs } from '../broker.js';
-import type { ApiHandler } from '../handler.js';
+import { defineHandler } from '../handler.js';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -23,22 +25,22 @@ const CONFIG_TYPES: Record<string, number> = {
   'broker.id': TYPE_INT, 'node.id': TYPE_INT,
 };
 
-function entry(name: string, value: string, source: number, readOnly: boolean): Message {
+function entry(name: string, value: string, source: number, readOnly: boolean): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
     name, value, readOnly, isDefault: source === SOURCE_DEFAULT, configSource: source, isSensitive: false,
     synonyms: [], configType: CONFIG_TYPES[name] ?? TYPE_STRING, documentation: null,
   };
 }
 
-export const describeConfigsHandler: ApiHandler = {
+export const describeConfigsHandler = defineHandler({
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx, req) {
+  handle(ctx, req): DescribeConfigsResponse {
     const { broker } = ctx;
-    const results = (req.resources as Message[]).map((r) => {
-      const keys: string[] | null = r.configurationKeys;
-      const pick = (all: Message[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
+    const results = req.resources.map((r): DescribeConfigsResponseDescribeConfigsResult => {
+      const keys = r.configurationKeys;
+      const pick = (all: DescribeConfigsResponseDescribeConfigsResourceResult[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       if (r.resourceType === RESOURCE_TOPIC) {
         const topic = broker.storage.topic(r.resourceName);
@@ -72,4 +74,4 @@ export const describeConfigsHandler: ApiHandler = {
     });
     return { throttleTimeMs: 0, results };
   },
-};
+});

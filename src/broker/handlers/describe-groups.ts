@@ -7,24 +7,25 @@
 // requested" default. v4+ groupInstanceId per member. v5+ flexible.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { DescribeGroupsResponse, DescribeGroupsResponseDescribedGroup } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
 /** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 const NOT_REQUESTED = -2147483648;
 
-export const describeGroupsHandler: ApiHandler = {
+export const describeGroupsHandler = defineHandler({
   apiKey: ApiKey.DescribeGroups,
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx, req) {
+  handle(ctx, req): DescribeGroupsResponse {
     const withOps = ctx.version >= 3 && !!req.includeAuthorizedOperations;
     return {
       throttleTimeMs: 0,
-      groups: ctx.broker.groups.describeGroups(req.groups ?? []).map((g) => ({
+      groups: ctx.broker.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => ({
         ...g,
         authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
       })),
     };
   },
-};
+});

@@ -6,32 +6,39 @@
 // (or message) so that one larger than the limits still makes progress. v13+ names topics by id.
 // Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
 import { batchesToMessageSet } from '../../protocol/legacy.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type {
+  FetchRequest, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData,
+} from '../../protocol/generated/types.js';
 import type { PartitionLog, TopicMeta } from '../../storage/types.js';
-import type { ApiHandler, RequestContext } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
 
 interface Wanted {
   topicKey: { topic: string; topicId: string };
   partition: number;
   fetchOffset: number;
   partitionMaxBytes: number;
-  log?: PartitionLog;
-  unknownError?: number;
+  log: PartitionLog | undefined;
+  /** The answer when there is no such partition (`log` undefined). */
+  unknownError: number;
 }
 
-function resolve(ctx: RequestContext, req: Message): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
+function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
   const { storage } = ctx.broker;
   const byId = ctx.version >= 13;
-  return (req.topics as Message[]).map((t) => {
-    const meta: TopicMeta | undefined = byId ? storage.topics().find((x) => x.topicId === t.topicId) : storage.topic(t.topic);
-    const topicKey = { topic: meta?.name ?? t.topic, topicId: meta?.topicId ?? t.topicId };
-    const parts = (t.partitions as Message[]).map((p): Wanted => {
+  return req.topics.map((t) => {
+    // The decoder fills the field a version lacks with its default ("" / the zero uuid).
+    const name = t.topic ?? '';
+    const id = t.topicId ?? ZERO_UUID;
+    const meta: TopicMeta | undefined = byId ? storage.topics().find((x) => x.topicId === id) : storage.topic(name);
+    const topicKey = { topic: meta?.name ?? name, topicId: meta?.topicId ?? id };
+    const parts = t.partitions.map((p): Wanted => {
       const log = meta ? storage.partition(meta.name, p.partition) : undefined;
       return {
         topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log,
-        unknownError: log ? undefined : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        unknownError: byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       };
     });
     return { topicKey, parts };
@@ -41,14 +48,16 @@ function resolve(ctx: RequestContext, req: Message): { topicKey: Wanted['topicKe
 /** Down-converts read chunks for Fetch v0–3: whole messages up to `limit` bytes (at least one with `minOne`). */
 type Convert = (chunks: Buffer[], fetchOffset: number, limit: number, minOne: boolean) => Promise<Buffer>;
 
-async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert): Promise<{ responses: Message[]; bytes: number }> {
+async function readAll(
+  groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert,
+): Promise<{ responses: FetchResponseFetchableTopicResponse[]; bytes: number }> {
   let budget = maxBytes;
   let bytes = 0;
-  const responses: Message[] = [];
+  const responses: FetchResponseFetchableTopicResponse[] = [];
   for (const g of groups) {
-    const partitions: Message[] = [];
+    const partitions: FetchResponsePartitionData[] = [];
     for (const w of g.parts) {
-      const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: [] as [] };
+      const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: [] };
       if (!w.log) {
         partitions.push({ ...base, errorCode: w.unknownError, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [] });
         continue;
@@ -90,8 +99,8 @@ async function readAll(groups: ReturnType<typeof resolve>, maxBytes: number, con
   return { responses, bytes };
 }
 
-function hasPartitionError(responses: Message[]): boolean {
-  return responses.some((t) => (t.partitions as Message[]).some((p) => p.errorCode !== ErrorCode.NONE));
+function hasPartitionError(responses: FetchResponseFetchableTopicResponse[]): boolean {
+  return responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
 }
 
 /** Resolves when any of the logs gets new data, or after `ms`. */
@@ -109,12 +118,13 @@ function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
   });
 }
 
-export const fetchHandler: ApiHandler = {
+export const fetchHandler = defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 0,
   maxVersion: 17,
-  async handle(ctx, req) {
-    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+  async handle(ctx, req): Promise<FetchResponse> {
+    // v0-2 have no maxBytes: the decoder gives 0x7fffffff, its default.
+    const maxBytes = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const groups = resolve(ctx, req);
     const magic = ctx.version <= 1 ? 0 : 1;
     const convert: Convert | undefined = ctx.version < 4
@@ -133,4 +143,4 @@ export const fetchHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
   },
-};
+});

@@ -2,27 +2,30 @@
 // (key type 1). v0–3 ask for one key; v4+ for a batch of keys.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const findCoordinatorHandler: ApiHandler = {
+export const findCoordinatorHandler = defineHandler({
   apiKey: ApiKey.FindCoordinator,
   minVersion: 0,
   maxVersion: 6,
-  handle(ctx, req) {
+  handle(ctx, req): FindCoordinatorResponse {
     const { nodeId, advertisedHost: host, advertisedPort: port } = ctx.broker;
-    const answer = (key: string) => {
-      if (req.keyType !== 0 && req.keyType !== 1) {
-        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${req.keyType}` };
+    const keyType = req.keyType ?? 0; // v0 has no key type: groups only
+    const answer = (key: string): FindCoordinatorResponseCoordinator => {
+      if (keyType !== 0 && keyType !== 1) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown key type ${keyType}` };
       }
-      if (req.keyType === 0 && key === '') {
+      if (keyType === 0 && key === '') {
         return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'group id is empty' };
       }
       return { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };
     };
     if (ctx.version >= 4) {
-      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
+      return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys ?? []).map(answer) };
     }
-    const one = answer(req.key);
-    return { throttleTimeMs: 0, ...one, errorMessage: one.errorMessage };
+    // v0-3: one coordinator, its fields at the top level (there is no `key` field there).
+    const one = answer(req.key ?? '');
+    return { throttleTimeMs: 0, errorCode: one.errorCode, errorMessage: one.errorMessage, nodeId: one.nodeId, host: one.host, port: one.port };
   },
-};
+});

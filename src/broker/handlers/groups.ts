@@ -1,5 +1,5 @@
 // The group coordinator's API handlers, one file each, collected for the registry.
-import type { ApiHandler } from '../handler.js';
+import type { AnyApiHandler } from '../handler.js';
 import { consumerGroupDescribeHandler } from './consumer-group-describe.js';
 import { consumerGroupHeartbeatHandler } from './consumer-group-heartbeat.js';
 import { deleteGroupsHandler } from './delete-groups.js';
@@ -13,7 +13,7 @@ import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
 import { syncGroupHandler } from './sync-group.js';
 
-export const GROUP_HANDLERS: readonly ApiHandler[] = [
+export const GROUP_HANDLERS: readonly AnyApiHandler[] = [
   offsetCommitHandler,
   offsetFetchHandler,
   joinGroupHandler,

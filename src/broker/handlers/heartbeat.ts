@@ -4,19 +4,20 @@
 // FENCED_INSTANCE_ID (v3+ groupInstanceId) as Kafka. Every accepted heartbeat restarts the session.
 // v4+ flexible.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { HeartbeatResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const heartbeatHandler: ApiHandler = {
+export const heartbeatHandler = defineHandler({
   apiKey: ApiKey.Heartbeat,
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx, req) {
+  handle(ctx, req): HeartbeatResponse {
     const errorCode = ctx.broker.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,
-      groupInstanceId: req.groupInstanceId ?? null,
+      groupInstanceId: req.groupInstanceId ?? null, // v3+
     });
     return { throttleTimeMs: 0, errorCode };
   },
-};
+});

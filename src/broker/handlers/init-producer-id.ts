@@ -4,20 +4,22 @@
 // until then they are refused with a clear error rather than half-supported.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { InitProducerIdResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const initProducerIdHandler: ApiHandler = {
+export const initProducerIdHandler = defineHandler({
   apiKey: ApiKey.InitProducerId,
   minVersion: 0,
   maxVersion: 5,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<InitProducerIdResponse> {
     if (req.transactionalId !== null && req.transactionalId !== '') {
       return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
     }
-    if (req.producerId >= 0 && req.producerEpoch >= 0 && req.producerEpoch < 32766) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };
+    const current = { producerId: req.producerId ?? -1, producerEpoch: req.producerEpoch ?? -1 }; // v3+
+    if (current.producerId >= 0 && current.producerEpoch >= 0 && current.producerEpoch < 32766) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: current.producerId, producerEpoch: current.producerEpoch + 1 };
     }
     const producerId = await ctx.broker.producerIds.allocate();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
-};
+});

@@ -6,16 +6,15 @@
 // for null). v8+ reason (logged only). v9 skipAssignment (a rejoining static leader of a stable
 // group must not reassign). The answer is parked until the join phase ends.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { JoinGroupResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-const EMPTY = Buffer.alloc(0);
-
-export const joinGroupHandler: ApiHandler = {
+export const joinGroupHandler = defineHandler({
   apiKey: ApiKey.JoinGroup,
   minVersion: 0,
   maxVersion: 9,
-  async handle(ctx, req) {
-    const sessionTimeoutMs: number = req.sessionTimeoutMs;
+  async handle(ctx, req): Promise<JoinGroupResponse> {
+    const sessionTimeoutMs = req.sessionTimeoutMs;
     const r = await ctx.broker.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,
@@ -23,9 +22,9 @@ export const joinGroupHandler: ApiHandler = {
       clientId: ctx.header.clientId ?? '',
       clientHost: ctx.clientHost,
       sessionTimeoutMs,
-      rebalanceTimeoutMs: ctx.version === 0 ? sessionTimeoutMs : req.rebalanceTimeoutMs,
+      rebalanceTimeoutMs: ctx.version === 0 ? sessionTimeoutMs : req.rebalanceTimeoutMs ?? sessionTimeoutMs,
       protocolType: req.protocolType,
-      protocols: (req.protocols ?? []).map((p: { name: string; metadata: Buffer | null }) => ({ name: p.name, metadata: p.metadata ?? EMPTY })),
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
       requireKnownMemberId: ctx.version >= 4,
       supportSkippingAssignment: ctx.version >= 9,
       reason: req.reason ?? null,
@@ -42,4 +41,4 @@ export const joinGroupHandler: ApiHandler = {
       members: r.members,
     };
   },
-};
+});

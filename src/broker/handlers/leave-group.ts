@@ -4,21 +4,18 @@
 // groupInstanceId removes that static member (admin removal). v4+ flexible, v5+ per-member reason.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { LeaveGroupResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const leaveGroupHandler: ApiHandler = {
+export const leaveGroupHandler = defineHandler({
   apiKey: ApiKey.LeaveGroup,
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx, req) {
+  handle(ctx, req): LeaveGroupResponse {
     const leaving =
       ctx.version <= 2
-        ? [{ memberId: req.memberId as string, groupInstanceId: null, reason: null }]
-        : (req.members ?? []).map((m: { memberId: string; groupInstanceId: string | null; reason: string | null }) => ({
-            memberId: m.memberId,
-            groupInstanceId: m.groupInstanceId ?? null,
-            reason: m.reason ?? null,
-          }));
+        ? [{ memberId: req.memberId ?? '', groupInstanceId: null, reason: null }]
+        : (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason ?? null }));
     const r = ctx.broker.groups.leaveGroup(req.groupId, leaving);
     if (ctx.version <= 2) {
       const errorCode = r.errorCode !== ErrorCode.NONE ? r.errorCode : r.members.find((m) => m.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE;
@@ -26,4 +23,4 @@ export const leaveGroupHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
   },
-};
+});

@@ -4,14 +4,15 @@
 // case-insensitively). v5+ typesFilter and groupType: every group here is "classic", so a types
 // filter without "classic" lists nothing.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { ListGroupsResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const listGroupsHandler: ApiHandler = {
+export const listGroupsHandler = defineHandler({
   apiKey: ApiKey.ListGroups,
   minVersion: 0,
   maxVersion: 5,
-  handle(ctx, req) {
+  handle(ctx, req): ListGroupsResponse {
     const r = ctx.broker.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
     return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
   },
-};
+});

@@ -3,10 +3,12 @@
 // v0 answers with the old `oldStyleOffsets` array. Without transactions, read_committed's last
 // stable offset equals the log end. A timestamp lookup returns the first *record* at or after it.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type {
+  ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse,
+} from '../../protocol/generated/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
-import type { ApiHandler } from '../handler.js';
+import { defineHandler } from '../handler.js';
 import { decodeBatchRecords } from '../../protocol/batch-codec.js';
 import { Attr, iterateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
@@ -34,16 +36,16 @@ async function firstRecordAtOrAfter(log: PartitionLog, ts: number): Promise<{ of
 
 const EARLIEST = -2, LATEST = -1, MAX_TIMESTAMP = -3, EARLIEST_LOCAL = -4, EARLIEST_PENDING_UPLOAD = -5;
 
-export const listOffsetsHandler: ApiHandler = {
+export const listOffsetsHandler = defineHandler({
   apiKey: ApiKey.ListOffsets,
   minVersion: 0,
   maxVersion: 10,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<ListOffsetsResponse> {
     const { storage } = ctx.broker;
-    const topics: Message[] = [];
-    for (const t of req.topics as Message[]) {
-      const partitions: Message[] = [];
-      for (const p of t.partitions as Message[]) {
+    const topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
+    for (const t of req.topics) {
+      const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
+      for (const p of t.partitions) {
         const log = storage.partition(t.name, p.partitionIndex);
         const answer = (errorCode: number, offset: number, timestamp: number) =>
           partitions.push({
@@ -52,8 +54,8 @@ export const listOffsetsHandler: ApiHandler = {
             oldStyleOffsets: offset >= 0 ? [offset] : [],
           });
         if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
-        if (p.currentLeaderEpoch > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
-        const ts: number = p.timestamp;
+        if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
+        const ts = p.timestamp;
         if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) answer(ErrorCode.NONE, log.logStartOffset(), -1);
         else if (ts === LATEST) answer(ErrorCode.NONE, log.logEndOffset(), -1);
         else if (ts === MAX_TIMESTAMP) {
@@ -72,4 +74,4 @@ export const listOffsetsHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});

@@ -3,21 +3,25 @@
 // v0–3 always ask for it implicitly, v4+ only with allowAutoTopicCreation (and the broker allowing it).
 // v10+ topics may be named by id; v10+ responses carry topic ids (which unlocks Fetch v13+).
 import { ApiKey } from '../../protocol/apis.js';
-import { ZERO_UUID, type Message } from '../../protocol/codec.js';
+import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { topicNameProblem } from '../broker.js';
-import type { ApiHandler, RequestContext } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
 
-export function topicMetadata(ctx: RequestContext, t: TopicMeta): Message {
+/** Kafka's "authorized operations not requested" value (no authorizer here). */
+const NOT_REQUESTED = -2147483648;
+
+export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
   const node = ctx.broker.nodeId;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.topicId,
     isInternal: false,
-    partitions: Array.from({ length: t.partitionCount }, (_, p) => ({
+    partitions: Array.from({ length: t.partitionCount }, (_, p): MetadataResponsePartition => ({
       errorCode: ErrorCode.NONE,
       partitionIndex: p,
       leaderId: node,
@@ -26,33 +30,34 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): Message {
       isrNodes: [node],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: NOT_REQUESTED,
   };
 }
 
-export function brokerList(ctx: RequestContext): Message[] {
+export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
   return [{ nodeId: ctx.broker.nodeId, host: ctx.broker.advertisedHost, port: ctx.broker.advertisedPort, rack: null }];
 }
 
-export const metadataHandler: ApiHandler = {
+export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<MetadataResponse> {
     const { broker, version } = ctx;
-    const requested: { name: string | null; topicId: string }[] | null = req.topics;
-    let topics: Message[];
+    const requested = req.topics;
+    let topics: MetadataResponseTopic[];
     const all = requested === null || (version === 0 && requested.length === 0);
     if (all) {
       topics = broker.storage.topics().map((t) => topicMetadata(ctx, t));
     } else {
-      const autoCreate = version < 4 ? true : req.allowAutoTopicCreation;
+      const autoCreate = version < 4 ? true : req.allowAutoTopicCreation ?? true;
       topics = [];
       for (const r of requested) {
-        if (r.name === null || r.name === undefined) {
+        if (r.name === null) {
           // Lookup by topic id (v10+).
-          const t = broker.storage.topics().find((x) => x.topicId === r.topicId);
-          topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: r.topicId, isInternal: false, partitions: [] });
+          const topicId = r.topicId ?? ZERO_UUID;
+          const t = broker.storage.topics().find((x) => x.topicId === topicId);
+          topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, isInternal: false, partitions: [] });
           continue;
         }
         if (topicNameProblem(r.name)) {
@@ -69,7 +74,7 @@ export const metadataHandler: ApiHandler = {
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
-      clusterAuthorizedOperations: -2147483648,
+      clusterAuthorizedOperations: NOT_REQUESTED,
     };
   },
-};
+});

@@ -10,38 +10,32 @@
 // UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than 4096 characters OFFSET_METADATA_TOO_LARGE.
 // Answered after the commit is durably appended.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { OffsetCommitResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-interface PartitionIn {
-  partitionIndex: number;
-  committedOffset: number;
-  committedLeaderEpoch: number;
-  commitTimestamp: number;
-  committedMetadata: string | null;
-}
-
-export const offsetCommitHandler: ApiHandler = {
+export const offsetCommitHandler = defineHandler({
   apiKey: ApiKey.OffsetCommit,
   minVersion: 0,
   maxVersion: 9,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<OffsetCommitResponse> {
     const topics = await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
       apiVersion: ctx.version,
-      generationId: req.generationIdOrMemberEpoch,
-      memberId: req.memberId,
+      // v0 has neither: a "simple" commit (generation -1, no member).
+      generationId: req.generationIdOrMemberEpoch ?? -1,
+      memberId: req.memberId ?? '',
       groupInstanceId: req.groupInstanceId ?? null,
-      topics: (req.topics ?? []).map((t: { name: string; partitions: PartitionIn[] | null }) => ({
+      topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: (t.partitions ?? []).map((p) => ({
+        partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
           committedOffset: p.committedOffset,
-          committedLeaderEpoch: p.committedLeaderEpoch,
+          committedLeaderEpoch: p.committedLeaderEpoch ?? -1,
           committedMetadata: p.committedMetadata,
-          commitTimestamp: ctx.version === 1 ? p.commitTimestamp : -1,
+          commitTimestamp: ctx.version === 1 ? p.commitTimestamp ?? -1 : -1,
         })),
       })),
     });
     return { throttleTimeMs: 0, topics };
   },
-};
+});

@@ -5,20 +5,18 @@
 // members' consumer-protocol subscriptions; unreadable ones count as subscribed), else the offset
 // is deleted (NONE, also when nothing was committed). With a top-level error no topics are listed.
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { OffsetDeleteResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-export const offsetDeleteHandler: ApiHandler = {
+export const offsetDeleteHandler = defineHandler({
   apiKey: ApiKey.OffsetDelete,
   minVersion: 0,
   maxVersion: 0,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<OffsetDeleteResponse> {
     const r = await ctx.broker.groups.deleteOffsets(
       req.groupId,
-      (req.topics ?? []).map((t: { name: string; partitions: { partitionIndex: number }[] | null }) => ({
-        name: t.name,
-        partitions: (t.partitions ?? []).map((p) => p.partitionIndex),
-      })),
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
     );
     return { errorCode: r.errorCode, throttleTimeMs: 0, topics: r.topics };
   },
-};
+});

@@ -9,39 +9,35 @@
 // in ZooKeeper in old Kafka) reads the same store as v1.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ApiHandler } from '../handler.js';
+import type { OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-type TopicsIn = { name: string; partitionIndexes: number[] | null }[] | null;
-
-const topicsOf = (topics: TopicsIn) =>
-  topics === null ? null : topics.map((t) => ({ name: t.name, partitionIndexes: t.partitionIndexes ?? [] }));
-
-export const offsetFetchHandler: ApiHandler = {
+export const offsetFetchHandler = defineHandler({
   apiKey: ApiKey.OffsetFetch,
   minVersion: 0,
   maxVersion: 9,
-  handle(ctx, req) {
+  handle(ctx, req): OffsetFetchResponse {
     const groups = ctx.broker.groups;
     const requireStable = !!req.requireStable;
     if (ctx.version >= 8) {
       return {
         throttleTimeMs: 0,
-        groups: (req.groups ?? []).map((g: { groupId: string; topics: TopicsIn; memberId?: string | null; memberEpoch?: number }) => {
-          const member = { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 };
-          const r = groups.fetchOffsets(g.groupId, topicsOf(g.topics ?? null), requireStable, member);
+        groups: (req.groups ?? []).map((g): OffsetFetchResponseGroup => {
+          const member = { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 }; // v9+
+          const r = groups.fetchOffsets(g.groupId, g.topics, requireStable, member);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
         }),
       };
     }
-    const topics = topicsOf(req.topics ?? null);
-    const r = groups.fetchOffsets(req.groupId, topics, requireStable);
+    const topics = req.topics ?? null;
+    const r = groups.fetchOffsets(req.groupId ?? '', topics, requireStable);
     if (r.errorCode !== ErrorCode.NONE && ctx.version < 2) {
       // No top-level error field before v2: every requested partition carries the error.
       return {
         throttleTimeMs: 0,
-        topics: (topics ?? []).map((t) => ({
+        topics: (topics ?? []).map((t): OffsetFetchResponseTopic => ({
           name: t.name,
-          partitions: t.partitionIndexes.map((partitionIndex) => ({
+          partitions: t.partitionIndexes.map((partitionIndex): OffsetFetchResponsePartition => ({
             partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode,
           })),
         })),
@@ -49,4 +45,4 @@ export const offsetFetchHandler: ApiHandler = {
     }
     return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.topics };
   },
-};
+});

@@ -8,25 +8,23 @@
 // All appends are started synchronously, in request order, so per-connection order holds even
 // though responses complete later.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
 import { Codec } from '../../protocol/compression.js';
 import { messageSetToBatches } from '../../protocol/legacy.js';
 import { Attr, InvalidRecordError, validateBatches, type BatchHeader } from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
-import type { ApiHandler, RequestContext } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
 
-interface PartitionOutcome {
-  index: number;
-  errorCode: number;
-  baseOffset: number;
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  errorMessage: string | null;
-}
+type PartitionOutcome = ProduceResponsePartitionProduceResponse;
 
 function failure(index: number, errorCode: number, errorMessage: string | null): PartitionOutcome {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage };
+}
+
+/** The decoder gives a request's records as one buffer; only encoders are handed lists of them. */
+function receivedRecords(records: Buffer | Buffer[] | null): Buffer | null {
+  return Array.isArray(records) ? Buffer.concat(records) : records;
 }
 
 function producePartition(ctx: RequestContext, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
@@ -75,7 +73,7 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
   const logAppend = broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime';
   const appended = log.append(records, headers, { sync: acks === -1, logAppendTime: logAppend ? Date.now() : undefined });
   return appended.then(
-    (r) => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
+    (r): PartitionOutcome => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
     (err) => {
       if (err instanceof StorageError) {
         broker.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
@@ -86,21 +84,20 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
   );
 }
 
-export const produceHandler: ApiHandler = {
+export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
   minVersion: 0,
   maxVersion: 11,
-  handle(ctx, req) {
-    const acks: number = req.acks;
-    const topics = req.topicData as { name: string; partitionData: { index: number; records: Buffer | null }[] }[];
+  handle(ctx, req): Promise<ProduceResponse> | null {
+    const acks = req.acks;
     const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
-    for (const t of topics) {
+    for (const t of req.topicData) {
       pending.push({
         name: t.name,
         outcomes: t.partitionData.map((p) =>
           acks !== 0 && acks !== 1 && acks !== -1
             ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
-            : producePartition(ctx, t.name, p.index, p.records, acks),
+            : producePartition(ctx, t.name, p.index, receivedRecords(p.records), acks),
         ),
       });
     }
@@ -109,13 +106,13 @@ export const produceHandler: ApiHandler = {
       for (const t of pending) for (const o of t.outcomes) if (o instanceof Promise) o.catch(() => undefined);
       return null;
     }
-    const build = async (): Promise<Message> => ({
-      responses: await Promise.all(pending.map(async (t) => ({
+    const build = async (): Promise<ProduceResponse> => ({
+      responses: await Promise.all(pending.map(async (t): Promise<ProduceResponseTopicProduceResponse> => ({
         name: t.name,
-        partitionResponses: (await Promise.all(t.outcomes)).map((o) => ({ ...o, recordErrors: [] })),
+        partitionResponses: (await Promise.all(t.outcomes)).map((o): PartitionOutcome => ({ ...o, recordErrors: [] })),
       }))),
       throttleTimeMs: 0,
     });
     return build();
   },
-};
+});

@@ -5,15 +5,14 @@
 // the group's (else INCONSISTENT_GROUP_PROTOCOL); null is accepted (Kafka requires them at v5, but
 // every real client sends them, so leniency costs nothing).
 import { ApiKey } from '../../protocol/apis.js';
-import type { ApiHandler } from '../handler.js';
+import type { SyncGroupResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
 
-const EMPTY = Buffer.alloc(0);
-
-export const syncGroupHandler: ApiHandler = {
+export const syncGroupHandler = defineHandler({
   apiKey: ApiKey.SyncGroup,
   minVersion: 0,
   maxVersion: 5,
-  async handle(ctx, req) {
+  async handle(ctx, req): Promise<SyncGroupResponse> {
     const r = await ctx.broker.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,
@@ -21,10 +20,7 @@ export const syncGroupHandler: ApiHandler = {
       groupInstanceId: req.groupInstanceId ?? null,
       protocolType: req.protocolType ?? null,
       protocolName: req.protocolName ?? null,
-      assignments: (req.assignments ?? []).map((a: { memberId: string; assignment: Buffer | null }) => ({
-        memberId: a.memberId,
-        assignment: a.assignment ?? EMPTY,
-      })),
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
     });
     return {
       throttleTimeMs: 0,
@@ -34,4 +30,4 @@ export const syncGroupHandler: ApiHandler = {
       assignment: r.assignment,
     };
   },
-};
+});
