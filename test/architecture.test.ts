@@ -56,3 +56,61 @@ test('the fjord command and npm start give node the same flags', () => {
   const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string;
   assert.equal(start, ['node', ...flags, 'dist/fjord.mjs', 'server'].join(' '));
 });
+
+/** The code of a TypeScript file without its comments and string literals (so prose is not scanned). */
+function codeOnly(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      out += text.slice(i, end < 0 ? text.length : end + 2).replace(/[^\n]/g, ' ');
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
+      out += c + c;
+      i = j;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+test('no `any` in message handling: handlers, handler/registry, the codec and the generated types', () => {
+  // The one exception: the codec's untyped `Message`, kept for the client and CLI until they move
+  // to RequestOf/ResponseOf (TODO(types): client/cli). Nothing in the broker may use it.
+  const allowed = new Set(['export type Message = Record<string, any>;']);
+  const scanned = [
+    ...files(join(src, 'broker', 'handlers')),
+    join(src, 'broker', 'handler.ts'),
+    join(src, 'broker', 'registry.ts'),
+    join(src, 'protocol', 'codec.ts'),
+    join(src, 'protocol', 'generated', 'types.ts'),
+  ];
+  const found: string[] = [];
+  for (const file of scanned) {
+    const lines = codeOnly(readFileSync(file, 'utf8')).split('\n');
+    lines.forEach((line, i) => {
+      if (/\bany\b/.test(line) && !allowed.has(line.trim())) found.push(`${relative(src, file)}:${i + 1}: ${line.trim()}`);
+    });
+    if (file.startsWith(join(src, 'broker', 'handlers'))) {
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /\btype Message\b|\bMessage\[\]/, `${relative(src, file)} uses the untyped Message`);
+    }
+  }
+  assert.deepEqual(found, [], 'use the generated request/response types (RequestOf/ResponseOf, generated/types.ts) instead of any');
+});
+
+test('every handler declares its return type (TypeScript checks returned fields only against a declared one)', () => {
+  const missing: string[] = [];
+  for (const file of files(join(src, 'broker', 'handlers'))) {
+    for (const m of codeOnly(readFileSync(file, 'utf8')).matchAll(/\bhandle\(([^()]*)\)\s*([:{])/g)) {
+      if (m[2] !== ':') missing.push(`${relative(src, file)}: handle(${m[1]})`);
+    }
+  }
+  assert.deepEqual(missing, [], 'write `handle(ctx, req): XResponse` (or Promise<XResponse>)');
+});

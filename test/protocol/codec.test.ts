@@ -54,7 +54,7 @@ function roundTrip(schema: MessageSchema, version: number, label: string) {
   codec.encode(w2, decoded);
   assert.deepEqual(w2.finish(), bytes, `${label}: re-encoding differs`);
   for (const [k, v] of Object.entries(msg)) {
-    if (Buffer.isBuffer(v)) assert.deepEqual(Buffer.from(decoded[k]), v, `${label}.${k}`);
+    if (Buffer.isBuffer(v)) assert.deepEqual(Buffer.from(decoded[k] as Buffer), v, `${label}.${k}`);
   }
 }
 
@@ -117,6 +117,22 @@ test('truncated and garbage bodies throw DecodeError, never allocate wildly', ()
   const produce = API_SCHEMAS.find((a) => a.name === 'Produce')!;
   const garbage = Buffer.from([0xff, 0xff, 0, 1, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff]);
   assert.throws(() => compile(produce.request, 3).decode(new Reader(garbage)), DecodeError);
+});
+
+test('bytes: null for a non-nullable field reads as empty bytes (its type is Buffer), nullable stays null', () => {
+  // SyncGroup v3 request: groupId, generationId, memberId, groupInstanceId (nullable), assignments[memberId, assignment].
+  const syncGroup = API_SCHEMAS.find((a) => a.name === 'SyncGroup')!;
+  const w = new Writer().string('g').int32(1).string('m').string(null).int32(1).string('m').int32(-1);
+  const decoded = compile(syncGroup.request, 3).decode(new Reader(w.finish()));
+  const [assignment] = decoded.assignments as { assignment: Buffer }[];
+  assert.deepEqual(assignment.assignment, Buffer.alloc(0));
+  // JoinGroup v7 response: a nullable protocolType stays null; omitted metadata bytes come back empty.
+  const joinGroup = API_SCHEMAS.find((a) => a.name === 'JoinGroup')!;
+  const out = new Writer();
+  compile(joinGroup.response, 7).encode(out, { errorCode: 0, generationId: 1, protocolType: null, protocolName: null, leader: 'm', memberId: 'm', members: [{ memberId: 'm', groupInstanceId: null }] });
+  const back = compile(joinGroup.response, 7).decode(new Reader(out.finish()));
+  assert.equal(back.protocolType, null);
+  assert.deepEqual((back.members as { metadata: Buffer }[])[0].metadata, Buffer.alloc(0));
 });
 
 test('request header v1 and v2 round-trip', () => {
