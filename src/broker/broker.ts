@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.js';
 import { KafkaServer } from './server.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { RetentionTask } from './retention.js';
+import { TOPIC_SETTINGS, topicConfigProblem, topicDefault } from './settings.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
@@ -24,21 +25,10 @@ export function topicNameProblem(name: string): string | null {
 
 /** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
 export function defaultTopicConfigs(config: BrokerConfig): Record<string, string> {
-  return {
-    'cleanup.policy': 'delete',
-    'compression.type': 'producer',
-    'retention.ms': String(7 * 24 * 3600 * 1000),
-    'retention.bytes': '-1',
-    'segment.bytes': String(config.segmentBytes),
-    'segment.ms': String(7 * 24 * 3600 * 1000),
-    'max.message.bytes': String(config.maxMessageBytes),
-    'message.timestamp.type': 'CreateTime',
-    'min.insync.replicas': '1',
-    'unclean.leader.election.enable': 'false',
-  };
+  const defaults: Record<string, string> = {};
+  for (const name of Object.keys(TOPIC_SETTINGS)) defaults[name] = topicDefault(config, name) ?? '';
+  return defaults;
 }
-
-const NUMERIC_TOPIC_CONFIGS = new Set(['retention.ms', 'retention.bytes', 'segment.bytes', 'segment.ms', 'max.message.bytes', 'min.insync.replicas']);
 
 export class TopicError extends Error {
   constructor(readonly errorCode: number, message: string) {
@@ -107,7 +97,7 @@ export class Broker {
 
   /** Effective value of a topic config: the topic's override or the broker default. */
   topicConfig(topic: TopicMeta, key: string): string | undefined {
-    return topic.configs[key] ?? defaultTopicConfigs(this.config)[key];
+    return topic.configs[key] ?? topicDefault(this.config, key);
   }
 
   /** Creates a topic after checking its name and partition count; throws TopicError. */
@@ -133,22 +123,11 @@ export class Broker {
     }
   }
 
-  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values of the wrong kind. */
+  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values the settings table refuses. */
   checkTopicConfigs(configs: Record<string, string>): void {
-    const known = defaultTopicConfigs(this.config);
     for (const [key, value] of Object.entries(configs)) {
-      if (!(key in known)) throw new TopicError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
-      if (NUMERIC_TOPIC_CONFIGS.has(key) && !/^-?\d+$/.test(value)) {
-        throw new TopicError(ErrorCode.INVALID_CONFIG, `${key} must be an integer, not "${value}"`);
-      }
-    }
-    const ts = configs['message.timestamp.type'];
-    if (ts !== undefined && ts !== 'CreateTime' && ts !== 'LogAppendTime') {
-      throw new TopicError(ErrorCode.INVALID_CONFIG, `message.timestamp.type must be CreateTime or LogAppendTime`);
-    }
-    const policy = configs['cleanup.policy'];
-    if (policy !== undefined && !policy.split(',').every((p) => p.trim() === 'delete' || p.trim() === 'compact')) {
-      throw new TopicError(ErrorCode.INVALID_CONFIG, `cleanup.policy must be delete, compact or both`);
+      const problem = topicConfigProblem(key, value);
+      if (problem) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
     }
   }
 

@@ -1,5 +1,7 @@
-// Broker configuration: defaults, and the CLI flag / environment variable of each setting.
+// Broker configuration: the shape of the settings. Their defaults, flags, environment variables,
+// Kafka names and checks are in the one table of src/broker/settings.ts.
 import type { LogLevel } from './logger.js';
+import { BROKER_SETTINGS, defaultBrokerConfig } from './settings.js';
 
 export interface BrokerConfig {
   /** TCP port; 0 picks a free one. */
@@ -16,7 +18,10 @@ export interface BrokerConfig {
   autoCreateTopics: boolean;
   /** 'always' (fsync before acks=-1 answers), 'os', or an interval in ms. */
   flush: 'always' | 'os' | number;
+  /** log.segment.bytes */
   segmentBytes: number;
+  /** log.retention.ms: the retention.ms of topics that do not set their own; -1 keeps records forever. */
+  retentionMs: number;
   /** socket.request.max.bytes: larger frames close the connection. */
   maxRequestBytes: number;
   /** message.max.bytes: the largest record batch accepted. */
@@ -38,32 +43,10 @@ export interface BrokerConfig {
   logLevel: LogLevel;
 }
 
-export const DEFAULT_CONFIG: BrokerConfig = {
-  port: 9092,
-  listenHosts: ['127.0.0.1', '::1'],
-  dataDir: './data',
-  nodeId: 1,
-  defaultPartitions: 1,
-  autoCreateTopics: true,
-  flush: 'always',
-  segmentBytes: 1024 * 1024 * 1024,
-  maxRequestBytes: 100 * 1024 * 1024,
-  maxMessageBytes: 1024 * 1024 + 12,
-  groupInitialRebalanceDelayMs: 3000,
-  groupMinSessionTimeoutMs: 6000,
-  groupMaxSessionTimeoutMs: 1800000,
-  offsetsRetentionMinutes: 7 * 24 * 60,
-  offsetsRetentionCheckIntervalMs: 10 * 60 * 1000,
-  groupConsumerSessionTimeoutMs: 45000,
-  groupConsumerHeartbeatIntervalMs: 5000,
-  retentionCheckIntervalMs: 5 * 60 * 1000,
-  logLevel: 'info',
-};
+/** Every default, from the settings table (src/broker/settings.ts), where each is written once. */
+export const DEFAULT_CONFIG: BrokerConfig = defaultBrokerConfig();
 
 /** Parses a --flush value: always | os | <ms>. */
 export function parseFlush(value: string): BrokerConfig['flush'] {
-  if (value === 'always' || value === 'os') return value;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms <= 0) throw new Error(`--flush must be always, os or a positive number of ms, not "${value}"`);
-  return ms;
+  return BROKER_SETTINGS.flush.type.parse(value, '--flush');
 }

@@ -3,89 +3,52 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
-import { DEFAULT_CONFIG, parseFlush, type BrokerConfig } from '../broker/config.js';
-import { createLogger, type LogLevel } from '../broker/logger.js';
+import { DEFAULT_CONFIG, type BrokerConfig } from '../broker/config.js';
+import { createLogger } from '../broker/logger.js';
+import { BROKER_SETTINGS, BROKER_SETTING_KEYS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
 
-const SERVER_HELP = `Usage: fjord server [options]
-
-Starts a Kafka-compatible broker. Every option can also be set with the environment variable
-shown; flags win over the environment.
-
-  --port <n>                 port to listen on (FJORD_PORT, default 9092; 0 = any free port)
-  --host <h[,h...]>          hosts to listen on (FJORD_HOST, default 127.0.0.1,::1)
-  --advertised-host <h>      host clients are told to connect to (FJORD_ADVERTISED_HOST)
-  --advertised-port <n>      port clients are told to connect to (FJORD_ADVERTISED_PORT)
-  --data-dir <path|memory>   where the log lives (FJORD_DATA_DIR, default ./data)
-  --partitions <n>           partitions of auto-created topics (FJORD_PARTITIONS, default 1)
-  --auto-create <on|off>     create unknown topics on first use (FJORD_AUTO_CREATE, default on)
-  --flush <always|os|ms>     always = fsync before acks=all answers (default); os = leave it to
-                             the OS; <ms> = fsync on an interval (FJORD_FLUSH)
-  --group-initial-rebalance-delay-ms <n>   (FJORD_GROUP_INITIAL_REBALANCE_DELAY_MS, default 3000)
-  --offsets-retention-minutes <n>          committed offsets of a group that has been empty this
-                             long are deleted (FJORD_OFFSETS_RETENTION_MINUTES, default 10080 = 7 days)
-  --group-consumer-session-timeout-ms <n>  session of KIP-848 consumer-group members
-                             (FJORD_GROUP_CONSUMER_SESSION_TIMEOUT_MS, default 45000)
-  --group-consumer-heartbeat-interval-ms <n>  heartbeat interval told to KIP-848 members
-                             (FJORD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS, default 5000)
-  --log-level <debug|info|warn|error>      (FJORD_LOG_LEVEL, default info)
-  -h, --help                 show this help
-
-Examples:
+const SERVER_EXAMPLES = `Examples:
   fjord server
   fjord server --port 19092 --data-dir /var/lib/fjord --partitions 3
   FJORD_FLUSH=1000 fjord server
 `;
 
-function int(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-  return n;
+/** `fjord server --help`, written from the settings table. */
+export function serverHelp(): string {
+  const lines = [
+    'Usage: fjord server [options]',
+    '',
+    'Starts a Kafka-compatible broker. Every option can also be set with the environment variable',
+    'shown; flags win over the environment. Topic settings and their defaults: docs/settings.md.',
+    '',
+  ];
+  for (const key of BROKER_SETTING_KEYS) {
+    const s = BROKER_SETTINGS[key];
+    const facts = [envVar(s.flag), `default ${brokerDefaultText(key) || 'none'}`];
+    // Kafka's name only where the flag is not already that name with dashes.
+    if (s.kafka && s.kafka.replaceAll('.', '-') !== s.flag) facts.push(`Kafka: ${s.kafka}`);
+    lines.push(`  --${s.flag} <${s.type.placeholder}>  (${facts.join(', ')})`, `      ${s.description}`);
+  }
+  lines.push('  -h, --help', '      show this help', '', SERVER_EXAMPLES);
+  return lines.join('\n');
 }
 
-function onOff(name: string, value: string): boolean {
-  if (['on', 'true', '1', 'yes'].includes(value)) return true;
-  if (['off', 'false', '0', 'no'].includes(value)) return false;
-  throw new Error(`${name} must be on or off, not "${value}"`);
-}
-
+/**
+ * The settings given on the command line or in the environment (flags win), checked by the table.
+ * An empty environment variable counts as unset.
+ */
 export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<BrokerConfig> | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      port: { type: 'string' }, host: { type: 'string' }, 'advertised-host': { type: 'string' },
-      'advertised-port': { type: 'string' }, 'data-dir': { type: 'string' }, partitions: { type: 'string' },
-      'auto-create': { type: 'string' }, flush: { type: 'string' },
-      'group-initial-rebalance-delay-ms': { type: 'string' }, 'log-level': { type: 'string' },
-      'offsets-retention-minutes': { type: 'string' }, 'group-consumer-session-timeout-ms': { type: 'string' },
-      'group-consumer-heartbeat-interval-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
-  const pick = (flag: keyof typeof values, envName: string) => (values[flag] as string | undefined) ?? env[envName];
+  const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const key of BROKER_SETTING_KEYS) options[BROKER_SETTINGS[key].flag] = { type: 'string' };
+  const { values } = parseArgs({ args: argv, strict: true, options });
+  if (values.help === true) return 'help';
   const config: Partial<BrokerConfig> = {};
-  const port = pick('port', 'FJORD_PORT'); if (port !== undefined) config.port = int('--port', port);
-  const host = pick('host', 'FJORD_HOST'); if (host !== undefined) config.listenHosts = host.split(',').map((h) => h.trim()).filter(Boolean);
-  const ah = pick('advertised-host', 'FJORD_ADVERTISED_HOST'); if (ah !== undefined) config.advertisedHost = ah;
-  const ap = pick('advertised-port', 'FJORD_ADVERTISED_PORT'); if (ap !== undefined) config.advertisedPort = int('--advertised-port', ap);
-  const dd = pick('data-dir', 'FJORD_DATA_DIR'); if (dd !== undefined) config.dataDir = dd === 'memory' ? 'memory' : dd;
-  const parts = pick('partitions', 'FJORD_PARTITIONS');
-  if (parts !== undefined) { config.defaultPartitions = int('--partitions', parts); if (config.defaultPartitions < 1) throw new Error('--partitions must be at least 1'); }
-  const ac = pick('auto-create', 'FJORD_AUTO_CREATE'); if (ac !== undefined) config.autoCreateTopics = onOff('--auto-create', ac);
-  const fl = pick('flush', 'FJORD_FLUSH'); if (fl !== undefined) config.flush = parseFlush(fl);
-  const gd = pick('group-initial-rebalance-delay-ms', 'FJORD_GROUP_INITIAL_REBALANCE_DELAY_MS');
-  if (gd !== undefined) config.groupInitialRebalanceDelayMs = int('--group-initial-rebalance-delay-ms', gd);
-  const orm = pick('offsets-retention-minutes', 'FJORD_OFFSETS_RETENTION_MINUTES');
-  if (orm !== undefined) { config.offsetsRetentionMinutes = int('--offsets-retention-minutes', orm); if (config.offsetsRetentionMinutes < 1) throw new Error('--offsets-retention-minutes must be at least 1'); }
-  const cst = pick('group-consumer-session-timeout-ms', 'FJORD_GROUP_CONSUMER_SESSION_TIMEOUT_MS');
-  if (cst !== undefined) config.groupConsumerSessionTimeoutMs = int('--group-consumer-session-timeout-ms', cst);
-  const chi = pick('group-consumer-heartbeat-interval-ms', 'FJORD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS');
-  if (chi !== undefined) config.groupConsumerHeartbeatIntervalMs = int('--group-consumer-heartbeat-interval-ms', chi);
-  const ll = pick('log-level', 'FJORD_LOG_LEVEL');
-  if (ll !== undefined) {
-    if (!['debug', 'info', 'warn', 'error'].includes(ll)) throw new Error(`--log-level must be debug, info, warn or error, not "${ll}"`);
-    config.logLevel = ll as LogLevel;
+  for (const key of BROKER_SETTING_KEYS) {
+    const { flag } = BROKER_SETTINGS[key];
+    const fromFlag = values[flag];
+    const fromEnv = env[envVar(flag)];
+    if (typeof fromFlag === 'string') parseBrokerSetting(config, key, fromFlag, `--${flag}`);
+    else if (fromEnv !== undefined && fromEnv !== '') parseBrokerSetting(config, key, fromEnv, envVar(flag));
   }
   return config;
 }
@@ -99,7 +62,7 @@ async function runServer(argv: string[]): Promise<number> {
     return 2;
   }
   if (config === 'help') {
-    process.stdout.write(SERVER_HELP);
+    process.stdout.write(serverHelp());
     return 0;
   }
   const started = performance.now();

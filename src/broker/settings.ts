@@ -1,0 +1,334 @@
+// Every setting of the broker in one table: our name (the BrokerConfig key), Kafka's name, the
+// `fjord server` flag and environment variable, the type with its allowed values, the default
+// (written here and nowhere else), the scope and one line of description. Topic settings say
+// which broker setting supplies their default. The table drives `fjord server`'s parsing and
+// help, DescribeConfigs, the validation of topic configs, and docs/settings.md
+// (scripts/gen-settings-doc.ts writes it; a test checks it).
+import type { BrokerConfig } from './config.js';
+import type { LogLevel } from './logger.js';
+
+/** Kafka's ConfigType, as DescribeConfigs v3+ reports it. */
+export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as const;
+export type KafkaConfigType = keyof typeof KAFKA_CONFIG_TYPE;
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** How a setting's value is written as text (flags, environment, Kafka configs) and read back. */
+export interface ValueType<T> {
+  readonly kafkaType: KafkaConfigType;
+  /** The type and accepted values in a few words, for help and docs: "int 1..100000", "delete | compact". */
+  readonly shape: string;
+  /** The word after a flag in help: --port <n>. */
+  readonly placeholder: string;
+  /** The value of `text`, or an Error whose message starts with `name` (a flag, variable or key). */
+  parse(text: string, name: string): T;
+  /** Kafka's text of a value (DescribeConfigs). */
+  format(value: T): string;
+  /** The text of a value as a person types it on the command line, when it differs (on/off). */
+  flagText?(value: T): string;
+}
+
+function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { min?: number; max?: number; unit?: string }): ValueType<number> {
+  const min = opts.min === undefined ? low : BigInt(opts.min);
+  const max = opts.max === undefined ? high : BigInt(opts.max);
+  const bounded = max !== high ? ` ${min}..${max}` : min !== low ? ` ≥ ${min}` : '';
+  const allowed = max !== high ? ` from ${min} to ${max}` : min !== low ? ` of at least ${min}` : '';
+  return {
+    kafkaType,
+    shape: `${kafkaType === 'INT' ? 'int' : 'long'}${bounded}${opts.unit ? `, ${opts.unit}` : ''}`,
+    placeholder: opts.unit ?? 'n',
+    parse(text, name) {
+      // BigInt keeps longs exact for the range check; the value itself fits a double in practice.
+      const n = /^-?\d+$/.test(text) ? BigInt(text) : null;
+      if (n === null || n < min || n > max) throw new Error(`${name} must be an integer${allowed}, not "${text}"`);
+      return Number(n);
+    },
+    format: (value) => String(value),
+  };
+}
+
+/** A 32-bit integer (Kafka's INT). */
+export const int = (opts: { min?: number; max?: number; unit?: string } = {}) => integer('INT', BigInt(INT32_MIN), BigInt(INT32_MAX), opts);
+/** A 64-bit integer (Kafka's LONG); durations in ms are longs in Kafka. */
+export const long = (opts: { min?: number; unit?: string } = {}) => integer('LONG', INT64_MIN, INT64_MAX, opts);
+
+/** Kafka's boolean: true or false (any case). */
+export const bool = (): ValueType<boolean> => ({
+  kafkaType: 'BOOLEAN',
+  shape: 'true | false',
+  placeholder: 'true|false',
+  parse(text, name) {
+    const t = text.toLowerCase();
+    if (t === 'true' || t === 'false') return t === 'true';
+    throw new Error(`${name} must be true or false, not "${text}"`);
+  },
+  format: (value) => String(value),
+});
+
+/** A switch as people type it on a command line: on/off, true/false, yes/no, 1/0. */
+export const onOff = (): ValueType<boolean> => ({
+  kafkaType: 'BOOLEAN',
+  shape: 'on | off',
+  placeholder: 'on|off',
+  parse(text, name) {
+    const t = text.toLowerCase();
+    if (['on', 'true', '1', 'yes'].includes(t)) return true;
+    if (['off', 'false', '0', 'no'].includes(t)) return false;
+    throw new Error(`${name} must be on or off, not "${text}"`);
+  },
+  format: (value) => String(value),
+  flagText: (value) => (value ? 'on' : 'off'),
+});
+
+export const text = (shape = 'string', placeholder = shape): ValueType<string> => ({
+  kafkaType: 'STRING',
+  shape,
+  placeholder,
+  parse: (value) => value,
+  format: (value) => value,
+});
+
+/** One of a fixed set of words. */
+export function oneOf<const V extends string>(values: readonly V[]): ValueType<V> {
+  const shape = values.join(' | ');
+  return {
+    kafkaType: 'STRING',
+    shape,
+    placeholder: values.join('|'),
+    parse(value, name) {
+      const found = values.find((v) => v === value);
+      if (found === undefined) throw new Error(`${name} must be one of ${values.join(', ')}, not "${value}"`);
+      return found;
+    },
+    format: (value) => value,
+  };
+}
+
+/** A comma-separated list; with `values`, every item must be one of them and there must be one. */
+export function list(values?: readonly string[], placeholder = 'a[,b...]'): ValueType<string[]> {
+  return {
+    kafkaType: 'LIST',
+    shape: values ? `list of ${values.join(', ')}` : 'list',
+    placeholder,
+    parse(value, name) {
+      const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+      if (values && (items.length === 0 || items.some((i) => !values.includes(i)))) {
+        throw new Error(`${name} must be a comma-separated list of ${values.join(', ')}, not "${value}"`);
+      }
+      if (items.length === 0) throw new Error(`${name} must not be empty`);
+      return items;
+    },
+    format: (value) => value.join(','),
+  };
+}
+
+/** --flush: always | os | <ms>. */
+export const flushMode = (): ValueType<BrokerConfig['flush']> => ({
+  kafkaType: 'STRING',
+  shape: 'always | os | ms',
+  placeholder: 'always|os|ms',
+  parse(value, name) {
+    if (value === 'always' || value === 'os') return value;
+    const ms = /^\d+$/.test(value) ? Number(value) : 0;
+    if (!(ms > 0 && ms <= INT32_MAX)) throw new Error(`${name} must be always, os or a positive number of ms, not "${value}"`);
+    return ms;
+  },
+  format: (value) => String(value),
+});
+
+export type Scope = 'broker' | 'group' | 'topic';
+
+/** One broker setting: a key of BrokerConfig. */
+export interface BrokerSetting<K extends keyof BrokerConfig> {
+  /** Kafka's name; absent where Kafka has no such setting (e.g. the storage engine). */
+  readonly kafka?: string;
+  /** Another name Kafka reports the same value under (broker.id for node.id). */
+  readonly kafkaAlias?: string;
+  /** The `fjord server` flag without its dashes; the environment variable is derived from it. */
+  readonly flag: string;
+  readonly type: ValueType<NonNullable<BrokerConfig[K]>>;
+  readonly default: BrokerConfig[K];
+  /** What the default is when it is worked out at start (advertised host and port). */
+  readonly defaultText?: string;
+  readonly scope: 'broker' | 'group';
+  readonly description: string;
+}
+
+/** Every key of BrokerConfig, optional ones included. */
+export type BrokerSettingKey = keyof { [K in keyof BrokerConfig]-?: true };
+// Mapped over the key union (not `keyof BrokerConfig` directly) so BROKER_SETTINGS[k] keeps k's own
+// setting type inside generic functions; every key must still have a row.
+export type BrokerSettingTable = { readonly [K in BrokerSettingKey]: BrokerSetting<K> };
+
+const PORT = { min: 0, max: 65535 };
+
+/** Every broker setting, in the order help and docs show them. The type demands a row per key. */
+export const BROKER_SETTINGS: BrokerSettingTable = {
+  port: { flag: 'port', type: int(PORT), default: 9092, scope: 'broker', description: 'TCP port to listen on; 0 picks a free one' },
+  listenHosts: { flag: 'host', type: list(undefined, 'h[,h...]'), default: ['127.0.0.1', '::1'], scope: 'broker', description: 'hosts to listen on (both loopbacks by default: some clients resolve localhost to ::1)' },
+  advertisedHost: { flag: 'advertised-host', type: text('string', 'host'), default: undefined, defaultText: 'first listen host', scope: 'broker', description: 'host clients are told to connect to (Metadata, FindCoordinator)' },
+  advertisedPort: { flag: 'advertised-port', type: int(PORT), default: undefined, defaultText: 'bound port', scope: 'broker', description: 'port clients are told to connect to' },
+  dataDir: { flag: 'data-dir', type: text('path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'folder of the log; `memory` keeps everything in memory (nothing is kept)' },
+  nodeId: { kafka: 'node.id', kafkaAlias: 'broker.id', flag: 'node-id', type: int({ min: 0 }), default: 1, scope: 'broker', description: 'id of this broker in Metadata; it is the controller and every leader' },
+  defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: 100000 }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
+  autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },
+  flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; <ms>: fsync on an interval' },
+  segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'size at which a log segment rolls to a new file' },
+  retentionMs: { kafka: 'log.retention.ms', flag: 'log-retention-ms', type: long({ min: -1, unit: 'ms' }), default: 7 * 24 * 3600 * 1000, scope: 'broker', description: 'default retention.ms of topics: records older than this are deleted; -1 keeps them' },
+  retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
+  maxRequestBytes: { kafka: 'socket.request.max.bytes', flag: 'socket-request-max-bytes', type: int({ min: 1, unit: 'bytes' }), default: 100 * 1024 * 1024, scope: 'broker', description: 'largest request frame; a larger one closes the connection' },
+  maxMessageBytes: { kafka: 'message.max.bytes', flag: 'message-max-bytes', type: int({ min: 0, unit: 'bytes' }), default: 1024 * 1024 + 12, scope: 'broker', description: 'default max.message.bytes of topics: the largest record batch accepted' },
+  groupInitialRebalanceDelayMs: { kafka: 'group.initial.rebalance.delay.ms', flag: 'group-initial-rebalance-delay-ms', type: int({ min: 0, unit: 'ms' }), default: 3000, scope: 'group', description: 'how long a new classic group waits for more members before its first rebalance' },
+  groupMinSessionTimeoutMs: { kafka: 'group.min.session.timeout.ms', flag: 'group-min-session-timeout-ms', type: int({ min: 0, unit: 'ms' }), default: 6000, scope: 'group', description: 'smallest session timeout a classic group member may ask for' },
+  groupMaxSessionTimeoutMs: { kafka: 'group.max.session.timeout.ms', flag: 'group-max-session-timeout-ms', type: int({ min: 0, unit: 'ms' }), default: 1800000, scope: 'group', description: 'largest session timeout a classic group member may ask for' },
+  offsetsRetentionMinutes: { kafka: 'offsets.retention.minutes', flag: 'offsets-retention-minutes', type: int({ min: 1, unit: 'minutes' }), default: 7 * 24 * 60, scope: 'group', description: 'committed offsets of a group that has been empty this long are deleted' },
+  offsetsRetentionCheckIntervalMs: { kafka: 'offsets.retention.check.interval.ms', flag: 'offsets-retention-check-interval-ms', type: long({ min: 1, unit: 'ms' }), default: 10 * 60 * 1000, scope: 'group', description: 'how often expired group offsets are looked for' },
+  groupConsumerSessionTimeoutMs: { kafka: 'group.consumer.session.timeout.ms', flag: 'group-consumer-session-timeout-ms', type: int({ min: 1, unit: 'ms' }), default: 45000, scope: 'group', description: 'session timeout of KIP-848 consumer-group members' },
+  groupConsumerHeartbeatIntervalMs: { kafka: 'group.consumer.heartbeat.interval.ms', flag: 'group-consumer-heartbeat-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 5000, scope: 'group', description: 'heartbeat interval told to KIP-848 consumer-group members' },
+  logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
+};
+
+/** The keys of BrokerConfig in table order. */
+export const BROKER_SETTING_KEYS = Object.keys(BROKER_SETTINGS) as (keyof BrokerConfig)[];
+
+/** FJORD_ and the flag in capitals: --data-dir → FJORD_DATA_DIR. */
+export function envVar(flag: string): string {
+  return `FJORD_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** Kafka broker configs whose value is fixed on a single node; DescribeConfigs reports them read-only. */
+export const FIXED_BROKER_CONFIGS: Readonly<Record<string, { value: string; type: ValueType<number>; description: string }>> = {
+  'default.replication.factor': { value: '1', type: int({ min: 1 }), description: 'one node, one replica' },
+  'offsets.topic.replication.factor': { value: '1', type: int({ min: 1 }), description: 'one node, one replica' },
+};
+
+/** One topic setting (Kafka's name is the key). */
+export interface TopicSetting {
+  readonly type: ValueType<unknown>;
+  /** The broker setting whose value is this setting's default... */
+  readonly from?: keyof BrokerConfig;
+  /** ...or the default itself, with Kafka's broker setting that would supply it (not settable here). */
+  readonly default?: string;
+  readonly kafkaBroker?: string;
+  readonly description: string;
+}
+
+/** Every topic config a topic may override, in name order (DescribeConfigs lists them so). */
+export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
+  'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', description: 'delete: retention removes old records; compact is accepted but not implemented yet' },
+  'compression.type': { type: oneOf(['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer']), default: 'producer', kafkaBroker: 'compression.type', description: 'accepted; batches are always stored as the producer compressed them' },
+  'max.message.bytes': { type: int({ min: 0, unit: 'bytes' }), from: 'maxMessageBytes', description: 'the largest record batch accepted on this topic' },
+  'message.timestamp.type': { type: oneOf(['CreateTime', 'LogAppendTime']), default: 'CreateTime', kafkaBroker: 'log.message.timestamp.type', description: 'LogAppendTime: the broker stamps batches with its clock as they arrive' },
+  'min.insync.replicas': { type: int({ min: 1 }), default: '1', kafkaBroker: 'min.insync.replicas', description: 'accepted; one node is always in sync' },
+  'retention.bytes': { type: long(), default: '-1', kafkaBroker: 'log.retention.bytes', description: 'accepted; size-based retention is not enforced yet' },
+  'retention.ms': { type: long({ min: -1, unit: 'ms' }), from: 'retentionMs', description: 'records older than this are deleted; -1 keeps them' },
+  'segment.bytes': { type: int({ min: 14, unit: 'bytes' }), from: 'segmentBytes', description: "accepted; segments roll at the broker's log.segment.bytes" },
+  'segment.ms': { type: long({ min: 1, unit: 'ms' }), default: String(7 * 24 * 3600 * 1000), kafkaBroker: 'log.roll.ms', description: 'accepted; segments roll after 7 days whatever the topic says' },
+  'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', description: 'accepted; one node has no unclean leader to elect' },
+};
+
+/** Formats one broker setting's value as Kafka text ('' when it has none, e.g. no advertised host). */
+export function brokerValueText<K extends keyof BrokerConfig>(config: BrokerConfig, key: K): string {
+  const value = config[key];
+  return value === undefined || value === null ? '' : BROKER_SETTINGS[key].type.format(value);
+}
+
+/** The default of a setting as text, or its computed default in words. */
+export function brokerDefaultText<K extends keyof BrokerConfig>(key: K): string {
+  const setting: BrokerSetting<K> = BROKER_SETTINGS[key];
+  const value = setting.default;
+  if (value === undefined || value === null) return setting.defaultText ?? '';
+  return setting.type.flagText ? setting.type.flagText(value) : setting.type.format(value);
+}
+
+/** Whether a broker setting still has its table default. */
+export function isBrokerDefault<K extends keyof BrokerConfig>(config: BrokerConfig, key: K): boolean {
+  const value = config[key];
+  const setting: BrokerSetting<K> = BROKER_SETTINGS[key];
+  if (value === undefined || setting.default === undefined) return value === setting.default;
+  return setting.type.format(value) === setting.type.format(setting.default);
+}
+
+function copyDefault<K extends keyof BrokerConfig>(config: Partial<BrokerConfig>, key: K): void {
+  const value = BROKER_SETTINGS[key].default;
+  if (value !== undefined) config[key] = value;
+}
+
+/** A BrokerConfig of every default in the table. */
+export function defaultBrokerConfig(): BrokerConfig {
+  const config: Partial<BrokerConfig> = {};
+  for (const key of BROKER_SETTING_KEYS) copyDefault(config, key);
+  // Every key has a row (BrokerSettingTable's type demands it); the keys left out are the optional ones.
+  return config as BrokerConfig;
+}
+
+/** Sets `key` of `config` from text; throws an Error naming `name` when the text is not a value. */
+export function parseBrokerSetting<K extends keyof BrokerConfig>(config: Partial<BrokerConfig>, key: K, textValue: string, name: string): void {
+  const setting: BrokerSetting<K> = BROKER_SETTINGS[key];
+  config[key] = setting.type.parse(textValue, name);
+}
+
+/** A topic setting's default under this broker config. */
+export function topicDefault(config: BrokerConfig, name: string): string | undefined {
+  const setting = TOPIC_SETTINGS[name];
+  if (!setting) return undefined;
+  return setting.from !== undefined ? brokerValueText(config, setting.from) : setting.default;
+}
+
+/**
+ * Where a topic setting's default comes from: 'broker' when the broker setting that supplies it was
+ * changed from its own default (Kafka's STATIC_BROKER_CONFIG), else 'default'.
+ */
+export function topicDefaultSource(config: BrokerConfig, name: string): 'broker' | 'default' {
+  const from = TOPIC_SETTINGS[name]?.from;
+  return from !== undefined && !isBrokerDefault(config, from) ? 'broker' : 'default';
+}
+
+/** Why `value` is not acceptable for topic config `name`, or null when it is. */
+export function topicConfigProblem(name: string, value: string): string | null {
+  const setting = TOPIC_SETTINGS[name];
+  if (!setting) return `unknown topic config ${name}`;
+  try {
+    setting.type.parse(value, name);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** The Kafka ConfigType number of a broker or topic config name (STRING when unknown). */
+export function kafkaConfigType(name: string): number {
+  const topic = TOPIC_SETTINGS[name];
+  if (topic) return KAFKA_CONFIG_TYPE[topic.type.kafkaType];
+  const fixed = FIXED_BROKER_CONFIGS[name];
+  if (fixed) return KAFKA_CONFIG_TYPE[fixed.type.kafkaType];
+  const key = BROKER_SETTING_KEYS.find((k) => BROKER_SETTINGS[k].kafka === name || BROKER_SETTINGS[k].kafkaAlias === name);
+  return KAFKA_CONFIG_TYPE[key ? BROKER_SETTINGS[key].type.kafkaType : 'STRING'];
+}
+
+export interface BrokerConfigEntry {
+  name: string;
+  value: string;
+  /** 'default': the table's default; 'static': set at start (flag, environment, options) or fixed. */
+  source: 'default' | 'static';
+}
+
+/** The broker's configs under Kafka's names, sorted by name, as DescribeConfigs reports them. */
+export function brokerConfigEntries(config: BrokerConfig): BrokerConfigEntry[] {
+  const entries: BrokerConfigEntry[] = [];
+  for (const key of BROKER_SETTING_KEYS) {
+    const { kafka, kafkaAlias } = BROKER_SETTINGS[key];
+    const source = isBrokerDefault(config, key) ? 'default' : 'static';
+    for (const name of [kafka, kafkaAlias]) if (name) entries.push({ name, value: brokerValueText(config, key), source });
+  }
+  for (const [name, fixed] of Object.entries(FIXED_BROKER_CONFIGS)) entries.push({ name, value: fixed.value, source: 'static' });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Whether a config holds a list (IncrementalAlterConfigs APPEND/SUBTRACT apply to these only). */
+export function isListConfig(name: string): boolean {
+  return TOPIC_SETTINGS[name]?.type.kafkaType === 'LIST';
+}
