@@ -35,7 +35,9 @@ function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { m
   const min = opts.min === undefined ? low : BigInt(opts.min);
   const max = opts.max === undefined ? high : BigInt(opts.max);
   const bounded = max !== high ? ` ${min}..${max}` : min !== low ? ` ≥ ${min}` : '';
-  const allowed = max !== high ? ` from ${min} to ${max}` : min !== low ? ` of at least ${min}` : '';
+  // The message names the bound that was crossed: an int's upper one only when it was exceeded.
+  const allowed = (n: bigint | null) =>
+    max !== high || (n !== null && n > max) ? (min !== low ? ` from ${min} to ${max}` : ` of at most ${max}`) : min !== low ? ` of at least ${min}` : '';
   return {
     kafkaType,
     shape: `${kafkaType === 'INT' ? 'int' : 'long'}${bounded}${opts.unit ? `, ${opts.unit}` : ''}`,
@@ -43,7 +45,7 @@ function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { m
     parse(text, name) {
       // BigInt keeps longs exact for the range check; the value itself fits a double in practice.
       const n = /^-?\d+$/.test(text) ? BigInt(text) : null;
-      if (n === null || n < min || n > max) throw new Error(`${name} must be an integer${allowed}, not "${text}"`);
+      if (n === null || n < min || n > max) throw new Error(`${name} must be an integer${allowed(n)}, not "${text}"`);
       return Number(n);
     },
     format: (value) => String(value),
@@ -171,11 +173,11 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   listenHosts: { flag: 'host', type: list(undefined, 'h[,h...]'), default: ['127.0.0.1', '::1'], scope: 'broker', description: 'hosts to listen on (both loopbacks by default: some clients resolve localhost to ::1)' },
   advertisedHost: { flag: 'advertised-host', type: text('string', 'host'), default: undefined, defaultText: 'first listen host', scope: 'broker', description: 'host clients are told to connect to (Metadata, FindCoordinator)' },
   advertisedPort: { flag: 'advertised-port', type: int(PORT), default: undefined, defaultText: 'bound port', scope: 'broker', description: 'port clients are told to connect to' },
-  dataDir: { flag: 'data-dir', type: text('path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'folder of the log; `memory` keeps everything in memory (nothing is kept)' },
+  dataDir: { flag: 'data-dir', type: text('path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'folder of the log, or `memory` for the in-memory engine (nothing is kept)' },
   nodeId: { kafka: 'node.id', kafkaAlias: 'broker.id', flag: 'node-id', type: int({ min: 0 }), default: 1, scope: 'broker', description: 'id of this broker in Metadata; it is the controller and every leader' },
   defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: 100000 }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
   autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },
-  flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; <ms>: fsync on an interval' },
+  flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; a number: fsync every so many ms' },
   segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'size at which a log segment rolls to a new file' },
   retentionMs: { kafka: 'log.retention.ms', flag: 'log-retention-ms', type: long({ min: -1, unit: 'ms' }), default: 7 * 24 * 3600 * 1000, scope: 'broker', description: 'default retention.ms of topics: records older than this are deleted; -1 keeps them' },
   retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },

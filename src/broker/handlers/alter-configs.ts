@@ -9,6 +9,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { TopicError, type Broker } from '../broker.js';
 import { defineHandler } from '../handler.js';
+import { isListConfig } from '../settings.js';
 
 const RESOURCE_TOPIC = 2;
 const OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3;
@@ -80,7 +81,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
             break;
           case OP_APPEND:
           case OP_SUBTRACT: {
-            if (c.name !== 'cleanup.policy') throw new TopicError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list config`);
+            if (!isListConfig(c.name)) throw new TopicError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list config`);
             const have = list(current[c.name] ?? ctx.broker.topicConfig(ctx.broker.storage.topic(r.resourceName)!, c.name));
             const items = list(c.value ?? '');
             const out = c.configOperation === OP_APPEND ? [...have, ...items.filter((i) => !have.includes(i))] : have.filter((i) => !items.includes(i));
