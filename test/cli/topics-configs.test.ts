@@ -105,3 +105,21 @@ test('bad usage exits 2 with a hint; an unreachable broker exits 3 saying how to
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Examples:/);
 });
+
+test('configs: broker settings show their source; bad topic values are refused with the reason', async () => {
+  let r = await fjord(['configs', 'describe', '--broker', '1', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /num\.partitions +1 +default-config/);
+  assert.match(r.stdout, /log\.retention\.ms +604800000 +default-config/);
+  r = await fjord(['configs', 'describe', '--broker', '1', '--json', ...b]);
+  assert.equal(JSON.parse(r.stdout)['offsets.retention.minutes'], '10080');
+
+  const t = uniqueTopic('cli-bad-config');
+  r = await fjord(['topics', 'create', t, '--config', 'compression.type=brotli', ...b]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /compression\.type must be one of uncompressed, zstd, lz4, snappy, gzip, producer/);
+  await fjord(['topics', 'create', t, ...b]);
+  r = await fjord(['configs', 'alter', '--topic', t, '--set', 'retention.ms=-7', ...b]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /retention\.ms must be an integer of at least -1/);
+});

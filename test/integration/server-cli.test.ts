@@ -71,3 +71,21 @@ test('a bad flag exits 2 with a hint; a busy port exits 1 with a clear message',
   assert.equal(busy.code, 1);
   assert.match(busy.out, /already in use/);
 });
+
+test('fjord server --help is written from the settings table; an environment value is checked like a flag', async () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'server', ...args], { env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+  const help = await run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--port <n> +\(FJORD_PORT, default 9092\)/);
+  assert.match(help.out, /--log-retention-ms <ms> +\(FJORD_LOG_RETENTION_MS, default 604800000\)/);
+  assert.match(help.out, /--auto-create <on\|off> +\(FJORD_AUTO_CREATE, default on, Kafka: auto.create.topics.enable\)/);
+  const bad = await run([], { FJORD_OFFSETS_RETENTION_MINUTES: '0' });
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /FJORD_OFFSETS_RETENTION_MINUTES must be an integer of at least 1, not "0"/);
+});
