@@ -155,7 +155,7 @@ export interface BrokerSetting<K extends keyof BrokerConfig> {
   readonly default: BrokerConfig[K];
   /** What the default is when it is worked out at start (advertised host and port). */
   readonly defaultText?: string;
-  readonly scope: 'broker' | 'group';
+  readonly scope: Exclude<Scope, 'topic'>;
   readonly description: string;
 }
 
@@ -232,6 +232,11 @@ export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
   'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', description: 'accepted; one node has no unclean leader to elect' },
 };
 
+/** The row of a topic setting; own keys only, so a client sending "toString" gets a clean refusal. */
+export function topicSetting(name: string): TopicSetting | undefined {
+  return Object.hasOwn(TOPIC_SETTINGS, name) ? TOPIC_SETTINGS[name] : undefined;
+}
+
 /** Formats one broker setting's value as Kafka text ('' when it has none, e.g. no advertised host). */
 export function brokerValueText<K extends keyof BrokerConfig>(config: BrokerConfig, key: K): string {
   const value = config[key];
@@ -275,7 +280,7 @@ export function parseBrokerSetting<K extends keyof BrokerConfig>(config: Partial
 
 /** A topic setting's default under this broker config. */
 export function topicDefault(config: BrokerConfig, name: string): string | undefined {
-  const setting = TOPIC_SETTINGS[name];
+  const setting = topicSetting(name);
   if (!setting) return undefined;
   return setting.from !== undefined ? brokerValueText(config, setting.from) : setting.default;
 }
@@ -285,13 +290,13 @@ export function topicDefault(config: BrokerConfig, name: string): string | undef
  * changed from its own default (Kafka's STATIC_BROKER_CONFIG), else 'default'.
  */
 export function topicDefaultSource(config: BrokerConfig, name: string): 'broker' | 'default' {
-  const from = TOPIC_SETTINGS[name]?.from;
+  const from = topicSetting(name)?.from;
   return from !== undefined && !isBrokerDefault(config, from) ? 'broker' : 'default';
 }
 
 /** Why `value` is not acceptable for topic config `name`, or null when it is. */
 export function topicConfigProblem(name: string, value: string): string | null {
-  const setting = TOPIC_SETTINGS[name];
+  const setting = topicSetting(name);
   if (!setting) return `unknown topic config ${name}`;
   try {
     setting.type.parse(value, name);
@@ -303,9 +308,9 @@ export function topicConfigProblem(name: string, value: string): string | null {
 
 /** The Kafka ConfigType number of a broker or topic config name (STRING when unknown). */
 export function kafkaConfigType(name: string): number {
-  const topic = TOPIC_SETTINGS[name];
+  const topic = topicSetting(name);
   if (topic) return KAFKA_CONFIG_TYPE[topic.type.kafkaType];
-  const fixed = FIXED_BROKER_CONFIGS[name];
+  const fixed = Object.hasOwn(FIXED_BROKER_CONFIGS, name) ? FIXED_BROKER_CONFIGS[name] : undefined;
   if (fixed) return KAFKA_CONFIG_TYPE[fixed.type.kafkaType];
   const key = BROKER_SETTING_KEYS.find((k) => BROKER_SETTINGS[k].kafka === name || BROKER_SETTINGS[k].kafkaAlias === name);
   return KAFKA_CONFIG_TYPE[key ? BROKER_SETTINGS[key].type.kafkaType : 'STRING'];
@@ -332,5 +337,5 @@ export function brokerConfigEntries(config: BrokerConfig): BrokerConfigEntry[] {
 
 /** Whether a config holds a list (IncrementalAlterConfigs APPEND/SUBTRACT apply to these only). */
 export function isListConfig(name: string): boolean {
-  return TOPIC_SETTINGS[name]?.type.kafkaType === 'LIST';
+  return topicSetting(name)?.type.kafkaType === 'LIST';
 }

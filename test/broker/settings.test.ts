@@ -89,6 +89,7 @@ test('topic configs: unknown keys and values outside the type are refused with I
   for (const [name, value] of Object.entries(good)) assert.equal(topicConfigProblem(name, value), null, name);
   const bad: [string, string, RegExp][] = [
     ['no.such.config', '1', /unknown topic config no.such.config/],
+    ['toString', '1', /unknown topic config toString/],
     ['retention.ms', 'soon', /retention.ms must be an integer of at least -1, not "soon"/],
     ['retention.ms', '-2', /at least -1/],
     ['segment.ms', '9223372036854775808', /segment.ms must be an integer/],
