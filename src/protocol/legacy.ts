@@ -8,9 +8,11 @@
 // A compressed "wrapper" message carries, as its value, the compressed bytes of a message set of
 // uncompressed inner messages; v1 inner offsets are relative (0..n-1), v0 ones absolute or all 0.
 import { crc32 } from '@node-rs/crc32';
-import { decodeBatchRecords, encodeBatchCompressedSync } from './batch-codec.js';
 import { CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES, UnsupportedCompressionError, decompressSync } from './compression.js';
-import { Attr, InvalidRecordError, iterateBatches, readBatchHeader, writeInt64, type BatchHeader } from './records.js';
+import {
+  Attr, InvalidRecordError, decodeBatchRecords, encodeBatchCompressedSync, iterateBatches, readBatchHeader, readInt64, writeInt64,
+  type BatchHeader,
+} from './records.js';
 
 const CORRUPT_MESSAGE = 2;
 const UNSUPPORTED_COMPRESSION_TYPE = 76;
@@ -33,9 +35,6 @@ export interface LegacyMessage {
   /** Bytes the message takes in its set, offset/size prefix included. */
   size: number;
 }
-
-const TWO_32 = 4294967296;
-const readInt64 = (b: Buffer, at: number) => b.readInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
 
 const corrupt = (message: string) => new InvalidRecordError(message, CORRUPT_MESSAGE);
 

@@ -7,6 +7,101 @@ export class DecodeError extends Error {
 const TWO_32 = 4294967296;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
+// ---------------------------------------------------------------------------------------------
+// Varints, the one implementation: Reader/Writer below and the record codec (records.ts) use
+// these. varint = zigzag int32 (at most 5 bytes), varlong = zigzag int64 as a JS number (exact
+// within ±2^52, which covers timestamp deltas), uvarint = unsigned int32.
+
+/** A read position in `buf` that reads must not pass `end`. A Reader is one. */
+export interface ByteCursor {
+  readonly buf: Buffer;
+  offset: number;
+  readonly end: number;
+}
+
+export const zigzag32 = (n: number): number => ((n << 1) ^ (n >> 31)) >>> 0;
+export const zigzag64 = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+
+export function uvarintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  let n = 5;
+  v = Math.floor(v / 0x800000000);
+  while (v > 0) {
+    n++;
+    v = Math.floor(v / 128);
+  }
+  return n;
+}
+export const varintSize = (n: number): number => uvarintSize(zigzag32(n));
+export const varlongSize = (n: number): number => uvarintSize(zigzag64(n));
+
+/** Writes `v` (0 ≤ v < 2^53) at `at` and returns the position after it. The caller makes room. */
+export function writeUVarint(b: Buffer, at: number, v: number): number {
+  while (v >= 0x80) {
+    b[at++] = (v & 0x7f) | 0x80;
+    v = v >= 0x100000000 ? Math.floor(v / 128) : v >>> 7;
+  }
+  b[at++] = v;
+  return at;
+}
+export const writeVarint = (b: Buffer, at: number, n: number): number => writeUVarint(b, at, zigzag32(n));
+export const writeVarlong = (b: Buffer, at: number, n: number): number => writeUVarint(b, at, zigzag64(n));
+
+/** Reads an unsigned varint of at most 5 bytes (Kafka's limit), moving `c.offset` past it. */
+export function readUVarint(c: ByteCursor): number {
+  const buf = c.buf;
+  const end = c.end;
+  let at = c.offset;
+  let result = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (at >= end) throw new DecodeError(`varint past the end at ${at}`);
+    if (shift > 28) throw new DecodeError(`varint longer than 5 bytes at ${c.offset}`);
+    const b = buf[at++];
+    if (shift < 28) result |= (b & 0x7f) << shift;
+    else result += (b & 0x7f) * 0x10000000;
+    if ((b & 0x80) === 0) {
+      c.offset = at;
+      return result >>> 0;
+    }
+  }
+}
+
+export function readVarint(c: ByteCursor): number {
+  // One-byte fast path: most lengths, deltas and counts are small.
+  const at = c.offset;
+  if (at < c.end) {
+    const b = c.buf[at];
+    if (b < 0x80) {
+      c.offset = at + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+  }
+  const u = readUVarint(c);
+  return (u >>> 1) ^ -(u & 1);
+}
+
+/** Reads a zigzag varlong of at most 10 bytes. */
+export function readVarlong(c: ByteCursor): number {
+  const buf = c.buf;
+  const end = c.end;
+  let at = c.offset;
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; ; i++) {
+    if (at >= end) throw new DecodeError(`varlong past the end at ${at}`);
+    if (i >= 10) throw new DecodeError(`varlong longer than 10 bytes at ${c.offset}`);
+    const b = buf[at++];
+    result += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) break;
+    mul *= 128;
+  }
+  c.offset = at;
+  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+}
+
 /** Sequential reader over one buffer. Every read checks bounds and throws DecodeError past the end. */
 export class Reader {
   offset: number;
@@ -38,35 +133,10 @@ export class Reader {
     return this.buf.readInt32BE(at) * TWO_32 + this.buf.readUInt32BE(at + 4);
   }
 
-  uvarint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.buf[this.need(1)];
-      if (shift < 28) result |= (b & 0x7f) << shift;
-      else result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 35) throw new DecodeError('uvarint too long');
-    }
-  }
-  varint(): number {
-    const u = this.uvarint();
-    return (u >>> 1) ^ -(u & 1);
-  }
-  /** zigzag varlong as a JS number (exact within ±2^53). */
-  varlong(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; ; i++) {
-      if (i >= 10) throw new DecodeError('varlong too long');
-      const b = this.buf[this.need(1)];
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
-      mul *= 128;
-    }
-    return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-  }
+  uvarint(): number { return readUVarint(this); }
+  varint(): number { return readVarint(this); }
+  /** zigzag varlong as a JS number (exact within ±2^52). */
+  varlong(): number { return readVarlong(this); }
 
   uuid(): string {
     const at = this.need(16);
@@ -153,15 +223,11 @@ export class Writer {
   }
   uvarint(v: number): this {
     this.ensure(10);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
+    this.pos = writeUVarint(this.buf, this.pos, v);
     return this;
   }
-  varint(v: number): this { return this.uvarint(((v << 1) ^ (v >> 31)) >>> 0); }
-  varlong(v: number): this { return this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1); }
+  varint(v: number): this { return this.uvarint(zigzag32(v)); }
+  varlong(v: number): this { return this.uvarint(zigzag64(v)); }
 
   uuid(v: string | null): this {
     const hex = (v ?? ZERO_UUID).replace(/-/g, '');

@@ -1,4 +1,9 @@
-// RecordBatch v2 (magic 2): header parsing, CRC32C validation, and encoding/decoding of records.
+// RecordBatch v2 (magic 2): the one codec of record batches, used by the broker (produce
+// validation, legacy conversion, ListOffsets by timestamp, internal logs) and by the client's
+// producer and consumer. It holds the header layout (read, validate, write, CRC32C), records
+// encoded straight from their inputs into one sized buffer, records decoded through a cursor
+// (nothing allocated per record but what the caller keeps), and compression of the records
+// section through compression.ts. Varints come from primitives.ts.
 //
 // Layout of a batch (offsets in bytes):
 //   0 baseOffset int64 | 8 batchLength int32 | 12 partitionLeaderEpoch int32 | 16 magic int8
@@ -6,8 +11,14 @@
 //   35 maxTimestamp int64 | 43 producerId int64 | 51 producerEpoch int16 | 53 baseSequence int32
 //   57 recordCount int32 | 61 records...
 // The CRC covers bytes 21..end, so baseOffset and partitionLeaderEpoch can be rewritten without it.
+// One record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+//   key (varint length, -1 = null) | value (same) | header count varint | headers: key (varint
+//   length + utf8), value (varint length, -1 = null).
 import { crc32c } from '@node-rs/crc32';
-import { DecodeError, Reader, Writer } from './primitives.js';
+import { compress, compressSync, decompress, decompressSync, type DecompressOptions } from './compression.js';
+import {
+  DecodeError, readVarint, readVarlong, varintSize, varlongSize, writeVarint, writeVarlong, type ByteCursor,
+} from './primitives.js';
 
 export const BATCH_HEADER_SIZE = 61;
 /** Bytes before batchLength's count starts (baseOffset + batchLength). */
@@ -20,8 +31,6 @@ export const Attr = {
   TRANSACTIONAL: 0x10,
   CONTROL: 0x20,
 } as const;
-
-export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
 export interface BatchHeader {
   baseOffset: number;
@@ -40,8 +49,11 @@ export interface BatchHeader {
   recordCount: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The header.
+
 const TWO_32 = 4294967296;
-const readInt64 = (b: Buffer, at: number) => b.readInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
+export const readInt64 = (b: Buffer, at: number): number => b.readInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
 export function writeInt64(b: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
   b.writeInt32BE(hi, at);
@@ -65,6 +77,11 @@ export function readBatchHeader(b: Buffer, at = 0): BatchHeader {
     baseSequence: b.readInt32BE(at + 53),
     recordCount: b.readInt32BE(at + 57),
   };
+}
+
+/** The compression codec id of a batch (attributes bits 0–2). */
+export function batchCodec(h: BatchHeader): number {
+  return h.attributes & Attr.COMPRESSION_MASK;
 }
 
 export class InvalidRecordError extends Error {
@@ -101,8 +118,8 @@ export function validateBatches(records: Buffer): BatchHeader[] {
     }
     const crc = crc32c(records.subarray(at + CRC_START, at + h.size));
     if (crc !== h.crc) throw new InvalidRecordError(`batch CRC32C mismatch at byte ${at}`, CORRUPT_MESSAGE);
-    if ((h.attributes & Attr.COMPRESSION_MASK) > MAX_CODEC) {
-      throw new InvalidRecordError(`unknown compression codec ${h.attributes & Attr.COMPRESSION_MASK}`, UNSUPPORTED_COMPRESSION_TYPE);
+    if (batchCodec(h) > MAX_CODEC) {
+      throw new InvalidRecordError(`unknown compression codec ${batchCodec(h)}`, UNSUPPORTED_COMPRESSION_TYPE);
     }
     if (h.recordCount < 0 || h.lastOffsetDelta < 0 || (h.recordCount > 0 && h.lastOffsetDelta < h.recordCount - 1)) {
       throw new InvalidRecordError(`record count ${h.recordCount} and last offset delta ${h.lastOffsetDelta} disagree`, INVALID_RECORD);
@@ -115,6 +132,17 @@ export function validateBatches(records: Buffer): BatchHeader[] {
   }
   if (out.length === 0) throw new InvalidRecordError('no record batch in request', CORRUPT_MESSAGE);
   return out;
+}
+
+/** Iterates the whole batches in a buffer of back-to-back batches (a trailing partial batch is ignored). */
+export function* iterateBatches(buf: Buffer): Generator<{ header: BatchHeader; bytes: Buffer }> {
+  let at = 0;
+  while (buf.length - at >= BATCH_HEADER_SIZE) {
+    const header = readBatchHeader(buf, at);
+    if (header.size < BATCH_HEADER_SIZE || at + header.size > buf.length) return;
+    yield { header, bytes: buf.subarray(at, at + header.size) };
+    at += header.size;
+  }
 }
 
 export function batchCrc(batch: Buffer): number {
@@ -145,12 +173,323 @@ export function writeBatchHeader(b: Buffer, h: BatchHeaderFields): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Records inside a batch (used by Fjord's client, internal logs and tests; the broker's hot path
-// never decodes records).
+// Encoding records. Sizes are measured first, then everything (strings included) is written in
+// place into one buffer: nothing is allocated per record.
 
 export interface RecordHeader {
   key: string;
   value: Buffer | null;
+}
+
+/** A header value as producers give it; a list is written as one header per element, same key. */
+export type HeaderValue = Buffer | string | null | undefined | (Buffer | string)[];
+/** Headers as a list (repeated keys allowed) or as an object (kafkajs' IHeaders). */
+export type RecordHeadersInput = RecordHeader[] | { [key: string]: HeaderValue };
+
+export interface RecordInput {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: RecordHeadersInput;
+  /** Milliseconds since the epoch; decimal strings (kafkajs messages) are accepted. Default: the batch's `now`. */
+  timestamp?: number | string;
+}
+
+export interface BatchOptions {
+  baseOffset?: number;
+  partitionLeaderEpoch?: number;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  transactional?: boolean;
+  control?: boolean;
+  /** Compression codec id (compression.ts' Codec) the records section is compressed with. */
+  codec?: number;
+  /** Attribute bits written as given (tests craft headers with them); codec bits here compress nothing. */
+  attributes?: number;
+  /** Timestamp of records without one (ms). Default: Date.now(). */
+  now?: number;
+}
+
+export interface BatchInput extends BatchOptions {
+  records: readonly RecordInput[];
+}
+
+/** Per record between measuring and writing: key length, value length, record length, header count. */
+const SLOTS = 4;
+// Reused between calls; measuring and writing happen in one synchronous call (encodeRecordsSection).
+let scratch = new Int32Array(SLOTS * 1024);
+
+const lengthOf = (v: Buffer | string | null | undefined): number =>
+  v === null || v === undefined ? -1 : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
+/** Bytes of a length-prefixed field of `len` bytes (-1 = null). */
+const fieldSize = (len: number): number => varintSize(len) + (len > 0 ? len : 0);
+
+function put(b: Buffer, at: number, v: Buffer | string, len: number): number {
+  if (typeof v === 'string') b.write(v, at, len, 'utf8');
+  else v.copy(b, at);
+  return at + len;
+}
+function writeField(b: Buffer, at: number, v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return writeVarint(b, at, -1);
+  const len = lengthOf(v);
+  return put(b, writeVarint(b, at, len), v, len);
+}
+
+function timestampOf(r: RecordInput, now: number): number {
+  const t = r.timestamp;
+  return t === undefined || t === null ? now : typeof t === 'number' ? t : Number(t);
+}
+
+/** [base (lowest), max] timestamp of records[from..to); throws on one that is not a number. */
+function timestampRange(records: readonly RecordInput[], from: number, to: number, now: number): [number, number] {
+  if (from >= to) return [now, now];
+  let base = Infinity;
+  let max = -Infinity;
+  for (let i = from; i < to; i++) {
+    const t = timestampOf(records[i], now);
+    if (!Number.isFinite(t)) throw new TypeError(`invalid record timestamp "${records[i].timestamp}"`);
+    if (t < base) base = t;
+    if (t > max) max = t;
+  }
+  return [base, max];
+}
+
+/** Bytes of the header section (count included); stores the count in the record's scratch slot. */
+function measureHeaders(headers: RecordHeadersInput | undefined, slot: number): number {
+  let size = 0;
+  let count = 0;
+  if (Array.isArray(headers)) {
+    for (const h of headers) {
+      size += fieldSize(Buffer.byteLength(h.key, 'utf8')) + fieldSize(lengthOf(h.value));
+      count++;
+    }
+  } else if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (v === undefined) continue;
+      const keySize = fieldSize(Buffer.byteLength(k, 'utf8'));
+      if (Array.isArray(v)) {
+        for (const one of v) size += keySize + fieldSize(lengthOf(one));
+        count += v.length;
+      } else {
+        size += keySize + fieldSize(lengthOf(v));
+        count++;
+      }
+    }
+  }
+  scratch[slot + 3] = count;
+  return size + varintSize(count);
+}
+
+function writeHeaders(b: Buffer, at: number, headers: RecordHeadersInput | undefined, count: number): number {
+  at = writeVarint(b, at, count);
+  if (count === 0) return at;
+  if (Array.isArray(headers)) {
+    for (const h of headers) at = writeField(b, writeField(b, at, h.key), h.value);
+  } else if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const one of v) at = writeField(b, writeField(b, at, k), one);
+      else at = writeField(b, writeField(b, at, k), v);
+    }
+  }
+  return at;
+}
+
+function measureRecords(records: readonly RecordInput[], from: number, to: number, baseTimestamp: number, now: number): number {
+  const n = to - from;
+  if (scratch.length < n * SLOTS) scratch = new Int32Array(n * SLOTS * 2);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[from + i];
+    const slot = i * SLOTS;
+    const keyLength = lengthOf(r.key);
+    const valueLength = lengthOf(r.value);
+    const length = 1 + varlongSize(timestampOf(r, now) - baseTimestamp) + varintSize(i)
+      + fieldSize(keyLength) + fieldSize(valueLength) + measureHeaders(r.headers, slot);
+    scratch[slot] = keyLength;
+    scratch[slot + 1] = valueLength;
+    scratch[slot + 2] = length;
+    total += varintSize(length) + length;
+  }
+  return total;
+}
+
+/** Writes what measureRecords just measured, from `at`; returns the end position. */
+function writeRecords(b: Buffer, at: number, records: readonly RecordInput[], from: number, to: number, baseTimestamp: number, now: number): number {
+  for (let i = 0; i < to - from; i++) {
+    const r = records[from + i];
+    const slot = i * SLOTS;
+    const keyLength = scratch[slot];
+    const valueLength = scratch[slot + 1];
+    at = writeVarint(b, at, scratch[slot + 2]);
+    b[at++] = 0; // record attributes: none defined
+    at = writeVarlong(b, at, timestampOf(r, now) - baseTimestamp);
+    at = writeVarint(b, at, i);
+    at = writeVarint(b, at, keyLength);
+    if (keyLength > 0) at = put(b, at, r.key!, keyLength);
+    at = writeVarint(b, at, valueLength);
+    if (valueLength > 0) at = put(b, at, r.value!, valueLength);
+    at = writeHeaders(b, at, r.headers, scratch[slot + 3]);
+  }
+  return at;
+}
+
+/**
+ * The uncompressed records section of records[from..to), written after the first `reserve`
+ * bytes of one new buffer (so a batch header can go in front without a copy).
+ */
+function encodeRecordsSection(records: readonly RecordInput[], from: number, to: number, baseTimestamp: number, now: number, reserve: number): Buffer {
+  const b = Buffer.allocUnsafe(reserve + measureRecords(records, from, to, baseTimestamp, now));
+  const end = writeRecords(b, reserve, records, from, to, baseTimestamp, now);
+  if (end !== b.length) throw new Error(`records encoded to ${end - reserve} bytes where ${b.length - reserve} were measured`);
+  return b;
+}
+
+function writeHeaderOf(b: Buffer, o: BatchOptions, count: number, [baseTimestamp, maxTimestamp]: [number, number]): void {
+  let attributes = o.attributes ?? 0;
+  if (o.codec !== undefined) attributes = (attributes & ~Attr.COMPRESSION_MASK) | o.codec;
+  if (o.transactional) attributes |= Attr.TRANSACTIONAL;
+  if (o.control) attributes |= Attr.CONTROL;
+  writeBatchHeader(b, {
+    baseOffset: o.baseOffset ?? 0, partitionLeaderEpoch: o.partitionLeaderEpoch ?? -1, attributes,
+    lastOffsetDelta: Math.max(count - 1, 0), baseTimestamp, maxTimestamp, producerId: o.producerId ?? -1,
+    producerEpoch: o.producerEpoch ?? -1, baseSequence: o.baseSequence ?? -1, recordCount: count,
+  });
+}
+
+/** A batch around an already compressed records section. */
+function wrapCompressed(body: Buffer, o: BatchOptions, count: number, stamps: [number, number]): Buffer {
+  const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE + body.length);
+  body.copy(b, BATCH_HEADER_SIZE);
+  writeHeaderOf(b, o, count, stamps);
+  return b;
+}
+
+/**
+ * Encodes records[from..to) as one RecordBatch v2 with offset deltas 0..n-1, compressed
+ * synchronously with `o.codec` (zstd throws UnsupportedCompressionError; use encodeRecordBatch).
+ * An uncompressed batch is one allocation.
+ */
+export function encodeRecordBatchSync(records: readonly RecordInput[], from = 0, to = records.length, o: BatchOptions = {}): Buffer {
+  const now = o.now ?? Date.now();
+  const stamps = timestampRange(records, from, to, now);
+  const codec = o.codec ?? 0;
+  if (codec === 0) {
+    const b = encodeRecordsSection(records, from, to, stamps[0], now, BATCH_HEADER_SIZE);
+    writeHeaderOf(b, o, to - from, stamps);
+    return b;
+  }
+  return wrapCompressed(compressSync(codec, encodeRecordsSection(records, from, to, stamps[0], now, 0)), o, to - from, stamps);
+}
+
+/** Like encodeRecordBatchSync, compressing off the main thread where the codec allows (zstd included). */
+export async function encodeRecordBatch(records: readonly RecordInput[], from = 0, to = records.length, o: BatchOptions = {}): Promise<Buffer> {
+  const codec = o.codec ?? 0;
+  if (codec === 0) return encodeRecordBatchSync(records, from, to, o);
+  const now = o.now ?? Date.now();
+  const stamps = timestampRange(records, from, to, now);
+  const raw = encodeRecordsSection(records, from, to, stamps[0], now, 0);
+  return wrapCompressed(await compress(codec, raw), o, to - from, stamps);
+}
+
+/** One RecordBatch v2 of `input.records` (compressed synchronously when `input.codec` says so). */
+export function encodeBatch(input: BatchInput): Buffer {
+  return encodeRecordBatchSync(input.records, 0, input.records.length, input);
+}
+
+/** One RecordBatch v2 whose records section is compressed with `codec` (0 = none). */
+export function encodeBatchCompressed(input: BatchInput, codec: number): Promise<Buffer> {
+  return encodeRecordBatch(input.records, 0, input.records.length, { ...input, codec });
+}
+
+/** Like encodeBatchCompressed, synchronously; zstd throws UnsupportedCompressionError. */
+export function encodeBatchCompressedSync(input: BatchInput, codec: number): Buffer {
+  return encodeRecordBatchSync(input.records, 0, input.records.length, { ...input, codec });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding records.
+
+/**
+ * Walks the records of one uncompressed records section. After next() returns true, the fields
+ * describe the current record and nextHeader() steps through its headers. Key, value and
+ * header values are subarrays of the section. Reads are bounded by the record's length and
+ * throw DecodeError past it; a section with fewer records than the header counts throws too.
+ */
+export class RecordCursor {
+  /** Absolute offset of the current record. */
+  offset = 0;
+  /** Its timestamp (the batch's maxTimestamp for LogAppendTime batches). */
+  timestamp = 0;
+  attributes = 0;
+  key: Buffer | null = null;
+  value: Buffer | null = null;
+  headerCount = 0;
+  headerKey = '';
+  headerValue: Buffer | null = null;
+
+  private readonly at: { buf: Buffer; offset: number; end: number };
+  private readonly sectionEnd: number;
+  private recordEnd = 0;
+  private recordsLeft: number;
+  private headersLeft = 0;
+
+  /** Records with an offset below `minOffset` are skipped without reading their key or value. */
+  constructor(private readonly header: BatchHeader, section: Buffer, private readonly minOffset = -Infinity) {
+    this.at = { buf: section, offset: 0, end: section.length };
+    this.sectionEnd = section.length;
+    this.recordsLeft = Math.max(header.recordCount, 0);
+  }
+
+  next(): boolean {
+    const at = this.at;
+    const h = this.header;
+    while (this.recordsLeft > 0) {
+      this.recordsLeft--;
+      at.offset = this.recordEnd;
+      at.end = this.sectionEnd;
+      const length = readVarint(at);
+      if (length < 1 || length > this.sectionEnd - at.offset) throw new DecodeError(`record length ${length} past the records section`);
+      this.recordEnd = at.end = at.offset + length;
+      const attributes = at.buf[at.offset++];
+      const timestampDelta = readVarlong(at);
+      const offset = h.baseOffset + readVarint(at);
+      if (offset < this.minOffset) continue;
+      this.attributes = attributes;
+      this.offset = offset;
+      this.timestamp = (h.attributes & Attr.LOG_APPEND_TIME) !== 0 ? h.maxTimestamp : h.baseTimestamp + timestampDelta;
+      this.key = this.bytesField();
+      this.value = this.bytesField();
+      const count = readVarint(at);
+      if (count < 0 || count > at.end - at.offset) throw new DecodeError(`header count ${count} past the record`);
+      this.headerCount = this.headersLeft = count;
+      return true;
+    }
+    return false;
+  }
+
+  nextHeader(): boolean {
+    if (this.headersLeft === 0) return false;
+    this.headersLeft--;
+    const at = this.at;
+    const keyLength = readVarint(at);
+    if (keyLength < 0 || keyLength > at.end - at.offset) throw new DecodeError(`header key length ${keyLength} past the record`);
+    this.headerKey = at.buf.toString('utf8', at.offset, (at.offset += keyLength));
+    this.headerValue = this.bytesField();
+    return true;
+  }
+
+  private bytesField(): Buffer | null {
+    const at: ByteCursor = this.at;
+    const length = readVarint(at);
+    if (length < 0) return null;
+    const start = at.offset;
+    if (length > at.end - start) throw new DecodeError(`field of ${length} bytes past the record`);
+    at.offset = start + length;
+    return at.buf.subarray(start, start + length);
+  }
 }
 
 export interface Record {
@@ -161,118 +500,38 @@ export interface Record {
   headers: RecordHeader[];
 }
 
-export interface BatchInput {
-  records: { key?: Buffer | string | null; value: Buffer | string | null; headers?: Record['headers'] | { [k: string]: string | Buffer }; timestamp?: number }[];
-  baseOffset?: number;
-  producerId?: number;
-  producerEpoch?: number;
-  baseSequence?: number;
-  transactional?: boolean;
-  control?: boolean;
-  partitionLeaderEpoch?: number;
-  /** Codec id (Compression.*); the body must already be compressed by the caller when non-zero. */
-  attributes?: number;
-}
-
-const toBuf = (v: Buffer | string | null | undefined): Buffer | null =>
-  v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v;
-
-function normaliseHeaders(h: BatchInput['records'][number]['headers']): RecordHeader[] {
-  if (!h) return [];
-  if (Array.isArray(h)) return h;
-  return Object.entries(h).map(([key, value]) => ({ key, value: toBuf(value) }));
-}
-
-/** Encodes the records section (uncompressed) of a batch. */
-export function encodeRecords(input: BatchInput['records'], baseTimestamp: number): Buffer {
-  const w = new Writer(input.length * 64 + 64);
-  input.forEach((rec, i) => {
-    const body = new Writer(64);
-    const key = toBuf(rec.key);
-    const value = toBuf(rec.value);
-    body.int8(0).varlong((rec.timestamp ?? baseTimestamp) - baseTimestamp).varint(i);
-    if (key === null) body.varint(-1); else body.varint(key.length).raw(key);
-    if (value === null) body.varint(-1); else body.varint(value.length).raw(value);
-    const headers = normaliseHeaders(rec.headers);
-    body.varint(headers.length);
-    for (const hdr of headers) {
-      const k = Buffer.from(hdr.key);
-      body.varint(k.length).raw(k);
-      if (hdr.value === null) body.varint(-1); else body.varint(hdr.value.length).raw(hdr.value);
-    }
-    const bytes = body.finish();
-    w.varint(bytes.length).raw(bytes);
-  });
-  return w.finish();
-}
-
-/**
- * Builds one RecordBatch v2. `recordsBody` may be given pre-encoded (and compressed) with its
- * count and timestamps; otherwise the records are encoded uncompressed.
- */
-export function encodeBatch(input: BatchInput, prepared?: { body: Buffer; count: number; baseTimestamp: number; maxTimestamp: number }): Buffer {
-  const now = Date.now();
-  let body: Buffer, count: number, baseTimestamp: number, maxTimestamp: number;
-  if (prepared) {
-    ({ body, count, baseTimestamp, maxTimestamp } = prepared);
-  } else {
-    const stamps = input.records.map((r) => r.timestamp ?? now);
-    baseTimestamp = stamps.length ? Math.min(...stamps) : now;
-    maxTimestamp = stamps.length ? Math.max(...stamps) : now;
-    body = encodeRecords(input.records.map((r, i) => ({ ...r, timestamp: stamps[i] })), baseTimestamp);
-    count = input.records.length;
-  }
-  const size = BATCH_HEADER_SIZE + body.length;
-  const b = Buffer.allocUnsafe(size);
-  let attributes = input.attributes ?? 0;
-  if (input.transactional) attributes |= Attr.TRANSACTIONAL;
-  if (input.control) attributes |= Attr.CONTROL;
-  body.copy(b, BATCH_HEADER_SIZE);
-  writeBatchHeader(b, {
-    baseOffset: input.baseOffset ?? 0, partitionLeaderEpoch: input.partitionLeaderEpoch ?? -1, attributes,
-    lastOffsetDelta: Math.max(count - 1, 0), baseTimestamp, maxTimestamp, producerId: input.producerId ?? -1,
-    producerEpoch: input.producerEpoch ?? -1, baseSequence: input.baseSequence ?? -1, recordCount: count,
-  });
-  return b;
-}
-
-/** Decodes the records of an uncompressed batch body (bytes after the 61-byte header). */
-export function decodeRecords(h: BatchHeader, body: Buffer): Record[] {
-  const r = new Reader(body);
+/** Decodes the records of an uncompressed records section (the bytes after the 61-byte header). */
+export function decodeRecords(h: BatchHeader, section: Buffer, minOffset?: number): Record[] {
   const out: Record[] = [];
-  for (let i = 0; i < h.recordCount; i++) {
-    const len = r.varint();
-    const end = r.offset + len;
-    if (len < 0 || end > body.length) throw new DecodeError('record length past the batch');
-    const rec = new Reader(body, r.offset, end);
-    rec.int8(); // record attributes: unused
-    const timestamp = h.baseTimestamp + rec.varlong();
-    const offset = h.baseOffset + rec.varint();
-    const keyLen = rec.varint();
-    const key = keyLen < 0 ? null : rec.raw(keyLen);
-    const valueLen = rec.varint();
-    const value = valueLen < 0 ? null : rec.raw(valueLen);
-    const headerCount = rec.varint();
-    if (headerCount < 0 || headerCount > rec.remaining) throw new DecodeError('bad header count');
+  const cursor = new RecordCursor(h, section, minOffset);
+  while (cursor.next()) {
     const headers: RecordHeader[] = [];
-    for (let j = 0; j < headerCount; j++) {
-      const k = rec.raw(rec.varint()).toString('utf8');
-      const vl = rec.varint();
-      headers.push({ key: k, value: vl < 0 ? null : rec.raw(vl) });
-    }
-    out.push({ offset, timestamp: (h.attributes & Attr.LOG_APPEND_TIME) ? h.maxTimestamp : timestamp, key, value, headers });
-    r.offset = end;
+    while (cursor.nextHeader()) headers.push({ key: cursor.headerKey, value: cursor.headerValue });
+    out.push({ offset: cursor.offset, timestamp: cursor.timestamp, key: cursor.key, value: cursor.value, headers });
   }
   return out;
 }
 
-/** Iterates the whole batches in a buffer of back-to-back batches (a trailing partial batch is ignored). */
-export function* iterateBatches(buf: Buffer): Generator<{ header: BatchHeader; bytes: Buffer }> {
-  let at = 0;
-  while (buf.length - at >= BATCH_HEADER_SIZE) {
-    const header = readBatchHeader(buf, at);
-    if (header.size < BATCH_HEADER_SIZE || at + header.size > buf.length) return;
-    yield { header, bytes: buf.subarray(at, at + header.size) };
-    at += header.size;
-  }
+/** The records section of one whole batch (`batch` starts at its baseOffset), decompressed. */
+export async function batchRecordsSection(batch: Buffer, header: BatchHeader = readBatchHeader(batch), options?: DecompressOptions): Promise<Buffer> {
+  const body = batch.subarray(BATCH_HEADER_SIZE, header.size);
+  const codec = batchCodec(header);
+  return codec === 0 ? body : decompress(codec, body, options);
+}
+
+/** Like batchRecordsSection, synchronously; zstd batches throw UnsupportedCompressionError. */
+export function batchRecordsSectionSync(batch: Buffer, header: BatchHeader = readBatchHeader(batch), options?: DecompressOptions): Buffer {
+  const body = batch.subarray(BATCH_HEADER_SIZE, header.size);
+  const codec = batchCodec(header);
+  return codec === 0 ? body : decompressSync(codec, body, options);
+}
+
+/** Decodes the records of one whole v2 batch whatever its compression. */
+export async function decodeBatchRecords(batch: Buffer, header: BatchHeader = readBatchHeader(batch), options?: DecompressOptions): Promise<Record[]> {
+  return decodeRecords(header, await batchRecordsSection(batch, header, options));
+}
+
+/** Like decodeBatchRecords, synchronously; zstd batches throw UnsupportedCompressionError. */
+export function decodeBatchRecordsSync(batch: Buffer, header: BatchHeader = readBatchHeader(batch), options?: DecompressOptions): Record[] {
+  return decodeRecords(header, batchRecordsSectionSync(batch, header, options));
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { crc32 } from '@node-rs/crc32';
 import { batchesToMessageSet, encodeMessage, messageSetToBatches, parseMessageSet, type LegacyMessage } from '../../src/protocol/legacy.js';
-import { decodeBatchRecords, encodeBatchCompressed } from '../../src/protocol/batch-codec.js';
+import { decodeBatchRecords, encodeBatchCompressed } from '../../src/protocol/records.js';
 import { compressSync, Codec } from '../../src/protocol/compression.js';
 import { Attr, InvalidRecordError, encodeBatch, validateBatches, writeInt64 } from '../../src/protocol/records.js';
 

@@ -9,8 +9,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { defineHandler } from '../handler.js';
-import { decodeBatchRecords } from '../../protocol/batch-codec.js';
-import { Attr, iterateBatches } from '../../protocol/records.js';
+import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
 
 /**
