@@ -10,10 +10,9 @@ import { withBroker, uniqueTopic } from '../helpers.js';
 import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
-import { decodeBatchRecords, encodeBatchCompressed } from '../../src/protocol/records.js';
 import { Codec, compressSync } from '../../src/protocol/compression.js';
 import { encodeMessage, parseMessageSet, type LegacyMessage } from '../../src/protocol/legacy.js';
-import { Attr, encodeBatch, iterateBatches, validateBatches } from '../../src/protocol/records.js';
+import { Attr, decodeBatchRecords, encodeBatch, encodeBatchCompressed, iterateBatches, validateBatches } from '../../src/protocol/records.js';
 import type { RunningBroker } from '../../src/index.js';
 
 const require = createRequire(import.meta.url);

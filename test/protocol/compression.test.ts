@@ -7,8 +7,9 @@ import {
   Codec, CompressionError, UnsupportedCompressionError, compress, compressSync, decompress, decompressSync,
   isXerialSnappy, repairLegacyLz4Header, xxh32,
 } from '../../src/protocol/compression.js';
-import { decodeBatchRecords, encodeBatchCompressed, encodeBatchCompressedSync } from '../../src/protocol/records.js';
-import { readBatchHeader, validateBatches, InvalidRecordError, encodeBatch, Attr } from '../../src/protocol/records.js';
+import {
+  Attr, InvalidRecordError, decodeBatchRecords, encodeBatch, encodeBatchCompressed, encodeBatchCompressedSync, readBatchHeader, validateBatches,
+} from '../../src/protocol/records.js';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

@@ -6,9 +6,8 @@ import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { crc32 } from '@node-rs/crc32';
 import { batchesToMessageSet, encodeMessage, messageSetToBatches, parseMessageSet, type LegacyMessage } from '../../src/protocol/legacy.js';
-import { decodeBatchRecords, encodeBatchCompressed } from '../../src/protocol/records.js';
 import { compressSync, Codec } from '../../src/protocol/compression.js';
-import { Attr, InvalidRecordError, encodeBatch, validateBatches, writeInt64 } from '../../src/protocol/records.js';
+import { Attr, InvalidRecordError, decodeBatchRecords, encodeBatch, encodeBatchCompressed, validateBatches, writeInt64 } from '../../src/protocol/records.js';
 
 const require = createRequire(import.meta.url);
 const snappy = require('snappy') as typeof import('snappy');
