@@ -1,8 +1,12 @@
 // Builds Fjord with esbuild: src/**/*.ts are transpiled file by file into dist/ (the package's
 // modules), and the command line is bundled into dist/fjord.mjs — one file loads much faster than
-// ~70 modules, which was most of a broker's start-up time. Type checking is `npm run typecheck`.
+// ~70 modules, which was most of a broker's start-up time. Then tsc writes the type declarations
+// (dist/**/*.d.ts, what package.json's `types` points at); that takes ~10 s, so `--no-types`
+// (used by `prestart`) skips it. Type checking is `npm run typecheck`.
 // The benchmark harness reuses buildInto() to build a private copy.
-import { readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -36,6 +40,16 @@ export async function buildInto(srcDir, outDir) {
   return bundle;
 }
 
+/** Writes the .d.ts files of src/ into dist/ with tsconfig.build.json; throws on a type error. */
+export function emitDeclarations() {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${result.status ?? result.signal})`);
+  // The package's `types`: a build without it would ship an untyped package (TS7016 for users).
+  if (!existsSync(join('dist', 'index.d.ts'))) throw new Error('tsc wrote no dist/index.d.ts');
+}
+
 if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
   await buildInto('src', 'dist');
+  if (!process.argv.includes('--no-types')) emitDeclarations();
 }

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // Public entry point of the `fjord` package.
 import { Broker } from './broker/broker.js';
 import type { BrokerConfig } from './broker/config.js';
