@@ -5,7 +5,7 @@ import type { Message as WireMessage } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Cluster } from './cluster.js';
 import {
-  FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, errorName,
+  FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, KafkaJSDeleteGroupsError, errorName,
 } from './errors.js';
 import { AdminEvents, Instrumentation } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
@@ -473,9 +473,7 @@ export class Admin {
     for (const g of groupIds) this.cluster.forgetCoordinator(g);
     const failed = results.filter((r) => r.errorCode !== 0);
     if (failed.length > 0) {
-      const err = new FjordAggregateError(`Error deleting groups: ${failed.map((f) => `${f.groupId} (${errorName(f.errorCode)})`).join(', ')}`, failed.map((f) => f.error!));
-      (err as FjordAggregateError & { groups: unknown }).groups = results;
-      throw err;
+      throw new KafkaJSDeleteGroupsError(`Error deleting groups: ${failed.map((f) => `${f.groupId} (${errorName(f.errorCode)})`).join(', ')}`, results);
     }
     return results;
   }

@@ -5,17 +5,25 @@
 //   const kafka = new Kafka({ clientId: 'my-app', brokers: ['localhost:9092'] });
 //   const producer = kafka.producer();
 import type tls from 'node:tls';
-import { Admin, type AdminConfig } from './admin.js';
+import { Admin, type AdminConfig, type ConfigEntry, type GroupDescription, type ITopicConfig } from './admin.js';
+import type { Assigner } from './consumer/assigners.js';
+import type {
+  DeleteGroupsResult, DeleteTopicRecordsPartitionResult, KafkaJSConnectionError, KafkaJSDeleteTopicRecordsError, KafkaJSErrorOptions,
+  KafkaJSNumberOfRetriesExceeded, KafkaJSOffsetOutOfRange, KafkaJSRequestTimeoutError, KafkaJSServerDoesNotSupportApiKey,
+  KafkaJSStaleTopicMetadataAssignment, KafkaJSTopicMetadataNotLoaded,
+} from './errors.js';
 import { Cluster } from './cluster.js';
-import { Consumer, type ConsumerConfig } from './consumer/consumer.js';
+import { Consumer, type ConsumerConfig, type ConsumerRunConfig, type EachBatchPayload, type EachMessagePayload, type ConsumerSubscribeTopics } from './consumer/consumer.js';
 import type { NetworkEmitter } from './instrumentation.js';
 import { createClientLogger, logLevel, type ClientLogger, type LogCreator } from './logger.js';
 import { Producer, type ProducerConfig } from './producer.js';
 import type { RetryOptions } from './retry.js';
 import type { SaslOptions } from './sasl.js';
 
+export type BrokersFunction = () => string[] | Promise<string[]>;
+
 export interface KafkaConfig {
-  brokers: string[] | (() => string[] | Promise<string[]>);
+  brokers: string[] | BrokersFunction;
   clientId?: string;
   ssl?: boolean | tls.ConnectionOptions;
   sasl?: SaslOptions;
@@ -26,7 +34,7 @@ export interface KafkaConfig {
   requestTimeout?: number;
   enforceRequestTimeout?: boolean;
   retry?: RetryOptions;
-  logLevel?: number;
+  logLevel?: logLevel;
   logCreator?: LogCreator;
 }
 
@@ -70,23 +78,98 @@ export class Kafka {
   }
 }
 
-export { Admin, ResourceTypes, ConfigResourceTypes, ConfigSource } from './admin.js';
-export type { AdminConfig } from './admin.js';
+// --- the names kafkajs exports, with kafkajs' shapes (an `import ... from 'kafkajs'` switches by
+// changing only the module name) -----------------------------------------------------------------
+
+export { Admin } from './admin.js';
+export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry } from './admin.js';
+export {
+  AclOperationTypes, AclPermissionTypes, AclResourceTypes, AdminEvents, CompressionCodecs, CompressionTypes,
+  ConfigResourceTypes, ConfigSource, ConsumerEvents, ProducerEvents, ResourcePatternTypes, ResourceTypes,
+} from './kafkajs-names.js';
+export type {
+  CompressionCodec, CompressionCodecFactory, ConnectEvent, ConsumerCommitOffsetsEvent, ConsumerCrashEvent,
+  ConsumerEndBatchProcessEvent, ConsumerFetchEvent, ConsumerFetchStartEvent, ConsumerGroupJoinEvent, ConsumerHeartbeatEvent,
+  ConsumerRebalancingEvent, ConsumerReceivedUnsubcribedTopicsEvent, ConsumerStartBatchProcessEvent, DisconnectEvent,
+  IMemberAssignment, RemoveInstrumentationEventListener, RequestEvent, RequestQueueSizeEvent, RequestTimeoutEvent,
+} from './kafkajs-names.js';
+export type { InstrumentationEvent } from './instrumentation.js';
 export { Consumer } from './consumer/consumer.js';
-export type { ConsumerConfig, EachMessagePayload, EachBatchPayload, ConsumerRunConfig, ConsumerSubscribeTopics } from './consumer/consumer.js';
-export { PartitionAssigners, AssignerProtocol } from './consumer/assigners.js';
-export { Producer, CompressionTypes } from './producer.js';
+export type {
+  Batch, ConsumerConfig, EachMessagePayload, EachBatchPayload, ConsumerRunConfig, ConsumerSubscribeTopics, TopicPartitionOffset,
+} from './consumer/consumer.js';
+export { PartitionAssigners } from './consumer/assigners.js';
+export type { Assigner, AssignerCluster as Cluster, GroupMember, GroupMemberAssignment, PartitionAssigner } from './consumer/assigners.js';
+export { AssignerProtocol } from './kafkajs-names.js';
+export type { ISerializer, MemberAssignment, MemberMetadata } from './kafkajs-names.js';
+export { Producer } from './producer.js';
 export type { ProducerConfig, ProducerRecord, ProducerBatch, RecordMetadata, TopicMessages } from './producer.js';
 export type { Message, KafkaMessage, IHeaders } from './record-codec.js';
 export { Partitioners, murmur2, legacyMurmur2, toPositive, partitionForKey } from './partitioners.js';
-export type { Partitioner, PartitionerFactory, PartitionerArgs } from './partitioners.js';
+export type {
+  Partitioner, PartitionerFactory, PartitionerArgs, PartitionerFactory as ICustomPartitioner,
+  PartitionerFactory as DefaultPartitioner, PartitionerFactory as LegacyPartitioner,
+} from './partitioners.js';
 export { logLevel } from './logger.js';
-export type { LogCreator, LogEntry } from './logger.js';
-export { ProducerEvents, ConsumerEvents, AdminEvents } from './instrumentation.js';
+export type { LogCreator, logCreator, LogEntry, LoggerEntryContent, ClientLogger } from './logger.js';
 export type { RetryOptions } from './retry.js';
-export type { SaslOptions } from './sasl.js';
+export type { SaslOptions, SaslOptions as SASLOptions } from './sasl.js';
+export type SASLMechanism = SaslOptions['mechanism'];
+
+type ConfigsOf<T extends 'describeConfigs' | 'alterConfigs'> = Parameters<Admin[T]>[0]['resources'][number];
+export type ResourceConfigQuery = ConfigsOf<'describeConfigs'>;
+export type IResourceConfig = ConfigsOf<'alterConfigs'>;
+export type IResourceConfigEntry = IResourceConfig['configEntries'][number];
+export type DescribeConfigResponse = Awaited<ReturnType<Admin['describeConfigs']>>;
+export type ConfigEntries = ConfigEntry;
+export type ConfigSynonyms = ConfigEntry['configSynonyms'][number];
+export type GroupDescriptions = Awaited<ReturnType<Admin['describeGroups']>>;
+export type GroupOverview = Awaited<ReturnType<Admin['listGroups']>>['groups'][number];
+export type EachMessageHandler = NonNullable<ConsumerRunConfig['eachMessage']>;
+export type EachBatchHandler = NonNullable<ConsumerRunConfig['eachBatch']>;
+export type ConsumerEachMessagePayload = EachMessagePayload;
+export type ConsumerEachBatchPayload = EachBatchPayload;
+export type ConsumerSubscribeTopic = ConsumerSubscribeTopics;
+export type Logger = ClientLogger;
+export type ConsumerGroupState = 'Unknown' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead' | 'Empty';
+export type MemberDescription = GroupDescription['members'][number];
+export type Assignment = { [topic: string]: number[] };
+export type GroupState = ReturnType<Assigner['protocol']>;
+export type ITopicPartitionConfig = Parameters<Admin['createPartitions']>[0]['topicPartitions'][number];
+export type ITopicMetadata = Awaited<ReturnType<Admin['fetchTopicMetadata']>>['topics'][number];
+export type PartitionMetadata = ITopicMetadata['partitions'][number];
+export type ReplicaAssignment = NonNullable<ITopicConfig['replicaAssignment']>[number];
+export type FetchOffsetsPartition = Awaited<ReturnType<Admin['fetchOffsets']>>[number]['partitions'][number];
+export type OffsetsByTopicPartition = ReturnType<EachBatchPayload['uncommittedOffsets']>;
+export type Offsets = OffsetsByTopicPartition;
+export type TopicOffsets = Offsets['topics'][number];
+export type TopicPartition = { topic: string; partition: number };
+export type TopicPartitions = ReturnType<Consumer['paused']>[number];
+export type TopicPartitionOffsetAndMetadata = Parameters<Consumer['commitOffsets']>[0][number];
+// The metadata arguments of the error classes, by kafkajs' names.
+export type KafkaJSErrorMetadata = KafkaJSErrorOptions;
+export type KafkaJSOffsetOutOfRangeMetadata = ConstructorParameters<typeof KafkaJSOffsetOutOfRange>[1];
+export type KafkaJSNumberOfRetriesExceededMetadata = NonNullable<ConstructorParameters<typeof KafkaJSNumberOfRetriesExceeded>[1]>;
+export type KafkaJSConnectionErrorMetadata = NonNullable<ConstructorParameters<typeof KafkaJSConnectionError>[1]>;
+export type KafkaJSRequestTimeoutErrorMetadata = NonNullable<ConstructorParameters<typeof KafkaJSRequestTimeoutError>[1]>;
+export type KafkaJSTopicMetadataNotLoadedMetadata = ConstructorParameters<typeof KafkaJSTopicMetadataNotLoaded>[1];
+export type KafkaJSStaleTopicMetadataAssignmentMetadata = NonNullable<ConstructorParameters<typeof KafkaJSStaleTopicMetadataAssignment>[1]>;
+export type KafkaJSServerDoesNotSupportApiKeyMetadata = NonNullable<ConstructorParameters<typeof KafkaJSServerDoesNotSupportApiKey>[1]>;
+export type KafkaJSDeleteGroupsErrorGroups = DeleteGroupsResult;
+export type KafkaJSDeleteTopicRecordsErrorTopic = ConstructorParameters<typeof KafkaJSDeleteTopicRecordsError>[0];
+export type KafkaJSDeleteTopicRecordsErrorPartition = DeleteTopicRecordsPartitionResult;
 export {
+  KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSOffsetOutOfRange, KafkaJSMemberIdRequired,
+  KafkaJSCreateTopicError, KafkaJSAlterPartitionReassignmentsError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError,
+  KafkaJSConnectionClosedError, KafkaJSRequestTimeoutError, KafkaJSMetadataNotLoaded, KafkaJSTopicMetadataNotLoaded,
+  KafkaJSStaleTopicMetadataAssignment, KafkaJSServerDoesNotSupportApiKey, KafkaJSBrokerNotFound, KafkaJSNoBrokerAvailableError,
+  KafkaJSPartialMessageError, KafkaJSSASLAuthenticationError, KafkaJSGroupCoordinatorNotFound, KafkaJSNotImplemented,
+  KafkaJSTimeout, KafkaJSLockTimeout, KafkaJSUnsupportedMagicByteInMessageSet, KafkaJSInvariantViolation,
+  KafkaJSInvalidVarIntError, KafkaJSInvalidLongError, KafkaJSFetcherRebalanceError, KafkaJSAggregateError,
+  KafkaJSDeleteGroupsError, KafkaJSDeleteTopicRecordsError, isRebalancing, isKafkaJSError,
+  // Fjord's names (the same classes, except the two Fjord-only ones)
   FjordError, FjordProtocolError, FjordConnectionError, FjordRequestTimeoutError, FjordNonRetriableError,
   FjordNumberOfRetriesExceeded, FjordAggregateError, FjordTopicMetadataError, FjordNotConnectedError,
   FjordUnsupportedError,
 } from './errors.js';
+export type { DeleteGroupsResult, DeleteTopicRecordsPartitionResult, KafkaJSErrorOptions } from './errors.js';

@@ -2,17 +2,28 @@
 // function that receives { namespace, level, label, log }. The default writes one line to stderr.
 
 export const logLevel = { NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } as const;
-export type LogLevelValue = (typeof logLevel)[keyof typeof logLevel];
+/** One of logLevel's values; named like the value so kafkajs' `(level: logLevel) => ...` compiles. */
+export type logLevel = (typeof logLevel)[keyof typeof logLevel];
+export type LogLevelValue = logLevel;
+
+/** What a log line says: kafkajs' LoggerEntryContent plus `logger: 'fjord'` and the line's extras. */
+export interface LoggerEntryContent {
+  readonly timestamp: string;
+  readonly message: string;
+  [key: string]: unknown;
+}
 
 export interface LogEntry {
   namespace: string;
-  level: number;
+  level: logLevel;
   label: string;
-  log: { timestamp: string; logger: string; message: string; [key: string]: unknown };
+  log: LoggerEntryContent;
 }
-export type LogCreator = (level: number) => (entry: LogEntry) => void;
+export type LogCreator = (level: logLevel) => (entry: LogEntry) => void;
+/** kafkajs' name for LogCreator. */
+export type logCreator = LogCreator;
 
-const LABELS: Record<number, string> = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
+const LABELS: Record<logLevel, string> = { 0: 'NOTHING', 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
 
 export const defaultLogCreator: LogCreator = () => ({ namespace, label, log }) => {
   const { timestamp, logger: _logger, message, ...extra } = log;
@@ -29,11 +40,11 @@ export interface ClientLogger {
   setLogLevel(level: number): void;
 }
 
-export function createClientLogger(level: number, creator: LogCreator = defaultLogCreator): ClientLogger {
-  const state = { level };
+export function createClientLogger(level: logLevel, creator: LogCreator = defaultLogCreator): ClientLogger {
+  const state: { level: number } = { level };
   const sink = creator(level);
   const make = (ns: string): ClientLogger => {
-    const at = (lvl: number) => (message: string, extra: Record<string, unknown> = {}) => {
+    const at = (lvl: logLevel) => (message: string, extra: Record<string, unknown> = {}) => {
       if (lvl > state.level || state.level === logLevel.NOTHING) return;
       sink({ namespace: ns, level: lvl, label: LABELS[lvl], log: { timestamp: new Date().toISOString(), logger: 'fjord', message, ...extra } });
     };

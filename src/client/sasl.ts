@@ -3,7 +3,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { ApiKey } from '../protocol/apis.js';
 import type { Message } from '../protocol/codec.js';
-import { FjordError, FjordNonRetriableError, FjordProtocolError } from './errors.js';
+import { FjordError, FjordProtocolError, KafkaJSSASLAuthenticationError } from './errors.js';
 
 export type SaslOptions =
   | { mechanism: 'plain'; username: string; password: string }
@@ -21,11 +21,11 @@ export async function authenticate(conn: Requester, sasl: SaslOptions): Promise<
   const mechanism = sasl.mechanism.toUpperCase();
   const hs = await conn.request(ApiKey.SaslHandshake, { mechanism });
   if (hs.errorCode !== 0) {
-    throw new FjordNonRetriableError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${(hs.mechanisms as string[]).join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
+    throw new KafkaJSSASLAuthenticationError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${(hs.mechanisms as string[]).join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
   }
   const step = async (bytes: Buffer): Promise<Buffer> => {
     const res = await conn.request(SASL_AUTHENTICATE, { authBytes: bytes });
-    if (res.errorCode !== 0) throw new FjordNonRetriableError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
+    if (res.errorCode !== 0) throw new KafkaJSSASLAuthenticationError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
     return (res.authBytes as Buffer | null) ?? Buffer.alloc(0);
   };
   if (sasl.mechanism === 'plain') {

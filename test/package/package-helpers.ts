@@ -1,5 +1,5 @@
 // Helpers of the package tests: run a command and fail with its output, run the repo's own tsc.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,4 +18,14 @@ export function run(command: string, args: string[], cwd: string, timeoutMs = 90
 /** The repo's TypeScript compiler (the version the package is built with). */
 export function tsc(args: string[], cwd: string): string {
   return run(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), ...args], cwd);
+}
+
+/** Like run(), without blocking this process (for a child that talks to a broker running here). */
+export function runAsync(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed (${error.message})\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
