@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './broker/logger.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './broker/config.js';
-export { DEFAULT_CONFIG } from './broker/config.js';
+export { DEFAULT_CONFIG } from './broker/settings.js';
 export { createLogger, type Logger, type LogLevel } from './broker/logger.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'listenHosts'>> {

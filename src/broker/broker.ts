@@ -1,52 +1,31 @@
-// A running broker: configuration, storage, the group coordinator and the TCP server, plus the
-// topic rules (names, auto-creation, effective configs) that several handlers share.
-import { ErrorCode } from '../protocol/generated/errors.js';
+// A running broker: builds the services (storage, topic rules, group coordinator, producer ids)
+// from its config, hands them to the request dispatcher, and starts and stops them in order.
+// Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
-import type { Storage, TopicMeta } from '../storage/types.js';
-import { DEFAULT_CONFIG, type BrokerConfig } from './config.js';
+import type { Storage } from '../storage/types.js';
+import type { BrokerConfig } from './config.js';
+import { DEFAULT_CONFIG } from './settings.js';
+import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
+import type { BrokerServices, NodeIdentity } from './handler.js';
 import { createLogger, type Logger } from './logger.js';
 import { KafkaServer } from './server.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { RetentionTask } from './retention.js';
-import { TOPIC_SETTINGS, topicConfigProblem, topicDefault } from './settings.js';
+import { Topics } from './topics.js';
 
-export const MAX_TOPIC_NAME_LENGTH = 249;
-const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
-
-/** Why a topic name is invalid, or null when it is fine (Kafka's rules). */
-export function topicNameProblem(name: string): string | null {
-  if (name.length === 0) return 'topic name is empty';
-  if (name === '.' || name === '..') return `topic name cannot be "${name}"`;
-  if (name.length > MAX_TOPIC_NAME_LENGTH) return `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
-  if (!LEGAL_TOPIC_CHARS.test(name)) return `topic name "${name}" has characters other than ASCII letters, digits, '.', '_' and '-'`;
-  return null;
-}
-
-/** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
-export function defaultTopicConfigs(config: BrokerConfig): Record<string, string> {
-  const defaults: Record<string, string> = {};
-  for (const name of Object.keys(TOPIC_SETTINGS)) defaults[name] = topicDefault(config, name) ?? '';
-  return defaults;
-}
-
-export class TopicError extends Error {
-  constructor(readonly errorCode: number, message: string) {
-    super(message);
-  }
-}
-
-export class Broker {
+export class Broker implements BrokerServices, NodeIdentity {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly storage: Storage;
+  readonly topics: Topics;
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdManager;
   readonly server: KafkaServer;
   readonly retention: RetentionTask;
+  /** Set by start() from the bound listeners (or the advertised.* settings). */
   advertisedHost = '127.0.0.1';
   advertisedPort = 0;
-  private creating = new Map<string, Promise<TopicMeta>>();
 
   constructor(config: Partial<BrokerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -56,6 +35,7 @@ export class Broker {
       { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: 7 * 24 * 3600 * 1000, indexIntervalBytes: 4096 },
       (level, msg) => this.logger[level](msg),
     );
+    this.topics = new Topics(this.storage, this.config, this.logger);
     this.groups = new GroupCoordinator({
       storage: this.storage,
       logger: this.logger,
@@ -68,10 +48,14 @@ export class Broker {
       consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
     });
     this.producerIds = new ProducerIdManager(this.storage);
-    this.server = new KafkaServer(this);
-    this.retention = new RetentionTask(this, this.config.retentionCheckIntervalMs);
+    this.server = new KafkaServer({ maxRequestBytes: this.config.maxRequestBytes, logger: this.logger, dispatch: createDispatcher(this) });
+    this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
   }
 
+  /** This broker's identity, as handlers read it (the broker is its own NodeIdentity). */
+  get node(): NodeIdentity {
+    return this;
+  }
   get clusterId(): string {
     return this.storage.clusterId;
   }
@@ -93,60 +77,6 @@ export class Broker {
     await this.server.close();
     await this.groups.stop();
     await this.storage.close();
-  }
-
-  /** Effective value of a topic config: the topic's override or the broker default. */
-  topicConfig(topic: TopicMeta, key: string): string | undefined {
-    return topic.configs[key] ?? topicDefault(this.config, key);
-  }
-
-  /** Creates a topic after checking its name and partition count; throws TopicError. */
-  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
-    const problem = topicNameProblem(name);
-    if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-    if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
-    if (!Number.isInteger(partitions) || partitions <= 0 || partitions > 100000) {
-      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and 100000, not ${partitions}`);
-    }
-    this.checkTopicConfigs(configs);
-    if (configs['cleanup.policy']?.includes('compact')) {
-      this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
-    }
-    const pending = this.storage.createTopic(name, partitions, configs);
-    this.creating.set(name, pending);
-    try {
-      const t = await pending;
-      this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
-      return t;
-    } finally {
-      this.creating.delete(name);
-    }
-  }
-
-  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values the settings table refuses. */
-  checkTopicConfigs(configs: Record<string, string>): void {
-    for (const [key, value] of Object.entries(configs)) {
-      const problem = topicConfigProblem(key, value);
-      if (problem) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
-    }
-  }
-
-  /**
-   * The topic, auto-creating it when allowed. Returns undefined when it does not exist and may not
-   * be created; concurrent callers for one name share a single creation.
-   */
-  async ensureTopic(name: string, allowAutoCreate: boolean): Promise<TopicMeta | undefined> {
-    const existing = this.storage.topic(name);
-    if (existing) return existing;
-    const inFlight = this.creating.get(name);
-    if (inFlight) return inFlight;
-    if (!allowAutoCreate || !this.config.autoCreateTopics || topicNameProblem(name)) return undefined;
-    try {
-      return await this.createTopic(name, this.config.defaultPartitions);
-    } catch (err) {
-      if (err instanceof TopicError && err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return this.storage.topic(name);
-      throw err;
-    }
   }
 }
 

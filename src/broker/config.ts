@@ -1,7 +1,6 @@
-// Broker configuration: the shape of the settings. Their defaults, flags, environment variables,
-// Kafka names and checks are in the one table of src/broker/settings.ts.
+// Broker configuration: the shape of the settings. Their defaults (DEFAULT_CONFIG), flags,
+// environment variables, Kafka names and checks are in the one table of src/broker/settings.ts.
 import type { LogLevel } from './logger.js';
-import { BROKER_SETTINGS, defaultBrokerConfig } from './settings.js';
 
 export interface BrokerConfig {
   /** TCP port; 0 picks a free one. */
@@ -41,12 +40,4 @@ export interface BrokerConfig {
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
   logLevel: LogLevel;
-}
-
-/** Every default, from the settings table (src/broker/settings.ts), where each is written once. */
-export const DEFAULT_CONFIG: BrokerConfig = defaultBrokerConfig();
-
-/** Parses a --flush value: always | os | <ms>. */
-export function parseFlush(value: string): BrokerConfig['flush'] {
-  return BROKER_SETTINGS.flush.type.parse(value, '--flush');
 }

@@ -4,10 +4,48 @@
 // the same spec files as the codec's tables), so a misspelled field does not compile.
 import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import type { RequestHeader } from '../protocol/header.js';
-import type { Broker } from './broker.js';
+import type { Storage } from '../storage/types.js';
+import type { BrokerConfig } from './config.js';
+import type { GroupCoordinator } from './groups/coordinator.js';
+import type { Logger } from './logger.js';
+import type { ProducerIdManager } from './producer-ids.js';
+import type { Topics } from './topics.js';
+
+/** Who this broker is, as Metadata, FindCoordinator and DescribeCluster report it. */
+export interface NodeIdentity {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** Host and port clients are told to connect to (known once the listeners are bound). */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
+/**
+ * What handlers may use. Handlers get it through the request context and never import the
+ * Broker class, so the broker (which imports the registry, which imports every handler) is not
+ * part of an import loop.
+ */
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  readonly topics: Topics;
+  readonly groups: GroupCoordinator;
+  readonly producerIds: ProducerIdManager;
+  readonly node: NodeIdentity;
+}
+
+/** One API this broker serves and its version range, as ApiVersions lists it. */
+export interface ServedApi {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
 
 export interface RequestContext {
-  readonly broker: Broker;
+  readonly services: BrokerServices;
+  /** Every API the registry serves, in key order (handed in so ApiVersions need not import the registry). */
+  readonly servedApis: readonly ServedApi[];
   readonly header: RequestHeader;
   /** apiVersion of this request (same as header.apiVersion). */
   readonly version: number;

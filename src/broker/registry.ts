@@ -5,7 +5,7 @@ import type { DecodedMessage } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { ApiKeyNumber, ApiVersionsResponse, RequestOf } from '../protocol/generated/types.js';
 import type { ApiSchema } from '../protocol/schema.js';
-import type { AnyApiHandler, ApiHandler, HandlerResult, RequestContext } from './handler.js';
+import type { AnyApiHandler, ApiHandler, HandlerResult, RequestContext, ServedApi } from './handler.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -82,7 +82,7 @@ export function findHandler(apiKey: number): RegisteredHandler | undefined {
 }
 
 /** The advertised API ranges, in key order. */
-export function supportedApis(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+export function supportedApis(): ServedApi[] {
   return [...registry.values()]
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey);

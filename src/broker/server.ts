@@ -1,16 +1,35 @@
 // TCP listener and Kafka framing. Each connection parses length-prefixed frames (many per chunk,
-// or one split across chunks), dispatches them in arrival order and writes the responses in the
-// same order, even when an earlier request (a long-polling Fetch) finishes later.
+// or one split across chunks), hands them in arrival order to the dispatch function it was given
+// (dispatch.ts in a broker) and writes the responses in the same order, even when an earlier
+// request (a long-polling Fetch) finishes later. It knows nothing of APIs or handlers.
 import net from 'node:net';
-import { apiName } from '../protocol/apis.js';
-import { compile, type DecodedMessage } from '../protocol/codec.js';
-import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
 import { ByteQueue } from '../protocol/byte-queue.js';
-import { DecodeError, Reader, Writer } from '../protocol/primitives.js';
-import type { Broker } from './broker.js';
-import { CloseConnection, type HandlerResult, type RequestContext } from './handler.js';
-import { findHandler, unsupportedVersionResponse } from './registry.js';
-import { ApiKey } from '../protocol/apis.js';
+import { CloseConnection } from './handler.js';
+import type { Logger } from './logger.js';
+
+/** What the server knows of a connection, for the dispatcher (logs, DescribeGroups' client host). */
+export interface ConnectionInfo {
+  readonly id: number;
+  /** Remote address as Kafka reports it ("/127.0.0.1"). */
+  readonly clientHost: string;
+}
+
+/** A response frame as chunks (its size prefix included), or null for no response (acks=0). */
+export type ResponseFrame = Buffer[] | null;
+
+/**
+ * Turns one request frame (without its size prefix) into its response frame, now or later.
+ * Throwing or rejecting with CloseConnection closes the connection (its message, when not empty,
+ * is logged as the reason); the dispatcher logs anything else itself.
+ */
+export type Dispatch = (frame: Buffer, conn: ConnectionInfo) => ResponseFrame | Promise<ResponseFrame>;
+
+export interface ServerOptions {
+  /** socket.request.max.bytes: a larger frame closes the connection. */
+  readonly maxRequestBytes: number;
+  readonly logger: Logger;
+  readonly dispatch: Dispatch;
+}
 
 /** Requests a connection may have in flight before we stop reading from its socket. */
 const MAX_IN_FLIGHT = 128;
@@ -24,18 +43,18 @@ interface Pending {
 
 let nextConnectionId = 1;
 
-export class Connection {
+export class Connection implements ConnectionInfo {
   readonly id = nextConnectionId++;
   private readonly received = new ByteQueue();
   private queue: Pending[] = [];
   private closed = false;
   readonly clientHost: string;
 
-  constructor(private readonly socket: net.Socket, private readonly broker: Broker, private readonly onClose: (c: Connection) => void) {
+  constructor(private readonly socket: net.Socket, private readonly options: ServerOptions, private readonly onClose: (c: Connection) => void) {
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
-    socket.on('error', (err) => broker.logger.debug(`connection ${this.id} ${this.clientHost}: ${err.message}`));
+    socket.on('error', (err) => options.logger.debug(`connection ${this.id} ${this.clientHost}: ${err.message}`));
     socket.on('drain', () => this.maybeResume());
     socket.on('close', () => {
       this.closed = true;
@@ -45,7 +64,7 @@ export class Connection {
 
   close(reason?: string): void {
     if (this.closed) return;
-    if (reason) this.broker.logger.warn(`closing connection ${this.id} from ${this.clientHost}: ${reason}`);
+    if (reason) this.options.logger.warn(`closing connection ${this.id} from ${this.clientHost}: ${reason}`);
     this.closed = true;
     this.socket.destroy();
   }
@@ -53,11 +72,12 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.received.push(chunk);
+    const max = this.options.maxRequestBytes;
     for (;;) {
       if (this.received.length < 4) return;
       const size = this.received.peekInt32();
-      if (size < 0 || size > this.broker.config.maxRequestBytes) {
-        this.close(`request size ${size} is outside 0..${this.broker.config.maxRequestBytes} (socket.request.max.bytes)`);
+      if (size < 0 || size > max) {
+        this.close(`request size ${size} is outside 0..${max} (socket.request.max.bytes)`);
         return;
       }
       if (this.received.length < 4 + size) return;
@@ -68,85 +88,37 @@ export class Connection {
   }
 
   private dispatch(frame: Buffer): void {
-    const reader = new Reader(frame);
-    let header: RequestHeader;
-    try {
-      header = readRequestHeader(reader);
-    } catch (err) {
-      this.close(`malformed request header (${(err as Error).message})`);
-      return;
-    }
-    const handler = findHandler(header.apiKey);
-    if (!handler) {
-      this.close(`unknown API key ${header.apiKey}`);
-      return;
-    }
     const slot: Pending = { done: false, frame: null };
     this.queue.push(slot);
-    if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
-      if (header.apiKey === ApiKey.ApiVersions) {
-        // Clients send their newest ApiVersions first; answer in v0 with the ranges we support.
-        this.complete(slot, header, 0, unsupportedVersionResponse());
-        return;
-      }
-      this.queue.pop();
-      this.close(`unsupported version ${header.apiVersion} of ${apiName(header.apiKey)} (supported ${handler.minVersion}-${handler.maxVersion})`);
-      return;
-    }
-    let request: DecodedMessage;
+    let result: ResponseFrame | Promise<ResponseFrame>;
     try {
-      request = compile(handler.schema.request, header.apiVersion).decode(reader);
+      result = this.options.dispatch(frame, this);
     } catch (err) {
       this.queue.pop();
-      this.close(`malformed ${apiName(header.apiKey)} v${header.apiVersion} request (${(err as Error).message})`);
-      return;
-    }
-    const ctx: RequestContext = { broker: this.broker, header, version: header.apiVersion, clientHost: this.clientHost, connectionId: this.id };
-    let result: HandlerResult<object>;
-    try {
-      result = handler.handle(ctx, request);
-    } catch (err) {
-      this.failed(header, err);
+      this.failed(err);
       return;
     }
     if (result instanceof Promise) {
-      result.then(
-        (body) => this.complete(slot, header, header.apiVersion, body),
-        (err) => this.failed(header, err),
-      );
+      result.then((response) => this.complete(slot, response), (err) => this.failed(err));
       if (this.queue.length >= MAX_IN_FLIGHT) this.socket.pause();
     } else {
-      this.complete(slot, header, header.apiVersion, result);
+      this.complete(slot, result);
     }
   }
 
-  private failed(header: RequestHeader, err: unknown): void {
+  private failed(err: unknown): void {
     if (err instanceof CloseConnection) {
-      this.close(`${apiName(header.apiKey)} v${header.apiVersion}: ${err.message}`);
+      this.close(err.message);
       return;
     }
-    this.broker.logger.error(`${apiName(header.apiKey)} v${header.apiVersion} from ${this.clientHost} failed: ${(err as Error)?.stack ?? err}`);
+    // The dispatcher turns handler failures into CloseConnection; anything else is a bug there.
+    this.options.logger.error(`connection ${this.id} from ${this.clientHost}: ${(err as Error)?.stack ?? err}`);
     this.close();
   }
 
-  private complete(slot: Pending, header: RequestHeader, bodyVersion: number, body: object | null): void {
+  private complete(slot: Pending, response: ResponseFrame): void {
     if (this.closed) return;
-    if (body !== null) {
-      const handler = findHandler(header.apiKey)!;
-      const w = new Writer(256);
-      w.int32(0); // size, patched below
-      writeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId);
-      try {
-        compile(handler.schema.response, bodyVersion).encode(w, body);
-      } catch (err) {
-        this.failed(header, err);
-        return;
-      }
-      const total = w.length;
-      const chunks = w.finishChunks();
-      chunks[0].writeInt32BE(total - 4, 0);
-      slot.frame = chunks;
-    }
+    slot.frame = response;
     slot.done = true;
     this.flush();
   }
@@ -179,7 +151,7 @@ export class KafkaServer {
   private connections = new Set<Connection>();
   port = 0;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly options: ServerOptions) {}
 
   /** Listens on every configured host at the same port; hosts that do not exist here (no IPv6) are skipped. */
   async listen(hosts: string[], port: number): Promise<{ boundHosts: string[]; port: number }> {
@@ -187,7 +159,7 @@ export class KafkaServer {
     let chosenPort = port;
     for (const host of hosts) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.broker, (c) => this.connections.delete(c));
+        const conn = new Connection(socket, this.options, (c) => this.connections.delete(c));
         this.connections.add(conn);
       });
       try {
@@ -201,7 +173,7 @@ export class KafkaServer {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (boundHosts.length > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
-          this.broker.logger.warn(`not listening on ${host}: ${code}`);
+          this.options.logger.warn(`not listening on ${host}: ${code}`);
           continue;
         }
         await this.close();

@@ -339,3 +339,11 @@ export function brokerConfigEntries(config: BrokerConfig): BrokerConfigEntry[] {
 export function isListConfig(name: string): boolean {
   return topicSetting(name)?.type.kafkaType === 'LIST';
 }
+
+/** Every default, from the table above, where each is written once. */
+export const DEFAULT_CONFIG: BrokerConfig = defaultBrokerConfig();
+
+/** Parses a --flush value: always | os | <ms>. */
+export function parseFlush(value: string): BrokerConfig['flush'] {
+  return BROKER_SETTINGS.flush.type.parse(value, '--flush');
+}

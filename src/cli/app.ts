@@ -3,9 +3,9 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
-import { DEFAULT_CONFIG, type BrokerConfig } from '../broker/config.js';
+import type { BrokerConfig } from '../broker/config.js';
 import { createLogger } from '../broker/logger.js';
-import { BROKER_SETTINGS, BROKER_SETTING_KEYS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
+import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
 
 const SERVER_EXAMPLES = `Examples:
   fjord server

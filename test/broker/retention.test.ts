@@ -11,8 +11,8 @@ for (const engine of ['memory', 'file'] as const) {
     const b = await startBroker({ dataDir: engine === 'memory' ? 'memory' : dir.path, logLevel: 'silent', retentionCheckIntervalMs: 0, segmentBytes: 2048 });
     try {
       const now = Date.now();
-      await b.broker.createTopic('short', 1, { 'retention.ms': '60000' });
-      await b.broker.createTopic('forever', 1, { 'retention.ms': '-1' });
+      await b.broker.topics.create('short', 1, { 'retention.ms': '60000' });
+      await b.broker.topics.create('forever', 1, { 'retention.ms': '-1' });
       for (const topic of ['short', 'forever']) {
         const log = b.broker.storage.partition(topic, 0)!;
         for (let i = 0; i < 20; i++) {

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   BROKER_SETTINGS, BROKER_SETTING_KEYS, type BrokerSetting, TOPIC_SETTINGS, FIXED_BROKER_CONFIGS, KAFKA_CONFIG_TYPE, brokerDefaultText,
-  envVar, topicConfigProblem, topicDefault,
+  DEFAULT_CONFIG, envVar, topicConfigProblem, topicDefault,
 } from '../../src/broker/settings.js';
-import { DEFAULT_CONFIG, type BrokerConfig } from '../../src/broker/config.js';
-import { Broker, defaultTopicConfigs, TopicError } from '../../src/broker/broker.js';
+import type { BrokerConfig } from '../../src/broker/config.js';
+import { Broker } from '../../src/broker/broker.js';
+import { defaultTopicConfigs, TopicError } from '../../src/broker/topics.js';
 import { serverConfig, serverHelp } from '../../src/cli/app.js';
 import { startBroker } from '../../src/index.js';
 import { RawConnection } from '../raw-client.js';
@@ -40,7 +41,7 @@ test('DEFAULT_CONFIG and the topic defaults come from the table', () => {
   const config: BrokerConfig = { ...DEFAULT_CONFIG, retentionMs: 60000, segmentBytes: 4096, maxMessageBytes: 500 };
   assert.equal(topicDefault(config, 'retention.ms'), '60000');
   assert.equal(defaultTopicConfigs(config)['segment.bytes'], '4096');
-  assert.equal(new Broker({ ...config, dataDir: 'memory' }).topicConfig({ name: 't', topicId: '', partitionCount: 1, configs: {} }, 'max.message.bytes'), '500');
+  assert.equal(new Broker({ ...config, dataDir: 'memory' }).topics.configValue({ name: 't', topicId: '', partitionCount: 1, configs: {} }, 'max.message.bytes'), '500');
 });
 
 /** Sets one setting by flag and by variable (its default, or a sample where it has none) and reads it back. */
@@ -104,7 +105,7 @@ test('topic configs: unknown keys and values outside the type are refused with I
   const broker = new Broker({ dataDir: 'memory' });
   for (const [name, value, message] of bad) {
     assert.match(topicConfigProblem(name, value) ?? '', message, `${name}=${value}`);
-    assert.throws(() => broker.checkTopicConfigs({ [name]: value }), (err: unknown) => err instanceof TopicError && err.errorCode === ErrorCode.INVALID_CONFIG);
+    assert.throws(() => broker.topics.checkConfigs({ [name]: value }), (err: unknown) => err instanceof TopicError && err.errorCode === ErrorCode.INVALID_CONFIG);
   }
 });
 
@@ -134,7 +135,7 @@ test('DescribeConfigs: broker configs from the table with source and type; topic
     const v0 = (await c.request(ApiKey.DescribeConfigs, 0, { resources: [{ resourceType: 4, resourceName: '', configurationKeys: ['num.partitions', 'log.retention.ms'] }] })).results[0];
     assert.deepEqual(v0.configs.map((e: { name: string; isDefault: boolean }) => [e.name, e.isDefault]), [['log.retention.ms', false], ['num.partitions', true]]);
 
-    await broker.broker.createTopic('described', 1, { 'segment.ms': '60000' });
+    await broker.broker.topics.create('described', 1, { 'segment.ms': '60000' });
     const topicResult = await describe(2, 'described');
     const topic = new Map<string, { value: string; configSource: number; configType: number }>(
       topicResult.configs.map((e: { name: string }) => [e.name, e]));

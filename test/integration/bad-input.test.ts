@@ -122,7 +122,7 @@ test('many requests in one chunk and one request split byte by byte are all answ
 
 test('acks=0 gets no response; a corrupt batch gets CORRUPT_MESSAGE', async () => {
   const topic = uniqueTopic('raw');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const batch = encodeBatch({ records: [{ value: 'x' }] });
   const produce = (acks: number, records: Buffer) => ({ transactionalId: null, acks, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });

@@ -23,8 +23,8 @@ const fetchBody = (partitions: { topic: string; fetchOffset: number }[], maxWait
 test('Fetch past the end answers OFFSET_OUT_OF_RANGE at once, even with a long maxWaitMs', async () => {
   const topic = uniqueTopic('fetch-oor');
   const other = uniqueTopic('fetch-oor-idle');
-  await broker.broker.createTopic(topic, 1);
-  await broker.broker.createTopic(other, 1);
+  await broker.broker.topics.create(topic, 1);
+  await broker.broker.topics.create(other, 1);
   const c = await RawConnection.connect(broker.port);
   const produced = await c.request(ApiKey.Produce, 7, {
     transactionalId: null, acks: -1, timeoutMs: 5000,

@@ -73,7 +73,7 @@ function xerialSnappy(data: Buffer): Buffer {
 
 test('raw Produce v0, v1, v2 (message sets, gzip and xerial-snappy wrappers) read back with Fetch v0–4', async () => {
   const topic = uniqueTopic('legacy-raw');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await connect();
   const before = Date.now();
 
@@ -129,7 +129,7 @@ test('raw Produce v0, v1, v2 (message sets, gzip and xerial-snappy wrappers) rea
 
 test('v2 batches (any codec, including zstd) are served to Fetch v0–3 decompressed', async () => {
   const topic = uniqueTopic('legacy-down');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await connect();
   const values: string[] = [];
   for (const codec of [Codec.none, Codec.gzip, Codec.snappy, Codec.lz4, Codec.zstd]) {
@@ -155,7 +155,7 @@ test('v2 batches (any codec, including zstd) are served to Fetch v0–3 decompre
 
 test('refused over the wire: bad CRC, zstd or unknown codecs, wrong format for the version, oversized messages', async () => {
   const topic = uniqueTopic('legacy-bad');
-  await broker.broker.createTopic(topic, 1, { 'max.message.bytes': '2000' });
+  await broker.broker.topics.create(topic, 1, { 'max.message.bytes': '2000' });
   const c = await connect();
   const good = encodeMessage({ offset: 0, magic: 1, timestamp: 1, value: b('fine') });
   const badCrc = Buffer.from(good);
@@ -220,7 +220,7 @@ test('kcat -z gzip|snappy|lz4|zstd produces and consumes back, current and pre-0
   const c = await connect();
   await Promise.all(cases.map(async ({ z, old }) => {
     const topic = uniqueTopic(`kcat-${z}${old ? '-old' : ''}`);
-    await broker.broker.createTopic(topic, 1);
+    await broker.broker.topics.create(topic, 1);
     const extra = old ? OLD_PROTOCOL : [];
     // A long linger gathers the lines into few batches; librdkafka still sends a batch uncompressed
     // when compressing it would not make it smaller.
@@ -264,7 +264,7 @@ const cb = <T>(fn: (done: (err: unknown, value?: T) => void) => void): Promise<T
 test('kafka-node 5.0.0: Producer with attributes 0/1/2 (none, gzip, snappy) and keys; Consumer reads every message', async () => {
   const kafka = kafkaNode();
   const topic = uniqueTopic('kafka-node');
-  await broker.broker.createTopic(topic, 2);
+  await broker.broker.topics.create(topic, 2);
   const client = new kafka.KafkaClient({ kafkaHost: `127.0.0.1:${broker.port}`, connectTimeout: 5000, requestTimeout: 10000 });
   const errors: unknown[] = [];
   client.on('error', (e: unknown) => errors.push(e));

@@ -26,7 +26,7 @@ const fetchBody = (topic: string, fetchOffset: number, opts: { maxWaitMs?: numbe
 
 test('idempotent producer: duplicates get their original offset, gaps and unknown producers are refused', async () => {
   const topic = uniqueTopic('idem-raw');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const init = await c.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 });
   assert.equal(init.errorCode, 0);
@@ -65,7 +65,7 @@ test('idempotent producer state survives a restart of a file-backed broker', asy
   try {
     let b = await startBroker({ dataDir: dir.path, logLevel: 'silent' });
     const topic = 'idem-restart';
-    await b.broker.createTopic(topic, 1);
+    await b.broker.topics.create(topic, 1);
     let c = await RawConnection.connect(b.port);
     const pid = (await c.request(ApiKey.InitProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 })).producerId;
     const batch = encodeBatch({ producerId: pid, producerEpoch: 0, baseSequence: 0, records: [{ value: 'once' }] });
@@ -87,7 +87,7 @@ test('idempotent producer state survives a restart of a file-backed broker', asy
 
 test('Fetch long-polls until data arrives or maxWaitMs passes', async () => {
   const topic = uniqueTopic('poll');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const consumer = await RawConnection.connect(broker.port);
   const producer = await RawConnection.connect(broker.port);
   let t0 = Date.now();
@@ -111,7 +111,7 @@ test('Fetch long-polls until data arrives or maxWaitMs passes', async () => {
 
 test('Fetch honours partition and response byte limits but always returns one whole batch', async () => {
   const topic = uniqueTopic('limits');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const big = 'x'.repeat(1000);
   for (let i = 0; i < 10; i++) await c.request(ApiKey.Produce, 7, produceBody(topic, encodeBatch({ records: [{ value: big }, { value: big }] })), 10 + i);
@@ -167,7 +167,7 @@ test('auto-creation can be switched off', async () => {
 test('LogAppendTime topics stamp the broker time; CreateTime topics keep the producer time', async () => {
   const c = await RawConnection.connect(broker.port);
   const lat = uniqueTopic('lat');
-  await broker.broker.createTopic(lat, 1, { 'message.timestamp.type': 'LogAppendTime' });
+  await broker.broker.topics.create(lat, 1, { 'message.timestamp.type': 'LogAppendTime' });
   const old = 1_000_000;
   const before = Date.now();
   const r = partitionResult(await c.request(ApiKey.Produce, 7, produceBody(lat, encodeBatch({ records: [{ value: 'a', timestamp: old }] }))));
@@ -177,7 +177,7 @@ test('LogAppendTime topics stamp the broker time; CreateTime topics keep the pro
   assert.ok(decodeRecords(b.header, b.bytes.subarray(BATCH_HEADER_SIZE))[0].timestamp >= before);
 
   const ct = uniqueTopic('ct');
-  await broker.broker.createTopic(ct, 1);
+  await broker.broker.topics.create(ct, 1);
   const r2 = partitionResult(await c.request(ApiKey.Produce, 7, produceBody(ct, encodeBatch({ records: [{ value: 'a', timestamp: old }] }))));
   assert.equal(r2.logAppendTimeMs, -1);
   const f2 = await c.request(ApiKey.Fetch, 11, fetchBody(ct, 0));
@@ -188,7 +188,7 @@ test('LogAppendTime topics stamp the broker time; CreateTime topics keep the pro
 
 test('OffsetForLeaderEpoch and DescribeCluster describe the single node', async () => {
   const topic = uniqueTopic('epoch');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   await c.request(ApiKey.Produce, 7, produceBody(topic, encodeBatch({ records: [{ value: 'a' }, { value: 'b' }] })));
   const e = await c.request(ApiKey.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] }] });
@@ -200,7 +200,7 @@ test('OffsetForLeaderEpoch and DescribeCluster describe the single node', async 
 
 test('Produce: unknown partition, invalid acks and oversized batches get their error codes', async () => {
   const topic = uniqueTopic('errs');
-  await broker.broker.createTopic(topic, 1, { 'max.message.bytes': '2000' });
+  await broker.broker.topics.create(topic, 1, { 'max.message.bytes': '2000' });
   const c = await RawConnection.connect(broker.port);
   const small = encodeBatch({ records: [{ value: 'ok' }] });
   assert.equal(partitionResult(await c.request(ApiKey.Produce, 7, produceBody(topic, small, -1, 5))).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -212,7 +212,7 @@ test('Produce: unknown partition, invalid acks and oversized batches get their e
 
 test('IncrementalAlterConfigs: SET, DELETE and APPEND', async () => {
   const topic = uniqueTopic('incr');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const alter = (configs: object[]) => c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: topic, configs }], validateOnly: false });
   assert.equal((await alter([{ name: 'retention.ms', configOperation: 0, value: '5000' }])).responses[0].errorCode, 0);
@@ -227,7 +227,7 @@ test('IncrementalAlterConfigs: SET, DELETE and APPEND', async () => {
 
 test('ListOffsets by timestamp finds the first record at or after it, inside a batch', async () => {
   const topic = uniqueTopic('ts-exact');
-  await broker.broker.createTopic(topic, 1);
+  await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const base = 1_700_000_000_000;
   const batch = encodeBatch({ records: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, timestamp: base + i * 1000 })) });

@@ -7,8 +7,8 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   AlterConfigsResponse, AlterConfigsResponseAlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/types.js';
-import { TopicError, type Broker } from '../broker.js';
-import { defineHandler } from '../handler.js';
+import { TopicError } from '../topics.js';
+import { defineHandler, type BrokerServices } from '../handler.js';
 import { isListConfig } from '../settings.js';
 
 const RESOURCE_TOPIC = 2;
@@ -23,7 +23,7 @@ interface Resource {
 type Change<R extends Resource> = (current: Record<string, string>, resource: R) => Record<string, string>;
 
 /** Both APIs answer with the same response shape. */
-async function apply<R extends Resource>(broker: Broker, resources: R[], validateOnly: boolean, change: Change<R>): Promise<AlterConfigsResponse> {
+async function apply<R extends Resource>(services: BrokerServices, resources: R[], validateOnly: boolean, change: Change<R>): Promise<AlterConfigsResponse> {
   const responses: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
   for (const r of resources) {
     const answer = (errorCode: number, errorMessage: string | null) =>
@@ -32,14 +32,14 @@ async function apply<R extends Resource>(broker: Broker, resources: R[], validat
       answer(ErrorCode.INVALID_REQUEST, `only topic configs can be altered (resource type ${r.resourceType} is static here)`);
       continue;
     }
-    const topic = broker.storage.topic(r.resourceName);
+    const topic = services.storage.topic(r.resourceName);
     if (!topic) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${r.resourceName}`); continue; }
     try {
       const next = change({ ...topic.configs }, r);
-      broker.checkTopicConfigs(next);
+      services.topics.checkConfigs(next);
       if (!validateOnly) {
-        await broker.storage.alterTopicConfigs(topic.name, next);
-        broker.logger.info(`topic ${topic.name} configs now ${JSON.stringify(next)}`);
+        await services.storage.alterTopicConfigs(topic.name, next);
+        services.logger.info(`topic ${topic.name} configs now ${JSON.stringify(next)}`);
       }
       answer(ErrorCode.NONE, null);
     } catch (err) {
@@ -55,7 +55,7 @@ export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   handle(ctx, req): Promise<AlterConfigsResponse> {
-    return apply(ctx.broker, req.resources, req.validateOnly, (_current, r) => {
+    return apply(ctx.services, req.resources, req.validateOnly, (_current, r) => {
       const next: Record<string, string> = {};
       for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
       return next;
@@ -68,7 +68,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): Promise<IncrementalAlterConfigsResponse> {
-    return apply(ctx.broker, req.resources, req.validateOnly, (current, r) => {
+    return apply(ctx.services, req.resources, req.validateOnly, (current, r) => {
       for (const c of r.configs) {
         const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
         switch (c.configOperation) {
@@ -82,7 +82,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
           case OP_APPEND:
           case OP_SUBTRACT: {
             if (!isListConfig(c.name)) throw new TopicError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list config`);
-            const have = list(current[c.name] ?? ctx.broker.topicConfig(ctx.broker.storage.topic(r.resourceName)!, c.name));
+            const have = list(current[c.name] ?? ctx.services.topics.configValue(ctx.services.storage.topic(r.resourceName)!, c.name));
             const items = list(c.value ?? '');
             const out = c.configOperation === OP_APPEND ? [...have, ...items.filter((i) => !have.includes(i))] : have.filter((i) => !items.includes(i));
             current[c.name] = out.join(',');

@@ -20,7 +20,7 @@ export const consumerGroupDescribeHandler = defineHandler({
   handle(ctx, req): ConsumerGroupDescribeResponse {
     return {
       throttleTimeMs: 0,
-      groups: ctx.broker.groups.consumerGroupDescribe(req.groupIds).map((g): ConsumerGroupDescribeResponseDescribedGroup => ({
+      groups: ctx.services.groups.consumerGroupDescribe(req.groupIds).map((g): ConsumerGroupDescribeResponseDescribedGroup => ({
         ...g,
         authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
       })),

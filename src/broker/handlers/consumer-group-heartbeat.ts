@@ -17,7 +17,7 @@ export const consumerGroupHeartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): ConsumerGroupHeartbeatResponse {
-    const r = ctx.broker.groups.consumerGroupHeartbeat({
+    const r = ctx.services.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,
       memberEpoch: req.memberEpoch,

@@ -9,7 +9,7 @@ export const createPartitionsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 3,
   async handle(ctx, req): Promise<CreatePartitionsResponse> {
-    const { storage, nodeId, logger } = ctx.broker;
+    const { storage, logger, node: { nodeId } } = ctx.services;
     const results: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
     for (const t of req.topics) {
       const topic = storage.topic(t.name);

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   CreateTopicsResponse, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/types.js';
-import { defaultTopicConfigs, TopicError, topicNameProblem } from '../broker.js';
+import { defaultTopicConfigs, TopicError, topicNameProblem } from '../topics.js';
 import { defineHandler } from '../handler.js';
 
 export const createTopicsHandler = defineHandler({
@@ -15,7 +15,7 @@ export const createTopicsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 7,
   async handle(ctx, req): Promise<CreateTopicsResponse> {
-    const { broker } = ctx;
+    const { services } = ctx;
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const results: CreateTopicsResponseCreatableTopicResult[] = [];
@@ -32,14 +32,14 @@ export const createTopicsHandler = defineHandler({
           fail(ErrorCode.INVALID_REQUEST, 'give either assignments or a partition count and replication factor');
           continue;
         }
-        const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== broker.nodeId));
+        const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== services.node.nodeId));
         if (bad) {
-          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${broker.nodeId}`);
+          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${services.node.nodeId}`);
           continue;
         }
         partitions = t.assignments.length;
       }
-      if (partitions === -1) partitions = broker.config.defaultPartitions;
+      if (partitions === -1) partitions = services.config.defaultPartitions;
       if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
         fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the 1 broker available`);
         continue;
@@ -50,11 +50,11 @@ export const createTopicsHandler = defineHandler({
         if (req.validateOnly) {
           const problem = topicNameProblem(t.name);
           if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-          if (broker.storage.topic(t.name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${t.name} already exists`);
+          if (services.storage.topic(t.name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${t.name} already exists`);
           if (partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be positive, not ${partitions}`);
         }
-        const meta = req.validateOnly ? null : await broker.createTopic(t.name, partitions, configs);
-        const effective = { ...defaultTopicConfigs(broker.config), ...configs };
+        const meta = req.validateOnly ? null : await services.topics.create(t.name, partitions, configs);
+        const effective = { ...defaultTopicConfigs(services.config), ...configs };
         results.push({
           name: t.name,
           topicId: meta?.topicId ?? ZERO_UUID,

@@ -11,7 +11,7 @@ export const deleteGroupsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req): Promise<DeleteGroupsResponse> {
-    const results = await ctx.broker.groups.deleteGroups(req.groupsNames);
+    const results = await ctx.services.groups.deleteGroups(req.groupsNames);
     return { throttleTimeMs: 0, results };
   },
 });

@@ -12,7 +12,7 @@ export const deleteRecordsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req): Promise<DeleteRecordsResponse> {
-    const { storage } = ctx.broker;
+    const { storage } = ctx.services;
     const topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
     for (const t of req.topics) {
       const partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];

@@ -12,7 +12,7 @@ export const deleteTopicsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 6,
   async handle(ctx, req): Promise<DeleteTopicsResponse> {
-    const { storage, logger } = ctx.broker;
+    const { storage, logger } = ctx.services;
     const wanted: DeleteTopicsRequestDeleteTopicState[] =
       ctx.version >= 6 ? req.topics ?? [] : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const responses: DeleteTopicsResponseDeletableTopicResult[] = [];

@@ -12,18 +12,18 @@ export const describeClusterHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): DescribeClusterResponse {
-    const { broker } = ctx;
+    const { services } = ctx;
     if (ctx.version >= 1 && req.endpointType !== 1) {
       return {
         throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served',
-        endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: -1, brokers: [],
+        endpointType: req.endpointType, clusterId: services.node.clusterId, controllerId: -1, brokers: [],
         clusterAuthorizedOperations: NOT_REQUESTED,
       };
     }
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
-      clusterId: broker.clusterId, controllerId: broker.nodeId,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      clusterId: services.node.clusterId, controllerId: services.node.nodeId,
+      brokers: [{ brokerId: services.node.nodeId, host: services.node.advertisedHost, port: services.node.advertisedPort, rack: null }],
       clusterAuthorizedOperations: NOT_REQUESTED,
     };
   },

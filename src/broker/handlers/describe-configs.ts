@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult,
 } from '../../protocol/generated/types.js';
-import { defaultTopicConfigs } from '../broker.js';
+import { defaultTopicConfigs } from '../topics.js';
 import { defineHandler } from '../handler.js';
 import { brokerConfigEntries, kafkaConfigType, topicDefaultSource } from '../settings.js';
 
@@ -30,25 +30,25 @@ export const describeConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, req): DescribeConfigsResponse {
-    const { broker } = ctx;
+    const { services } = ctx;
     const results = req.resources.map((r): DescribeConfigsResponseDescribeConfigsResult => {
       const keys = r.configurationKeys;
       const pick = (all: DescribeConfigsResponseDescribeConfigsResourceResult[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       if (r.resourceType === RESOURCE_TOPIC) {
-        const topic = broker.storage.topic(r.resourceName);
+        const topic = services.storage.topic(r.resourceName);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };
-        const defaults = defaultTopicConfigs(broker.config);
+        const defaults = defaultTopicConfigs(services.config);
         const configs = Object.keys(defaults).sort().map((k) =>
           k in topic.configs ? entry(k, topic.configs[k], SOURCE_DYNAMIC_TOPIC, false)
-            : entry(k, defaults[k], topicDefaultSource(broker.config, k) === 'broker' ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT, false));
+            : entry(k, defaults[k], topicDefaultSource(services.config, k) === 'broker' ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT, false));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_BROKER) {
-        if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
-          return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${broker.nodeId}`, configs: [] };
+        if (r.resourceName !== '' && r.resourceName !== String(services.node.nodeId)) {
+          return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${services.node.nodeId}`, configs: [] };
         }
-        const configs = brokerConfigEntries(broker.config).map((c) =>
+        const configs = brokerConfigEntries(services.config).map((c) =>
           entry(c.name, c.value, c.source === 'default' ? SOURCE_DEFAULT : SOURCE_STATIC_BROKER, true));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }

@@ -22,7 +22,7 @@ export const describeGroupsHandler = defineHandler({
     const withOps = ctx.version >= 3 && !!req.includeAuthorizedOperations;
     return {
       throttleTimeMs: 0,
-      groups: ctx.broker.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => ({
+      groups: ctx.services.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => ({
         ...g,
         authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
       })),

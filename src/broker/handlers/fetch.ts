@@ -26,7 +26,7 @@ interface Wanted {
 }
 
 function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
-  const { storage } = ctx.broker;
+  const { storage } = ctx.services;
   const byId = ctx.version >= 13;
   return req.topics.map((t) => {
     // The decoder fills the field a version lacks with its default ("" / the zero uuid).

@@ -12,7 +12,7 @@ export const heartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, req): HeartbeatResponse {
-    const errorCode = ctx.broker.groups.heartbeat({
+    const errorCode = ctx.services.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,

@@ -19,7 +19,7 @@ export const initProducerIdHandler = defineHandler({
     if (current.producerId >= 0 && current.producerEpoch >= 0 && current.producerEpoch < 32766) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: current.producerId, producerEpoch: current.producerEpoch + 1 };
     }
-    const producerId = await ctx.broker.producerIds.allocate();
+    const producerId = await ctx.services.producerIds.allocate();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
 });

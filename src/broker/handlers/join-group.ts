@@ -15,7 +15,7 @@ export const joinGroupHandler = defineHandler({
   maxVersion: 9,
   async handle(ctx, req): Promise<JoinGroupResponse> {
     const sessionTimeoutMs = req.sessionTimeoutMs;
-    const r = await ctx.broker.groups.joinGroup({
+    const r = await ctx.services.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId ?? null,

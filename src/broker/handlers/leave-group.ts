@@ -16,7 +16,7 @@ export const leaveGroupHandler = defineHandler({
       ctx.version <= 2
         ? [{ memberId: req.memberId ?? '', groupInstanceId: null, reason: null }]
         : (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason ?? null }));
-    const r = ctx.broker.groups.leaveGroup(req.groupId, leaving);
+    const r = ctx.services.groups.leaveGroup(req.groupId, leaving);
     if (ctx.version <= 2) {
       const errorCode = r.errorCode !== ErrorCode.NONE ? r.errorCode : r.members.find((m) => m.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE;
       return { throttleTimeMs: 0, errorCode };

@@ -12,7 +12,7 @@ export const listGroupsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req): ListGroupsResponse {
-    const r = ctx.broker.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
+    const r = ctx.services.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
     return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
   },
 });

@@ -40,7 +40,7 @@ export const listOffsetsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 10,
   async handle(ctx, req): Promise<ListOffsetsResponse> {
-    const { storage } = ctx.broker;
+    const { storage } = ctx.services;
     const topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
     for (const t of req.topics) {
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];

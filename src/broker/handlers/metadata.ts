@@ -8,14 +8,14 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
-import { topicNameProblem } from '../broker.js';
+import { topicNameProblem } from '../topics.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 /** Kafka's "authorized operations not requested" value (no authorizer here). */
 const NOT_REQUESTED = -2147483648;
 
 export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
-  const node = ctx.broker.nodeId;
+  const node = ctx.services.node.nodeId;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
@@ -35,7 +35,7 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataRespon
 }
 
 export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
-  return [{ nodeId: ctx.broker.nodeId, host: ctx.broker.advertisedHost, port: ctx.broker.advertisedPort, rack: null }];
+  return [{ nodeId: ctx.services.node.nodeId, host: ctx.services.node.advertisedHost, port: ctx.services.node.advertisedPort, rack: null }];
 }
 
 export const metadataHandler = defineHandler({
@@ -43,12 +43,12 @@ export const metadataHandler = defineHandler({
   minVersion: 0,
   maxVersion: 12,
   async handle(ctx, req): Promise<MetadataResponse> {
-    const { broker, version } = ctx;
+    const { services, version } = ctx;
     const requested = req.topics;
     let topics: MetadataResponseTopic[];
     const all = requested === null || (version === 0 && requested.length === 0);
     if (all) {
-      topics = broker.storage.topics().map((t) => topicMetadata(ctx, t));
+      topics = services.storage.topics().map((t) => topicMetadata(ctx, t));
     } else {
       const autoCreate = version < 4 ? true : req.allowAutoTopicCreation ?? true;
       topics = [];
@@ -56,7 +56,7 @@ export const metadataHandler = defineHandler({
         if (r.name === null) {
           // Lookup by topic id (v10+).
           const topicId = r.topicId ?? ZERO_UUID;
-          const t = broker.storage.topics().find((x) => x.topicId === topicId);
+          const t = services.storage.topics().find((x) => x.topicId === topicId);
           topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, isInternal: false, partitions: [] });
           continue;
         }
@@ -64,15 +64,15 @@ export const metadataHandler = defineHandler({
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
           continue;
         }
-        const t = await broker.ensureTopic(r.name, autoCreate);
+        const t = await services.topics.ensure(r.name, autoCreate);
         topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
       }
     }
     return {
       throttleTimeMs: 0,
       brokers: brokerList(ctx),
-      clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      clusterId: services.node.clusterId,
+      controllerId: services.node.nodeId,
       topics,
       clusterAuthorizedOperations: NOT_REQUESTED,
     };

@@ -18,7 +18,7 @@ export const offsetCommitHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   async handle(ctx, req): Promise<OffsetCommitResponse> {
-    const topics = await ctx.broker.groups.commitOffsets({
+    const topics = await ctx.services.groups.commitOffsets({
       groupId: req.groupId,
       apiVersion: ctx.version,
       // v0 has neither: a "simple" commit (generation -1, no member).

@@ -13,7 +13,7 @@ export const offsetDeleteHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   async handle(ctx, req): Promise<OffsetDeleteResponse> {
-    const r = await ctx.broker.groups.deleteOffsets(
+    const r = await ctx.services.groups.deleteOffsets(
       req.groupId,
       req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
     );

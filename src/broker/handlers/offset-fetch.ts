@@ -17,7 +17,7 @@ export const offsetFetchHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   handle(ctx, req): OffsetFetchResponse {
-    const groups = ctx.broker.groups;
+    const groups = ctx.services.groups;
     const requireStable = !!req.requireStable;
     if (ctx.version >= 8) {
       return {

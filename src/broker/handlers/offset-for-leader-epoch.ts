@@ -14,7 +14,7 @@ export const offsetForLeaderEpochHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, req): OffsetForLeaderEpochResponse {
-    const { storage } = ctx.broker;
+    const { storage } = ctx.services;
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult => ({

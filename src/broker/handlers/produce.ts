@@ -29,12 +29,12 @@ function receivedRecords(records: Buffer | Buffer[] | null): Buffer | null {
 
 function producePartition(ctx: RequestContext, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
   const legacy = ctx.version < 3;
-  const { broker } = ctx;
-  const topic = broker.storage.topic(topicName);
-  const log: PartitionLog | undefined = topic && broker.storage.partition(topicName, index);
+  const { services } = ctx;
+  const topic = services.storage.topic(topicName);
+  const log: PartitionLog | undefined = topic && services.storage.partition(topicName, index);
   if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
   if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
-  const maxMessageBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
+  const maxMessageBytes = Number(services.topics.configValue(topic, 'max.message.bytes'));
   let headers: BatchHeader[];
   let largest = 0; // for legacy sets: the largest message as sent, which is what Kafka limits
   try {
@@ -70,13 +70,13 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
       return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset(), errorMessage: null };
     }
   }
-  const logAppend = broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime';
+  const logAppend = services.topics.configValue(topic, 'message.timestamp.type') === 'LogAppendTime';
   const appended = log.append(records, headers, { sync: acks === -1, logAppendTime: logAppend ? Date.now() : undefined });
   return appended.then(
     (r): PartitionOutcome => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
     (err) => {
       if (err instanceof StorageError) {
-        broker.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
+        services.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
         return failure(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
       }
       throw err;

@@ -13,7 +13,7 @@ export const syncGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx, req): Promise<SyncGroupResponse> {
-    const r = await ctx.broker.groups.syncGroup({
+    const r = await ctx.services.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,
       memberId: req.memberId,

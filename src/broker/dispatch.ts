@@ -1,0 +1,74 @@
+// One request frame in, its response frame out: the request header, the registry's handler for the
+// API, the version check, decoding, the handler itself, and encoding. The server (server.ts) only
+// moves frames and keeps their order; this is the only place the registry meets a connection.
+import { ApiKey, apiName } from '../protocol/apis.js';
+import { compile, type DecodedMessage } from '../protocol/codec.js';
+import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
+import { Reader, Writer } from '../protocol/primitives.js';
+import { CloseConnection, type BrokerServices, type HandlerResult, type RequestContext } from './handler.js';
+import { findHandler, supportedApis, unsupportedVersionResponse, type RegisteredHandler } from './registry.js';
+import type { ConnectionInfo, Dispatch, ResponseFrame } from './server.js';
+
+export function createDispatcher(services: BrokerServices): Dispatch {
+  const servedApis = supportedApis();
+  /** A handler's failure as the connection sees it: CloseConnection with the reason to log, if any. */
+  const failure = (header: RequestHeader, conn: ConnectionInfo, err: unknown): CloseConnection => {
+    const api = `${apiName(header.apiKey)} v${header.apiVersion}`;
+    if (err instanceof CloseConnection) return new CloseConnection(`${api}: ${err.message}`);
+    services.logger.error(`${api} from ${conn.clientHost} failed: ${(err as Error)?.stack ?? err}`);
+    return new CloseConnection('');
+  };
+
+  const respond = (handler: RegisteredHandler, header: RequestHeader, bodyVersion: number, body: object | null, conn: ConnectionInfo): ResponseFrame => {
+    if (body === null) return null;
+    const w = new Writer(256);
+    w.int32(0); // size, patched below
+    writeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId);
+    try {
+      compile(handler.schema.response, bodyVersion).encode(w, body);
+    } catch (err) {
+      throw failure(header, conn, err);
+    }
+    const total = w.length;
+    const chunks = w.finishChunks();
+    chunks[0].writeInt32BE(total - 4, 0);
+    return chunks;
+  };
+
+  return (frame, conn) => {
+    const reader = new Reader(frame);
+    let header: RequestHeader;
+    try {
+      header = readRequestHeader(reader);
+    } catch (err) {
+      throw new CloseConnection(`malformed request header (${(err as Error).message})`);
+    }
+    const handler = findHandler(header.apiKey);
+    if (!handler) throw new CloseConnection(`unknown API key ${header.apiKey}`);
+    if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
+      // Clients send their newest ApiVersions first; answer in v0 with the ranges we support.
+      if (header.apiKey === ApiKey.ApiVersions) return respond(handler, header, 0, unsupportedVersionResponse(), conn);
+      throw new CloseConnection(`unsupported version ${header.apiVersion} of ${apiName(header.apiKey)} (supported ${handler.minVersion}-${handler.maxVersion})`);
+    }
+    let request: DecodedMessage;
+    try {
+      request = compile(handler.schema.request, header.apiVersion).decode(reader);
+    } catch (err) {
+      throw new CloseConnection(`malformed ${apiName(header.apiKey)} v${header.apiVersion} request (${(err as Error).message})`);
+    }
+    const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id };
+    let result: HandlerResult<object>;
+    try {
+      result = handler.handle(ctx, request);
+    } catch (err) {
+      throw failure(header, conn, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (body) => respond(handler, header, header.apiVersion, body, conn),
+        (err) => { throw failure(header, conn, err); },
+      );
+    }
+    return respond(handler, header, header.apiVersion, result, conn);
+  };
+}

@@ -1,0 +1,97 @@
+// Topic rules that several handlers share: Kafka's name rules, creation (with its checks and the
+// one-creation-per-name guarantee), auto-creation, and the effective value of a topic setting
+// (the topic's override, else the default from the settings table).
+import { ErrorCode } from '../protocol/generated/errors.js';
+import type { Storage, TopicMeta } from '../storage/types.js';
+import type { BrokerConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { TOPIC_SETTINGS, topicConfigProblem, topicDefault } from './settings.js';
+
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
+/** The most partitions one topic may have (a bound on the files and memory a request can cost). */
+export const MAX_PARTITIONS = 100000;
+
+/** Why a topic name is invalid, or null when it is fine (Kafka's rules). */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return 'topic name is empty';
+  if (name === '.' || name === '..') return `topic name cannot be "${name}"`;
+  if (name.length > MAX_TOPIC_NAME_LENGTH) return `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
+  if (!LEGAL_TOPIC_CHARS.test(name)) return `topic name "${name}" has characters other than ASCII letters, digits, '.', '_' and '-'`;
+  return null;
+}
+
+/** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
+export function defaultTopicConfigs(config: BrokerConfig): Record<string, string> {
+  const defaults: Record<string, string> = {};
+  for (const name of Object.keys(TOPIC_SETTINGS)) defaults[name] = topicDefault(config, name) ?? '';
+  return defaults;
+}
+
+/** A topic request refused with a Kafka error code (the handler puts both in its response). */
+export class TopicError extends Error {
+  constructor(readonly errorCode: number, message: string) {
+    super(message);
+  }
+}
+
+export class Topics {
+  /** Creations under way, so concurrent creators (and auto-creators) of one name share one. */
+  private readonly creating = new Map<string, Promise<TopicMeta>>();
+
+  constructor(private readonly storage: Storage, private readonly config: BrokerConfig, private readonly logger: Logger) {}
+
+  /** Effective value of a topic config: the topic's override or the broker default. */
+  configValue(topic: TopicMeta, key: string): string | undefined {
+    return Object.hasOwn(topic.configs, key) ? topic.configs[key] : topicDefault(this.config, key);
+  }
+
+  /** Creates a topic after checking its name, partition count and configs; throws TopicError. */
+  async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
+    const problem = topicNameProblem(name);
+    if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+    if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
+    if (!Number.isInteger(partitions) || partitions <= 0 || partitions > MAX_PARTITIONS) {
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
+    }
+    this.checkConfigs(configs);
+    if (configs['cleanup.policy']?.includes('compact')) {
+      this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
+    }
+    const pending = this.storage.createTopic(name, partitions, configs);
+    this.creating.set(name, pending);
+    try {
+      const t = await pending;
+      this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
+      return t;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values the settings table refuses. */
+  checkConfigs(configs: Record<string, string>): void {
+    for (const [key, value] of Object.entries(configs)) {
+      const problem = topicConfigProblem(key, value);
+      if (problem) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
+    }
+  }
+
+  /**
+   * The topic, auto-creating it when allowed. Returns undefined when it does not exist and may not
+   * be created; concurrent callers for one name share a single creation.
+   */
+  async ensure(name: string, allowAutoCreate: boolean): Promise<TopicMeta | undefined> {
+    const existing = this.storage.topic(name);
+    if (existing) return existing;
+    const inFlight = this.creating.get(name);
+    if (inFlight) return inFlight;
+    if (!allowAutoCreate || !this.config.autoCreateTopics || topicNameProblem(name)) return undefined;
+    try {
+      return await this.create(name, this.config.defaultPartitions);
+    } catch (err) {
+      if (err instanceof TopicError && err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return this.storage.topic(name);
+      throw err;
+    }
+  }
+}
