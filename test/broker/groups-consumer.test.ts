@@ -19,7 +19,7 @@ import { compile } from '../../src/protocol/codec.js';
 import { Reader, Writer } from '../../src/protocol/primitives.js';
 
 /** The coordinator's timers are unref'd; hold the process open while a test runs. */
-function test(name: string, body: () => Promise<void>): void {
+function test(name: string, body: () => void | Promise<void>): void {
   nodeTest(name, async () => {
     const keepAlive = setInterval(() => undefined, 60000);
     try {

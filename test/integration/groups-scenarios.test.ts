@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AssignerProtocol, type Assigner, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { AssignerProtocol, type PartitionAssigner, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { eventually, kafkaFor, tempDir, uniqueTopic, withBroker } from '../helpers.js';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import type { RunningBroker } from '../../src/index.js';
@@ -103,7 +103,7 @@ async function startConsumer(
   name: string,
   deliveries: Delivery[],
   assignments: Map<string, number[]>,
-  extra: { partitionAssigners?: Assigner[]; sessionTimeout?: number } = {},
+  extra: { partitionAssigners?: PartitionAssigner[]; sessionTimeout?: number } = {},
 ): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId,
@@ -355,7 +355,7 @@ test('broker restart mid-life (file storage, real server process): members rejoi
 });
 
 /** A kafkajs assigner: round-robin over the members, under a chosen protocol name; `garbageFor` members get junk bytes. */
-function assigner(name: string, garbageFor: (memberId: string) => boolean = () => false): Assigner {
+function assigner(name: string, garbageFor: (memberId: string) => boolean = () => false): PartitionAssigner {
   return () => ({
     name,
     version: 0,
