@@ -5,8 +5,9 @@
 // pool so that heartbeats, commits and metadata calls never queue behind them (a broker answers a
 // connection's requests in order).
 import { ApiKey } from '../protocol/apis.js';
-import type { Message } from '../protocol/codec.js';
+import { ZERO_UUID } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
+import type { ApiKeyNumber, FindCoordinatorResponseCoordinator, MetadataResponse, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import { FjordConnectionError, FjordError, FjordNotConnectedError, FjordProtocolError, FjordTopicMetadataError } from './errors.js';
 import { Retrier, type RetryOptions } from './retry.js';
@@ -172,7 +173,7 @@ export class Cluster {
   }
 
   /** Sends a request to `nodeId`. */
-  async request(nodeId: number, apiKey: number, body: Message, options?: RequestOptions & { pool?: Pool }): Promise<Message> {
+  async request<K extends ApiKeyNumber>(nodeId: number, apiKey: K, body: RequestOf<K>, options?: RequestOptions & { expectResponse?: true; pool?: Pool }): Promise<ResponseOf<K>> {
     const conn = await this.connection(nodeId, options?.pool);
     return conn.request(apiKey, body, options);
   }
@@ -200,20 +201,20 @@ export class Cluster {
     this.applyMetadata(res, extra === 'all');
   }
 
-  private applyMetadata(res: Message, all: boolean): void {
+  private applyMetadata(res: MetadataResponse, all: boolean): void {
     const brokers = new Map<number, BrokerNode>();
-    for (const b of res.brokers as Message[]) brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
+    for (const b of res.brokers) brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
     this.brokers = brokers;
     this.controllerId = res.controllerId ?? -1;
     this.clusterId = res.clusterId ?? null;
     if (all) this.topics.clear();
-    for (const t of res.topics as Message[]) {
+    for (const t of res.topics) {
       if (t.name === null) continue;
       if (t.errorCode !== 0 && t.errorCode !== ErrorCode.LEADER_NOT_AVAILABLE) {
-        this.topics.set(t.name, { name: t.name, topicId: t.topicId, isInternal: !!t.isInternal, errorCode: t.errorCode, partitions: [] });
+        this.topics.set(t.name, { name: t.name, topicId: t.topicId ?? ZERO_UUID, isInternal: !!t.isInternal, errorCode: t.errorCode, partitions: [] });
         continue;
       }
-      const partitions: PartitionMetadata[] = (t.partitions as Message[]).map((p) => ({
+      const partitions: PartitionMetadata[] = t.partitions.map((p) => ({
         partitionErrorCode: p.errorCode,
         partitionId: p.partitionIndex,
         leader: p.leaderId,
@@ -222,7 +223,7 @@ export class Cluster {
         isr: p.isrNodes,
         offlineReplicas: p.offlineReplicas ?? [],
       })).sort((a, b) => a.partitionId - b.partitionId);
-      this.topics.set(t.name, { name: t.name, topicId: t.topicId, isInternal: !!t.isInternal, errorCode: t.errorCode, partitions });
+      this.topics.set(t.name, { name: t.name, topicId: t.topicId ?? ZERO_UUID, isInternal: !!t.isInternal, errorCode: t.errorCode, partitions });
     }
     this.topicsFetchedAt = Date.now();
     // Connections to brokers that left the cluster are closed.
@@ -241,9 +242,9 @@ export class Cluster {
     return t && t.errorCode === 0 && t.partitions.length > 0 ? t : undefined;
   }
 
-  /** [topic id, name] of every topic known (Metadata v10+ carries ids). */
+  /** [topic id, name] of every topic known (Metadata v10+ carries ids; before, all are zero). */
   knownTopicIds(): [string, string][] {
-    return [...this.topics.values()].filter((t) => t.errorCode === 0 && t.topicId).map((t) => [t.topicId, t.name]);
+    return [...this.topics.values()].filter((t) => t.errorCode === 0 && t.topicId !== ZERO_UUID).map((t) => [t.topicId, t.name]);
   }
 
   /** Every topic name in the last full metadata answer plus those fetched since. */
@@ -298,13 +299,16 @@ export class Cluster {
       const conn = await this.anyConnection();
       const version = conn.versionOf(ApiKey.FindCoordinator);
       const res = await conn.request(ApiKey.FindCoordinator, { key, keyType, coordinatorKeys: [key] }, { version });
-      const one = version >= 4 ? (res.coordinators as Message[])[0] : res;
+      // v4+ answers per key in `coordinators`; v0-3 answer at the top level (v0 has no errorMessage).
+      const one: Omit<FindCoordinatorResponseCoordinator, 'key'> | undefined = version >= 4
+        ? res.coordinators?.[0]
+        : { nodeId: res.nodeId ?? -1, host: res.host ?? '', port: res.port ?? -1, errorCode: res.errorCode ?? 0, errorMessage: res.errorMessage ?? null };
       if (!one) throw new FjordError('FindCoordinator returned no coordinator');
       if (one.errorCode !== 0) throw new FjordProtocolError(one.errorCode, one.errorMessage);
       if (!this.brokers.has(one.nodeId)) {
         this.brokers.set(one.nodeId, { nodeId: one.nodeId, host: one.host, port: one.port, rack: null });
       }
-      return one.nodeId as number;
+      return one.nodeId;
     });
     this.coordinators.set(cacheKey, nodeId);
     return nodeId;

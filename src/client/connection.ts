@@ -6,7 +6,8 @@ import type tls from 'node:tls';
 import { createRequire } from 'node:module';
 import { ApiKey, apiName, apiSchema } from '../protocol/apis.js';
 import { ByteQueue } from '../protocol/byte-queue.js';
-import { compile, type Message } from '../protocol/codec.js';
+import { compile, type DecodedMessage } from '../protocol/codec.js';
+import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import { readResponseHeader, writeRequestHeader } from '../protocol/header.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { FjordConnectionError, FjordProtocolError, FjordRequestTimeoutError, FjordUnsupportedError } from './errors.js';
@@ -45,7 +46,7 @@ export interface RequestOptions {
 interface Pending {
   apiKey: number;
   version: number;
-  resolve: (m: Message) => void;
+  resolve: (m: DecodedMessage) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout | null;
   sentAt: number;
@@ -137,7 +138,7 @@ export class Connection {
     for (let attempt = 0; attempt < 3; attempt++) {
       const res = await this.request(ApiKey.ApiVersions, { clientSoftwareName: SOFTWARE_NAME, clientSoftwareVersion: SOFTWARE_VERSION }, { version });
       if (res.errorCode === 35) {
-        const listed = (res.apiKeys as Message[]).find((k) => k.apiKey === ApiKey.ApiVersions);
+        const listed = res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions);
         const next = Math.min(API_VERSIONS_MAX, listed ? listed.maxVersion : 0);
         version = next < version ? next : version - 1;
         if (version < 0) break;
@@ -145,7 +146,7 @@ export class Connection {
       }
       if (res.errorCode !== 0) throw new FjordProtocolError(res.errorCode, `ApiVersions from ${this.broker}`);
       this.versions.clear();
-      for (const k of res.apiKeys as Message[]) this.versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
+      for (const k of res.apiKeys) this.versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
       return;
     }
     throw new FjordUnsupportedError(`${this.broker} does not accept any ApiVersions version this client speaks`);
@@ -176,8 +177,13 @@ export class Connection {
     return v;
   }
 
-  /** Sends one request and resolves with its decoded response body. */
-  request(apiKey: number, body: Message, options: RequestOptions = {}): Promise<Message> {
+  /**
+   * Sends one request of API `K` and resolves with its decoded response body; with
+   * `expectResponse: false` (acks=0 Produce) it resolves with null once written.
+   */
+  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options?: RequestOptions & { expectResponse?: true }): Promise<ResponseOf<K>>;
+  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options: RequestOptions): Promise<ResponseOf<K> | null>;
+  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options: RequestOptions = {}): Promise<ResponseOf<K> | null> {
     const socket = this.socket;
     if (!socket) {
       return Promise.reject(new FjordConnectionError(`Not connected to ${this.broker}`, { broker: this.broker }));
@@ -203,9 +209,13 @@ export class Connection {
     for (const c of chunks) socket.write(c);
     socket.uncork();
 
-    if (options.expectResponse === false) return Promise.resolve({});
-    return new Promise<Message>((resolve, reject) => {
-      const p: Pending = { apiKey, version, resolve, reject, timer: null, sentAt: Date.now(), size };
+    if (options.expectResponse === false) return Promise.resolve(null);
+    return new Promise<ResponseOf<K>>((resolve, reject) => {
+      // The one place an untyped decoded body becomes its API's type: the decoder was compiled
+      // from apiKey's response schema, the same spec files generated/types.ts comes from (the
+      // mirror of the broker registry's cast of requests).
+      const settle = (m: DecodedMessage) => resolve(m as unknown as ResponseOf<K>);
+      const p: Pending = { apiKey, version, resolve: settle, reject, timer: null, sentAt: Date.now(), size };
       if (this.options.enforceRequestTimeout !== false) {
         const timeout = options.timeout ?? this.options.requestTimeout;
         p.timer = setTimeout(() => this.timeOut(correlationId, timeout), timeout);
@@ -251,7 +261,7 @@ export class Connection {
     }
     this.pending.delete(correlationId);
     if (p.timer) clearTimeout(p.timer);
-    let body: Message;
+    let body: DecodedMessage;
     try {
       const r = new Reader(frame);
       readResponseHeader(r, p.apiKey, p.version);

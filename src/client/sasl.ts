@@ -2,18 +2,18 @@
 // carries the exchange. PLAIN (RFC 4616) and SCRAM-SHA-256/512 (RFC 5802, 7677) are built in.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { ApiKey } from '../protocol/apis.js';
-import type { Message } from '../protocol/codec.js';
+import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import { FjordError, FjordProtocolError, KafkaJSSASLAuthenticationError } from './errors.js';
 
 export type SaslOptions =
   | { mechanism: 'plain'; username: string; password: string }
   | { mechanism: 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 
-const SASL_AUTHENTICATE = 36;
+const SASL_AUTHENTICATE = 36; // not among apis.ts' named keys
 
 interface Requester {
   readonly broker: string;
-  request(apiKey: number, body: Message, options?: { version?: number }): Promise<Message>;
+  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options?: { version?: number }): Promise<ResponseOf<K>>;
   versionOf(apiKey: number): number;
 }
 
@@ -21,12 +21,12 @@ export async function authenticate(conn: Requester, sasl: SaslOptions): Promise<
   const mechanism = sasl.mechanism.toUpperCase();
   const hs = await conn.request(ApiKey.SaslHandshake, { mechanism });
   if (hs.errorCode !== 0) {
-    throw new KafkaJSSASLAuthenticationError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${(hs.mechanisms as string[]).join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
+    throw new KafkaJSSASLAuthenticationError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${hs.mechanisms.join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
   }
   const step = async (bytes: Buffer): Promise<Buffer> => {
     const res = await conn.request(SASL_AUTHENTICATE, { authBytes: bytes });
     if (res.errorCode !== 0) throw new KafkaJSSASLAuthenticationError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
-    return (res.authBytes as Buffer | null) ?? Buffer.alloc(0);
+    return res.authBytes;
   };
   if (sasl.mechanism === 'plain') {
     await step(Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`, 'utf8'));
