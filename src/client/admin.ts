@@ -1,7 +1,8 @@
 // The admin client: topics, partitions, offsets, groups, configs and the cluster, with kafkajs'
 // method names, arguments and return shapes. Offsets are decimal strings, as in kafkajs.
 import { ApiKey } from '../protocol/apis.js';
-import type { Message as WireMessage } from '../protocol/codec.js';
+import { ZERO_UUID } from '../protocol/codec.js';
+import type { ApiKeyNumber, ConsumerGroupDescribeResponseAssignment, MetadataResponse, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Cluster } from './cluster.js';
 import {
@@ -62,6 +63,9 @@ const EARLIEST = -2;
 const LATEST = -1;
 
 /** A per-topic (or per-group) error of an admin call, with its Kafka error name in `.type`. */
+/** Sends one request of API `K` (with an optional timeout in ms) to the node chosen for the call. */
+type SendRequest = <K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, timeout?: number) => Promise<ResponseOf<K>>;
+
 class AdminItemError extends FjordProtocolError {
   constructor(code: number, readonly target: string, detail?: string | null) {
     super(code, detail ? `${target}: ${detail}` : target);
@@ -115,7 +119,7 @@ export class Admin {
   }
 
   /** Runs `fn` against the controller with retries; NOT_CONTROLLER refreshes metadata first. */
-  private onController<T>(fn: (request: (apiKey: number, body: WireMessage, timeout?: number) => Promise<WireMessage>) => Promise<T>): Promise<T> {
+  private onController<T>(fn: (request: SendRequest) => Promise<T>): Promise<T> {
     this.ensureConnected();
     return this.cluster.retrier.run(async () => {
       const node = await this.cluster.controller();
@@ -126,7 +130,7 @@ export class Admin {
     });
   }
 
-  private onCoordinator<T>(groupId: string, fn: (request: (apiKey: number, body: WireMessage) => Promise<WireMessage>) => Promise<T>): Promise<T> {
+  private onCoordinator<T>(groupId: string, fn: (request: SendRequest) => Promise<T>): Promise<T> {
     this.ensureConnected();
     return this.cluster.retrier.run(async () => {
       const node = await this.cluster.findCoordinator(groupId);
@@ -143,10 +147,11 @@ export class Admin {
   async listTopics(): Promise<string[]> {
     this.ensureConnected();
     const meta = await this.rawMetadata(null);
-    return (meta.topics as WireMessage[]).map((t) => t.name as string);
+    // A topic's name is null only when it was asked for by id, which this client never does.
+    return meta.topics.flatMap((t) => (t.name === null ? [] : [t.name]));
   }
 
-  private async rawMetadata(topics: string[] | null): Promise<WireMessage> {
+  private async rawMetadata(topics: string[] | null): Promise<MetadataResponse> {
     return this.cluster.retrier.run(async () => {
       const conn = await this.cluster.anyConnection();
       return conn.request(ApiKey.Metadata, {
@@ -175,7 +180,7 @@ export class Admin {
         timeoutMs: timeout,
         validateOnly,
       }, timeout);
-      const list = res.topics as WireMessage[];
+      const list = res.topics;
       const retriable = list.find((t) => t.errorCode !== 0 && new FjordProtocolError(t.errorCode).retriable);
       if (retriable) throw new AdminItemError(retriable.errorCode, retriable.name, retriable.errorMessage);
       return list;
@@ -195,11 +200,11 @@ export class Admin {
     const { topics, timeout = 5000 } = options;
     if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string')) throw new FjordNonRetriableError(`Invalid topics array ${topics}`);
     const results = await this.onController(async (request) => {
-      const res = await request(ApiKey.DeleteTopics, { topicNames: topics, topics: topics.map((name) => ({ name })), timeoutMs: timeout }, timeout);
-      return res.responses as WireMessage[];
+      const res = await request(ApiKey.DeleteTopics, { topicNames: topics, topics: topics.map((name) => ({ name, topicId: ZERO_UUID })), timeoutMs: timeout }, timeout);
+      return res.responses;
     });
     for (const t of topics) this.cluster.targetTopics.delete(t);
-    const errors = results.filter((r) => r.errorCode !== 0).map((r) => new AdminItemError(r.errorCode, r.name, r.errorMessage));
+    const errors = results.filter((r) => r.errorCode !== 0).map((r) => new AdminItemError(r.errorCode, r.name ?? r.topicId ?? '', r.errorMessage));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new FjordAggregateError(`Topic deletion errors: ${errors.map((e) => `${e.target} (${e.type})`).join(', ')}`, errors);
   }
@@ -213,7 +218,7 @@ export class Admin {
         timeoutMs: timeout,
         validateOnly,
       }, timeout);
-      return res.results as WireMessage[];
+      return res.results;
     });
     const errors = results.filter((r) => r.errorCode !== 0).map((r) => new AdminItemError(r.errorCode, r.name, r.errorMessage));
     if (errors.length === 1) throw errors[0];
@@ -226,14 +231,15 @@ export class Admin {
     this.ensureConnected();
     const wanted = options.topics && options.topics.length ? options.topics : null;
     const meta = await this.rawMetadata(wanted);
-    const topics = meta.topics as WireMessage[];
-    for (const t of topics) {
-      if (t.errorCode !== 0) throw new AdminItemError(t.errorCode, t.name);
+    for (const t of meta.topics) {
+      if (t.errorCode !== 0) throw new AdminItemError(t.errorCode, t.name ?? t.topicId ?? '');
     }
+    // A topic's name is null only when it was asked for by id, which this client never does.
+    const topics = meta.topics.flatMap((t) => (t.name === null ? [] : [{ ...t, name: t.name }]));
     return {
       topics: topics.map((t) => ({
         name: t.name,
-        partitions: (t.partitions as WireMessage[]).map((p) => ({
+        partitions: t.partitions.map((p) => ({
           partitionErrorCode: p.errorCode,
           partitionId: p.partitionIndex,
           leader: p.leaderId,
@@ -267,10 +273,10 @@ export class Admin {
           isolationLevel: 0,
           topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
         });
-        for (const t of res.topics as WireMessage[]) {
-          for (const p of t.partitions as WireMessage[]) {
+        for (const t of res.topics) {
+          for (const p of t.partitions) {
             if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${topic}/${p.partitionIndex}`);
-            out.set(p.partitionIndex, p.offset);
+            out.set(p.partitionIndex, p.offset ?? -1); // v1+ (this client's minimum) always has it
           }
         }
       }));
@@ -311,11 +317,11 @@ export class Admin {
       if (r.errorCode) throw new FjordProtocolError(r.errorCode, `group ${groupId}`);
       return r;
     });
-    const out = (res.topics as WireMessage[]).map((t) => ({
-      topic: t.name as string,
-      partitions: (t.partitions as WireMessage[]).map((p) => {
+    const out = (res.topics ?? []).map((t) => ({ // v0-7 (this client's range) always has topics
+      topic: t.name,
+      partitions: t.partitions.map((p) => {
         if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${t.name}/${p.partitionIndex}`);
-        return { partition: p.partitionIndex as number, offset: String(p.committedOffset), metadata: (p.metadata as string | null) || null };
+        return { partition: p.partitionIndex, offset: String(p.committedOffset), metadata: p.metadata || null };
       }).sort((a, b) => a.partition - b.partition),
     }));
     if (resolveOffsets) {
@@ -350,8 +356,8 @@ export class Admin {
         groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
         topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p.partition, committedOffset: Number(p.offset), committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null })) }],
       });
-      for (const t of r.topics as WireMessage[]) {
-        for (const p of t.partitions as WireMessage[]) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${t.name}/${p.partitionIndex}`);
+      for (const t of r.topics) {
+        for (const p of t.partitions) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${t.name}/${p.partitionIndex}`);
       }
     });
   }
@@ -381,8 +387,8 @@ export class Admin {
     }
     await Promise.all([...byLeader].map(async ([leader, list]) => {
       const res = await this.cluster.request(leader, ApiKey.DeleteRecords, { topics: [{ name: topic, partitions: list }], timeoutMs: 5000 });
-      for (const t of res.topics as WireMessage[]) {
-        for (const p of t.partitions as WireMessage[]) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${topic}/${p.partitionIndex}`);
+      for (const t of res.topics) {
+        for (const p of t.partitions) if (p.errorCode !== 0) throw new AdminItemError(p.errorCode, `${topic}/${p.partitionIndex}`);
       }
     }));
   }
@@ -399,7 +405,7 @@ export class Admin {
         if (r.errorCode !== 0) throw new FjordProtocolError(r.errorCode, 'ListGroups');
         return r;
       });
-      for (const g of res.groups as WireMessage[]) {
+      for (const g of res.groups) {
         groups.push(g.groupState ? { groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState } : { groupId: g.groupId, protocolType: g.protocolType });
       }
     }));
@@ -412,14 +418,14 @@ export class Admin {
     const found = new Map<string, GroupDescription>();
     await Promise.all([...byCoordinator].map(async ([node, ids]) => {
       const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DescribeGroups, { groups: ids, includeAuthorizedOperations: false }));
-      for (const g of res.groups as WireMessage[]) {
+      for (const g of res.groups) {
         found.set(g.groupId, {
           errorCode: g.errorCode,
           groupId: g.groupId,
           state: g.groupState,
           protocolType: g.protocolType,
           protocol: g.protocolData,
-          members: (g.members as WireMessage[]).map((m) => ({
+          members: g.members.map((m) => ({
             memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost,
             memberMetadata: m.memberMetadata, memberAssignment: m.memberAssignment, groupInstanceId: m.groupInstanceId ?? null,
           })),
@@ -434,11 +440,11 @@ export class Admin {
       const conn = await this.cluster.connection(node);
       if (!conn.supports(CONSUMER_GROUP_DESCRIBE)) return;
       const res2 = await this.cluster.retrier.run(() => conn.request(CONSUMER_GROUP_DESCRIBE, { groupIds: others, includeAuthorizedOperations: false }));
-      for (const g of res2.groups as WireMessage[]) {
+      for (const g of res2.groups) {
         if (g.errorCode !== 0) continue;
-        const byTopic = (a: WireMessage | null) => {
+        const byTopic = (a: ConsumerGroupDescribeResponseAssignment) => {
           const out: { [topic: string]: number[] } = {};
-          for (const t of (a?.topicPartitions ?? []) as WireMessage[]) out[t.topicName] = t.partitions;
+          for (const t of a?.topicPartitions ?? []) out[t.topicName] = t.partitions;
           return out;
         };
         found.set(g.groupId, {
@@ -447,7 +453,7 @@ export class Admin {
           state: g.groupState,
           protocolType: 'consumer',
           protocol: g.assignorName,
-          members: (g.members as WireMessage[]).map((m) => ({
+          members: g.members.map((m) => ({
             memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost, groupInstanceId: m.instanceId ?? null,
             // In the classic shapes, so code reading kafkajs' describeGroups keeps working.
             memberMetadata: MemberMetadata.encode({ version: 0, topics: m.subscribedTopicNames ?? [] }),
@@ -466,7 +472,7 @@ export class Admin {
     const byCoordinator = await this.groupsByCoordinator(groupIds);
     await Promise.all([...byCoordinator].map(async ([node, ids]) => {
       const res = await this.cluster.retrier.run(() => this.cluster.request(node, ApiKey.DeleteGroups, { groupsNames: ids }));
-      for (const r of res.results as WireMessage[]) {
+      for (const r of res.results) {
         results.push(r.errorCode === 0 ? { groupId: r.groupId, errorCode: 0 } : { groupId: r.groupId, errorCode: r.errorCode, error: new AdminItemError(r.errorCode, r.groupId) });
       }
     }));
@@ -495,7 +501,7 @@ export class Admin {
       });
       return { r, version };
     });
-    const results = res.r.results as WireMessage[];
+    const results = res.r.results;
     for (const x of results) if (x.errorCode !== 0) throw new AdminItemError(x.errorCode, x.resourceName, x.errorMessage);
     return {
       throttleTime: res.r.throttleTimeMs ?? 0,
@@ -504,8 +510,8 @@ export class Admin {
         errorMessage: x.errorMessage ?? null,
         resourceName: x.resourceName,
         resourceType: x.resourceType,
-        configEntries: (x.configs as WireMessage[]).map((c) => {
-          const source = res.version >= 1 ? c.configSource : c.isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.UNKNOWN;
+        configEntries: x.configs.map((c) => {
+          const source = res.version >= 1 ? c.configSource ?? ConfigSource.UNKNOWN : c.isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.UNKNOWN;
           return {
             configName: c.name,
             configValue: c.value,
@@ -513,7 +519,7 @@ export class Admin {
             isDefault: res.version >= 1 ? source === ConfigSource.DEFAULT_CONFIG : !!c.isDefault,
             configSource: source,
             isSensitive: c.isSensitive,
-            configSynonyms: ((c.synonyms ?? []) as WireMessage[]).map((s) => ({ configName: s.name, configValue: s.value, configSource: s.source })),
+            configSynonyms: (c.synonyms ?? []).map((s) => ({ configName: s.name, configValue: s.value, configSource: s.source })),
           };
         }),
       })),
@@ -538,7 +544,7 @@ export class Admin {
         validateOnly,
       });
     });
-    const list = res.responses as WireMessage[];
+    const list = res.responses;
     for (const x of list) if (x.errorCode !== 0) throw new AdminItemError(x.errorCode, x.resourceName, x.errorMessage);
     return {
       throttleTime: res.throttleTimeMs ?? 0,
