@@ -8,7 +8,7 @@
 // at most one batch per partition is in flight, so a retry (same bytes, same sequence) can never
 // be overtaken. The broker answers a duplicate with the original offset.
 import { ApiKey } from '../protocol/apis.js';
-import type { Message as WireMessage } from '../protocol/codec.js';
+import type { ProduceResponse, ProduceResponsePartitionProduceResponse } from '../protocol/generated/types.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
@@ -475,7 +475,7 @@ export class Producer {
   }
 
   private async sendRequest(node: number, acks: number, batches: Batch[]): Promise<void> {
-    let response: WireMessage;
+    let response: ProduceResponse | null;
     const timeout = Math.max(...batches.map((b) => b.queue.timeout));
     // Batches are encoded (compressed) in parallel, but requests reach the socket in the order
     // they were made: compression finishing out of order must not reorder a partition's batches.
@@ -510,13 +510,13 @@ export class Producer {
     } finally {
       if (this.writeTurns.get(node) === turn) this.writeTurns.delete(node);
     }
-    if (acks === 0) {
+    if (response === null) { // acks=0: the broker answers nothing
       for (const b of batches) this.batchDone(b, { index: b.queue.partition, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
       return;
     }
-    const results = new Map<string, WireMessage>();
-    for (const t of response.responses as WireMessage[]) {
-      for (const p of t.partitionResponses as WireMessage[]) results.set(`${t.name}\u0000${p.index}`, p);
+    const results = new Map<string, ProduceResponsePartitionProduceResponse>();
+    for (const t of response.responses) {
+      for (const p of t.partitionResponses) results.set(`${t.name}\u0000${p.index}`, p);
     }
     for (const b of batches) {
       const r = results.get(`${b.queue.topic}\u0000${b.queue.partition}`);
@@ -530,7 +530,7 @@ export class Producer {
     }
   }
 
-  private batchDone(b: Batch, r: WireMessage): void {
+  private batchDone(b: Batch, r: ProduceResponsePartitionProduceResponse): void {
     b.queue.state.inFlight--;
     const q = b.queue;
     for (let i = 0; i < b.parts.length; i++) {
