@@ -2,7 +2,7 @@
 // join with the assigners' protocols, run the chosen assigner when leader, sync, heartbeat, leave.
 // Commits and offset fetches go through this class for both protocols (see `membership`).
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message as WireMessage } from '../../protocol/codec.js';
+import type { ApiKeyNumber, JoinGroupResponseMember, RequestOf, ResponseOf } from '../../protocol/generated/types.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { Cluster } from '../cluster.js';
 import { FjordError, FjordNonRetriableError, FjordProtocolError } from '../errors.js';
@@ -68,12 +68,12 @@ export class ClassicGroupMember {
   }
 
   /** Sends `body` to the coordinator; coordinator errors (also in `errorCode`) refresh the lookup. */
-  private async send(apiKey: number, body: WireMessage, timeout?: number): Promise<WireMessage> {
+  private async send<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, timeout?: number): Promise<ResponseOf<K>> {
     const node = await this.coordinator();
     try {
       const conn = await this.cluster.connection(node, 'coordinator');
       const res = await conn.request(apiKey, body, timeout ? { timeout } : undefined);
-      if (typeof res.errorCode === 'number' && COORDINATOR_CODES.has(res.errorCode)) this.cluster.forgetCoordinator(this.options.groupId);
+      if ('errorCode' in res && typeof res.errorCode === 'number' && COORDINATOR_CODES.has(res.errorCode)) this.cluster.forgetCoordinator(this.options.groupId);
       return res;
     } catch (err) {
       this.cluster.forgetCoordinator(this.options.groupId);
@@ -120,20 +120,23 @@ export class ClassicGroupMember {
           if (!err.retriable) bail(err);
           throw err;
         }
+        // Nullable (v7+) only for failed joins: a joined group has chosen its protocol.
+        if (join.protocolName === null) return bail(new FjordError(`JoinGroup ${groupId} succeeded without choosing a protocol`, { retriable: false }));
+        const protocolName = join.protocolName;
         this.memberId = join.memberId;
         this.generationId = join.generationId;
         this.leaderId = join.leader;
-        this.protocolName = join.protocolName;
+        this.protocolName = protocolName;
         const isLeader = join.leader === join.memberId;
         let assignments: { memberId: string; assignment: Buffer }[] = [];
-        if (isLeader && !join.skipAssignment) assignments = await this.assign(join.protocolName, join.members as WireMessage[]);
+        if (isLeader && !join.skipAssignment) assignments = await this.assign(protocolName, join.members);
         const sync = await this.send(ApiKey.SyncGroup, {
           groupId,
           generationId: this.generationId,
           memberId: this.memberId,
           groupInstanceId,
           protocolType: 'consumer',
-          protocolName: join.protocolName,
+          protocolName,
           assignments,
         }, rebalanceTimeout + 5000);
         if (REJOIN_CODES.has(sync.errorCode)) {
@@ -145,19 +148,19 @@ export class ClassicGroupMember {
           if (!err.retriable) bail(err);
           throw err;
         }
-        const decoded = MemberAssignment.decode(sync.assignment as Buffer | null);
+        const decoded = MemberAssignment.decode(sync.assignment);
         const assignment = new Map<string, number[]>();
         if (decoded) for (const [topic, partitions] of Object.entries(decoded.assignment)) assignment.set(topic, [...partitions].sort((a, b) => a - b));
         return {
           assignment, isLeader, leaderId: this.leaderId, memberId: this.memberId, generationId: this.generationId,
-          groupProtocol: join.protocolName, duration: Date.now() - started,
+          groupProtocol: protocolName, duration: Date.now() - started,
         };
       }
       throw new FjordError(`group ${groupId} kept rebalancing while joining`);
     });
   }
 
-  private async assign(protocolName: string, members: WireMessage[]): Promise<{ memberId: string; assignment: Buffer }[]> {
+  private async assign(protocolName: string, members: JoinGroupResponseMember[]): Promise<{ memberId: string; assignment: Buffer }[]> {
     const assigner = this.options.assigners.find((a) => a.name === protocolName);
     if (!assigner) throw new FjordNonRetriableError(`the group chose assigner "${protocolName}", which this consumer does not have`);
     const topics = new Set<string>();
@@ -211,8 +214,8 @@ export class ClassicGroupMember {
           partitions: list.map((o) => ({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: o.metadata ?? null })),
         })),
       });
-      for (const t of res.topics as WireMessage[]) {
-        for (const p of t.partitions as WireMessage[]) {
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
           if (p.errorCode === 0) continue;
           if (REJOIN_CODES.has(p.errorCode) || p.errorCode === ErrorCode.FENCED_MEMBER_EPOCH) bail(new RebalanceError(p.errorCode, `commit to ${t.name}/${p.partitionIndex}`));
           // KIP-848: the epoch moved on since the commit was made; try again with the new one.
@@ -235,9 +238,9 @@ export class ClassicGroupMember {
       return r;
     });
     const out = new Map<string, Map<number, number>>();
-    for (const t of res.topics as WireMessage[]) {
+    for (const t of res.topics ?? []) { // v0-7 (this client's range) always has topics
       const m = new Map<number, number>();
-      for (const p of t.partitions as WireMessage[]) {
+      for (const p of t.partitions) {
         if (p.errorCode !== 0 && p.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new FjordProtocolError(p.errorCode, `OffsetFetch ${t.name}/${p.partitionIndex}`);
         m.set(p.partitionIndex, p.committedOffset);
       }

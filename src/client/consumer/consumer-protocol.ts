@@ -8,7 +8,7 @@
 // a new assignment (by topic name), the loss of every partition (fenced: the member epoch is
 // stale, nothing can be committed), or a fatal error.
 import { randomBytes } from 'node:crypto';
-import type { Message as WireMessage } from '../../protocol/codec.js';
+import type { ConsumerGroupHeartbeatResponseAssignment } from '../../protocol/generated/types.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { Cluster } from '../cluster.js';
 import { FjordNonRetriableError, FjordProtocolError, FjordUnsupportedError } from '../errors.js';
@@ -141,8 +141,8 @@ export class ConsumerGroupMember {
     }
   }
 
-  private async topicNames(assignment: WireMessage): Promise<Map<string, number[]>> {
-    const list = (assignment.topicPartitions as WireMessage[]) ?? [];
+  private async topicNames(assignment: ConsumerGroupHeartbeatResponseAssignment): Promise<Map<string, number[]>> {
+    const list = assignment.topicPartitions;
     const byId = () => new Map(this.cluster.knownTopicIds());
     let ids = byId();
     if (list.some((t) => !ids.has(t.topicId))) {
@@ -160,7 +160,7 @@ export class ConsumerGroupMember {
         this.log.warn(`assigned a topic id this client cannot name: ${t.topicId}`);
         continue;
       }
-      out.set(name, [...(t.partitions as number[])].sort((a, b) => a - b));
+      out.set(name, [...t.partitions].sort((a, b) => a - b));
     }
     return out;
   }
@@ -186,7 +186,7 @@ export class ConsumerGroupMember {
       serverAssignor: this.options.serverAssignor,
       topicPartitions: owned,
     });
-    const code = res.errorCode as number;
+    const code = res.errorCode;
     if (code === ErrorCode.NONE) {
       if (res.memberId) this.memberId = res.memberId;
       this.epoch = res.memberEpoch;

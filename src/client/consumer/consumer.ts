@@ -13,7 +13,6 @@
 //    again (classic-protocol.ts or consumer-protocol.ts).
 // Seeks and pauses bump a partition's epoch; queued batches of an older epoch are dropped.
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message as WireMessage } from '../../protocol/codec.js';
 import type { Cluster } from '../cluster.js';
 import { FjordError, FjordNonRetriableError, FjordNotConnectedError, isRetriable } from '../errors.js';
 import { ConsumerEvents, Instrumentation } from '../instrumentation.js';
@@ -642,7 +641,8 @@ export class Consumer {
   async describeGroup(): Promise<{ groupId: string; members: unknown[]; protocol: string; protocolType: string; state: string; errorCode: number }> {
     const node = await this.cluster.findCoordinator(this.groupId);
     const res = await this.cluster.request(node, ApiKey.DescribeGroups, { groups: [this.groupId], includeAuthorizedOperations: false });
-    const g = (res.groups as WireMessage[])[0];
+    const g = res.groups.find((x) => x.groupId === this.groupId);
+    if (!g) throw new FjordError(`DescribeGroups did not describe group ${this.groupId}`);
     return { groupId: g.groupId, members: g.members, protocol: g.protocolData, protocolType: g.protocolType, state: g.groupState, errorCode: g.errorCode };
   }
 

@@ -4,7 +4,7 @@
 // maxBytesPerPartition bytes, which is the backpressure. Also resets offsets out of range and backs
 // off after errors, per partition (a partition error) or per loop (a failed request).
 import { ApiKey } from '../../protocol/apis.js';
-import type { Message as WireMessage } from '../../protocol/codec.js';
+import type { FetchRequestFetchPartition, FetchResponse } from '../../protocol/generated/types.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { STALE_METADATA_CODES, type Cluster } from '../cluster.js';
 import { FjordNonRetriableError, FjordProtocolError, isRetriable } from '../errors.js';
@@ -64,7 +64,7 @@ export class Fetcher {
       }
       const epochs = wanted.map((s) => s.epoch);
       const offsets = wanted.map((s) => s.fetchOffset);
-      const byTopic = new Map<string, WireMessage[]>();
+      const byTopic = new Map<string, FetchRequestFetchPartition[]>();
       for (const s of wanted) {
         let list = byTopic.get(s.topic);
         if (!list) byTopic.set(s.topic, (list = []));
@@ -72,7 +72,7 @@ export class Fetcher {
       }
       const started = Date.now();
       this.instrumentation.emit(ConsumerEvents.FETCH_START, { nodeId: leader });
-      let res: WireMessage;
+      let res: FetchResponse;
       try {
         const conn = await this.cluster.connection(leader, 'fetch');
         res = await conn.request(ApiKey.Fetch, {
@@ -97,8 +97,8 @@ export class Fetcher {
       if (!session.active) return;
       let batches = 0;
       let needRefresh = false;
-      for (const t of res.responses as WireMessage[]) {
-        for (const p of t.partitions as WireMessage[]) {
+      for (const t of res.responses) {
+        for (const p of t.partitions) {
           const i = wanted.findIndex((s) => s.topic === t.topic && s.partition === p.partitionIndex);
           if (i < 0) continue;
           const s = wanted[i];
@@ -114,7 +114,7 @@ export class Fetcher {
             continue;
           }
           s.highWatermark = p.highWatermark;
-          const records = p.records as Buffer | null;
+          const records = p.records as Buffer | null; // the decoder gives one Buffer; lists are for encoding
           if (!records || records.length === 0) continue;
           let decoded;
           try {
@@ -182,10 +182,10 @@ export class Fetcher {
           isolationLevel: this.settings.readCommitted ? 1 : 0,
           topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((p) => ({ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: p.timestamp, maxNumOffsets: 1 })) })),
         });
-        for (const t of res.topics as WireMessage[]) {
-          for (const p of t.partitions as WireMessage[]) {
+        for (const t of res.topics) {
+          for (const p of t.partitions) {
             if (p.errorCode !== 0) throw new FjordProtocolError(p.errorCode, `ListOffsets ${t.name}/${p.partitionIndex}`);
-            out.set(tpKey(t.name, p.partitionIndex), p.offset);
+            out.set(tpKey(t.name, p.partitionIndex), p.offset ?? -1); // v1+ (this client's minimum) always has it
           }
         }
       }));
