@@ -11,12 +11,6 @@ import { inRange, type FieldSchema, type MessageSchema } from './schema.js';
 /** A decoded message before it is given its API's type: field values by camelCased name. */
 export type DecodedMessage = { [field: string]: unknown };
 
-/**
- * Untyped message for code that has not moved to the generated types yet.
- * @deprecated use RequestOf/ResponseOf from generated/types.ts.
- */
-export type Message = Record<string, any>; // TODO(types): client/cli still read responses through this
-
 type Decode = (r: Reader) => unknown;
 /** `v` is whatever the caller put in the field; the generated types say what that is. */
 type Encode = (w: Writer, v: unknown) => void;

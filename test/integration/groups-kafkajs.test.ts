@@ -4,9 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AssignerProtocol, type Consumer } from 'kafkajs';
 import { kafkaFor, withBroker, uniqueTopic, eventually } from '../helpers.js';
-import { RawConnection } from '../raw-client.js';
+import { RawConnection, type Message } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
-import type { Message } from '../../src/protocol/codec.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import type { RunningBroker } from '../../src/index.js';
 
