@@ -8,10 +8,11 @@ import type { Cluster } from './cluster.js';
 import {
   FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, KafkaJSDeleteGroupsError, errorName,
 } from './errors.js';
-import { AdminEvents, Instrumentation } from './instrumentation.js';
+import { AdminEvents, Instrumentation, type InstrumentationEvent } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
 import type { RetryOptions } from './retry.js';
 import { MemberAssignment, MemberMetadata } from './consumer/assigners.js';
+import type { AdminEventMap } from './kafkajs-names.js';
 
 /** ConsumerGroupDescribe (KIP-848 groups). */
 const CONSUMER_GROUP_DESCRIBE = 69;
@@ -82,7 +83,11 @@ export class Admin {
     this.cluster = makeCluster(this.instrumentation.network);
   }
 
-  on(event: string, listener: (e: any) => void): () => void {
+  /** Listens to an instrumentation event (`this.events`); returns the function that removes it. */
+  on<E extends keyof AdminEventMap>(event: E, listener: (e: AdminEventMap[E]) => void): () => void;
+  /** An event name not known to the types (throws unless it is one of `this.events`). */
+  on(event: string, listener: (e: InstrumentationEvent<unknown>) => void): () => void;
+  on(event: string, listener: (e: never) => void): () => void {
     return this.instrumentation.on(event, listener);
   }
 

@@ -9,7 +9,8 @@ export interface InstrumentationEvent<T = Record<string, unknown>> {
   timestamp: number;
   payload: T;
 }
-export type Listener = (event: InstrumentationEvent<any>) => void;
+/** A listener as stored: each was registered for one event name, whose payload it reads. */
+export type Listener = (event: InstrumentationEvent<unknown>) => void;
 
 const network = (prefix: string) => ({
   REQUEST: `${prefix}.network.request`,
@@ -60,7 +61,12 @@ export class Instrumentation {
     this.known = new Set(Object.values(events));
   }
 
-  on(type: string, listener: Listener): () => void {
+  /**
+   * `listener` reads the event type of `type` (ProducerEventMap & co. in kafkajs-names.ts say which);
+   * nothing here checks that emit() is given that payload, so it is taken on trust: the one cast.
+   */
+  on<E extends InstrumentationEvent<unknown>>(type: string, typedListener: (event: E) => void): () => void {
+    const listener = typedListener as Listener;
     if (!this.known.has(type)) {
       throw new FjordNonRetriableError(`Event name should be one of ${[...this.known].join(', ')}, not "${type}"`);
     }

@@ -113,6 +113,33 @@ export type ConsumerReceivedUnsubcribedTopicsEvent = InstrumentationEvent<GroupM
   generationId: number; assignedTopics: string[]; topicsSubscribed: string[]; topicsNotSubscribed: string[];
 }>;
 
+/** Instrumentation event of each event name: what `on(name, listener)` hands the listener. */
+type NetworkEventMap<P extends string> = {
+  [K in `${P}.network.request`]: RequestEvent } & {
+  [K in `${P}.network.request_timeout`]: RequestTimeoutEvent } & {
+  [K in `${P}.network.request_queue_size`]: RequestQueueSizeEvent };
+export type ProducerEventMap = NetworkEventMap<'producer'> & {
+  'producer.connect': ConnectEvent; 'producer.disconnect': DisconnectEvent;
+};
+export type AdminEventMap = NetworkEventMap<'admin'> & {
+  'admin.connect': ConnectEvent; 'admin.disconnect': DisconnectEvent;
+};
+export type ConsumerEventMap = NetworkEventMap<'consumer'> & {
+  'consumer.heartbeat': ConsumerHeartbeatEvent;
+  'consumer.commit_offsets': ConsumerCommitOffsetsEvent;
+  'consumer.group_join': ConsumerGroupJoinEvent;
+  'consumer.fetch': ConsumerFetchEvent;
+  'consumer.fetch_start': ConsumerFetchStartEvent;
+  'consumer.start_batch_process': ConsumerStartBatchProcessEvent;
+  'consumer.end_batch_process': ConsumerEndBatchProcessEvent;
+  'consumer.connect': ConnectEvent;
+  'consumer.disconnect': DisconnectEvent;
+  'consumer.stop': InstrumentationEvent<null>;
+  'consumer.crash': ConsumerCrashEvent;
+  'consumer.rebalancing': ConsumerRebalancingEvent;
+  'consumer.received_unsubscribed_topics': ConsumerReceivedUnsubcribedTopicsEvent;
+};
+
 // --- AssignerProtocol ------------------------------------------------------------------------------
 
 /** A member's JoinGroup metadata; `userData` is an empty buffer when the member sent none. */

@@ -15,11 +15,12 @@ import {
   FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordNumberOfRetriesExceeded, FjordProtocolError,
   FjordUnsupportedError, isRetriable,
 } from './errors.js';
-import { Instrumentation, ProducerEvents } from './instrumentation.js';
+import { Instrumentation, ProducerEvents, type InstrumentationEvent } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
 import { DefaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js';
 import { encodeBatch, type IHeaders, type Message } from './record-codec.js';
 import type { RetryOptions } from './retry.js';
+import type { ProducerEventMap } from './kafkajs-names.js';
 
 export const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const;
 
@@ -202,7 +203,11 @@ export class Producer {
     }
   }
 
-  on(event: string, listener: (e: any) => void): () => void {
+  /** Listens to an instrumentation event (`this.events`); returns the function that removes it. */
+  on<E extends keyof ProducerEventMap>(event: E, listener: (e: ProducerEventMap[E]) => void): () => void;
+  /** An event name not known to the types (throws unless it is one of `this.events`). */
+  on(event: string, listener: (e: InstrumentationEvent<unknown>) => void): () => void;
+  on(event: string, listener: (e: never) => void): () => void {
     return this.instrumentation.on(event, listener);
   }
 

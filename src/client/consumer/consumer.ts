@@ -15,7 +15,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import type { Cluster } from '../cluster.js';
 import { FjordError, FjordNonRetriableError, FjordNotConnectedError, isRetriable } from '../errors.js';
-import { ConsumerEvents, Instrumentation } from '../instrumentation.js';
+import { ConsumerEvents, Instrumentation, type InstrumentationEvent } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import type { KafkaMessage } from '../record-codec.js';
 import { sleep, type RetryOptions } from '../retry.js';
@@ -28,6 +28,7 @@ import { OffsetCommits } from './offset-commits.js';
 import { rewind, tpKey, type PartitionState } from './partition-state.js';
 import { createSession, type Session } from './session.js';
 import { Workers, type RunSettings } from './workers.js';
+import type { ConsumerEventMap } from '../kafkajs-names.js';
 
 export interface ConsumerConfig {
   /** The group to join. Without one (a Fjord extension) the consumer reads partitions given to assign(). */
@@ -188,7 +189,11 @@ export class Consumer {
     });
   }
 
-  on(event: string, listener: (e: any) => void): () => void {
+  /** Listens to an instrumentation event (`this.events`); returns the function that removes it. */
+  on<E extends keyof ConsumerEventMap>(event: E, listener: (e: ConsumerEventMap[E]) => void): () => void;
+  /** An event name not known to the types (throws unless it is one of `this.events`). */
+  on(event: string, listener: (e: InstrumentationEvent<unknown>) => void): () => void;
+  on(event: string, listener: (e: never) => void): () => void {
     return this.instrumentation.on(event, listener);
   }
 
