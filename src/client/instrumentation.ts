@@ -12,10 +12,10 @@ export interface InstrumentationEvent<T = Record<string, unknown>> {
 /** A listener as stored: each was registered for one event name, whose payload it reads. */
 export type Listener = (event: InstrumentationEvent<unknown>) => void;
 
-const network = (prefix: string) => ({
-  REQUEST: `${prefix}.network.request`,
-  REQUEST_TIMEOUT: `${prefix}.network.request_timeout`,
-  REQUEST_QUEUE_SIZE: `${prefix}.network.request_queue_size`,
+const network = <P extends string>(prefix: P) => ({
+  REQUEST: `${prefix}.network.request` as const,
+  REQUEST_TIMEOUT: `${prefix}.network.request_timeout` as const,
+  REQUEST_QUEUE_SIZE: `${prefix}.network.request_queue_size` as const,
 });
 
 export const ProducerEvents = {

@@ -7,7 +7,7 @@ import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import type { KafkaMessage } from '../record-codec.js';
 import { RebalanceError } from './classic-protocol.js';
-import type { Batch, ConsumerRunConfig, TopicPartitionOffset } from './consumer.js';
+import type { Batch, ConsumerRunConfig, TopicPartitionOffset } from './types.js';
 import { Abandoned } from './hand-off.js';
 import type { OffsetCommits } from './offset-commits.js';
 import { rewind, type FetchedBatch, type PartitionState } from './partition-state.js';
