@@ -514,6 +514,79 @@ test('offsets and group metadata survive a coordinator restart', async () => {
   }
 });
 
+test('a protocol switch keeps the offsets and the generation, live and across restarts', async () => {
+  const storage = new MemoryStorage();
+  await storage.createTopic('t', 2, {});
+  const commitAt = (c: GroupCoordinator, partitionIndex: number, committedOffset: number, member: { generationId: number; memberId: string }, apiVersion?: number) =>
+    c.commitOffsets({ groupId: 'g', apiVersion, generationId: member.generationId, memberId: member.memberId, groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partitionIndex, committedOffset, committedLeaderEpoch: -1, committedMetadata: null }] }] })
+      .then((r) => r[0].partitions[0].errorCode);
+  const consumerHb = (c: GroupCoordinator, memberId: string, memberEpoch: number) => c.consumerGroupHeartbeat({
+    groupId: 'g', memberId, memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: memberEpoch === 0 ? 5000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ['t'] : null, subscribedTopicRegex: null, serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null, clientId: 'client', clientHost: '/127.0.0.1',
+  });
+  const committed = (c: GroupCoordinator) => c.fetchOffsets('g', null).topics.flatMap((t) => t.partitions.map((x) => `${t.name}-${x.partitionIndex}@${x.committedOffset}`));
+  const listed = (c: GroupCoordinator) => c.listGroups().groups.filter((g) => g.groupId === 'g').map((g) => [g.groupType, g.groupState, g.protocolType]);
+
+  // Classic: generation 1, a commit, then the last member leaves (generation 2, Empty, stored).
+  let c = await coordinator(storage);
+  const a = await join(c, 'g');
+  assert.equal((await sync(c, 'g', a, { [a.memberId]: 'A' })).errorCode, ErrorCode.NONE);
+  assert.equal(await commitAt(c, 0, 10, a), ErrorCode.NONE);
+  c.leaveGroup('g', [{ memberId: a.memberId, groupInstanceId: null }]);
+  assert.deepEqual(listed(c), [['classic', 'Empty', 'consumer']]);
+
+  // The Empty classic group becomes a consumer group, keeps its offset and commits another.
+  const m = consumerHb(c, 'm', 0);
+  assert.equal(m.errorCode, ErrorCode.NONE);
+  assert.deepEqual(listed(c), [['consumer', 'Stable', 'consumer']]);
+  assert.equal(await commitAt(c, 1, 20, { generationId: m.memberEpoch, memberId: 'm' }, 9), ErrorCode.NONE);
+  assert.deepEqual(committed(c), ['t-0@10', 't-1@20']);
+  assert.equal(consumerHb(c, 'm', -1).errorCode, ErrorCode.NONE);
+  assert.deepEqual(listed(c), [['consumer', 'Empty', 'consumer']]);
+  await c.stop();
+
+  // After a restart (consumer membership is not stored) it is the Empty classic group of generation 2, with both offsets.
+  c = await coordinator(storage);
+  try {
+    assert.deepEqual(listed(c), [['classic', 'Empty', 'consumer']]);
+    assert.deepEqual(committed(c), ['t-0@10', 't-1@20']);
+    // Consumer again, then classic again live: the generation goes on from 2.
+    assert.equal(consumerHb(c, 'n', 0).errorCode, ErrorCode.NONE);
+    assert.equal(consumerHb(c, 'n', -1).errorCode, ErrorCode.NONE);
+    const b = await join(c, 'g');
+    assert.equal(b.errorCode, ErrorCode.NONE);
+    assert.equal(b.generationId, 3);
+    assert.deepEqual(listed(c), [['classic', 'CompletingRebalance', 'consumer']]);
+    assert.deepEqual(committed(c), ['t-0@10', 't-1@20']);
+    assert.equal((await sync(c, 'g', b, { [b.memberId]: 'B' })).errorCode, ErrorCode.NONE);
+    assert.equal(await commitAt(c, 0, 11, b), ErrorCode.NONE);
+  } finally {
+    await c.stop();
+  }
+
+  // And the stored state is what memory held: generation 3 Stable, the offsets as committed last.
+  c = await coordinator(storage);
+  try {
+    assert.deepEqual(listed(c), [['classic', 'Stable', 'consumer']]);
+    assert.deepEqual(committed(c), ['t-0@11', 't-1@20']);
+    assert.equal(c.describeGroups(['g'])[0].members[0].memberAssignment.toString(), 'B');
+    // Deleting the group removes offsets and metadata for good, whichever protocol wrote them.
+    c.leaveGroup('g', [{ memberId: c.describeGroups(['g'])[0].members[0].memberId, groupInstanceId: null }]);
+    assert.equal((await c.deleteGroups(['g']))[0].errorCode, ErrorCode.NONE);
+  } finally {
+    await c.stop();
+  }
+  c = await coordinator(storage);
+  try {
+    assert.deepEqual(listed(c), []);
+    assert.deepEqual(committed(c), []);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('DeleteGroups: unknown, non-empty and empty groups', async () => {
   const storage = new MemoryStorage();
   await storage.createTopic('t', 1, {});
@@ -697,7 +770,7 @@ nodeTest('group state changes assert where they may happen', () => {
   assert.equal(g.startRebalance(0), true);
   assert.throws(() => g.startRebalance(0), /cannot rebalance from PreparingRebalance/);
   assert.throws(() => g.markDead(), /cannot be deleted in PreparingRebalance/);
-  assert.throws(() => g.becomeConsumerGroup(new ConsumerGroup()), /is not an empty classic group/);
+  assert.throws(() => ConsumerGroup.replacing('g', g), /is not an empty classic group/);
   g.initNextGeneration();
   assert.equal(g.state, 'CompletingRebalance');
   assert.equal(member.isNew, false);
@@ -706,7 +779,7 @@ nodeTest('group state changes assert where they may happen', () => {
   assert.deepEqual(member.assignment, Buffer.from('a'));
   assert.throws(() => g.undoDead(), /was not deleted/);
 
-  const cg = new ConsumerGroup();
+  const cg = new ConsumerGroup('g');
   const stranger = new ConsumerMember('x');
   assert.throws(() => cg.resetMember(stranger), /member x is not in the group/);
   assert.throws(() => cg.reconcileMember(stranger, null), /member x is not in the group/);

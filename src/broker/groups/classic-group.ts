@@ -1,11 +1,10 @@
-// The classic group: members, generation, protocol choice; and the committed offsets of the group id.
-// A ClassicGroup is the one record a group id has: when `consumer` is set it is a KIP-848 consumer
-// group (state in consumer-group.ts) and its classic fields stay unused; the committed offsets and
-// their persistence are the group id's whichever protocol it speaks. This file holds state, its
-// transitions and pure helpers; timers, waiting requests and the log are classic-protocol.ts's.
+// The classic group: members, generation, protocol choice. A group id holds either a ClassicGroup
+// or a ConsumerGroup (KIP-848, consumer-group.ts): the `Group` union of runtime.ts. Its committed
+// offsets and metadata record are the id's, whichever protocol it speaks (group-offsets.ts). This
+// file holds state, its transitions and pure helpers; timers, waiting requests and the log are
+// classic-protocol.ts's.
 
-import type { ConsumerGroup } from './consumer-group.js';
-import type { GroupValue, OffsetValue } from './offsets-store.js';
+import type { GroupValue } from './offsets-store.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -15,8 +14,6 @@ export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
 export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`assertion: ${message}`);
 }
-
-const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 export interface ProtocolEntry {
   name: string;
@@ -47,16 +44,6 @@ export function joinError(memberId: string, errorCode: number): JoinGroupResult 
 
 export function syncError(errorCode: number): SyncGroupResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
-}
-
-/** One committed offset, as OffsetFetch reports it. */
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string;
-  commitTimestamp: number;
-  /** Offset in the internal log of the record that set it (orders concurrent writes). */
-  logOffset: number;
 }
 
 export class ClassicMember {
@@ -112,6 +99,8 @@ export class ClassicMember {
 }
 
 export class ClassicGroup {
+  /** Discriminates the `Group` union (ListGroups v5 groupType). */
+  readonly type = 'classic';
   /** Changed only by the transition methods below, which assert where the group may come from. */
   state: GroupState = 'Empty';
   /** When the group entered its current state (ms); persisted, used for offset expiry of Empty groups. */
@@ -128,22 +117,8 @@ export class ClassicGroup {
   readonly pendingMembers = new Map<string, NodeJS.Timeout | null>();
   /** Members of the current generation that have not sent SyncGroup yet. */
   readonly pendingSync = new Set<string>();
-  /** topic → partition → committed offset. */
-  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
-  /** "topic\0partition" → number of commits to it whose append has not completed. */
-  readonly pendingCommits = new Map<string, number>();
-  /**
-   * "topic\0partition" → log offset of a deletion applied while commits to that partition were in
-   * flight: a commit written before the deletion must not resurrect the offset when it completes.
-   */
-  readonly tombstones = new Map<string, number>();
   /** Topics the members subscribe to (consumer protocol), or null when unknown. */
   subscribedTopics: Set<string> | null = null;
-  /**
-   * Set for a KIP-848 consumer group. Its classic fields stay unused: `members` is empty, `state` is
-   * 'Empty' without consumer members and 'Stable' with them (reports use consumer.stateName()).
-   */
-  consumer: ConsumerGroup | null = null;
 
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;
@@ -152,16 +127,17 @@ export class ClassicGroup {
   newMemberAdded = false;
   /** Generation whose leader assignment is being written, so a repeated leader SyncGroup does not write twice. */
   storingGeneration = -1;
-  /** Log offset of the last group metadata record written for this group, -1 if none. */
-  persistedAt = -1;
-  /** The last group metadata value written (kept for log compaction); null when none or tombstoned. */
-  persisted: unknown = null;
 
   constructor(readonly groupId: string) {}
 
-  /** "consumer" for a KIP-848 group, else "classic" (ListGroups v5 groupType). */
-  get type(): 'classic' | 'consumer' {
-    return this.consumer ? 'consumer' : 'classic';
+  /**
+   * An Empty consumer group of this id becomes classic again: Empty, with the generation the classic
+   * group had reached before it became a consumer group (the next join phase goes on from there).
+   */
+  static afterConsumerGroup(groupId: string, generationId: number): ClassicGroup {
+    const g = new ClassicGroup(groupId);
+    g.generationId = generationId;
+    return g;
   }
 
   private enter(state: GroupState): void {
@@ -170,12 +146,10 @@ export class ClassicGroup {
   }
 
   /** A group as its last metadata record left it: Stable with its members, or Empty. */
-  static restore(groupId: string, value: GroupValue, logOffset: number): ClassicGroup {
+  static restore(groupId: string, value: GroupValue): ClassicGroup {
     const g = new ClassicGroup(groupId);
     g.protocolType = value.protocolType;
     g.generationId = value.generation;
-    g.persisted = value;
-    g.persistedAt = logOffset;
     if (value.members.length > 0 && value.protocol !== null) {
       g.protocolName = value.protocol;
       for (const mv of value.members) {
@@ -277,38 +251,9 @@ export class ClassicGroup {
     return expiry;
   }
 
-  /** The group's metadata record was written at `logOffset` (an older write completing late changes nothing). */
-  markPersisted(logOffset: number, value: GroupValue): void {
-    if (logOffset > this.persistedAt) {
-      this.persistedAt = logOffset;
-      this.persisted = value;
-    }
-  }
-
-  /** An Empty classic group becomes a KIP-848 consumer group (its committed offsets stay). */
-  becomeConsumerGroup(consumer: ConsumerGroup): void {
-    assert(this.consumer === null && this.state === 'Empty' && this.members.size === 0 && this.pendingMembers.size === 0,
-      `group ${this.groupId} is not an empty classic group`);
-    this.consumer = consumer;
-    this.protocolType = 'consumer';
-    this.protocolName = null;
-    this.leaderId = null;
-    this.subscribedTopics = null;
-  }
-
-  /** An Empty consumer group becomes a classic group again (its committed offsets stay). */
-  becomeClassicGroup(): void {
-    assert(this.consumer !== null && this.consumer.members.size === 0, `group ${this.groupId} is not an empty consumer group`);
-    this.consumer = null;
-    this.protocolType = null;
-    this.enter('Empty');
-  }
-
-  /** A consumer group's reported classic state follows its membership: Stable with members, else Empty. */
-  consumerMembershipChanged(): void {
-    assert(this.consumer !== null, `group ${this.groupId} is not a consumer group`);
-    const state: GroupState = this.consumer.members.size > 0 ? 'Stable' : 'Empty';
-    if (state !== this.state) this.enter(state);
+  /** Whether this Empty group may become a consumer group: nobody joined, nobody holds a member id. */
+  isUnused(): boolean {
+    return this.state === 'Empty' && this.members.size === 0 && this.pendingMembers.size === 0;
   }
 
   /** Deletion: only an Empty group dies; returns the timers of pending member ids to cancel. */
@@ -428,7 +373,6 @@ export class ClassicGroup {
   /** Adds a member; the first member fixes the protocol type and the first leaderless one leads. */
   addMember(member: ClassicMember): void {
     assert(!this.members.has(member.memberId), `group ${this.groupId} already has member ${member.memberId}`);
-    assert(this.consumer === null, `group ${this.groupId} is a consumer group`);
     if (this.members.size === 0) this.protocolType = member.protocolType;
     if (this.leaderId === null) this.leaderId = member.memberId;
     this.members.set(member.memberId, member);
@@ -505,67 +449,6 @@ export class ClassicGroup {
       groupInstanceId: m.groupInstanceId,
       metadata: m.metadata(this.protocolName),
     }));
-  }
-
-  offset(topic: string, partition: number): CommittedOffset | undefined {
-    return this.offsets.get(topic)?.get(partition);
-  }
-
-  offsetCount(): number {
-    let n = 0;
-    for (const parts of this.offsets.values()) n += parts.size;
-    return n;
-  }
-
-  hasPendingCommit(topic: string, partition: number): boolean {
-    return (this.pendingCommits.get(partitionKey(topic, partition)) ?? 0) > 0;
-  }
-
-  /** Offsets read back from the log on start. */
-  restoreOffsets(topic: string, partitions: Map<number, CommittedOffset>): void {
-    this.offsets.set(topic, partitions);
-  }
-
-  /** Commits to these partitions are being written. */
-  startCommits(partitions: { topic: string; partition: number }[]): void {
-    for (const { topic, partition } of partitions) {
-      const key = partitionKey(topic, partition);
-      this.pendingCommits.set(key, (this.pendingCommits.get(key) ?? 0) + 1);
-    }
-  }
-
-  /** Those writes ended (either way); a partition with none left in flight needs no tombstone any more. */
-  endCommits(partitions: { topic: string; partition: number }[]): void {
-    for (const { topic, partition } of partitions) {
-      const key = partitionKey(topic, partition);
-      const n = (this.pendingCommits.get(key) ?? 1) - 1;
-      if (n > 0) this.pendingCommits.set(key, n);
-      else {
-        this.pendingCommits.delete(key);
-        this.tombstones.delete(key);
-      }
-    }
-  }
-
-  /** Applies a durable offset record (value null = delete) unless a later record already did. */
-  applyOffset(topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
-    if (this.state === 'Dead') return; // its deletion was written after this record
-    const key = partitionKey(topic, partition);
-    const current = this.offset(topic, partition);
-    if (current && current.logOffset > logOffset) return;
-    const deletedAt = this.tombstones.get(key);
-    if (deletedAt !== undefined && deletedAt > logOffset) return;
-    if (value === null) {
-      const parts = this.offsets.get(topic);
-      parts?.delete(partition);
-      if (parts && parts.size === 0) this.offsets.delete(topic);
-      if (this.hasPendingCommit(topic, partition)) this.tombstones.set(key, logOffset);
-    } else {
-      let parts = this.offsets.get(topic);
-      if (!parts) this.offsets.set(topic, (parts = new Map()));
-      parts.set(partition, { ...value, logOffset });
-      this.tombstones.delete(key);
-    }
   }
 }
 

@@ -101,12 +101,12 @@ export class ClassicProtocol {
 
   /** After the replay: every loaded member's session starts now. */
   startSessions(): void {
-    for (const g of this.rt.groups.values()) for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
+    for (const g of this.rt.classicGroups()) for (const m of g.members.values()) this.scheduleHeartbeat(g, m);
   }
 
   /** On stop (timers already cleared): parked JoinGroup and SyncGroup requests answer NOT_COORDINATOR. */
   abortWaiting(): void {
-    for (const g of this.rt.groups.values()) {
+    for (const g of this.rt.classicGroups()) {
       g.joinTimer = g.syncTimer = null;
       for (const m of g.members.values()) {
         m.heartbeatTimer = null;
@@ -203,9 +203,9 @@ export class ClassicProtocol {
 
   /** A group that only ever held a pending member id or a refused join leaves no trace. */
   private maybeDropTransientGroup(g: ClassicGroup): void {
-    if (g.consumer === null && g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
-        g.offsets.size === 0 && g.pendingCommits.size === 0 && g.persistedAt < 0 && this.rt.groups.get(g.groupId) === g) {
-      this.rt.groups.delete(g.groupId);
+    if (g.state === 'Empty' && g.generationId === 0 && g.members.size === 0 && g.pendingMembers.size === 0 &&
+        (this.rt.offsets.get(g.groupId)?.isBlank() ?? true) && this.rt.groups.get(g.groupId) === g) {
+      this.rt.forget(g.groupId);
     }
   }
 
@@ -333,12 +333,16 @@ export class ClassicProtocol {
       return joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     const isNewMember = p.memberId === '';
-    let g = this.rt.groups.get(p.groupId);
-    if (g?.consumer) {
+    const found = this.rt.groups.get(p.groupId);
+    let g: ClassicGroup | undefined;
+    if (found?.type === 'consumer') {
       // A KIP-848 group: classic members may not join it while it has members (online migration is
-      // not supported); an Empty one becomes a classic group again, keeping its offsets.
-      if (g.consumer.members.size > 0) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-      g.becomeClassicGroup();
+      // not supported); an Empty one becomes a classic group again (its offsets are the id's and stay).
+      if (found.members.size > 0) return joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      this.rt.groups.set(p.groupId, (g = ClassicGroup.afterConsumerGroup(p.groupId, found.classicGenerationId)));
+      this.rt.logger.info(`group ${p.groupId}: the empty consumer (KIP-848) group becomes a classic group`);
+    } else {
+      g = found;
     }
     if (!g) {
       if (!isNewMember) return joinError(p.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
@@ -468,7 +472,7 @@ export class ClassicProtocol {
   async syncGroup(p: SyncGroupParams): Promise<SyncGroupResult> {
     if (!this.rt.active) return syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (p.groupId === '') return syncError(ErrorCode.INVALID_GROUP_ID);
-    const g = this.rt.groups.get(p.groupId);
+    const g = this.rt.classicGroup(p.groupId);
     if (!g) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
     const m = g.members.get(p.memberId);
@@ -518,7 +522,7 @@ export class ClassicProtocol {
   heartbeat(p: HeartbeatParams): number {
     if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (p.groupId === '') return ErrorCode.INVALID_GROUP_ID;
-    const g = this.rt.groups.get(p.groupId);
+    const g = this.rt.classicGroup(p.groupId);
     if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (g.isStaticMemberFenced(p.groupInstanceId, p.memberId)) return ErrorCode.FENCED_INSTANCE_ID;
     const m = g.members.get(p.memberId);
@@ -541,7 +545,7 @@ export class ClassicProtocol {
   leaveGroup(groupId: string, leaving: LeavingMember[]): LeaveGroupResult {
     if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
-    const g = this.rt.groups.get(groupId);
+    const g = this.rt.classicGroup(groupId);
     const out = (l: LeavingMember, errorCode: number) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode });
     if (!g) return { errorCode: ErrorCode.NONE, members: leaving.map((l) => out(l, ErrorCode.UNKNOWN_MEMBER_ID)) };
     const members = leaving.map((l) => {
@@ -572,9 +576,9 @@ export class ClassicProtocol {
     return groupIds.map((groupId) => {
       const blank = { groupId, protocolType: '', protocolData: '', members: [] };
       if (!this.rt.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: '' };
-      const g = this.rt.groups.get(groupId);
+      const g = this.rt.classicGroup(groupId);
       // Kafka answers for classic groups only: a KIP-848 group is described by ConsumerGroupDescribe.
-      if (!g || g.consumer) return { ...blank, errorCode: ErrorCode.NONE, groupState: 'Dead' };
+      if (!g) return { ...blank, errorCode: ErrorCode.NONE, groupState: 'Dead' };
       // Like Kafka, member metadata and assignments (and the protocol) are shown only when Stable.
       const stable = g.state === 'Stable';
       return {
@@ -614,8 +618,9 @@ export class ClassicProtocol {
         assignment: assignment.get(m.memberId) ?? EMPTY_BYTES,
       })),
     };
+    const stored = this.rt.offsetsOf(g.groupId); // the id's record, whatever the group is by the time it is written
     return this.rt.write([{ type: 'group', group: g.groupId, value }], (offset) => {
-      g.markPersisted(offset, value);
+      stored.markPersisted(offset, value);
     }).then(
       () => ErrorCode.NONE,
       (err) => {

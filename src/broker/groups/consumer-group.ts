@@ -16,6 +16,8 @@
 //   - with everything reconciled it is "stable".
 // So a partition is given to a new owner only after the previous owner acknowledged its revocation.
 
+import type { ClassicGroup } from './classic-group.js';
+
 export type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions';
 
 /** States an invariant; a failure is a bug in the coordinator, never a client's doing. */
@@ -98,6 +100,10 @@ export class ConsumerMember {
 export type ConsumerGroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable';
 
 export class ConsumerGroup {
+  /** Discriminates the `Group` union (ListGroups v5 groupType). */
+  readonly type = 'consumer';
+  /** When the group last became Empty or non-empty (ms): offset retention counts from it. */
+  stateTimestamp: number;
   /** Epochs, members and targets change only through the methods below (assignmentEpoch ≤ groupEpoch). */
   groupEpoch = 0;
   assignmentEpoch = 0;
@@ -110,6 +116,22 @@ export class ConsumerGroup {
   readonly owners = new Map<string, string>();
   /** The subscribed topics' partition counts the current target was computed from (JSON, for change detection). */
   subscriptionMetadata = '{}';
+
+  /**
+   * `classicGenerationId`: the generation a classic group of this id had reached (0 if none); it is
+   * not used here, only handed back if the group becomes classic again (ClassicGroup.afterConsumerGroup).
+   * `emptySince`: when the group id became Empty (an Empty classic group keeps its timestamp).
+   */
+  constructor(readonly groupId: string, readonly classicGenerationId = 0, emptySince = Date.now()) {
+    this.stateTimestamp = emptySince;
+  }
+
+  /** The consumer group that takes the place of an unused classic group of this id (or of none). */
+  static replacing(groupId: string, classic: ClassicGroup | undefined): ConsumerGroup {
+    if (!classic) return new ConsumerGroup(groupId);
+    assert(classic.groupId === groupId && classic.isUnused(), `group ${classic.groupId} is not an empty classic group`);
+    return new ConsumerGroup(groupId, classic.generationId, classic.stateTimestamp);
+  }
 
   stateName(): ConsumerGroupStateName {
     if (this.members.size === 0) return 'Empty';
@@ -141,6 +163,7 @@ export class ConsumerGroup {
     assert(!this.members.has(m.memberId), `member ${m.memberId} joined twice`);
     this.members.set(m.memberId, m);
     if (m.instanceId !== null) this.staticMembers.set(m.instanceId, m.memberId);
+    if (this.members.size === 1) this.stateTimestamp = Date.now();
   }
 
   /** A known member rejoining from scratch (epoch 0): it owns nothing now. */
@@ -161,6 +184,7 @@ export class ConsumerGroup {
     this.members.delete(m.memberId);
     this.target.delete(m.memberId);
     if (m.instanceId !== null && this.staticMembers.get(m.instanceId) === m.memberId) this.staticMembers.delete(m.instanceId);
+    if (this.members.size === 0) this.stateTimestamp = Date.now();
   }
 
   /** A static member came back under a new member id: a new member takes over the old one's place, epoch and partitions. */

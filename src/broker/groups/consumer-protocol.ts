@@ -4,7 +4,6 @@
 // towards its target assignment on its own heartbeats.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { ClassicGroup } from './classic-group.js';
 import {
   compileRegex,
   CONSUMER_ASSIGNORS,
@@ -134,21 +133,23 @@ export class ConsumerProtocol {
    * an Empty classic group converted (its offsets are kept). A classic group with members is not a
    * consumer group (GROUP_ID_NOT_FOUND, as Kafka with online migration off).
    */
-  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): ClassicGroup | ConsumerGroupHeartbeatResult {
-    let g = this.rt.groups.get(p.groupId);
-    if (g?.consumer) return g;
-    const classicInUse = g !== undefined && (g.members.size > 0 || g.pendingMembers.size > 0 || g.state !== 'Empty');
-    if (classicInUse) return heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
+  private consumerGroupFor(p: ConsumerGroupHeartbeatParams): ConsumerGroup | ConsumerGroupHeartbeatResult {
+    const g = this.rt.groups.get(p.groupId);
+    if (g?.type === 'consumer') return g;
+    if (g !== undefined && !g.isUnused()) return heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a consumer group.`);
     if (p.memberEpoch !== JOIN_EPOCH) {
       // Unknown here (e.g. consumer-group membership does not survive a broker restart): the member rejoins.
       return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
     }
-    if (!g) this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId)));
-    g.joinTimer = this.rt.cancel(g.joinTimer);
-    g.syncTimer = this.rt.cancel(g.syncTimer);
-    g.becomeConsumerGroup(new ConsumerGroup());
+    if (g) {
+      g.joinTimer = this.rt.cancel(g.joinTimer);
+      g.syncTimer = this.rt.cancel(g.syncTimer);
+    }
+    // Its offsets and metadata record are the id's and stay; the classic generation is carried along.
+    const created = ConsumerGroup.replacing(p.groupId, g);
+    this.rt.groups.set(p.groupId, created);
     this.rt.logger.info(`group ${p.groupId}: created as a consumer (KIP-848) group`);
-    return g;
+    return created;
   }
 
   consumerGroupHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
@@ -156,9 +157,8 @@ export class ConsumerProtocol {
     const bad = this.checkConsumerHeartbeat(p);
     if (bad) return bad;
     const found = this.consumerGroupFor(p);
-    if (!(found instanceof ClassicGroup)) return found;
+    if (!(found instanceof ConsumerGroup)) return found;
     const g = found;
-    const cg = g.consumer!;
     if (p.memberEpoch === LEAVE_EPOCH || p.memberEpoch === LEAVE_STATIC_EPOCH) return this.consumerLeave(g, p);
 
     // Find or create the member.
@@ -167,8 +167,8 @@ export class ConsumerProtocol {
     if (p.memberEpoch === JOIN_EPOCH) {
       const memberId = p.memberId !== '' ? p.memberId : randomUUID();
       if (p.instanceId !== null) {
-        const currentId = cg.staticMembers.get(p.instanceId);
-        const current = currentId === undefined ? undefined : cg.members.get(currentId);
+        const currentId = g.staticMembers.get(p.instanceId);
+        const current = currentId === undefined ? undefined : g.members.get(currentId);
         if (current && current.memberId !== memberId) {
           if (current.memberEpoch !== LEAVE_STATIC_EPOCH) {
             return heartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${p.instanceId} cannot join the group because the instance id is owned by ${current.memberId}.`);
@@ -177,18 +177,18 @@ export class ConsumerProtocol {
         }
       }
       if (!m) {
-        m = cg.members.get(memberId);
+        m = g.members.get(memberId);
         if (m) {
-          cg.resetMember(m);
+          g.resetMember(m);
         } else {
           m = new ConsumerMember(memberId);
           isNew = true;
         }
       }
     } else {
-      m = cg.members.get(p.memberId);
+      m = g.members.get(p.memberId);
       if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
-      if (p.instanceId !== null && cg.staticMembers.get(p.instanceId) !== m.memberId) {
+      if (p.instanceId !== null && g.staticMembers.get(p.instanceId) !== m.memberId) {
         return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by another member.`);
       }
       const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
@@ -203,8 +203,7 @@ export class ConsumerProtocol {
     // Update what the request carries (null = unchanged).
     const subscriptionChanged = m.update(p) || isNew;
     if (isNew) {
-      cg.addMember(m);
-      g.consumerMembershipChanged();
+      g.addMember(m);
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId}${m.instanceId ? ` (instance ${m.instanceId})` : ''} joined`);
     }
 
@@ -214,7 +213,7 @@ export class ConsumerProtocol {
     // Move the member towards its target.
     const assignedBefore = copyPartitions(m.assigned);
     const owned = p.topicPartitions === null ? null : this.ownedByName(p.topicPartitions);
-    cg.reconcileMember(m, p.memberEpoch === JOIN_EPOCH ? new Map() : owned);
+    g.reconcileMember(m, p.memberEpoch === JOIN_EPOCH ? new Map() : owned);
     this.scheduleConsumerSession(g, m);
     this.scheduleRevocationTimeout(g, m);
 
@@ -255,29 +254,28 @@ export class ConsumerProtocol {
    * Bumps the group epoch when `reason` is given or the subscribed topics' metadata changed (a topic
    * created, deleted or grown), then recomputes the target assignment if it is behind.
    */
-  private maybeBumpConsumerGroup(g: ClassicGroup, reason: string | null): void {
-    const cg = g.consumer!;
-    const topics = cg.subscribedTopics(this.topicInfos());
-    if (cg.updateSubscriptionMetadata(topics)) reason ??= 'subscribed topic metadata changed';
+  private maybeBumpConsumerGroup(g: ConsumerGroup, reason: string | null): void {
+    const topics = g.subscribedTopics(this.topicInfos());
+    if (g.updateSubscriptionMetadata(topics)) reason ??= 'subscribed topic metadata changed';
     if (reason !== null) {
-      cg.bumpGroupEpoch();
-      this.rt.logger.info(`group ${g.groupId}: epoch ${cg.groupEpoch}: ${reason}`);
+      g.bumpGroupEpoch();
+      this.rt.logger.info(`group ${g.groupId}: epoch ${g.groupEpoch}: ${reason}`);
     }
-    cg.updateTargetAssignment(topics);
+    g.updateTargetAssignment(topics);
   }
 
-  private scheduleConsumerSession(g: ClassicGroup, m: ConsumerMember): void {
+  private scheduleConsumerSession(g: ConsumerGroup, m: ConsumerMember): void {
     this.rt.cancel(m.sessionTimer);
     m.sessionTimer = this.rt.schedule(this.consumerSessionTimeoutMs(), () => {
       m.sessionTimer = null;
-      if (this.rt.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} session expired, removing it`);
       this.removeConsumerMember(g, m, 'session expired');
     });
   }
 
   /** A member that has partitions to revoke gets its rebalance timeout to do so, or is fenced. */
-  private scheduleRevocationTimeout(g: ClassicGroup, m: ConsumerMember): void {
+  private scheduleRevocationTimeout(g: ConsumerGroup, m: ConsumerMember): void {
     if (m.state !== 'unrevoked_partitions') {
       m.revocationTimer = this.rt.cancel(m.revocationTimer);
       m.revocationEpoch = -1;
@@ -288,41 +286,38 @@ export class ConsumerProtocol {
     m.revocationEpoch = m.memberEpoch;
     m.revocationTimer = this.rt.schedule(m.rebalanceTimeoutMs, () => {
       m.revocationTimer = null;
-      if (this.rt.groups.get(g.groupId) !== g || g.consumer?.members.get(m.memberId) !== m) return;
+      if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
       if (m.state !== 'unrevoked_partitions' || m.memberEpoch !== m.revocationEpoch) return;
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} did not revoke its partitions within ${m.rebalanceTimeoutMs} ms, removing it`);
       this.removeConsumerMember(g, m, 'revocation timed out');
     });
   }
 
-  private removeConsumerMember(g: ClassicGroup, m: ConsumerMember, reason: string): void {
-    const cg = g.consumer!;
+  private removeConsumerMember(g: ConsumerGroup, m: ConsumerMember, reason: string): void {
     m.sessionTimer = this.rt.cancel(m.sessionTimer);
     m.revocationTimer = this.rt.cancel(m.revocationTimer);
-    cg.removeMember(m);
-    g.consumerMembershipChanged();
+    g.removeMember(m);
     this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
   }
 
   /** A static member came back under a new member id: it takes over the old member's place. */
-  private replaceStaticConsumerMember(g: ClassicGroup, old: ConsumerMember, memberId: string): ConsumerMember {
+  private replaceStaticConsumerMember(g: ConsumerGroup, old: ConsumerMember, memberId: string): ConsumerMember {
     old.sessionTimer = this.rt.cancel(old.sessionTimer);
     old.revocationTimer = this.rt.cancel(old.revocationTimer);
-    const m = g.consumer!.replaceStaticMember(old, memberId);
+    const m = g.replaceStaticMember(old, memberId);
     this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} rejoined as ${memberId} (was ${old.memberId})`);
     return m;
   }
 
-  private consumerLeave(g: ClassicGroup, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
-    const cg = g.consumer!;
+  private consumerLeave(g: ConsumerGroup, p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
     let m: ConsumerMember | undefined;
     if (p.instanceId !== null) {
-      const id = cg.staticMembers.get(p.instanceId);
-      m = id === undefined ? undefined : cg.members.get(id);
+      const id = g.staticMembers.get(p.instanceId);
+      m = id === undefined ? undefined : g.members.get(id);
       if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${p.instanceId} is unknown.`);
       if (m.memberId !== p.memberId) return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${p.memberId} with instance id ${p.instanceId} was fenced by member ${m.memberId}.`);
     } else {
-      m = cg.members.get(p.memberId);
+      m = g.members.get(p.memberId);
       if (!m) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
     }
     if (p.memberEpoch === LEAVE_STATIC_EPOCH) {
@@ -343,19 +338,18 @@ export class ConsumerProtocol {
       if (!this.rt.active) return { ...blank, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
       if (groupId === '') return { ...blank, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'GroupId can\'t be empty.' };
       const g = this.rt.groups.get(groupId);
-      if (!g?.consumer) {
+      if (g?.type !== 'consumer') {
         return { ...blank, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: g ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.` };
       }
-      const cg = g.consumer;
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
         groupId,
-        groupState: cg.stateName(),
-        groupEpoch: cg.groupEpoch,
-        assignmentEpoch: cg.assignmentEpoch,
-        assignorName: cg.preferredAssignor(),
-        members: [...cg.members.values()].map((m) => ({
+        groupState: g.stateName(),
+        groupEpoch: g.groupEpoch,
+        assignmentEpoch: g.assignmentEpoch,
+        assignorName: g.preferredAssignor(),
+        members: [...g.members.values()].map((m) => ({
           memberId: m.memberId,
           instanceId: m.instanceId,
           rackId: m.rackId,
@@ -365,7 +359,7 @@ export class ConsumerProtocol {
           subscribedTopicNames: m.subscribedTopicNames,
           subscribedTopicRegex: m.subscribedTopicRegex,
           assignment: { topicPartitions: this.withTopicIds(m.assigned) },
-          targetAssignment: { topicPartitions: this.withTopicIds(cg.target.get(m.memberId) ?? new Map()) },
+          targetAssignment: { topicPartitions: this.withTopicIds(g.target.get(m.memberId) ?? new Map()) },
         })),
       };
     });

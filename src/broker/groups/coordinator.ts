@@ -8,12 +8,12 @@
 //
 // ListGroups and DeleteGroups, which span both protocols, are answered here.
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ClassicGroup, GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
+import type { GroupState, JoinGroupResult, SyncGroupResult } from './classic-group.js';
 import { ClassicProtocol, type DescribedGroup, type HeartbeatParams, type JoinGroupParams, type LeaveGroupResult, type LeavingMember, type SyncGroupParams } from './classic-protocol.js';
 import type { ConsumerGroupStateName } from './consumer-group.js';
 import { ConsumerProtocol, type ConsumerGroupDescribed, type ConsumerGroupHeartbeatParams, type ConsumerGroupHeartbeatResult } from './consumer-protocol.js';
 import { OffsetManager, type OffsetCommitParams, type OffsetDeleteResult, type OffsetFetchResult, type PartitionErrors } from './offsets.js';
-import { GroupRuntime, type GroupCoordinatorOptions } from './runtime.js';
+import { GroupRuntime, type Group, type GroupCoordinatorOptions } from './runtime.js';
 
 export type { GroupState, JoinGroupResult, ProtocolEntry, SyncGroupResult } from './classic-group.js';
 export type { DescribedGroup, HeartbeatParams, JoinGroupParams, LeaveGroupResult, LeavingMember, SyncGroupParams } from './classic-protocol.js';
@@ -113,10 +113,11 @@ export class GroupCoordinator {
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const groups: ListedGroup[] = [];
     for (const g of this.rt.groups.values()) {
-      const state = g.consumer ? g.consumer.stateName() : g.state;
+      const state = g.type === 'consumer' ? g.stateName() : g.state;
       if (states.size > 0 && !states.has(state.toLowerCase())) continue;
       if (types.size > 0 && !types.has(g.type)) continue;
-      groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: state, groupType: g.type });
+      const protocolType = g.type === 'consumer' ? 'consumer' : g.protocolType ?? '';
+      groups.push({ groupId: g.groupId, protocolType, groupState: state, groupType: g.type });
     }
     return { errorCode: ErrorCode.NONE, groups };
   }
@@ -124,12 +125,12 @@ export class GroupCoordinator {
   /** Deletes Empty groups with their offsets: GROUP_ID_NOT_FOUND for unknown ones, NON_EMPTY_GROUP for live ones. */
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
     const results = [...new Set(groupIds)].map((groupId) => ({ groupId, errorCode: ErrorCode.NONE as number }));
-    const eligible: { g: ClassicGroup; res: { errorCode: number } }[] = [];
+    const eligible: { g: Group; res: { errorCode: number } }[] = [];
     for (const res of results) {
       const g = this.rt.groups.get(res.groupId);
       if (!this.rt.active) res.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       else if (!g) res.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
-      else if (g.state !== 'Empty') res.errorCode = ErrorCode.NON_EMPTY_GROUP;
+      else if (g.type === 'consumer' ? g.members.size > 0 : g.state !== 'Empty') res.errorCode = ErrorCode.NON_EMPTY_GROUP;
       else eligible.push({ g, res });
     }
     if (eligible.length > 0) {

@@ -5,10 +5,11 @@
 // offsets, and commits still in flight (pendingCommits) keep a concurrent deletion from being undone.
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { ClassicGroup } from './classic-group.js';
+import type { GroupOffsets } from './group-offsets.js';
 import { memberSubscribes } from './consumer-group.js';
 import type { LogEntry } from './offsets-store.js';
 import type { ClassicProtocol } from './classic-protocol.js';
-import { writeErrorCode, type GroupRuntime } from './runtime.js';
+import { writeErrorCode, type Group, type GroupRuntime } from './runtime.js';
 
 /** offset.metadata.max.bytes (Kafka compares the string's length in UTF-16 units). */
 export const MAX_OFFSET_METADATA_LENGTH = 4096;
@@ -94,8 +95,7 @@ export class OffsetManager {
       for (const k of known) k.res.errorCode = checked;
       return results;
     }
-    let g = checked;
-    if (!g) this.rt.groups.set(p.groupId, (g = new ClassicGroup(p.groupId))); // a simple (non-member) commit creates the group
+    if (!checked) this.rt.groups.set(p.groupId, new ClassicGroup(p.groupId)); // a simple (non-member) commit creates the group
 
     const now = Date.now();
     const entries: LogEntry[] = [];
@@ -114,7 +114,7 @@ export class OffsetManager {
       targets.push(k.res);
     }
     if (entries.length === 0) return results;
-    const group = g;
+    const group = this.rt.offsetsOf(p.groupId);
     const committing = entries.flatMap((e) => (e.type === 'offset' ? [{ topic: e.topic, partition: e.partition }] : []));
     group.startCommits(committing);
     try {
@@ -134,16 +134,16 @@ export class OffsetManager {
   }
 
   /** The group a commit applies to (undefined: none yet, simple commit), or the error for all partitions. */
-  private validateCommit(p: OffsetCommitParams): ClassicGroup | undefined | number {
+  private validateCommit(p: OffsetCommitParams): Group | undefined | number {
     if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const g = this.rt.groups.get(p.groupId);
     if (!g && p.generationId >= 0) {
       // A generation of a group that is gone (v9+ says so plainly).
       return (p.apiVersion ?? 0) >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
     }
-    if (g?.consumer) {
+    if (g?.type === 'consumer') {
       // KIP-848 group: the "generation" is the member epoch; anyone may commit while it is empty.
-      const cg = g.consumer;
+      const cg = g;
       if (p.generationId < 0 && cg.members.size === 0) return g;
       const m = cg.members.get(p.memberId);
       if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -190,16 +190,17 @@ export class OffsetManager {
     member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
   ): OffsetFetchResult {
     if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
-    const g = this.rt.groups.get(groupId);
+    const group = this.rt.groups.get(groupId);
     // v9+: a KIP-848 member identifies itself; a stale epoch or unknown member gets an error.
-    if (g?.consumer && (member.memberId !== null || member.memberEpoch >= 0)) {
-      const m = member.memberId === null ? undefined : g.consumer.members.get(member.memberId);
+    if (group?.type === 'consumer' && (member.memberId !== null || member.memberEpoch >= 0)) {
+      const m = member.memberId === null ? undefined : group.members.get(member.memberId);
       if (!m) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, topics: [] };
       if (member.memberEpoch !== m.memberEpoch) return { errorCode: ErrorCode.STALE_MEMBER_EPOCH, topics: [] };
     }
     const none = (partitionIndex: number, errorCode: number = ErrorCode.NONE): FetchedOffset => ({
       partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode,
     });
+    const g = this.rt.offsets.get(groupId);
     const one = (topic: string, partitionIndex: number): FetchedOffset => {
       if (!g) return none(partitionIndex);
       if (requireStable && g.hasPendingCommit(topic, partitionIndex)) return none(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT);
@@ -225,10 +226,15 @@ export class OffsetManager {
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<OffsetDeleteResult> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
-    const g = this.rt.groups.get(groupId);
-    if (!g) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
-    const consumerGroupRebalancingOrStable = g.state !== 'Empty' && g.protocolType === 'consumer';
-    if (g.state !== 'Empty' && !consumerGroupRebalancingOrStable) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+    const group = this.rt.groups.get(groupId);
+    if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    // A group with members that uses the consumer protocol (a classic one of protocol type
+    // "consumer", or a KIP-848 one): topics it subscribes to keep their offsets.
+    const consumerGroupRebalancingOrStable = group.type === 'consumer'
+      ? group.members.size > 0
+      : group.state !== 'Empty' && group.protocolType === 'consumer';
+    if (group.type === 'classic' && group.state !== 'Empty' && !consumerGroupRebalancingOrStable) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+    const g = this.rt.offsetsOf(groupId);
     const results: PartitionErrors = topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.NONE })),
@@ -238,9 +244,9 @@ export class OffsetManager {
     topics.forEach((t, i) => {
       const meta = this.rt.options.storage.topic(t.name);
       // Unknown subscriptions (unreadable metadata) count as subscribed, as in Kafka.
-      const subscribed = consumerGroupRebalancingOrStable && (g.consumer
-        ? [...g.consumer.members.values()].some((m) => memberSubscribes(m, t.name))
-        : g.subscribedTopics === null || g.subscribedTopics.has(t.name));
+      const subscribed = consumerGroupRebalancingOrStable && (group.type === 'consumer'
+        ? [...group.members.values()].some((m) => memberSubscribes(m, t.name))
+        : group.subscribedTopics === null || group.subscribedTopics.has(t.name));
       t.partitions.forEach((partition, j) => {
         const res = results[i].partitions[j];
         if (!meta || partition < 0 || partition >= meta.partitionCount) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -267,20 +273,28 @@ export class OffsetManager {
   }
 
   /**
-   * Marks the groups Dead and forgets them at once (so nothing can join them meanwhile), then writes
-   * their tombstones. If the write fails they come back as they were.
+   * Marks the groups Dead and forgets them with their offsets at once (so nothing can join them
+   * meanwhile), then writes their tombstones. If the write fails they come back as they were.
    */
-  async removeGroupsDurably(groups: ClassicGroup[]): Promise<number> {
+  async removeGroupsDurably(groups: Group[]): Promise<number> {
     const entries: LogEntry[] = [];
+    const removed: { g: Group; stored: GroupOffsets | undefined }[] = [];
     for (const g of groups) {
-      for (const [topic, parts] of g.offsets) {
-        for (const partition of parts.keys()) entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
+      const stored = this.rt.offsets.get(g.groupId);
+      if (stored) {
+        for (const [topic, parts] of stored.offsets) {
+          for (const partition of parts.keys()) entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
+        }
+        if (stored.persistedAt >= 0) entries.push({ type: 'group', group: g.groupId, value: null });
+        stored.markDeleted();
       }
-      if (g.persistedAt >= 0) entries.push({ type: 'group', group: g.groupId, value: null });
-      for (const t of g.markDead()) this.rt.cancel(t);
-      g.joinTimer = this.rt.cancel(g.joinTimer);
-      g.syncTimer = this.rt.cancel(g.syncTimer);
-      this.rt.groups.delete(g.groupId);
+      if (g.type === 'classic') {
+        for (const t of g.markDead()) this.rt.cancel(t);
+        g.joinTimer = this.rt.cancel(g.joinTimer);
+        g.syncTimer = this.rt.cancel(g.syncTimer);
+      }
+      this.rt.forget(g.groupId);
+      removed.push({ g, stored });
     }
     if (entries.length === 0) return ErrorCode.NONE;
     try {
@@ -289,15 +303,18 @@ export class OffsetManager {
       return ErrorCode.NONE;
     } catch (err) {
       this.rt.logger.warn(`deleting group(s) ${groups.map((g) => g.groupId).join(', ')} failed: ${(err as Error).message}`);
-      for (const g of groups) {
-        g.undoDead();
-        const now = this.rt.groups.get(g.groupId);
-        if (!now) {
+      for (const { g, stored } of removed) {
+        if (g.type === 'classic') g.undoDead();
+        stored?.undoDeleted();
+        if (!this.rt.groups.has(g.groupId)) {
           this.rt.groups.set(g.groupId, g);
+          if (stored) this.rt.offsets.set(g.groupId, stored);
           continue;
         }
+        if (!stored) continue;
         // A group of the same name appeared meanwhile: it inherits the offsets that are still in the log.
-        for (const [topic, parts] of g.offsets) {
+        const now = this.rt.offsetsOf(g.groupId);
+        for (const [topic, parts] of stored.offsets) {
           for (const [partition, o] of parts) if (!now.offset(topic, partition)) now.applyOffset(topic, partition, o, o.logOffset);
         }
       }
@@ -313,15 +330,19 @@ export class OffsetManager {
   private expireOffsetsAndGroups(): void {
     const retention = this.rt.options.offsetsRetentionMs ?? DEFAULT_OFFSETS_RETENTION_MS;
     const now = Date.now();
-    const expired: { g: ClassicGroup; topic: string; partition: number }[] = [];
-    const removable: ClassicGroup[] = [];
-    for (const g of this.rt.groups.values()) {
-      const simple = g.protocolType === null;
+    const expired: { g: GroupOffsets; topic: string; partition: number }[] = [];
+    const removable: Group[] = [];
+    for (const group of this.rt.groups.values()) {
+      // A group used only for commits (never joined) has no protocol type.
+      const simple = group.type === 'classic' && group.protocolType === null;
+      const empty = group.type === 'consumer' ? group.members.size === 0 : group.state === 'Empty';
+      const unused = group.type === 'consumer' ? empty : group.isUnused();
+      const g = this.rt.offsets.get(group.groupId);
       let expiring = 0;
-      if (g.state === 'Empty' || simple) {
+      if (g && (empty || simple)) {
         for (const [topic, parts] of g.offsets) {
           for (const [partition, o] of parts) {
-            const since = simple ? o.commitTimestamp : g.stateTimestamp;
+            const since = simple ? o.commitTimestamp : group.stateTimestamp;
             if (now - since >= retention && !g.hasPendingCommit(topic, partition)) {
               expired.push({ g, topic, partition });
               expiring++;
@@ -329,11 +350,10 @@ export class OffsetManager {
           }
         }
       }
-      if (g.state === 'Empty' && g.members.size === 0 && g.pendingMembers.size === 0 && g.pendingCommits.size === 0 && g.offsetCount() === expiring) {
-        removable.push(g);
-      }
+      if (unused && (g?.pendingCommits.size ?? 0) === 0 && (g?.offsetCount() ?? 0) === expiring) removable.push(group);
     }
-    const partial = expired.filter((t) => !removable.includes(t.g)); // removed groups lose all offsets anyway
+    const removedIds = new Set(removable.map((g) => g.groupId));
+    const partial = expired.filter((t) => !removedIds.has(t.g.groupId)); // removed groups lose all offsets anyway
     if (removable.length === 0 && partial.length === 0) return;
     this.rt.logger.info(`offset retention: expiring ${expired.length} offset(s), removing ${removable.length} empty group(s)`);
     if (removable.length > 0) void this.removeGroupsDurably(removable);

@@ -1,5 +1,11 @@
-// What the parts of the group coordinator share: the groups by id, the timers, and the writes to
-// the internal log `__consumer_offsets` (replay on start, appends, compaction).
+// What the parts of the group coordinator share: the groups by id, their committed offsets by id,
+// the timers, and the writes to the internal log `__consumer_offsets` (replay on start, appends,
+// compaction).
+//
+// A group id holds one `Group`: a ClassicGroup or a ConsumerGroup (KIP-848), never both (invariant
+// 14). Its committed offsets and metadata record are kept apart, in `offsets` (group-offsets.ts), so
+// that they stay when an Empty group switches protocol. Every id in `offsets` has a group; a group
+// may have no entry there yet.
 //
 // Everything runs on the one event loop, so each method's synchronous part is atomic. Timers are
 // unref'd, live in one set, and are all cleared when the coordinator stops.
@@ -10,7 +16,9 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { StorageError, type Storage } from '../../storage/types.js';
 import type { Logger } from '../logger.js';
-import { ClassicGroup, type CommittedOffset } from './classic-group.js';
+import { ClassicGroup } from './classic-group.js';
+import type { ConsumerGroup } from './consumer-group.js';
+import { GroupOffsets, type CommittedOffset } from './group-offsets.js';
 import { OFFSETS_LOG, OffsetsStore, type GroupValue, type LogEntry } from './offsets-store.js';
 
 export interface GroupCoordinatorOptions {
@@ -41,9 +49,14 @@ export function writeErrorCode(err: unknown): number {
   return err instanceof StorageError ? ErrorCode.NOT_COORDINATOR : ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
+/** What a group id holds: `type` tells which protocol it speaks. */
+export type Group = ClassicGroup | ConsumerGroup;
+
 export class GroupRuntime {
   /** Every group this coordinator knows, by id. */
-  readonly groups = new Map<string, ClassicGroup>();
+  readonly groups = new Map<string, Group>();
+  /** Committed offsets and metadata record of a group id, whichever protocol its group speaks. */
+  readonly offsets = new Map<string, GroupOffsets>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<unknown>>();
   private store: OffsetsStore | null = null;
@@ -74,6 +87,30 @@ export class GroupRuntime {
     beforeWait();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     this.groups.clear();
+    this.offsets.clear();
+  }
+
+  /** The offsets of a group id, created empty on first use. */
+  offsetsOf(groupId: string): GroupOffsets {
+    let o = this.offsets.get(groupId);
+    if (!o) this.offsets.set(groupId, (o = new GroupOffsets(groupId)));
+    return o;
+  }
+
+  /** The classic group of this id; undefined when there is none or it is a consumer group. */
+  classicGroup(groupId: string): ClassicGroup | undefined {
+    const g = this.groups.get(groupId);
+    return g?.type === 'classic' ? g : undefined;
+  }
+
+  *classicGroups(): Generator<ClassicGroup> {
+    for (const g of this.groups.values()) if (g.type === 'classic') yield g;
+  }
+
+  /** A group id is forgotten: its group and its offsets. */
+  forget(groupId: string): void {
+    this.groups.delete(groupId);
+    this.offsets.delete(groupId);
   }
 
   private async load(store: OffsetsStore): Promise<void> {
@@ -102,11 +139,16 @@ export class GroupRuntime {
       },
       (reason, offset) => this.logger.warn(`${OFFSETS_LOG}: skipped ${reason} at offset ${offset}`),
     );
-    for (const [groupId, { value, offset }] of metas) this.groups.set(groupId, ClassicGroup.restore(groupId, value, offset));
+    // The log holds classic group metadata only (KIP-848 membership is not persisted): every group
+    // comes back classic, one known only from its offsets as an Empty one.
+    for (const [groupId, { value, offset }] of metas) {
+      this.groups.set(groupId, ClassicGroup.restore(groupId, value));
+      this.offsetsOf(groupId).markPersisted(offset, value);
+    }
     for (const [groupId, byTopic] of offsets) {
-      let g = this.groups.get(groupId);
-      if (!g) this.groups.set(groupId, (g = new ClassicGroup(groupId)));
-      for (const [topic, parts] of byTopic) g.restoreOffsets(topic, parts);
+      if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId));
+      const o = this.offsetsOf(groupId);
+      for (const [topic, parts] of byTopic) o.restoreOffsets(topic, parts);
     }
     if (records > 0) this.logger.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) of ${OFFSETS_LOG}`);
   }
@@ -155,7 +197,7 @@ export class GroupRuntime {
 
   private liveRecordCount(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.offsetCount() + (g.persisted !== null ? 1 : 0);
+    for (const o of this.offsets.values()) n += o.offsetCount() + (o.persisted !== null ? 1 : 0);
     return n;
   }
 
@@ -175,8 +217,11 @@ export class GroupRuntime {
     this.compactCheckAt = this.nextCompactCheck(live);
     if (store.size() - live < Math.max(COMPACT_MIN_GARBAGE, live)) return;
     const entries: LogEntry[] = [];
-    for (const g of this.groups.values()) {
-      if (g.persisted !== null) entries.push({ type: 'group', group: g.groupId, value: g.persisted as GroupValue });
+    // In the groups' order, as before there were separate offsets (a replay lists them in log order).
+    for (const groupId of this.groups.keys()) {
+      const g = this.offsets.get(groupId);
+      if (!g) continue;
+      if (g.persisted !== null) entries.push({ type: 'group', group: g.groupId, value: g.persisted });
       for (const [topic, parts] of g.offsets) {
         for (const [partition, o] of parts) {
           entries.push({ type: 'offset', group: g.groupId, topic, partition, value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: o.commitTimestamp } });
