@@ -762,14 +762,15 @@ test('offsets.retention.minutes and group.consumer.* are broker settings with CL
 
 nodeTest('group state changes assert where they may happen', () => {
   const g = new ClassicGroup('g');
+  const timers = { schedule: () => null, cancel: () => null };
   const member = new ClassicMember('m1', null, 'c', 'h', 1000, 1000, 'consumer', [{ name: 'range', metadata: Buffer.alloc(0) }]);
   assert.throws(() => g.completeRebalance(new Map()), /assertion: group g cannot complete a rebalance in Empty/);
   assert.throws(() => g.initNextGeneration(), /assertion: group g ends a join phase in Empty/);
-  g.addNewMember(member);
+  g.addNewMember(timers, member);
   assert.throws(() => g.addMember(member), /already has member m1/);
   assert.equal(g.startRebalance(0), true);
   assert.throws(() => g.startRebalance(0), /cannot rebalance from PreparingRebalance/);
-  assert.throws(() => g.markDead(), /cannot be deleted in PreparingRebalance/);
+  assert.throws(() => g.markDead(timers), /cannot be deleted in PreparingRebalance/);
   assert.throws(() => ConsumerGroup.replacing('g', g), /is not an empty classic group/);
   g.initNextGeneration();
   assert.equal(g.state, 'CompletingRebalance');

@@ -1,8 +1,9 @@
 // The classic group: members, generation, protocol choice. A group id holds either a ClassicGroup
 // or a ConsumerGroup (KIP-848, consumer-group.ts): the `Group` union of runtime.ts. Its committed
 // offsets and metadata record are the id's, whichever protocol it speaks (group-offsets.ts). This
-// file holds state, its transitions and pure helpers; timers, waiting requests and the log are
-// classic-protocol.ts's.
+// file holds state, its transitions and pure helpers; the group and its members also hold their
+// timers and parked requests (set only by their methods). When timers run, what they do, and the
+// log are classic-protocol.ts's.
 
 import type { GroupValue } from './offsets-store.js';
 
@@ -13,6 +14,15 @@ export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
 /** States an invariant; a failure is a bug in the coordinator, never a client's doing. */
 export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`assertion: ${message}`);
+}
+
+/**
+ * The coordinator's timers (GroupRuntime): groups and members arm and cancel their own through it, so
+ * that a timer field is only ever set by its owner.
+ */
+export interface Timers {
+  schedule(ms: number, fn: () => void): NodeJS.Timeout | null;
+  cancel(t: NodeJS.Timeout | null | undefined): null;
 }
 
 export interface ProtocolEntry {
@@ -49,12 +59,13 @@ export function syncError(errorCode: number): SyncGroupResult {
 export class ClassicMember {
   assignment: Buffer = EMPTY_BYTES;
   /** Resolves this member's pending JoinGroup; set while it awaits the end of the join phase. */
-  joinWaiter: ((r: JoinGroupResult) => void) | null = null;
+  private joinWaiter: ((r: JoinGroupResult) => void) | null = null;
   /** Resolves this member's pending SyncGroup; set while it awaits the leader's assignment. */
-  syncWaiter: ((r: SyncGroupResult) => void) | null = null;
+  private syncWaiter: ((r: SyncGroupResult) => void) | null = null;
   /** Joined but not yet through a completed join phase (expires after NEW_MEMBER_JOIN_TIMEOUT_MS). */
   isNew = false;
-  heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Ends the member's session unless a heartbeat (or a join/sync answer) restarts it. */
+  private sessionTimer: NodeJS.Timeout | null = null;
 
   constructor(
     public memberId: string,
@@ -96,6 +107,58 @@ export class ClassicMember {
   get awaitingSync(): boolean {
     return this.syncWaiter !== null;
   }
+
+  /** Parks a JoinGroup until the join phase answers it; one parked before is answered `replaced` now. */
+  parkJoin(replaced: JoinGroupResult): Promise<JoinGroupResult> {
+    this.answerJoin(replaced);
+    return new Promise((resolve) => {
+      this.joinWaiter = resolve;
+    });
+  }
+
+  /** Answers the parked JoinGroup, if any. */
+  answerJoin(r: JoinGroupResult): void {
+    const w = this.joinWaiter;
+    if (w) {
+      this.joinWaiter = null;
+      w(r);
+    }
+  }
+
+  /** Parks a SyncGroup until the leader's assignment is stored; one parked before is answered `replaced` now. */
+  parkSync(replaced: SyncGroupResult): Promise<SyncGroupResult> {
+    this.answerSync(replaced);
+    return new Promise((resolve) => {
+      this.syncWaiter = resolve;
+    });
+  }
+
+  /** Answers the parked SyncGroup, if any. */
+  answerSync(r: SyncGroupResult): void {
+    const w = this.syncWaiter;
+    if (w) {
+      this.syncWaiter = null;
+      w(r);
+    }
+  }
+
+  /** (Re)starts the session: `onExpired` runs after `ms` unless restarted or cancelled first. */
+  armSessionTimer(timers: Timers, ms: number, onExpired: () => void): void {
+    timers.cancel(this.sessionTimer);
+    this.sessionTimer = timers.schedule(ms, () => {
+      this.sessionTimer = null;
+      onExpired();
+    });
+  }
+
+  cancelSessionTimer(timers: Timers): void {
+    this.sessionTimer = timers.cancel(this.sessionTimer);
+  }
+
+  /** The coordinator stopped (its timers are cleared): nothing is armed any more. */
+  forgetTimers(): void {
+    this.sessionTimer = null;
+  }
 }
 
 export class ClassicGroup {
@@ -120,8 +183,10 @@ export class ClassicGroup {
   /** Topics the members subscribe to (consumer protocol), or null when unknown. */
   subscribedTopics: Set<string> | null = null;
 
-  joinTimer: NodeJS.Timeout | null = null;
-  syncTimer: NodeJS.Timeout | null = null;
+  /** The join phase's timer: the initial delay, the rebalance timeout, or a re-check for static members. */
+  private joinTimer: NodeJS.Timeout | null = null;
+  /** Removes members that send no SyncGroup within the rebalance timeout. */
+  private syncTimer: NodeJS.Timeout | null = null;
   /** Set while the initial rebalance delay (group.initial.rebalance.delay.ms) runs. */
   initialDelay: { remainingMs: number } | null = null;
   newMemberAdded = false;
@@ -138,6 +203,44 @@ export class ClassicGroup {
     const g = new ClassicGroup(groupId);
     g.generationId = generationId;
     return g;
+  }
+
+  /** Arms the join phase's timer (replacing one that runs). */
+  armJoinTimer(timers: Timers, ms: number, onFired: () => void): void {
+    timers.cancel(this.joinTimer);
+    this.joinTimer = timers.schedule(ms, () => {
+      this.joinTimer = null;
+      onFired();
+    });
+  }
+
+  cancelJoinTimer(timers: Timers): void {
+    this.joinTimer = timers.cancel(this.joinTimer);
+  }
+
+  /** Arms the sync phase's timer (replacing one that runs). */
+  armSyncTimer(timers: Timers, ms: number, onFired: () => void): void {
+    timers.cancel(this.syncTimer);
+    this.syncTimer = timers.schedule(ms, () => {
+      this.syncTimer = null;
+      onFired();
+    });
+  }
+
+  cancelSyncTimer(timers: Timers): void {
+    this.syncTimer = timers.cancel(this.syncTimer);
+  }
+
+  /** Cancels the join and sync phase timers (the group is replaced by a consumer group or deleted). */
+  cancelPhaseTimers(timers: Timers): void {
+    this.cancelJoinTimer(timers);
+    this.cancelSyncTimer(timers);
+  }
+
+  /** The coordinator stopped (its timers are cleared): nothing is armed any more. */
+  forgetTimers(): void {
+    this.joinTimer = this.syncTimer = null;
+    for (const m of this.members.values()) m.forgetTimers();
   }
 
   private enter(state: GroupState): void {
@@ -238,17 +341,16 @@ export class ClassicGroup {
     this.pendingSync.clear();
   }
 
-  /** A new member id handed out with MEMBER_ID_REQUIRED; `expiry` forgets it if it never joins. */
-  addPendingMember(memberId: string, expiry: NodeJS.Timeout | null): void {
+  /** A new member id handed out with MEMBER_ID_REQUIRED; `onExpired` runs after `ms` if it never joins. */
+  addPendingMember(timers: Timers, memberId: string, ms: number, onExpired: () => void): void {
     assert(!this.members.has(memberId) && !this.pendingMembers.has(memberId), `group ${this.groupId}: member id ${memberId} handed out twice`);
-    this.pendingMembers.set(memberId, expiry);
+    this.pendingMembers.set(memberId, timers.schedule(ms, onExpired));
   }
 
-  /** Forgets a pending member id; returns its expiry timer for the caller to cancel. */
-  removePendingMember(memberId: string): NodeJS.Timeout | null | undefined {
-    const expiry = this.pendingMembers.get(memberId);
+  /** Forgets a pending member id and its expiry timer. */
+  removePendingMember(timers: Timers, memberId: string): void {
+    timers.cancel(this.pendingMembers.get(memberId));
     this.pendingMembers.delete(memberId);
-    return expiry;
   }
 
   /** Whether this Empty group may become a consumer group: nobody joined, nobody holds a member id. */
@@ -257,12 +359,12 @@ export class ClassicGroup {
   }
 
   /** Deletion: only an Empty group dies; returns the timers of pending member ids to cancel. */
-  markDead(): (NodeJS.Timeout | null)[] {
+  markDead(timers: Timers): void {
     assert(this.state === 'Empty', `group ${this.groupId} cannot be deleted in ${this.state}`);
     this.enter('Dead');
-    const expiries = [...this.pendingMembers.values()];
+    for (const expiry of this.pendingMembers.values()) timers.cancel(expiry);
     this.pendingMembers.clear();
-    return expiries;
+    this.cancelPhaseTimers(timers);
   }
 
   /** Writing the deletion failed: the group is Empty again (its state timestamp stays that of the deletion). */
@@ -363,10 +465,10 @@ export class ClassicGroup {
   }
 
   /** A member joining for the first time: it must get through a join phase (NEW_MEMBER_JOIN_TIMEOUT_MS). */
-  addNewMember(member: ClassicMember): void {
+  addNewMember(timers: Timers, member: ClassicMember): void {
     member.isNew = true;
     if (this.state === 'PreparingRebalance' && this.generationId === 0) this.newMemberAdded = true;
-    this.pendingMembers.delete(member.memberId);
+    this.removePendingMember(timers, member.memberId);
     this.addMember(member);
   }
 

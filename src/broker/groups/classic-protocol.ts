@@ -1,10 +1,11 @@
 // The classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups),
 // modelled on Apache Kafka's GroupCoordinator. State lives in classic-group.ts; this file drives it:
-// the join and sync phases, their timers, sessions, static members and the group metadata record.
+// the join and sync phases, sessions, static members and the group metadata record. It decides when
+// timers run and what they do; the group and its members hold them (armJoinTimer, armSessionTimer, …).
 //
 // A request that has to wait (JoinGroup until the join phase ends, a follower's SyncGroup until the
-// leader's assignment is stored) parks a resolver on its ClassicMember and gets its answer when the state
-// moves.
+// leader's assignment is stored) is parked on its ClassicMember (parkJoin/parkSync) and gets its
+// answer when the state moves (answerJoin/answerSync).
 //
 // State machine: Empty → PreparingRebalance (join phase; from Empty it first waits
 // initialRebalanceDelayMs, extended while new members keep coming, up to the rebalance timeout) →
@@ -107,21 +108,16 @@ export class ClassicProtocol {
   /** On stop (timers already cleared): parked JoinGroup and SyncGroup requests answer NOT_COORDINATOR. */
   abortWaiting(): void {
     for (const g of this.rt.classicGroups()) {
-      g.joinTimer = g.syncTimer = null;
+      g.forgetTimers();
       for (const m of g.members.values()) {
-        m.heartbeatTimer = null;
-        this.resolveJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
-        this.resolveSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+        m.answerJoin(joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        m.answerSync(syncError(ErrorCode.NOT_COORDINATOR));
       }
     }
   }
 
   scheduleHeartbeat(g: ClassicGroup, m: ClassicMember, timeoutMs = m.sessionTimeoutMs): void {
-    this.rt.cancel(m.heartbeatTimer);
-    m.heartbeatTimer = this.rt.schedule(timeoutMs, () => {
-      m.heartbeatTimer = null;
-      this.onHeartbeatExpired(g, m);
-    });
+    m.armSessionTimer(this.rt, timeoutMs, () => this.onHeartbeatExpired(g, m));
   }
 
   private onHeartbeatExpired(g: ClassicGroup, m: ClassicMember): void {
@@ -133,42 +129,20 @@ export class ClassicProtocol {
     this.removeMemberAndUpdateGroup(g, m);
   }
 
-  private resolveJoin(m: ClassicMember, r: JoinGroupResult): void {
-    const w = m.joinWaiter;
-    if (w) {
-      m.joinWaiter = null;
-      w(r);
-    }
-  }
-
-  private resolveSync(m: ClassicMember, r: SyncGroupResult): void {
-    const w = m.syncWaiter;
-    if (w) {
-      m.syncWaiter = null;
-      w(r);
-    }
-  }
-
   private awaitJoin(m: ClassicMember): Promise<JoinGroupResult> {
     // A member that sends JoinGroup again while one is parked: the older request is answered now.
-    this.resolveJoin(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
-    return new Promise((resolve) => {
-      m.joinWaiter = resolve;
-    });
+    return m.parkJoin(joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
   }
 
   private awaitSync(m: ClassicMember): Promise<SyncGroupResult> {
-    this.resolveSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
-    return new Promise((resolve) => {
-      m.syncWaiter = resolve;
-    });
+    return m.parkSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
   }
 
   /** Takes a member out of the group, answering whatever it has parked with UNKNOWN_MEMBER_ID. */
   private removeMember(g: ClassicGroup, m: ClassicMember): void {
-    this.resolveJoin(m, joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
-    this.resolveSync(m, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
-    m.heartbeatTimer = this.rt.cancel(m.heartbeatTimer);
+    m.answerJoin(joinError('', ErrorCode.UNKNOWN_MEMBER_ID));
+    m.answerSync(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    m.cancelSessionTimer(this.rt);
     g.removeMember(m.memberId);
   }
 
@@ -188,15 +162,15 @@ export class ClassicProtocol {
   }
 
   private addPendingMember(g: ClassicGroup, memberId: string, sessionTimeoutMs: number): void {
-    g.addPendingMember(memberId, this.rt.schedule(sessionTimeoutMs, () => {
+    g.addPendingMember(this.rt, memberId, sessionTimeoutMs, () => {
       if (this.rt.groups.get(g.groupId) !== g || !g.pendingMembers.has(memberId)) return;
       this.rt.logger.info(`group ${g.groupId}: pending member ${memberId} never joined, dropping it`);
       this.removePendingMember(g, memberId);
-    }));
+    });
   }
 
   private removePendingMember(g: ClassicGroup, memberId: string): void {
-    this.rt.cancel(g.removePendingMember(memberId));
+    g.removePendingMember(this.rt, memberId);
     if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g);
     this.maybeDropTransientGroup(g);
   }
@@ -216,26 +190,24 @@ export class ClassicProtocol {
   private prepareRebalance(g: ClassicGroup, reason: string): void {
     // Members waiting for an assignment that will never come are told to rejoin.
     if (g.state === 'CompletingRebalance') this.resetAndPropagateAssignmentError(g, ErrorCode.REBALANCE_IN_PROGRESS);
-    g.syncTimer = this.rt.cancel(g.syncTimer);
-    g.joinTimer = this.rt.cancel(g.joinTimer);
+    g.cancelPhaseTimers(this.rt);
     const delay = Math.max(0, this.rt.options.initialRebalanceDelayMs);
     const fromEmpty = g.startRebalance(delay);
     this.rt.logger.info(`group ${g.groupId}: preparing to rebalance (generation ${g.generationId}): ${reason}`);
     if (fromEmpty) {
-      g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
+      g.armJoinTimer(this.rt, delay, () => this.onInitialDelayExpired(g, delay));
     } else {
-      g.joinTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.completeJoin(g));
+      g.armJoinTimer(this.rt, g.rebalanceTimeoutMs(), () => this.completeJoin(g));
       this.tryCompleteJoin(g);
     }
   }
 
   /** Kafka's InitialDelayedJoin: while new members keep arriving, wait again (bounded by the rebalance timeout). */
   private onInitialDelayExpired(g: ClassicGroup, elapsedDelay: number): void {
-    g.joinTimer = null;
     if (!g.initialDelay || g.state !== 'PreparingRebalance') return;
     const delay = g.initialDelayExpired(Math.max(0, this.rt.options.initialRebalanceDelayMs), elapsedDelay);
     if (delay !== null) {
-      g.joinTimer = this.rt.schedule(delay, () => this.onInitialDelayExpired(g, delay));
+      g.armJoinTimer(this.rt, delay, () => this.onInitialDelayExpired(g, delay));
       return;
     }
     this.completeJoin(g);
@@ -248,7 +220,7 @@ export class ClassicProtocol {
   /** Ends the join phase: drops dynamic members that did not rejoin and starts the next generation. */
   private completeJoin(g: ClassicGroup): void {
     if (g.state !== 'PreparingRebalance' || this.rt.groups.get(g.groupId) !== g) return;
-    g.joinTimer = this.rt.cancel(g.joinTimer);
+    g.cancelJoinTimer(this.rt);
     g.endInitialDelay();
     for (const m of [...g.members.values()]) {
       if (!m.awaitingJoin && m.groupInstanceId === null) {
@@ -258,7 +230,7 @@ export class ClassicProtocol {
     }
     if (!g.electJoinedLeader() && g.members.size > 0) {
       // Only static members that have not rejoined are left: wait for them (or their session expiry).
-      g.joinTimer = this.rt.schedule(Math.max(g.rebalanceTimeoutMs(), MIN_JOIN_RECHECK_MS), () => this.completeJoin(g));
+      g.armJoinTimer(this.rt, Math.max(g.rebalanceTimeoutMs(), MIN_JOIN_RECHECK_MS), () => this.completeJoin(g));
       return;
     }
     g.initNextGeneration();
@@ -270,16 +242,15 @@ export class ClassicProtocol {
     this.rt.logger.info(`group ${g.groupId}: generation ${g.generationId} with ${g.members.size} member(s), protocol ${g.protocolName}, leader ${g.leaderId}`);
     const members = g.currentMemberMetadata();
     for (const m of g.members.values()) {
-      this.resolveJoin(m, this.joinResult(g, m, g.isLeader(m.memberId) ? members : []));
+      m.answerJoin(this.joinResult(g, m, g.isLeader(m.memberId) ? members : []));
       this.scheduleHeartbeat(g, m);
     }
     // Members that never send SyncGroup (the leader above all) are removed after the rebalance timeout.
     const generation = g.generationId;
-    g.syncTimer = this.rt.schedule(g.rebalanceTimeoutMs(), () => this.onPendingSyncExpired(g, generation));
+    g.armSyncTimer(this.rt, g.rebalanceTimeoutMs(), () => this.onPendingSyncExpired(g, generation));
   }
 
   private onPendingSyncExpired(g: ClassicGroup, generation: number): void {
-    g.syncTimer = null;
     if (this.rt.groups.get(g.groupId) !== g || g.generationId !== generation) return;
     if (g.state !== 'CompletingRebalance' && g.state !== 'Stable') return;
     if (g.pendingSync.size === 0) return;
@@ -310,7 +281,7 @@ export class ClassicProtocol {
     g.clearAssignments();
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
-        this.resolveSync(m, syncError(errorCode));
+        m.answerSync(syncError(errorCode));
         this.scheduleHeartbeat(g, m);
       }
     }
@@ -320,7 +291,7 @@ export class ClassicProtocol {
   private propagateAssignment(g: ClassicGroup): void {
     for (const m of g.members.values()) {
       if (m.awaitingSync) {
-        this.resolveSync(m, { errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment });
+        m.answerSync({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment });
         this.scheduleHeartbeat(g, m);
       }
     }
@@ -401,8 +372,7 @@ export class ClassicProtocol {
   private addMemberAndRebalance(g: ClassicGroup, memberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
     const m = new ClassicMember(memberId, p.groupInstanceId, p.clientId, p.clientHost, Math.max(0, p.rebalanceTimeoutMs),
       p.sessionTimeoutMs, p.protocolType, p.protocols);
-    this.rt.cancel(g.removePendingMember(memberId));
-    g.addNewMember(m);
+    g.addNewMember(this.rt, m);
     const result = this.awaitJoin(m);
     // A new member cannot heartbeat before its first JoinGroup answer; drop it if that never happens.
     this.scheduleHeartbeat(g, m, NEW_MEMBER_JOIN_TIMEOUT_MS);
@@ -425,8 +395,8 @@ export class ClassicProtocol {
   private updateStaticMemberAndRebalance(g: ClassicGroup, oldMemberId: string, newMemberId: string, p: JoinGroupParams): Promise<JoinGroupResult> {
     const m = g.members.get(oldMemberId)!;
     const currentLeader = g.leaderId;
-    this.resolveJoin(m, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
-    this.resolveSync(m, syncError(ErrorCode.FENCED_INSTANCE_ID));
+    m.answerJoin(joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
+    m.answerSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
     const old = { protocols: m.protocols, rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs };
     g.replaceStaticMember(m, newMemberId);
     this.scheduleHeartbeat(g, m);
@@ -447,14 +417,14 @@ export class ClassicProtocol {
               g.replaceStaticMember(m, oldMemberId);
               this.scheduleHeartbeat(g, m);
             }
-            this.resolveJoin(m, { ...joinError('', errorCode), generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName, leader: currentLeader ?? '' });
+            m.answerJoin({ ...joinError('', errorCode), generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName, leader: currentLeader ?? '' });
           } else if (p.supportSkippingAssignment) {
             // v9+: the leader learns it leads but must not run the assignor again.
             const isLeader = g.isLeader(m.memberId);
-            this.resolveJoin(m, this.joinResult(g, m, isLeader ? g.currentMemberMetadata() : [], g.leaderId, isLeader));
+            m.answerJoin(this.joinResult(g, m, isLeader ? g.currentMemberMetadata() : [], g.leaderId, isLeader));
           } else {
             // Older versions: report the previous leader id so a rejoining leader does not reassign.
-            this.resolveJoin(m, this.joinResult(g, m, [], currentLeader));
+            m.answerJoin(this.joinResult(g, m, [], currentLeader));
           }
         });
         break;

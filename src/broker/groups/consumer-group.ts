@@ -1,7 +1,8 @@
 // The KIP-848 consumer group ("consumer" protocol: ConsumerGroupHeartbeat / ConsumerGroupDescribe):
 // state, server-side assignors and the per-member reconciliation. Pure data and functions: every
 // change of epochs, members or assignments is a ConsumerGroup / ConsumerMember method; the protocol
-// (consumer-protocol.ts) drives them, owns the timers and answers the requests.
+// (consumer-protocol.ts) drives them and answers the requests. A member holds its own timers
+// (armSessionTimer, armRevocationTimer), armed through the coordinator's Timers.
 //
 // Epochs. The group epoch is bumped whenever the inputs of the assignment change (a member joins,
 // leaves or changes its subscription or assignor; a subscribed topic appears, disappears or grows).
@@ -16,7 +17,7 @@
 //   - with everything reconciled it is "stable".
 // So a partition is given to a new owner only after the previous owner acknowledged its revocation.
 
-import type { ClassicGroup } from './classic-group.js';
+import type { ClassicGroup, Timers } from './classic-group.js';
 
 export type MemberState = 'stable' | 'unrevoked_partitions' | 'unreleased_partitions';
 
@@ -69,10 +70,11 @@ export class ConsumerMember {
   subscribedTopicNames: string[] = [];
   subscribedTopicRegex: string | null = null;
   serverAssignor: string | null = null;
-  sessionTimer: NodeJS.Timeout | null = null;
+  /** Removes the member unless a heartbeat restarts it (group.consumer.session.timeout.ms). */
+  private sessionTimer: NodeJS.Timeout | null = null;
   /** Running while the member has partitions to revoke (its rebalance timeout); the epoch it was started at. */
-  revocationTimer: NodeJS.Timeout | null = null;
-  revocationEpoch = -1;
+  private revocationTimer: NodeJS.Timeout | null = null;
+  private revocationEpoch = -1;
 
   constructor(public memberId: string) {}
 
@@ -88,6 +90,41 @@ export class ConsumerMember {
     this.clientId = u.clientId;
     this.clientHost = u.clientHost;
     return before.names !== this.subscribedTopicNames.join('\0') || before.regex !== this.subscribedTopicRegex || before.assignor !== this.serverAssignor;
+  }
+
+  /** (Re)starts the session: `onExpired` runs after `ms` unless restarted or cancelled first. */
+  armSessionTimer(timers: Timers, ms: number, onExpired: () => void): void {
+    timers.cancel(this.sessionTimer);
+    this.sessionTimer = timers.schedule(ms, () => {
+      this.sessionTimer = null;
+      onExpired();
+    });
+  }
+
+  /**
+   * A member with partitions to revoke gets its rebalance timeout to do so from the epoch it was
+   * told at (a running timer for that epoch keeps running); `onExpired` runs if it has not revoked
+   * them by then. Without partitions to revoke nothing runs.
+   */
+  armRevocationTimer(timers: Timers, onExpired: () => void): void {
+    if (this.state !== 'unrevoked_partitions') {
+      this.revocationTimer = timers.cancel(this.revocationTimer);
+      this.revocationEpoch = -1;
+      return;
+    }
+    if (this.revocationTimer && this.revocationEpoch === this.memberEpoch) return;
+    timers.cancel(this.revocationTimer);
+    this.revocationEpoch = this.memberEpoch;
+    this.revocationTimer = timers.schedule(this.rebalanceTimeoutMs, () => {
+      this.revocationTimer = null;
+      if (this.state === 'unrevoked_partitions' && this.memberEpoch === this.revocationEpoch) onExpired();
+    });
+  }
+
+  /** The member leaves the group (or is replaced): its timers stop. */
+  cancelTimers(timers: Timers): void {
+    this.sessionTimer = timers.cancel(this.sessionTimer);
+    this.revocationTimer = timers.cancel(this.revocationTimer);
   }
 
   /** A static member leaving for a moment (epoch -2): it keeps its partitions, and the epoch to come back at. */

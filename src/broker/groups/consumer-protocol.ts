@@ -1,6 +1,6 @@
 // The consumer group protocol of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe). State,
-// assignors and reconciliation live in consumer-group.ts; this file answers the requests and owns
-// the members' session and revocation timers. There is no join/sync barrier: each member moves
+// assignors and reconciliation live in consumer-group.ts; this file answers the requests and decides
+// what the members' session and revocation timers do (the members hold them). There is no join/sync barrier: each member moves
 // towards its target assignment on its own heartbeats.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -141,10 +141,7 @@ export class ConsumerProtocol {
       // Unknown here (e.g. consumer-group membership does not survive a broker restart): the member rejoins.
       return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of group ${p.groupId}.`);
     }
-    if (g) {
-      g.joinTimer = this.rt.cancel(g.joinTimer);
-      g.syncTimer = this.rt.cancel(g.syncTimer);
-    }
+    g?.cancelPhaseTimers(this.rt);
     // Its offsets and metadata record are the id's and stay; the classic generation is carried along.
     const created = ConsumerGroup.replacing(p.groupId, g);
     this.rt.groups.set(p.groupId, created);
@@ -265,9 +262,7 @@ export class ConsumerProtocol {
   }
 
   private scheduleConsumerSession(g: ConsumerGroup, m: ConsumerMember): void {
-    this.rt.cancel(m.sessionTimer);
-    m.sessionTimer = this.rt.schedule(this.consumerSessionTimeoutMs(), () => {
-      m.sessionTimer = null;
+    m.armSessionTimer(this.rt, this.consumerSessionTimeoutMs(), () => {
       if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} session expired, removing it`);
       this.removeConsumerMember(g, m, 'session expired');
@@ -276,34 +271,22 @@ export class ConsumerProtocol {
 
   /** A member that has partitions to revoke gets its rebalance timeout to do so, or is fenced. */
   private scheduleRevocationTimeout(g: ConsumerGroup, m: ConsumerMember): void {
-    if (m.state !== 'unrevoked_partitions') {
-      m.revocationTimer = this.rt.cancel(m.revocationTimer);
-      m.revocationEpoch = -1;
-      return;
-    }
-    if (m.revocationTimer && m.revocationEpoch === m.memberEpoch) return;
-    this.rt.cancel(m.revocationTimer);
-    m.revocationEpoch = m.memberEpoch;
-    m.revocationTimer = this.rt.schedule(m.rebalanceTimeoutMs, () => {
-      m.revocationTimer = null;
+    m.armRevocationTimer(this.rt, () => {
       if (this.rt.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
-      if (m.state !== 'unrevoked_partitions' || m.memberEpoch !== m.revocationEpoch) return;
       this.rt.logger.info(`group ${g.groupId}: consumer member ${m.memberId} did not revoke its partitions within ${m.rebalanceTimeoutMs} ms, removing it`);
       this.removeConsumerMember(g, m, 'revocation timed out');
     });
   }
 
   private removeConsumerMember(g: ConsumerGroup, m: ConsumerMember, reason: string): void {
-    m.sessionTimer = this.rt.cancel(m.sessionTimer);
-    m.revocationTimer = this.rt.cancel(m.revocationTimer);
+    m.cancelTimers(this.rt);
     g.removeMember(m);
     this.maybeBumpConsumerGroup(g, `member ${m.memberId} left (${reason})`);
   }
 
   /** A static member came back under a new member id: it takes over the old member's place. */
   private replaceStaticConsumerMember(g: ConsumerGroup, old: ConsumerMember, memberId: string): ConsumerMember {
-    old.sessionTimer = this.rt.cancel(old.sessionTimer);
-    old.revocationTimer = this.rt.cancel(old.revocationTimer);
+    old.cancelTimers(this.rt);
     const m = g.replaceStaticMember(old, memberId);
     this.rt.logger.info(`group ${g.groupId}: static member ${m.instanceId} rejoined as ${memberId} (was ${old.memberId})`);
     return m;

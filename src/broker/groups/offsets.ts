@@ -289,9 +289,7 @@ export class OffsetManager {
         stored.markDeleted();
       }
       if (g.type === 'classic') {
-        for (const t of g.markDead()) this.rt.cancel(t);
-        g.joinTimer = this.rt.cancel(g.joinTimer);
-        g.syncTimer = this.rt.cancel(g.syncTimer);
+        g.markDead(this.rt);
       }
       this.rt.forget(g.groupId);
       removed.push({ g, stored });
