@@ -42,6 +42,68 @@ test('imports follow the layer direction', () => {
   assert.deepEqual(violations, []);
 });
 
+/** Every relative import of every file under src/ (type-only ones included), as resolved .ts paths. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of files(src)) {
+    const targets: string[] = [];
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
+      targets.push(resolve(dirname(file), m[1]).replace(/\.js$/, '.ts'));
+    }
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+/** The strongly connected components with more than one file (import loops), by Tarjan's algorithm. */
+function importLoops(graph: Map<string, string[]>): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const loops: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(relative(src, w));
+      } while (w !== v);
+      if (component.length > 1) loops.push(component.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return loops;
+}
+
+test('no import loops anywhere in src/ (type-only imports count too)', () => {
+  // The broker once imported the registry, which imported every handler, which imported the
+  // broker: a 33-file loop. Handlers now get their services through the request context.
+  assert.deepEqual(importLoops(importGraph()), []);
+});
+
+test('handlers never import the broker or the server', () => {
+  for (const file of files(join(src, 'broker', 'handlers'))) {
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /from ['"]\.\.\/(broker|server|dispatch)\.js['"]/, relative(src, file));
+  }
+});
+
 test('the protocol layer does no I/O', () => {
   for (const file of files(join(src, 'protocol'))) {
     const text = readFileSync(file, 'utf8');

@@ -12,7 +12,7 @@ import { AdminEvents, Instrumentation, type InstrumentationEvent } from './instr
 import type { ClientLogger } from './logger.js';
 import type { RetryOptions } from './retry.js';
 import { MemberAssignment, MemberMetadata } from './consumer/assigners.js';
-import type { AdminEventMap } from './kafkajs-names.js';
+import type { AdminEventMap } from './events.js';
 
 /** ConsumerGroupDescribe (KIP-848 groups). */
 const CONSUMER_GROUP_DESCRIBE = 69;

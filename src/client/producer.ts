@@ -20,7 +20,7 @@ import type { ClientLogger } from './logger.js';
 import { DefaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js';
 import { encodeBatch, type IHeaders, type Message } from './record-codec.js';
 import type { RetryOptions } from './retry.js';
-import type { ProducerEventMap } from './kafkajs-names.js';
+import type { ProducerEventMap } from './events.js';
 
 export const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const;
 

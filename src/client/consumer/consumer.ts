@@ -26,9 +26,9 @@ import { HandOff } from './hand-off.js';
 import { OffsetCommits } from './offset-commits.js';
 import { rewind, tpKey, type PartitionState } from './partition-state.js';
 import { createSession, type Session } from './session.js';
-import type { ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopics, EachMessagePayload, TopicPartitionOffset } from './types.js';
-import { Workers, type RunSettings } from './workers.js';
-import type { ConsumerEventMap } from '../kafkajs-names.js';
+import type { ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopics, EachMessagePayload, RunSettings, TopicPartitionOffset } from './types.js';
+import { Workers } from './workers.js';
+import type { ConsumerEventMap } from '../events.js';
 
 export type {
   Batch, ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopics, EachBatchPayload, EachMessagePayload, TopicPartitionOffset,

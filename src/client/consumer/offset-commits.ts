@@ -5,7 +5,7 @@
 import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClassicGroupMember, OffsetToCommit } from './classic-protocol.js';
 import { tpKey, type PartitionState } from './partition-state.js';
-import type { RunSettings } from './workers.js';
+import type { RunSettings } from './types.js';
 
 export type AutoCommitSettings = Pick<RunSettings, 'autoCommitInterval' | 'autoCommitThreshold'>;
 

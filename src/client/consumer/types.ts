@@ -85,3 +85,6 @@ export interface TopicPartitionOffset {
   partition: number;
   offset: string;
 }
+
+/** run()'s configuration with its defaults filled in. */
+export type RunSettings = Required<Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>> & Pick<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>;

@@ -7,14 +7,12 @@ import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import type { KafkaMessage } from '../record-codec.js';
 import { RebalanceError } from './classic-protocol.js';
-import type { Batch, ConsumerRunConfig, TopicPartitionOffset } from './types.js';
+import type { Batch, RunSettings, TopicPartitionOffset } from './types.js';
 import { Abandoned } from './hand-off.js';
 import type { OffsetCommits } from './offset-commits.js';
 import { rewind, type FetchedBatch, type PartitionState } from './partition-state.js';
 import type { Session } from './session.js';
 
-/** run()'s configuration with its defaults filled in. */
-export type RunSettings = Required<Omit<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>> & Pick<ConsumerRunConfig, 'eachBatch' | 'eachMessage'>;
 
 /** What the workers ask of the consumer (its public controls and its heartbeat). */
 export interface WorkerHost {
