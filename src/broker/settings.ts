@@ -173,7 +173,7 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   listenHosts: { flag: 'host', type: list(undefined, 'h[,h...]'), default: ['127.0.0.1', '::1'], scope: 'broker', description: 'hosts to listen on (both loopbacks by default: some clients resolve localhost to ::1)' },
   advertisedHost: { flag: 'advertised-host', type: text('string', 'host'), default: undefined, defaultText: 'first listen host', scope: 'broker', description: 'host clients are told to connect to (Metadata, FindCoordinator)' },
   advertisedPort: { flag: 'advertised-port', type: int(PORT), default: undefined, defaultText: 'bound port', scope: 'broker', description: 'port clients are told to connect to' },
-  dataDir: { flag: 'data-dir', type: text('path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'folder of the log, or `memory` for the in-memory engine (nothing is kept)' },
+  dataDir: { flag: 'data-dir', type: text('path | file:path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'storage: a folder for the file engine (also `file:<path>`), or `memory` for the in-memory engine (nothing is kept)' },
   nodeId: { kafka: 'node.id', kafkaAlias: 'broker.id', flag: 'node-id', type: int({ min: 0 }), default: 1, scope: 'broker', description: 'id of this broker in Metadata; it is the controller and every leader' },
   defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: 100000 }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
   autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },

@@ -6,6 +6,7 @@ import { Broker } from '../broker/broker.js';
 import type { BrokerConfig } from '../broker/config.js';
 import { createLogger } from '../broker/logger.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
+import { parseStorageSpec } from '../storage/engines.js';
 
 const SERVER_EXAMPLES = `Examples:
   fjord server
@@ -68,7 +69,13 @@ async function runServer(argv: string[]): Promise<number> {
   const started = performance.now();
   const full = { ...DEFAULT_CONFIG, ...config };
   const logger = createLogger(full.logLevel);
-  const broker = new Broker(full, logger);
+  let broker: Broker;
+  try {
+    broker = new Broker(full, logger);
+  } catch (err) {
+    logger.error(`could not start: ${(err as Error).message}`);
+    return 1;
+  }
   try {
     await broker.start();
   } catch (err) {
@@ -78,7 +85,8 @@ async function runServer(argv: string[]): Promise<number> {
     await broker.stop().catch(() => undefined);
     return 1;
   }
-  const where = full.dataDir === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(full.dataDir)}`;
+  const storage = parseStorageSpec(full.dataDir);
+  const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(storage.path)}`;
   const hosts = full.listenHosts.map((h) => (h.includes(':') ? `[${h}]` : h)).join(', ');
   logger.info(`Fjord listening on ${hosts} port ${broker.advertisedPort} (advertised as ${broker.advertisedHost}:${broker.advertisedPort}); data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
 

@@ -70,6 +70,23 @@ test('a bad flag exits 2 with a hint; a busy port exits 1 with a clear message',
   blocker.close();
   assert.equal(busy.code, 1);
   assert.match(busy.out, /already in use/);
+  const planned = await run(['--data-dir', 'postgres://fjord:hunter2@db.example/fjord', '--port', '0']);
+  assert.equal(planned.code, 1);
+  assert.match(planned.out, /postgres engine is not supported yet; supported: memory:, file:<path>/);
+  assert.doesNotMatch(planned.out, /hunter2/, 'a URL password is never echoed');
+  assert.doesNotMatch(planned.out, /\n\s+at /, 'one line, no stack trace');
+});
+
+test('--data-dir file:<path> is the file engine in that folder', async () => {
+  const dir = tempDir();
+  try {
+    const server = await startServerProcess(['--data-dir', `file:${dir.path}`]);
+    assert.match(server.output(), new RegExp(`data in ${dir.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    server.child.kill('SIGINT');
+    assert.equal((await server.exited).code, 0);
+  } finally {
+    dir.remove();
+  }
 });
 
 test('fjord server --help is written from the settings table; an environment value is checked like a flag', async () => {
