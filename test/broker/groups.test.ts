@@ -617,6 +617,28 @@ test('DeleteGroups: unknown, non-empty and empty groups', async () => {
   }
 });
 
+test('DeleteGroups while a commit is being written: the group stays deleted after a restart', async () => {
+  // The commit's record lands in the log before the deletion's; the deletion must tombstone it
+  // too, or a replay brings the group and its offset back.
+  const storage = new MemoryStorage();
+  await storage.createTopic('t', 1, {});
+  let c = await coordinator(storage);
+  const committing = c.commitOffsets({ groupId: 'racing', generationId: -1, memberId: '', groupInstanceId: null,
+    topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+  const deleted = await c.deleteGroups(['racing']);
+  assert.deepEqual(deleted, [{ groupId: 'racing', errorCode: ErrorCode.NONE }]);
+  await committing;
+  assert.deepEqual(c.fetchOffsets('racing', null).topics, [], 'gone now');
+  await c.stop();
+  c = await coordinator(storage);
+  try {
+    assert.deepEqual(c.fetchOffsets('racing', null).topics, [], 'and after a replay');
+    assert.equal(c.describeGroups(['racing'])[0].groupState, 'Dead');
+  } finally {
+    await c.stop();
+  }
+});
+
 test('OffsetDelete: subscribed topics are protected while the group is live', async () => {
   const storage = new MemoryStorage();
   await storage.createTopic('t', 2, {});

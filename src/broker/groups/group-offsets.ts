@@ -32,6 +32,8 @@ export class GroupOffsets {
   persisted: GroupValue | null = null;
   /** The group was deleted (its tombstones are being written): late commits must not land. */
   private deleted = false;
+  /** Commits that completed while the deletion was being written, re-applied if it fails. */
+  private heldWhileDeleting: { topic: string; partition: number; value: OffsetValue | null; logOffset: number }[] = [];
 
   constructor(readonly groupId: string) {}
 
@@ -80,9 +82,24 @@ export class GroupOffsets {
     }
   }
 
+  /** Every partition with a committed offset or a commit in flight: what a deletion must tombstone. */
+  partitionsToTombstone(): { topic: string; partition: number }[] {
+    const out = new Map<string, { topic: string; partition: number }>();
+    for (const [topic, parts] of this.offsets) for (const partition of parts.keys()) out.set(partitionKey(topic, partition), { topic, partition });
+    for (const key of this.pendingCommits.keys()) {
+      const cut = key.lastIndexOf('\0');
+      out.set(key, { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) });
+    }
+    return [...out.values()];
+  }
+
   /** Applies a durable offset record (value null = delete) unless a later record already did. */
   applyOffset(topic: string, partition: number, value: OffsetValue | null, logOffset: number): void {
-    if (this.deleted) return; // the group's deletion was written after this record
+    if (this.deleted) {
+      // The deletion's tombstones follow this record in the log; keep it in case they fail.
+      this.heldWhileDeleting.push({ topic, partition, value, logOffset });
+      return;
+    }
     const key = partitionKey(topic, partition);
     const current = this.offset(topic, partition);
     if (current && current.logOffset > logOffset) return;
@@ -112,10 +129,14 @@ export class GroupOffsets {
   /** The group is being deleted: commits completing from now on are dropped. */
   markDeleted(): void {
     this.deleted = true;
+    this.heldWhileDeleting = [];
   }
 
-  /** Writing the deletion failed: the offsets are the group's again. */
+  /** Writing the deletion failed: the offsets are the group's again, with commits that landed meanwhile. */
   undoDeleted(): void {
     this.deleted = false;
+    const held = this.heldWhileDeleting;
+    this.heldWhileDeleting = [];
+    for (const h of held) this.applyOffset(h.topic, h.partition, h.value, h.logOffset);
   }
 }

@@ -10,13 +10,10 @@ import { memberSubscribes } from './consumer-group.js';
 import type { LogEntry } from './offsets-store.js';
 import type { ClassicProtocol } from './classic-protocol.js';
 import { writeErrorCode, type Group, type GroupRuntime } from './runtime.js';
+import { DEFAULT_CONFIG } from '../settings.js';
 
 /** offset.metadata.max.bytes (Kafka compares the string's length in UTF-16 units). */
 export const MAX_OFFSET_METADATA_LENGTH = 4096;
-
-const DEFAULT_OFFSETS_RETENTION_MS = 7 * 24 * 3600 * 1000;
-
-const DEFAULT_RETENTION_CHECK_MS = 10 * 60 * 1000;
 
 export interface OffsetCommitParams {
   groupId: string;
@@ -67,7 +64,7 @@ export class OffsetManager {
   ) {}
 
   scheduleRetentionCheck(): void {
-    const every = this.rt.options.offsetsRetentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_MS;
+    const every = this.rt.options.offsetsRetentionCheckIntervalMs ?? DEFAULT_CONFIG.offsetsRetentionCheckIntervalMs;
     this.rt.schedule(every, () => {
       this.expireOffsetsAndGroups();
       this.scheduleRetentionCheck();
@@ -282,12 +279,15 @@ export class OffsetManager {
     for (const g of groups) {
       const stored = this.rt.offsets.get(g.groupId);
       if (stored) {
-        for (const [topic, parts] of stored.offsets) {
-          for (const partition of parts.keys()) entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
+        // Commits still being written land in the log before these tombstones, so they are covered.
+        for (const { topic, partition } of stored.partitionsToTombstone()) {
+          entries.push({ type: 'offset', group: g.groupId, topic, partition, value: null });
         }
-        if (stored.persistedAt >= 0) entries.push({ type: 'group', group: g.groupId, value: null });
         stored.markDeleted();
       }
+      // Always: a metadata record may still be on its way to the log (persistedAt not yet set), and
+      // a tombstone for a group the log never had replays as nothing.
+      entries.push({ type: 'group', group: g.groupId, value: null });
       if (g.type === 'classic') {
         g.markDead(this.rt);
       }
@@ -326,7 +326,7 @@ export class OffsetManager {
    * commit. Empty groups left without offsets are then removed.
    */
   private expireOffsetsAndGroups(): void {
-    const retention = this.rt.options.offsetsRetentionMs ?? DEFAULT_OFFSETS_RETENTION_MS;
+    const retention = this.rt.options.offsetsRetentionMs ?? DEFAULT_CONFIG.offsetsRetentionMinutes * 60 * 1000;
     const now = Date.now();
     const expired: { g: GroupOffsets; topic: string; partition: number }[] = [];
     const removable: Group[] = [];

@@ -217,8 +217,10 @@ export class GroupRuntime {
     this.compactCheckAt = this.nextCompactCheck(live);
     if (store.size() - live < Math.max(COMPACT_MIN_GARBAGE, live)) return;
     const entries: LogEntry[] = [];
-    // In the groups' order, as before there were separate offsets (a replay lists them in log order).
-    for (const groupId of this.groups.keys()) {
+    // In the groups' order (as a replay lists them), then any offsets whose group is gone from the
+    // map: every live record is written again, so compaction can never drop a committed offset.
+    const order = new Set([...this.groups.keys(), ...this.offsets.keys()]);
+    for (const groupId of order) {
       const g = this.offsets.get(groupId);
       if (!g) continue;
       if (g.persisted !== null) entries.push({ type: 'group', group: g.groupId, value: g.persisted });
