@@ -2,9 +2,9 @@
 // from its config, hands them to the request dispatcher, and starts and stops them in order.
 // Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
-import type { Storage } from '../storage/types.js';
+import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
-import { DEFAULT_CONFIG } from './settings.js';
+import { DEFAULT_CONFIG, topicDefault } from './settings.js';
 import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
@@ -32,7 +32,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.logger = logger ?? createLogger(this.config.logLevel);
     this.storage = createStorage(
       this.config.dataDir,
-      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: 7 * 24 * 3600 * 1000, indexIntervalBytes: 4096 },
+      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096 },
       (level, msg) => this.logger[level](msg),
     );
     this.topics = new Topics(this.storage, this.config, this.logger);
@@ -70,6 +70,11 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.advertisedHost = this.config.advertisedHost ?? advertisable(boundHosts[0]);
     this.advertisedPort = this.config.advertisedPort ?? port;
     this.retention.start();
+  }
+
+  /** Creates a topic with the checks CreateTopics makes (for embedders: `running.broker.createTopic`). */
+  createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
+    return this.topics.create(name, partitions, configs);
   }
 
   async stop(): Promise<void> {

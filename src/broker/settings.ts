@@ -11,6 +11,9 @@ import type { LogLevel } from './logger.js';
 export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as const;
 export type KafkaConfigType = keyof typeof KAFKA_CONFIG_TYPE;
 
+/** Kafka's ConfigSource numbers (DescribeConfigs v1+, CreateTopics v5+) of the sources Fjord has. */
+export const KAFKA_CONFIG_SOURCE = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
+
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -55,7 +58,10 @@ function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { m
 /** A 32-bit integer (Kafka's INT). */
 export const int = (opts: { min?: number; max?: number; unit?: string } = {}) => integer('INT', BigInt(INT32_MIN), BigInt(INT32_MAX), opts);
 /** A 64-bit integer (Kafka's LONG); durations in ms are longs in Kafka. */
-export const long = (opts: { min?: number; unit?: string } = {}) => integer('LONG', INT64_MIN, INT64_MAX, opts);
+export const long = (opts: { min?: number; max?: number; unit?: string } = {}) => integer('LONG', INT64_MIN, INT64_MAX, opts);
+
+/** The longest delay a Node timer takes (2^31-1 ms, ~24.8 days); a longer one fires after 1 ms. */
+const TIMER_MAX_MS = INT32_MAX;
 
 /** Kafka's boolean: true or false (any case). */
 export const bool = (): ValueType<boolean> => ({
@@ -166,6 +172,8 @@ export type BrokerSettingKey = keyof { [K in keyof BrokerConfig]-?: true };
 export type BrokerSettingTable = { readonly [K in BrokerSettingKey]: BrokerSetting<K> };
 
 const PORT = { min: 0, max: 65535 };
+/** The most partitions one topic may have (a bound on the files and memory one request can cost). */
+export const MAX_PARTITIONS = 100000;
 
 /** Every broker setting, in the order help and docs show them. The type demands a row per key. */
 export const BROKER_SETTINGS: BrokerSettingTable = {
@@ -175,19 +183,19 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   advertisedPort: { flag: 'advertised-port', type: int(PORT), default: undefined, defaultText: 'bound port', scope: 'broker', description: 'port clients are told to connect to' },
   dataDir: { flag: 'data-dir', type: text('path | file:path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'storage: a folder for the file engine (also `file:<path>`), or `memory` for the in-memory engine (nothing is kept)' },
   nodeId: { kafka: 'node.id', kafkaAlias: 'broker.id', flag: 'node-id', type: int({ min: 0 }), default: 1, scope: 'broker', description: 'id of this broker in Metadata; it is the controller and every leader' },
-  defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: 100000 }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
+  defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: MAX_PARTITIONS }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
   autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },
   flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; a number: fsync every so many ms' },
   segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'size at which a log segment rolls to a new file' },
   retentionMs: { kafka: 'log.retention.ms', flag: 'log-retention-ms', type: long({ min: -1, unit: 'ms' }), default: 7 * 24 * 3600 * 1000, scope: 'broker', description: 'default retention.ms of topics: records older than this are deleted; -1 keeps them' },
-  retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
+  retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
   maxRequestBytes: { kafka: 'socket.request.max.bytes', flag: 'socket-request-max-bytes', type: int({ min: 1, unit: 'bytes' }), default: 100 * 1024 * 1024, scope: 'broker', description: 'largest request frame; a larger one closes the connection' },
   maxMessageBytes: { kafka: 'message.max.bytes', flag: 'message-max-bytes', type: int({ min: 0, unit: 'bytes' }), default: 1024 * 1024 + 12, scope: 'broker', description: 'default max.message.bytes of topics: the largest record batch accepted' },
   groupInitialRebalanceDelayMs: { kafka: 'group.initial.rebalance.delay.ms', flag: 'group-initial-rebalance-delay-ms', type: int({ min: 0, unit: 'ms' }), default: 3000, scope: 'group', description: 'how long a new classic group waits for more members before its first rebalance' },
   groupMinSessionTimeoutMs: { kafka: 'group.min.session.timeout.ms', flag: 'group-min-session-timeout-ms', type: int({ min: 0, unit: 'ms' }), default: 6000, scope: 'group', description: 'smallest session timeout a classic group member may ask for' },
   groupMaxSessionTimeoutMs: { kafka: 'group.max.session.timeout.ms', flag: 'group-max-session-timeout-ms', type: int({ min: 0, unit: 'ms' }), default: 1800000, scope: 'group', description: 'largest session timeout a classic group member may ask for' },
   offsetsRetentionMinutes: { kafka: 'offsets.retention.minutes', flag: 'offsets-retention-minutes', type: int({ min: 1, unit: 'minutes' }), default: 7 * 24 * 60, scope: 'group', description: 'committed offsets of a group that has been empty this long are deleted' },
-  offsetsRetentionCheckIntervalMs: { kafka: 'offsets.retention.check.interval.ms', flag: 'offsets-retention-check-interval-ms', type: long({ min: 1, unit: 'ms' }), default: 10 * 60 * 1000, scope: 'group', description: 'how often expired group offsets are looked for' },
+  offsetsRetentionCheckIntervalMs: { kafka: 'offsets.retention.check.interval.ms', flag: 'offsets-retention-check-interval-ms', type: long({ min: 1, max: TIMER_MAX_MS, unit: 'ms' }), default: 10 * 60 * 1000, scope: 'group', description: 'how often expired group offsets are looked for' },
   groupConsumerSessionTimeoutMs: { kafka: 'group.consumer.session.timeout.ms', flag: 'group-consumer-session-timeout-ms', type: int({ min: 1, unit: 'ms' }), default: 45000, scope: 'group', description: 'session timeout of KIP-848 consumer-group members' },
   groupConsumerHeartbeatIntervalMs: { kafka: 'group.consumer.heartbeat.interval.ms', flag: 'group-consumer-heartbeat-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 5000, scope: 'group', description: 'heartbeat interval told to KIP-848 consumer-group members' },
   logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
@@ -342,8 +350,3 @@ export function isListConfig(name: string): boolean {
 
 /** Every default, from the table above, where each is written once. */
 export const DEFAULT_CONFIG: BrokerConfig = defaultBrokerConfig();
-
-/** Parses a --flush value: always | os | <ms>. */
-export function parseFlush(value: string): BrokerConfig['flush'] {
-  return BROKER_SETTINGS.flush.type.parse(value, '--flush');
-}

@@ -5,12 +5,10 @@ import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import { TOPIC_SETTINGS, topicConfigProblem, topicDefault } from './settings.js';
+import { KAFKA_CONFIG_SOURCE, MAX_PARTITIONS, TOPIC_SETTINGS, topicConfigProblem, topicDefault, topicDefaultSource } from './settings.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
-/** The most partitions one topic may have (a bound on the files and memory a request can cost). */
-export const MAX_PARTITIONS = 100000;
 
 /** Why a topic name is invalid, or null when it is fine (Kafka's rules). */
 export function topicNameProblem(name: string): string | null {
@@ -26,6 +24,14 @@ export function defaultTopicConfigs(config: BrokerConfig): Record<string, string
   const defaults: Record<string, string> = {};
   for (const name of Object.keys(TOPIC_SETTINGS)) defaults[name] = topicDefault(config, name) ?? '';
   return defaults;
+}
+
+/** One topic config as DescribeConfigs and CreateTopics v5+ report it, with Kafka's source number. */
+export interface EffectiveTopicConfig {
+  readonly name: string;
+  readonly value: string;
+  /** DYNAMIC_TOPIC_CONFIG (the topic's own), STATIC_BROKER_CONFIG (a broker setting that was set) or DEFAULT_CONFIG. */
+  readonly source: number;
 }
 
 /** A topic request refused with a Kafka error code (the handler puts both in its response). */
@@ -46,8 +52,20 @@ export class Topics {
     return Object.hasOwn(topic.configs, key) ? topic.configs[key] : topicDefault(this.config, key);
   }
 
-  /** Creates a topic after checking its name, partition count and configs; throws TopicError. */
-  async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
+  /** Every topic config of a topic with these overrides, in name order, with where each value comes from. */
+  effectiveConfigs(overrides: Readonly<Record<string, string>>): EffectiveTopicConfig[] {
+    return Object.keys(TOPIC_SETTINGS).sort().map((name) => {
+      if (Object.hasOwn(overrides, name)) return { name, value: overrides[name], source: KAFKA_CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG };
+      const source = topicDefaultSource(this.config, name) === 'broker' ? KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG : KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG;
+      return { name, value: topicDefault(this.config, name) ?? '', source };
+    });
+  }
+
+  /**
+   * Every check a creation makes (name, not existing, partition count, configs), without creating:
+   * CreateTopics' validateOnly and create() share it. Throws TopicError.
+   */
+  checkCreate(name: string, partitions: number, configs: Record<string, string>): void {
     const problem = topicNameProblem(name);
     if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
     if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
@@ -55,6 +73,11 @@ export class Topics {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
     }
     this.checkConfigs(configs);
+  }
+
+  /** Creates a topic after checkCreate(); throws TopicError. */
+  async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
+    this.checkCreate(name, partitions, configs);
     if (configs['cleanup.policy']?.includes('compact')) {
       this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
     }

@@ -18,10 +18,7 @@ import {
   type TopicPartitions,
 } from './consumer-group.js';
 import type { GroupRuntime } from './runtime.js';
-
-const DEFAULT_CONSUMER_SESSION_TIMEOUT_MS = 45000;
-
-const DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS = 5000;
+import { DEFAULT_CONFIG } from '../settings.js';
 
 export interface ConsumerGroupHeartbeatParams {
   groupId: string;
@@ -89,11 +86,11 @@ export class ConsumerProtocol {
   constructor(private readonly rt: GroupRuntime) {}
 
   private consumerHeartbeatIntervalMs(): number {
-    return this.rt.options.consumerHeartbeatIntervalMs ?? DEFAULT_CONSUMER_HEARTBEAT_INTERVAL_MS;
+    return this.rt.options.consumerHeartbeatIntervalMs ?? DEFAULT_CONFIG.groupConsumerHeartbeatIntervalMs;
   }
 
   private consumerSessionTimeoutMs(): number {
-    return this.rt.options.consumerSessionTimeoutMs ?? DEFAULT_CONSUMER_SESSION_TIMEOUT_MS;
+    return this.rt.options.consumerSessionTimeoutMs ?? DEFAULT_CONFIG.groupConsumerSessionTimeoutMs;
   }
 
   private topicInfos(): TopicInfo[] {

@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   CreateTopicsResponse, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/types.js';
-import { defaultTopicConfigs, TopicError, topicNameProblem } from '../topics.js';
+import { TopicError } from '../topics.js';
 import { defineHandler } from '../handler.js';
 
 export const createTopicsHandler = defineHandler({
@@ -47,14 +47,8 @@ export const createTopicsHandler = defineHandler({
       const configs: Record<string, string> = {};
       for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
       try {
-        if (req.validateOnly) {
-          const problem = topicNameProblem(t.name);
-          if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-          if (services.storage.topic(t.name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${t.name} already exists`);
-          if (partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be positive, not ${partitions}`);
-        }
+        if (req.validateOnly) services.topics.checkCreate(t.name, partitions, configs);
         const meta = req.validateOnly ? null : await services.topics.create(t.name, partitions, configs);
-        const effective = { ...defaultTopicConfigs(services.config), ...configs };
         results.push({
           name: t.name,
           topicId: meta?.topicId ?? ZERO_UUID,
@@ -62,8 +56,8 @@ export const createTopicsHandler = defineHandler({
           errorMessage: null,
           numPartitions: partitions,
           replicationFactor: 1,
-          configs: Object.entries(effective).map(([name, value]): CreateTopicsResponseCreatableTopicConfigs => ({
-            name, value, readOnly: false, configSource: name in configs ? 1 : 5, isSensitive: false,
+          configs: services.topics.effectiveConfigs(configs).map(({ name, value, source }): CreateTopicsResponseCreatableTopicConfigs => ({
+            name, value, readOnly: false, configSource: source, isSensitive: false,
           })),
         });
       } catch (err) {

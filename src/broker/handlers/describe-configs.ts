@@ -8,19 +8,15 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult,
 } from '../../protocol/generated/types.js';
-import { defaultTopicConfigs } from '../topics.js';
 import { defineHandler } from '../handler.js';
-import { brokerConfigEntries, kafkaConfigType, topicDefaultSource } from '../settings.js';
+import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
-const SOURCE_DYNAMIC_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 
 function entry(name: string, value: string, source: number, readOnly: boolean): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
-    name, value, readOnly, isDefault: source === SOURCE_DEFAULT, configSource: source, isSensitive: false,
+    name, value, readOnly, isDefault: source === KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG, configSource: source, isSensitive: false,
     synonyms: [], configType: kafkaConfigType(name), documentation: null,
   };
 }
@@ -38,10 +34,7 @@ export const describeConfigsHandler = defineHandler({
       if (r.resourceType === RESOURCE_TOPIC) {
         const topic = services.storage.topic(r.resourceName);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };
-        const defaults = defaultTopicConfigs(services.config);
-        const configs = Object.keys(defaults).sort().map((k) =>
-          k in topic.configs ? entry(k, topic.configs[k], SOURCE_DYNAMIC_TOPIC, false)
-            : entry(k, defaults[k], topicDefaultSource(services.config, k) === 'broker' ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT, false));
+        const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_BROKER) {
@@ -49,7 +42,7 @@ export const describeConfigsHandler = defineHandler({
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${services.node.nodeId}`, configs: [] };
         }
         const configs = brokerConfigEntries(services.config).map((c) =>
-          entry(c.name, c.value, c.source === 'default' ? SOURCE_DEFAULT : SOURCE_STATIC_BROKER, true));
+          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported`, configs: [] };
