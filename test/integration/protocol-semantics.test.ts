@@ -242,3 +242,26 @@ test('ListOffsets by timestamp finds the first record at or after it, inside a b
   assert.equal(none.offset, -1);
   c.close();
 });
+
+test('two CreatePartitions racing on one topic: one grows it, the other gets INVALID_PARTITIONS, the connection stays', async () => {
+  // The file engine checks the count again under its catalog lock; the loser used to throw out of
+  // the handler and close the connection.
+  const dir = tempDir();
+  const b = await startBroker({ dataDir: dir.path, logLevel: 'silent' });
+  try {
+    const topic = uniqueTopic('race-grow');
+    await b.broker.topics.create(topic, 1);
+    const c = await RawConnection.connect(b.port);
+    const grow = (count: number) => c.request(ApiKey.CreatePartitions, 1, { topics: [{ name: topic, count, assignments: null }], timeoutMs: 5000, validateOnly: false });
+    const answers = await Promise.all([grow(5), grow(4)]);
+    const codes = answers.map((a) => a.results[0].errorCode).sort();
+    assert.deepEqual(codes, [ErrorCode.NONE, ErrorCode.INVALID_PARTITIONS]);
+    assert.equal(b.broker.storage.topic(topic)!.partitionCount, 5);
+    const meta = await c.request(ApiKey.Metadata, 1, { topics: [{ name: topic }] });
+    assert.equal(meta.topics[0].partitions.length, 5, 'the same connection still answers');
+    c.close();
+  } finally {
+    await b.stop();
+    dir.remove();
+  }
+});

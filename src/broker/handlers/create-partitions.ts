@@ -3,6 +3,7 @@ import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitionsTopicResult } from '../../protocol/generated/types.js';
 import { defineHandler } from '../handler.js';
+import { MAX_PARTITIONS } from '../settings.js';
 
 export const createPartitionsHandler = defineHandler({
   apiKey: ApiKey.CreatePartitions,
@@ -19,13 +20,25 @@ export const createPartitionsHandler = defineHandler({
         result(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${topic.partitionCount} partitions; the new count must be larger, not ${t.count}`);
         continue;
       }
-      if (t.count > 100000) { result(ErrorCode.INVALID_PARTITIONS, 'at most 100000 partitions'); continue; }
+      if (t.count > MAX_PARTITIONS) { result(ErrorCode.INVALID_PARTITIONS, `at most ${MAX_PARTITIONS} partitions`); continue; }
       if (t.assignments && t.assignments.some((a) => a.brokerIds.some((id) => id !== nodeId))) {
         result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${nodeId}`);
         continue;
       }
       if (!req.validateOnly) {
-        await storage.addPartitions(t.name, t.count);
+        try {
+          await storage.addPartitions(t.name, t.count);
+        } catch (err) {
+          // Another request deleted or grew the topic while this one waited for the catalog.
+          const now = storage.topic(t.name);
+          if (!now) result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${t.name}`);
+          else if (now.partitionCount >= t.count) result(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${now.partitionCount} partitions; the new count must be larger, not ${t.count}`);
+          else {
+            logger.warn(`create partitions of ${t.name}: ${(err as Error).message}`);
+            result(ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
+          }
+          continue;
+        }
         logger.info(`topic ${t.name} now has ${t.count} partitions`);
       }
       result(ErrorCode.NONE, null);

@@ -12,8 +12,8 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   FetchRequest, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData,
 } from '../../protocol/generated/types.js';
-import type { PartitionLog, TopicMeta } from '../../storage/types.js';
-import { defineHandler, type RequestContext } from '../handler.js';
+import { StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
+import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 
 interface Wanted {
   topicKey: { topic: string; topicId: string };
@@ -49,7 +49,7 @@ function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['to
 type Convert = (chunks: Buffer[], fetchOffset: number, limit: number, minOne: boolean) => Promise<Buffer>;
 
 async function readAll(
-  groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert,
+  services: BrokerServices, groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert,
 ): Promise<{ responses: FetchResponseFetchableTopicResponse[]; bytes: number }> {
   let budget = maxBytes;
   let bytes = 0;
@@ -72,7 +72,18 @@ async function readAll(
       let records: Buffer[] = [];
       if (w.fetchOffset < end && budget > 0) {
         const limit = Math.min(w.partitionMaxBytes, budget);
-        const r = await w.log.read(w.fetchOffset, limit, bytes === 0);
+        let r: Awaited<ReturnType<PartitionLog['read']>>;
+        try {
+          r = await w.log.read(w.fetchOffset, limit, bytes === 0);
+        } catch (err) {
+          if (!(err instanceof StorageError)) throw err;
+          // Deleted while we read (DeleteTopics closed the log): the partition is gone. Anything
+          // else is the disk's fault: this partition fails, the rest of the request is served.
+          const gone = services.storage.partition(g.topicKey.topic, w.partition) !== w.log;
+          if (!gone) services.logger.warn(`fetch ${g.topicKey.topic}-${w.partition} at ${w.fetchOffset}: ${err.message}`);
+          partitions.push({ ...base, ...marks, errorCode: gone ? w.unknownError : ErrorCode.KAFKA_STORAGE_ERROR, records: [] });
+          continue;
+        }
         if (convert) {
           let set: Buffer;
           try {
@@ -125,12 +136,12 @@ export const fetchHandler = defineHandler({
   async handle(ctx, req): Promise<FetchResponse> {
     // v0-2 have no maxBytes: the decoder gives 0x7fffffff, its default.
     const maxBytes = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    const groups = resolve(ctx, req);
+    let groups = resolve(ctx, req);
     const magic = ctx.version <= 1 ? 0 : 1;
     const convert: Convert | undefined = ctx.version < 4
       ? (chunks, fetchOffset, limit, minOne) => batchesToMessageSet(chunks, magic, { fetchOffset, maxBytes: limit, minOneMessage: minOne })
       : undefined;
-    let result = await readAll(groups, maxBytes, convert);
+    let result = await readAll(ctx.services, groups, maxBytes, convert);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
     // Like Kafka, answer at once when a partition has an error (e.g. OFFSET_OUT_OF_RANGE): waiting
@@ -139,7 +150,8 @@ export const fetchHandler = defineHandler({
       const left = deadline - Date.now();
       if (left <= 0) break;
       await waitForData(logs, left);
-      result = await readAll(groups, maxBytes, convert);
+      groups = resolve(ctx, req); // a topic may have been deleted (or re-created) meanwhile
+      result = await readAll(ctx.services, groups, maxBytes, convert);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
   },
