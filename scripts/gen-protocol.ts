@@ -199,6 +199,9 @@ function interfaceLines(name: string, fields: RawField[], context: Range, struct
       type = (isArray ? `${base}[]` : base) + (nullable ? ' | null' : '');
     }
     const optional = tagged || !covers(versions, context);
+    // Where the field is absent (or a tagged one was not sent) the decoder fills in null for a
+    // struct or bytes field (codec.ts fallbackFor), so the type says so.
+    if (optional && !isArray && (elem === 'bytes' || !PRIMITIVES.has(elem)) && !type.endsWith(' | null')) type += ' | null';
     const notes: string[] = [];
     if (optional) notes.push(formatRange(versions));
     if (tagged) notes.push(`tagged ${f.tag}`);
@@ -216,7 +219,8 @@ function generateTypes(apis: Map<number, { name: string; request?: RawMessage; r
     '// The shape of every request and response as codec.ts decodes and encodes it: camelCased field',
     '// names; int64 as number; uuid as a dashed string; bytes as Buffer; records as Buffer, or a list',
     '// of Buffers written back to back (decoding always gives one Buffer or null). A field that not',
-    '// every version has, or a tagged one, is optional; decoding fills it with its default anyway.',
+    '// every version has, or a tagged one, is optional: decoding fills it with its default (null for',
+    '// a struct or bytes field, which the type includes), and encoding writes the default for it.',
     '',
   ];
   const taken = new Set<string>();

@@ -20,7 +20,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
   };
 
   const respond = (handler: RegisteredHandler, header: RequestHeader, bodyVersion: number, body: object | null, conn: ConnectionInfo): ResponseFrame => {
-    if (body === null) return null;
+    if (body === null || conn.isClosed) return null; // a closed connection writes nothing
     const w = new Writer(256);
     w.int32(0); // size, patched below
     writeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId);

@@ -11,6 +11,9 @@ import type { Logger } from './logger.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { Topics } from './topics.js';
 
+/** authorizedOperations when the client did not ask for them (Kafka's INT32_MIN). */
+export const AUTHORIZED_OPERATIONS_NOT_REQUESTED = -2147483648;
+
 /** Who this broker is, as Metadata, FindCoordinator and DescribeCluster report it. */
 export interface NodeIdentity {
   readonly nodeId: number;
@@ -78,7 +81,5 @@ export function defineHandler<K extends ApiKeyNumber>(handler: ApiHandler<K>): A
   return handler;
 }
 
-/** Closes the connection without a response (Kafka's answer to some malformed requests). */
-export class CloseConnection extends Error {
-  override name = 'CloseConnection';
-}
+/** A handler throws it to close the connection without a response (Kafka's answer to some malformed requests). */
+export { CloseConnection } from './server.js';

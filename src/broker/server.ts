@@ -4,14 +4,20 @@
 // request (a long-polling Fetch) finishes later. It knows nothing of APIs or handlers.
 import net from 'node:net';
 import { ByteQueue } from '../protocol/byte-queue.js';
-import { CloseConnection } from './handler.js';
 import type { Logger } from './logger.js';
+
+/** Closes the connection without a response; a non-empty message is logged as the reason. */
+export class CloseConnection extends Error {
+  override name = 'CloseConnection';
+}
 
 /** What the server knows of a connection, for the dispatcher (logs, DescribeGroups' client host). */
 export interface ConnectionInfo {
   readonly id: number;
   /** Remote address as Kafka reports it ("/127.0.0.1"). */
   readonly clientHost: string;
+  /** True once the connection is closed: a late response need not be encoded. */
+  readonly isClosed: boolean;
 }
 
 /** A response frame as chunks (its size prefix included), or null for no response (acks=0). */
@@ -60,6 +66,10 @@ export class Connection implements ConnectionInfo {
       this.closed = true;
       this.onClose(this);
     });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   close(reason?: string): void {

@@ -2,10 +2,9 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeClusterResponse } from '../../protocol/generated/types.js';
-import { defineHandler } from '../handler.js';
+import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
 
 /** Kafka's "authorized operations not requested" value (no authorizer here). */
-const NOT_REQUESTED = -2147483648;
 
 export const describeClusterHandler = defineHandler({
   apiKey: ApiKey.DescribeCluster,
@@ -17,14 +16,14 @@ export const describeClusterHandler = defineHandler({
       return {
         throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: 'only broker endpoints are served',
         endpointType: req.endpointType, clusterId: services.node.clusterId, controllerId: -1, brokers: [],
-        clusterAuthorizedOperations: NOT_REQUESTED,
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       };
     }
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
       clusterId: services.node.clusterId, controllerId: services.node.nodeId,
       brokers: [{ brokerId: services.node.nodeId, host: services.node.advertisedHost, port: services.node.advertisedPort, rack: null }],
-      clusterAuthorizedOperations: NOT_REQUESTED,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
     };
   },
 });

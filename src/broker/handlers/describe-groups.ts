@@ -8,11 +8,10 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeGroupsResponse, DescribeGroupsResponseDescribedGroup } from '../../protocol/generated/types.js';
-import { defineHandler } from '../handler.js';
+import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
 
 /** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
-const NOT_REQUESTED = -2147483648;
 
 export const describeGroupsHandler = defineHandler({
   apiKey: ApiKey.DescribeGroups,
@@ -24,7 +23,7 @@ export const describeGroupsHandler = defineHandler({
       throttleTimeMs: 0,
       groups: ctx.services.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => ({
         ...g,
-        authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : NOT_REQUESTED,
+        authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       })),
     };
   },

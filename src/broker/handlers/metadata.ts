@@ -9,10 +9,9 @@ import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartitio
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { topicNameProblem } from '../topics.js';
-import { defineHandler, type RequestContext } from '../handler.js';
+import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
 
 /** Kafka's "authorized operations not requested" value (no authorizer here). */
-const NOT_REQUESTED = -2147483648;
 
 export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
   const node = ctx.services.node.nodeId;
@@ -30,7 +29,7 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataRespon
       isrNodes: [node],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: NOT_REQUESTED,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
 }
 
@@ -74,7 +73,7 @@ export const metadataHandler = defineHandler({
       clusterId: services.node.clusterId,
       controllerId: services.node.nodeId,
       topics,
-      clusterAuthorizedOperations: NOT_REQUESTED,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
     };
   },
 });

@@ -2,7 +2,8 @@
 // The shape of every request and response as codec.ts decodes and encodes it: camelCased field
 // names; int64 as number; uuid as a dashed string; bytes as Buffer; records as Buffer, or a list
 // of Buffers written back to back (decoding always gives one Buffer or null). A field that not
-// every version has, or a tagged one, is optional; decoding fills it with its default anyway.
+// every version has, or a tagged one, is optional: decoding fills it with its default (null for
+// a struct or bytes field, which the type includes), and encoding writes the default for it.
 
 export interface ProduceRequest {
   /** v3+ */
@@ -48,7 +49,7 @@ export interface ProduceResponsePartitionProduceResponse {
   /** v8+ */
   errorMessage?: string | null;
   /** v10+, tagged 0 */
-  currentLeader?: ProduceResponseLeaderIdAndEpoch;
+  currentLeader?: ProduceResponseLeaderIdAndEpoch | null;
 }
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
@@ -74,7 +75,7 @@ export interface FetchRequest {
   /** v0-14 */
   replicaId?: number;
   /** v15+, tagged 1 */
-  replicaState?: FetchRequestReplicaState;
+  replicaState?: FetchRequestReplicaState | null;
   maxWaitMs: number;
   minBytes: number;
   /** v3+ */
@@ -156,11 +157,11 @@ export interface FetchResponsePartitionData {
   /** v5+ */
   logStartOffset?: number;
   /** v12+, tagged 0 */
-  divergingEpoch?: FetchResponseEpochEndOffset;
+  divergingEpoch?: FetchResponseEpochEndOffset | null;
   /** v12+, tagged 1 */
-  currentLeader?: FetchResponseLeaderIdAndEpoch;
+  currentLeader?: FetchResponseLeaderIdAndEpoch | null;
   /** v12+, tagged 2 */
-  snapshotId?: FetchResponseSnapshotId;
+  snapshotId?: FetchResponseSnapshotId | null;
   /** v4+ */
   abortedTransactions?: FetchResponseAbortedTransaction[] | null;
   /** v11+ */
@@ -2222,7 +2223,7 @@ export interface FetchSnapshotResponsePartitionSnapshot {
   errorCode: number;
   snapshotId: FetchSnapshotResponseSnapshotId;
   /** v0+, tagged 0 */
-  currentLeader?: FetchSnapshotResponseLeaderIdAndEpoch;
+  currentLeader?: FetchSnapshotResponseLeaderIdAndEpoch | null;
   size: number;
   position: number;
   unalignedRecords: Buffer | Buffer[] | null;
@@ -2918,7 +2919,7 @@ export interface UpdateRaftVoterResponse {
   throttleTimeMs: number;
   errorCode: number;
   /** v0+, tagged 0 */
-  currentLeader?: UpdateRaftVoterResponseCurrentLeader;
+  currentLeader?: UpdateRaftVoterResponseCurrentLeader | null;
 }
 
 export interface UpdateRaftVoterResponseCurrentLeader {
