@@ -7,7 +7,9 @@ import { createLogger, type Logger } from './broker/logger.js';
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './broker/config.js';
 export { DEFAULT_CONFIG } from './broker/settings.js';
-export { createLogger, type Logger, type LogLevel } from './broker/logger.js';
+// The broker's logger is BrokerLogger here: `Logger` is kafkajs' client logger (src/client), so a
+// kafkajs program that imports it keeps compiling.
+export { createLogger, type Logger as BrokerLogger, type LogLevel } from './broker/logger.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'listenHosts'>> {
   /** Host to listen on (default 127.0.0.1 for an embedded broker), or several. */

@@ -13,6 +13,23 @@ export function errorName(code: number): string {
   return NAME_OF.get(code) ?? `UNKNOWN_ERROR_${code}`;
 }
 
+/**
+ * The `type` kafkajs gives a protocol error: Kafka's name, except five codes kafkajs still calls by
+ * their older names (programs compare `e.type` with these strings).
+ */
+const KAFKAJS_TYPE: Readonly<Record<number, string>> = {
+  [-1]: 'UNKNOWN',
+  6: 'NOT_LEADER_FOR_PARTITION',
+  14: 'GROUP_LOAD_IN_PROGRESS',
+  15: 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  16: 'NOT_COORDINATOR_FOR_GROUP',
+};
+
+/** kafkajs' `type` of an error code. */
+export function errorType(code: number): string {
+  return KAFKAJS_TYPE[code] ?? errorName(code);
+}
+
 /** Short explanations of the errors people meet most; the rest show their Kafka name. */
 const DESCRIPTIONS: Record<number, string> = {
   [-1]: 'The broker hit an unexpected error',
@@ -82,11 +99,14 @@ export class KafkaJSProtocolError extends KafkaJSError {
   readonly type: string;
   readonly code: number;
   constructor(error: number | Error | string, detail?: string | null) {
-    const given = typeof error === 'object' ? (error as Error & { code?: unknown; type?: unknown }) : null;
+    const given = typeof error === 'object' ? (error as Error & { code?: unknown; type?: unknown; retriable?: unknown }) : null;
     const code = typeof error === 'number' ? error : typeof given?.code === 'number' ? given.code : -1;
     const base = typeof error === 'number' ? DESCRIPTIONS[code] ?? errorName(code) : typeof error === 'string' ? error : error.message;
-    super(detail ? `${base}: ${detail}` : base, { retriable: RETRIABLE_CODES.has(code) });
-    this.type = typeof given?.type === 'string' ? given.type : errorName(code);
+    // As in kafkajs: a code decides; an error object without one keeps its own flag; else retriable.
+    const retriable = typeof error === 'number' || typeof given?.code === 'number' ? RETRIABLE_CODES.has(code)
+      : typeof given?.retriable === 'boolean' ? given.retriable : true;
+    super(detail ? `${base}: ${detail}` : base, { retriable });
+    this.type = typeof given?.type === 'string' ? given.type : errorType(code);
     this.code = code;
   }
 }
@@ -352,7 +372,7 @@ export type FjordErrorOptions = KafkaJSErrorOptions;
 
 /** kafkajs' test for errors that mean "the group is rebalancing: join again". */
 export function isRebalancing(e: { type?: string }): boolean {
-  return e.type === 'REBALANCE_IN_PROGRESS' || e.type === 'NOT_COORDINATOR' || e.type === 'ILLEGAL_GENERATION';
+  return e.type === 'REBALANCE_IN_PROGRESS' || e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.type === 'ILLEGAL_GENERATION';
 }
 
 export function isKafkaJSError(e: unknown): e is KafkaJSError {

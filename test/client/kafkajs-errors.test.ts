@@ -33,8 +33,15 @@ test('protocol errors: a KafkaJSProtocolError is a KafkaJSError, with type, code
   // kafkajs-style construction from a message
   const fromMessage = new KafkaJSProtocolError('broker said no');
   assert.equal(fromMessage.message, 'broker said no');
-  assert.equal(fromMessage.type, 'UNKNOWN_SERVER_ERROR');
+  assert.equal(fromMessage.type, 'UNKNOWN');
+  assert.equal(fromMessage.retriable, true, 'kafkajs: retriable unless said otherwise');
+  assert.equal(new KafkaJSProtocolError(Object.assign(new Error('no'), { retriable: false })).retriable, false);
   assert.equal(isRebalancing(new KafkaJSProtocolError(27)), true);
+  // kafkajs' older names for five codes, which programs compare e.type with
+  assert.equal(new KafkaJSProtocolError(6).type, 'NOT_LEADER_FOR_PARTITION');
+  assert.equal(new KafkaJSProtocolError(15).type, 'GROUP_COORDINATOR_NOT_AVAILABLE');
+  assert.equal(new KafkaJSProtocolError(16).type, 'NOT_COORDINATOR_FOR_GROUP');
+  assert.equal(isRebalancing(new KafkaJSProtocolError(16)), true);
   assert.equal(isKafkaJSError(fromMessage), true);
 });
 
