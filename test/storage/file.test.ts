@@ -55,7 +55,7 @@ test('the tail cache counts the allocation each kept batch pins, and copies smal
   assert.equal(big.entries, 2, 'two 1.5 MiB frames fit in the 4 MiB cache, not eight 100 KiB batches');
   for (let i = 0; i < 20; i++) await append(log, inFrame(batch([`small${i}`]), 1 << 20));
   const small = log.tailCacheStats();
-  // Copied out (at most a pool slab each), so twenty of them pin far less than one frame.
+  // Copied out into allocations of their own size, so twenty of them pin far less than one frame.
   assert.equal(small.entries, big.entries + 20);
   assert.ok(small.pinnedBytes - big.pinnedBytes < 1 << 20, JSON.stringify({ big, small }));
   assert.deepEqual(records(await log.read(0, BIG, false)).map((r) => r.value.slice(0, 7)),
