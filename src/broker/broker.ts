@@ -32,7 +32,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.logger = logger ?? createLogger(this.config.logLevel);
     this.storage = createStorage(
       this.config.dataDir,
-      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096 },
+      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096, tailCacheBytes: this.config.tailCacheBytes },
       (level, msg) => this.logger[level](msg),
     );
     this.topics = new Topics(this.storage, this.config, this.logger);
@@ -48,7 +48,11 @@ export class Broker implements BrokerServices, NodeIdentity {
       consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
     });
     this.producerIds = new ProducerIdManager(this.storage);
-    this.server = new KafkaServer({ maxRequestBytes: this.config.maxRequestBytes, logger: this.logger, dispatch: createDispatcher(this) });
+    this.server = new KafkaServer({
+      maxRequestBytes: this.config.maxRequestBytes,
+      queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
+      connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+      logger: this.logger, dispatch: createDispatcher(this) });
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
   }
 

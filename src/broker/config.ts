@@ -23,6 +23,14 @@ export interface BrokerConfig {
   retentionMs: number;
   /** socket.request.max.bytes: larger frames close the connection. */
   maxRequestBytes: number;
+  /** queued.max.request.bytes: bytes of requests being received or handled, broker-wide; -1 = no bound. */
+  queuedMaxRequestBytes: number;
+  /** connections.max.idle.ms: a connection idle (or stuck on a half-sent frame) this long is closed; -1 = never. */
+  connectionsMaxIdleMs: number;
+  /** fetch.max.bytes: the most record bytes one Fetch response carries, whatever the client asks. */
+  fetchMaxBytes: number;
+  /** Bytes the file engine's tail caches may pin, all partitions together. */
+  tailCacheBytes: number;
   /** message.max.bytes: the largest record batch accepted. */
   maxMessageBytes: number;
   /** group.initial.rebalance.delay.ms */

@@ -2,6 +2,13 @@
 // or one split across chunks), hands them in arrival order to the dispatch function it was given
 // (dispatch.ts in a broker) and writes the responses in the same order, even when an earlier
 // request (a long-polling Fetch) finishes later. It knows nothing of APIs or handlers.
+//
+// Memory a client can make the broker hold is bounded three ways: a frame larger than
+// socket.request.max.bytes closes its connection; every frame is counted in full against the
+// broker-wide RequestBudget (queued.max.request.bytes) as soon as its size is read, until its
+// response is built, and a connection whose next frame does not fit stops being read until it does;
+// a connection that sits on an unfinished frame, or does nothing, for connections.max.idle.ms is
+// closed (which gives back what its frame held).
 import net from 'node:net';
 import { ByteQueue } from '../protocol/byte-queue.js';
 import type { Logger } from './logger.js';
@@ -33,6 +40,10 @@ export type Dispatch = (frame: Buffer, conn: ConnectionInfo) => ResponseFrame | 
 export interface ServerOptions {
   /** socket.request.max.bytes: a larger frame closes the connection. */
   readonly maxRequestBytes: number;
+  /** queued.max.request.bytes: the broker-wide RequestBudget; -1 = no bound. */
+  readonly queuedMaxRequestBytes: number;
+  /** connections.max.idle.ms: idle or stuck connections are closed after this; -1 = never. */
+  readonly connectionsMaxIdleMs: number;
   readonly logger: Logger;
   readonly dispatch: Dispatch;
 }
@@ -49,14 +60,85 @@ interface Pending {
 
 let nextConnectionId = 1;
 
+/**
+ * The broker-wide budget of request bytes: a frame is counted from the moment its size prefix is
+ * read until its response is built (or its connection closes). A reservation that does not fit
+ * waits, first come first served; one always fits when nothing else is reserved, so a frame
+ * larger than the budget (but within socket.request.max.bytes) is read alone rather than never.
+ */
+export class RequestBudget {
+  private used = 0;
+  private peak = 0;
+  private readonly waiting: { bytes: number; grant: () => void }[] = [];
+
+  /** `limit` < 0: no bound. */
+  constructor(readonly limit: number) {}
+
+  /** Bytes reserved now, and the most ever reserved at once (for tests and operators). */
+  stats(): { inUse: number; peak: number; waiting: number } {
+    return { inUse: this.used, peak: this.peak, waiting: this.waiting.length };
+  }
+
+  private fits(bytes: number): boolean {
+    return this.limit < 0 || this.used === 0 || this.used + bytes <= this.limit;
+  }
+
+  private take(bytes: number): void {
+    this.used += bytes;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
+  /** Reserves at once when the bytes fit and nobody waits; otherwise queues `grant` and returns a cancel function. */
+  reserve(bytes: number, grant: () => void): (() => void) | null {
+    if (this.waiting.length === 0 && this.fits(bytes)) {
+      this.take(bytes);
+      return null;
+    }
+    const w = { bytes, grant };
+    this.waiting.push(w);
+    return () => {
+      const i = this.waiting.indexOf(w);
+      if (i >= 0) this.waiting.splice(i, 1);
+      this.wake();
+    };
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    if (this.used < 0) throw new Error(`assertion: request budget released below zero (${this.used})`);
+    this.wake();
+  }
+
+  private wake(): void {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
+      const w = this.waiting.shift()!;
+      this.take(w.bytes);
+      w.grant();
+    }
+  }
+}
+
 export class Connection implements ConnectionInfo {
   readonly id = nextConnectionId++;
   private readonly received = new ByteQueue();
   private queue: Pending[] = [];
   private closed = false;
+  /** Size of the frame at the front of `received` once it is reserved in the budget; -1 before. */
+  private reserved = -1;
+  /** Cancels a reservation that is waiting for the budget; null when not waiting. */
+  private cancelWait: (() => void) | null = null;
+  /** Last time bytes came in or a response went out (Date.now()). */
+  private lastActivity = Date.now();
+  /** Since when an unfinished frame has been waiting for more bytes (while we were reading); null: none. */
+  private partialSince: number | null = null;
   readonly clientHost: string;
 
-  constructor(private readonly socket: net.Socket, private readonly options: ServerOptions, private readonly onClose: (c: Connection) => void) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly options: ServerOptions,
+    private readonly budget: RequestBudget,
+    private readonly onClose: (c: Connection) => void,
+  ) {
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
@@ -64,8 +146,37 @@ export class Connection implements ConnectionInfo {
     socket.on('drain', () => this.maybeResume());
     socket.on('close', () => {
       this.closed = true;
+      this.giveBack();
       this.onClose(this);
     });
+  }
+
+  /** Returns what an unfinished frame holds of the budget (the connection is closing). */
+  private giveBack(): void {
+    if (this.cancelWait) {
+      this.cancelWait();
+      this.cancelWait = null;
+    }
+    if (this.reserved >= 0) {
+      this.budget.release(this.reserved);
+      this.reserved = -1;
+    }
+    this.received.clear();
+  }
+
+  /**
+   * Why this connection should be closed now under connections.max.idle.ms, or null. A connection
+   * we stopped reading (budget, backpressure) is not to blame, nor one waiting for a response.
+   */
+  idleReason(now: number, idleMs: number): string | null {
+    if (this.closed || this.socket.isPaused()) return null;
+    if (this.partialSince !== null && now - this.partialSince >= idleMs) {
+      return `request frame unfinished for ${now - this.partialSince} ms (${this.received.length} bytes received; connections.max.idle.ms)`;
+    }
+    if (this.partialSince === null && this.queue.length === 0 && this.socket.writableLength === 0 && now - this.lastActivity >= idleMs) {
+      return `idle for ${now - this.lastActivity} ms (connections.max.idle.ms)`;
+    }
+    return null;
   }
 
   get isClosed(): boolean {
@@ -81,37 +192,74 @@ export class Connection implements ConnectionInfo {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastActivity = Date.now();
     this.received.push(chunk);
-    const max = this.options.maxRequestBytes;
-    for (;;) {
-      if (this.received.length < 4) return;
-      const size = this.received.peekInt32();
-      if (size < 0 || size > max) {
-        this.close(`request size ${size} is outside 0..${max} (socket.request.max.bytes)`);
-        return;
-      }
-      if (this.received.length < 4 + size) return;
-      const frame = this.received.take(4 + size).subarray(4);
-      this.dispatch(frame);
-      if (this.closed) return;
-    }
+    this.takeFrames();
   }
 
-  private dispatch(frame: Buffer): void {
+  /** Dispatches every whole frame received; stops at a partial one or one the budget cannot take yet. */
+  private takeFrames(): void {
+    const max = this.options.maxRequestBytes;
+    while (!this.closed && this.cancelWait === null) {
+      if (this.received.length < 4) break;
+      if (this.reserved < 0) {
+        const size = this.received.peekInt32();
+        if (size < 0 || size > max) {
+          this.close(`request size ${size} is outside 0..${max} (socket.request.max.bytes)`);
+          return;
+        }
+        const cancel = this.budget.reserve(size, () => this.granted(size));
+        if (cancel) {
+          // Not now: stop reading (the bytes stay in the kernel and the client's buffers).
+          this.cancelWait = cancel;
+          this.socket.pause();
+          break;
+        }
+        this.reserved = size;
+      }
+      const size = this.reserved;
+      if (this.received.length < 4 + size) break;
+      const frame = this.received.take(4 + size).subarray(4);
+      this.reserved = -1;
+      this.partialSince = null;
+      this.dispatch(frame, size);
+    }
+    if (this.received.length === 0) this.partialSince = null;
+    else if (this.partialSince === null) this.partialSince = Date.now();
+  }
+
+  private granted(size: number): void {
+    this.cancelWait = null;
+    if (this.closed) {
+      this.budget.release(size);
+      return;
+    }
+    this.reserved = size;
+    this.partialSince = null; // the client could not send while we were not reading
+    this.takeFrames();
+    this.maybeResume();
+  }
+
+  private dispatch(frame: Buffer, size: number): void {
     const slot: Pending = { done: false, frame: null };
     this.queue.push(slot);
     let result: ResponseFrame | Promise<ResponseFrame>;
     try {
       result = this.options.dispatch(frame, this);
     } catch (err) {
+      this.budget.release(size);
       this.queue.pop();
       this.failed(err);
       return;
     }
     if (result instanceof Promise) {
-      result.then((response) => this.complete(slot, response), (err) => this.failed(err));
+      result.then(
+        (response) => { this.budget.release(size); this.complete(slot, response); },
+        (err) => { this.budget.release(size); this.failed(err); },
+      );
       if (this.queue.length >= MAX_IN_FLIGHT) this.socket.pause();
     } else {
+      this.budget.release(size);
       this.complete(slot, result);
     }
   }
@@ -144,14 +292,18 @@ export class Connection implements ConnectionInfo {
         for (const c of slot.frame) this.socket.write(c);
       }
     }
-    if (wrote) this.socket.uncork();
+    if (wrote) {
+      this.socket.uncork();
+      this.lastActivity = Date.now();
+    }
     // A client that does not read its responses stops being read from, so memory stays bounded.
     if (this.socket.writableLength > MAX_UNSENT_BYTES) this.socket.pause();
     else this.maybeResume();
   }
 
   private maybeResume(): void {
-    if (this.closed || !this.socket.isPaused()) return;
+    if (this.closed || !this.socket.isPaused() || this.cancelWait !== null) return;
+    if (this.partialSince !== null) this.partialSince = Date.now(); // the client could not send while paused
     if (this.queue.length < MAX_IN_FLIGHT && this.socket.writableLength <= MAX_UNSENT_BYTES) this.socket.resume();
   }
 }
@@ -159,9 +311,35 @@ export class Connection implements ConnectionInfo {
 export class KafkaServer {
   private servers: net.Server[] = [];
   private connections = new Set<Connection>();
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** queued.max.request.bytes, shared by every connection of this server. */
+  readonly requestBudget: RequestBudget;
   port = 0;
 
-  constructor(private readonly options: ServerOptions) {}
+  constructor(private readonly options: ServerOptions) {
+    this.requestBudget = new RequestBudget(options.queuedMaxRequestBytes);
+  }
+
+  /** Open connections (for tests and operators). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Checks every connection against connections.max.idle.ms, a tenth of it apart (at most 10 s). */
+  private startIdleSweep(): void {
+    const idleMs = this.options.connectionsMaxIdleMs;
+    if (idleMs < 0 || this.idleTimer) return;
+    this.idleTimer = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) {
+        const reason = c.idleReason(now, idleMs);
+        if (reason === null) continue;
+        this.options.logger.debug(`closing connection ${c.id} from ${c.clientHost}: ${reason}`);
+        c.close();
+      }
+    }, Math.min(Math.max(Math.floor(idleMs / 10), 10), 10_000));
+    this.idleTimer.unref();
+  }
 
   /** Listens on every configured host at the same port; hosts that do not exist here (no IPv6) are skipped. */
   async listen(hosts: string[], port: number): Promise<{ boundHosts: string[]; port: number }> {
@@ -169,7 +347,7 @@ export class KafkaServer {
     let chosenPort = port;
     for (const host of hosts) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.options, (c) => this.connections.delete(c));
+        const conn = new Connection(socket, this.options, this.requestBudget, (c) => this.connections.delete(c));
         this.connections.add(conn);
       });
       try {
@@ -195,10 +373,13 @@ export class KafkaServer {
       this.servers.push(server);
     }
     this.port = chosenPort;
+    this.startIdleSweep();
     return { boundHosts, port: chosenPort };
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
     for (const c of this.connections) c.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers = [];

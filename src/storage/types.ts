@@ -85,6 +85,8 @@ export interface StorageOptions {
   segmentBytes: number;
   segmentMs: number;
   indexIntervalBytes: number;
+  /** File engine: bytes the tail caches of all partitions may pin together (default 64 MiB; 0 = none). */
+  tailCacheBytes?: number;
 }
 
 export interface Storage {

@@ -3,7 +3,9 @@
 // protocol/legacy.ts), whose size is what counts against the limits. Long-polls until minBytes
 // are available or maxWaitMs passes. maxBytes caps the response and partitionMaxBytes each
 // partition, except that the first partition with data always returns at least one whole batch
-// (or message) so that one larger than the limits still makes progress. v13+ names topics by id.
+// (or message) so that one larger than the limits still makes progress. The broker's
+// fetch.max.bytes caps maxBytes whatever the client asks (v0–2, which have no maxBytes, included).
+// v13+ names topics by id.
 // Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
@@ -135,7 +137,8 @@ export const fetchHandler = defineHandler({
   maxVersion: 17,
   async handle(ctx, req): Promise<FetchResponse> {
     // v0-2 have no maxBytes: the decoder gives 0x7fffffff, its default.
-    const maxBytes = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const asked = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const maxBytes = Math.min(asked, ctx.services.config.fetchMaxBytes);
     let groups = resolve(ctx, req);
     const magic = ctx.version <= 1 ? 0 : 1;
     const convert: Convert | undefined = ctx.version < 4

@@ -9,6 +9,7 @@ import type { FaultHooks, LogContext, StorageLogger } from './context.js';
 import { asStorageError, errText, fsyncDir, isNotFound, readOptional, unlinkQuiet, writeFileAtomic } from './io.js';
 import { FilePartitionLog } from './partition-log.js';
 import { INT32_MAX } from './segment.js';
+import { DEFAULT_TAIL_CACHE_BUDGET, TailCacheBudget } from './tail-cache.js';
 
 /** Producer ids are reserved on disk this many at a time. */
 const PRODUCER_ID_BLOCK = 1000;
@@ -86,7 +87,7 @@ export class FileStorage implements Storage {
     if (!(options.segmentBytes > 0 && options.segmentBytes <= INT32_MAX)) throw new Error(`segmentBytes must be in 1..${INT32_MAX}`);
     if (!(options.indexIntervalBytes >= 0)) throw new Error('indexIntervalBytes must be >= 0');
     if (typeof options.flush === 'number' && !(options.flush > 0)) throw new Error('flush interval must be > 0 ms');
-    this.ctx = { options, log, faults: this.faults };
+    this.ctx = { options, log, faults: this.faults, tailCache: new TailCacheBudget(options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BUDGET) };
   }
 
   get clusterId(): string {

@@ -1,5 +1,6 @@
 // What a partition log gets from the FileStorage that owns it: options, a logger, fault hooks.
 import type { StorageLogger, StorageOptions } from '../types.js';
+import type { TailCacheBudget } from './tail-cache.js';
 
 export type { StorageLogger } from '../types.js';
 
@@ -20,4 +21,6 @@ export interface LogContext {
   readonly options: StorageOptions;
   readonly log: StorageLogger;
   readonly faults: FaultHooks;
+  /** The one budget every partition's tail cache shares (StorageOptions.tailCacheBytes). */
+  readonly tailCache: TailCacheBudget;
 }

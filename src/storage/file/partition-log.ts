@@ -13,7 +13,7 @@ import type { LogContext } from './context.js';
 import { asStorageError, errText, fsyncDir, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
 import { findSegment, HDR, INDEX_RE, INT32_MAX, scanHeaders, SCAN_CHUNK, scanValid, Segment, SEGMENT_RE, SegmentGone, segmentName, type SegmentMark } from './segment.js';
 import { cloneEntry, parseSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
-import { TAIL_CACHE_BYTES, TailCache } from './tail-cache.js';
+import { TailCache } from './tail-cache.js';
 
 /** Queued appends written with one writev: at most this many (IOV_MAX is 1024) and bytes. */
 const MAX_WRITE_GROUP = 64;
@@ -73,7 +73,7 @@ export class FilePartitionLog implements PartitionLog {
   private readonly listeners = new Set<() => void>();
   private readonly dirty = new Set<Segment>();
   private readonly groupSync = new GroupSync(() => this.fsyncDirty());
-  private readonly cache = new TailCache(TAIL_CACHE_BYTES);
+  private readonly cache: TailCache;
   private readAheads: ReadAhead[] = [];
   private readonly startLock = new Mutex();
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
@@ -84,7 +84,9 @@ export class FilePartitionLog implements PartitionLog {
     readonly partition: number,
     readonly dir: string,
     private readonly label: string,
-  ) {}
+  ) {
+    this.cache = new TailCache(ctx.tailCache);
+  }
 
   logStartOffset(): number {
     return this.startOffset;

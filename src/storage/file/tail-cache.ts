@@ -1,8 +1,12 @@
-// Tail cache: the newest written appends, contiguous up to the written end of the log.
+// Tail cache: the newest written appends, contiguous up to the written end of the log. Each
+// partition has its own (at most TAIL_CACHE_BYTES); all the caches of one storage share one
+// TailCacheBudget (--tail-cache-bytes), which evicts the oldest entry of all when over it.
 import type { ReadResult } from '../types.js';
 
-/** Per-partition cache of the newest written bytes, so tailing consumers skip the disk. */
+/** Most a partition's cache of the newest written bytes holds, so tailing consumers skip the disk. */
 export const TAIL_CACHE_BYTES = 4 * 1024 * 1024;
+/** All partitions together, when StorageOptions.tailCacheBytes is not given (the broker always gives it). */
+export const DEFAULT_TAIL_CACHE_BUDGET = 64 * 1024 * 1024;
 
 export interface CacheEntry {
   base: number;
@@ -11,6 +15,67 @@ export interface CacheEntry {
   /** Per batch: last offset and end position inside `buf`. */
   lasts: number[];
   ends: number[];
+  /** Set by the cache: the entry's place in the shared budget. */
+  ticket?: Ticket;
+}
+
+/** An entry as the shared budget sees it: its size and cache, never its bytes (it must not pin them). */
+interface Ticket {
+  readonly cache: TailCache;
+  readonly size: number;
+  live: boolean;
+}
+
+/**
+ * The bytes every tail cache of one storage may pin together. Entries are admitted in append
+ * order across partitions; when the total passes the limit the oldest live entry of all goes,
+ * which is always the oldest entry of its own cache (each cache evicts from its front only).
+ */
+export class TailCacheBudget {
+  private used = 0;
+  private live = 0;
+  private tickets: Ticket[] = [];
+  private head = 0;
+
+  constructor(readonly limit: number) {
+    if (!(limit >= 0)) throw new Error(`tail cache budget must be >= 0 bytes, not ${limit}`);
+  }
+
+  /** The cap of one partition's cache under this budget. */
+  get perCache(): number {
+    return Math.min(TAIL_CACHE_BYTES, this.limit);
+  }
+
+  stats(): { pinnedBytes: number; entries: number } {
+    return { pinnedBytes: this.used, entries: this.live };
+  }
+
+  admit(cache: TailCache, size: number): Ticket {
+    const t: Ticket = { cache, size, live: true };
+    this.tickets.push(t);
+    this.used += size;
+    this.live++;
+    while (this.used > this.limit && this.head < this.tickets.length) {
+      const oldest = this.tickets[this.head++];
+      if (oldest.live) oldest.cache.evictFront(oldest);
+    }
+    // Dead tickets (entries a cache dropped itself) are swept out once they are the majority.
+    if (this.head > 0 && this.head * 2 > this.tickets.length) {
+      this.tickets = this.tickets.slice(this.head);
+      this.head = 0;
+    } else if (this.tickets.length - this.head > 2 * this.live + 64) {
+      this.tickets = this.tickets.filter((x, i) => i >= this.head && x.live);
+      this.head = 0;
+    }
+    return t;
+  }
+
+  drop(t: Ticket): void {
+    if (!t.live) return;
+    t.live = false;
+    this.used -= t.size;
+    this.live--;
+  }
 }
 
 /**
@@ -27,7 +92,10 @@ export class TailCache {
   private entries: CacheEntry[] = [];
   private head = 0;
   private bytes = 0;
-  constructor(private readonly cap: number) {}
+  private readonly cap: number;
+  constructor(private readonly budget: TailCacheBudget) {
+    this.cap = budget.perCache;
+  }
 
   add(e: CacheEntry): void {
     const last = this.entries[this.entries.length - 1];
@@ -39,11 +107,30 @@ export class TailCache {
     }
     this.entries.push(e);
     this.bytes += size;
-    while (this.bytes > this.cap) {
-      // Drop the reference as well as the count: evicted buffers must be collectable at once.
-      this.bytes -= pinnedBytes(this.entries[this.head].buf);
-      this.entries[this.head++] = EVICTED;
+    while (this.bytes > this.cap) this.dropFront();
+    this.compact();
+    // After our own cap: the shared budget may then evict from any cache (never `e`: it fits).
+    e.ticket = this.budget.admit(this, size);
+  }
+
+  /** The shared budget evicts this cache's oldest entry, which `t` must be. */
+  evictFront(t: Ticket): void {
+    if (this.head >= this.entries.length || this.entries[this.head].ticket !== t) {
+      throw new Error('assertion: the tail cache budget evicted an entry that is not the oldest of its cache');
     }
+    this.dropFront();
+    this.compact();
+  }
+
+  private dropFront(): void {
+    // Drop the reference as well as the count: evicted buffers must be collectable at once.
+    const e = this.entries[this.head];
+    this.bytes -= pinnedBytes(e.buf);
+    if (e.ticket) this.budget.drop(e.ticket);
+    this.entries[this.head++] = EVICTED;
+  }
+
+  private compact(): void {
     if (this.head > 64 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
@@ -51,6 +138,10 @@ export class TailCache {
   }
 
   clear(): void {
+    for (let k = this.head; k < this.entries.length; k++) {
+      const t = this.entries[k].ticket;
+      if (t) this.budget.drop(t);
+    }
     this.entries = [];
     this.head = 0;
     this.bytes = 0;
