@@ -1,7 +1,7 @@
 // Bounded memory on the connection side, through real TCP: the broker-wide budget of request
 // bytes (queued.max.request.bytes), idle and stuck connections (connections.max.idle.ms), the
 // broker's cap on Fetch responses (fetch.max.bytes), one budget for every partition's tail cache
-// (--tail-cache-bytes). Assertions are on behaviour and on
+// (--tail-cache-bytes), and AlterConfigs racing DeleteTopics. Assertions are on behaviour and on
 // the broker's own accounting, never on timing or RSS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +23,9 @@ const fetchBody = (topic: string, fetchOffset: number, maxBytes: number, maxWait
   forgottenTopicsData: [], rackId: '',
 });
 const batchOf = (bytes: number, tag = 'x') => encodeBatch({ records: [{ value: Buffer.alloc(bytes, tag) }] });
+/** Resolves true if `c` closed within `ms`, false if it is still open then (not a timing assertion: a bound on waiting). */
+const closedWithin = (c: RawConnection, ms: number) =>
+  Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
 test('queued.max.request.bytes: frames are counted in full from their size; over the budget, sockets are not read until requests finish', async () => {
   const running = await withBroker({ queuedMaxRequestBytes: 1024 * KiB, maxRequestBytes: 4096 * KiB, connectionsMaxIdleMs: -1 });
@@ -167,6 +170,37 @@ test('--tail-cache-bytes bounds the tail caches of all partitions together; evic
     const batches = [...iterateBatches(res.responses[0].partitions[0].records)];
     assert.equal(batches.length, 3);
     c.close();
+  } finally {
+    await running.stop();
+    dir.remove();
+  }
+});
+
+test('AlterConfigs racing DeleteTopics answers UNKNOWN_TOPIC_OR_PARTITION and keeps the connection', async () => {
+  const dir = tempDir('fjord-race-');
+  const running = await withBroker({ dataDir: dir.path });
+  try {
+    for (const api of [ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs]) {
+      const topic = uniqueTopic('race');
+      await running.broker.topics.create(topic, 1);
+      const c = await RawConnection.connect(running.port);
+      const alter = api === ApiKey.AlterConfigs
+        ? { resources: [{ resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', value: '1000' }] }], validateOnly: false }
+        : { resources: [{ resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }] }], validateOnly: false };
+      // Pipelined in one write: the delete holds the catalog while the alter has found the topic.
+      c.write(Buffer.concat([
+        RawConnection.frame(ApiKey.DeleteTopics, 4, 1, { topicNames: [topic], timeoutMs: 5000 }),
+        RawConnection.frame(api, 1, 2, alter),
+      ]));
+      const deleted = await c.response(ApiKey.DeleteTopics, 4);
+      assert.equal(deleted.body.responses[0].errorCode, ErrorCode.NONE);
+      const altered = await c.response(api, 1);
+      assert.equal(altered.correlationId, 2);
+      assert.equal(altered.body.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      assert.equal(await closedWithin(c, 50), false);
+      assert.equal((await c.request(ApiKey.ApiVersions, 0, {}, 3)).errorCode, ErrorCode.NONE);
+      c.close();
+    }
   } finally {
     await running.stop();
     dir.remove();

@@ -7,6 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   AlterConfigsResponse, AlterConfigsResponseAlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/types.js';
+import { StorageError } from '../../storage/types.js';
 import { TopicError } from '../topics.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 import { isListConfig } from '../settings.js';
@@ -44,7 +45,12 @@ async function apply<R extends Resource>(services: BrokerServices, resources: R[
       answer(ErrorCode.NONE, null);
     } catch (err) {
       if (err instanceof TopicError) answer(err.errorCode, err.message);
-      else throw err;
+      // Deleted while we changed it (DeleteTopics between the lookup and the write): the topic is gone.
+      else if (services.storage.topic(topic.name)?.topicId !== topic.topicId) answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${topic.name}`);
+      else if (err instanceof StorageError) {
+        services.logger.warn(`altering configs of topic ${topic.name}: ${err.message}`);
+        answer(ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+      } else throw err;
     }
   }
   return { throttleTimeMs: 0, responses };
