@@ -19,6 +19,32 @@ export function topicNameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * Kafka's internal topics (Topic.INTERNAL_TOPICS in Kafka 4): the broker writes them itself (here
+ * `__consumer_offsets` is the internal log of groups/offsets-store.ts). Kafka answers a Produce to
+ * one with INVALID_TOPIC_EXCEPTION ("Cannot append to internal topic"). Kafka reserves no other
+ * `__` name: `__foo` is an ordinary topic there, and here.
+ */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
+/** KRaft's metadata log; Kafka's controller refuses to create it with INVALID_REQUEST. */
+export const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
+
+export const isInternalTopic = (name: string): boolean => INTERNAL_TOPICS.has(name);
+
+/**
+ * Why a user may not create a topic of this name although it is well formed, with the code
+ * CreateTopics answers, or null. `__cluster_metadata`: INVALID_REQUEST, Kafka's own answer.
+ * The internal topics: Kafka creates them itself and answers TOPIC_ALREADY_EXISTS once they exist;
+ * here they are internal logs that are never user topics, so the name is refused with
+ * INVALID_TOPIC_EXCEPTION (the code Kafka gives for a name a user cannot have), and Metadata does
+ * not auto-create them.
+ */
+export function reservedTopicProblem(name: string): { errorCode: number; message: string } | null {
+  if (name === CLUSTER_METADATA_TOPIC) return { errorCode: ErrorCode.INVALID_REQUEST, message: `creation of internal topic ${name} is prohibited` };
+  if (isInternalTopic(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `${name} is one of Kafka's internal topics, kept by the broker; it cannot be a user topic` };
+  return null;
+}
+
 /** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
 export function defaultTopicConfigs(config: BrokerConfig): Record<string, string> {
   const defaults: Record<string, string> = {};
@@ -68,6 +94,8 @@ export class Topics {
   checkCreate(name: string, partitions: number, configs: Record<string, string>): void {
     const problem = topicNameProblem(name);
     if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+    const reserved = reservedTopicProblem(name);
+    if (reserved) throw new TopicError(reserved.errorCode, reserved.message);
     if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
     if (!Number.isInteger(partitions) || partitions <= 0 || partitions > MAX_PARTITIONS) {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
@@ -109,7 +137,7 @@ export class Topics {
     if (existing) return existing;
     const inFlight = this.creating.get(name);
     if (inFlight) return inFlight;
-    if (!allowAutoCreate || !this.config.autoCreateTopics || topicNameProblem(name)) return undefined;
+    if (!allowAutoCreate || !this.config.autoCreateTopics || topicNameProblem(name) || reservedTopicProblem(name)) return undefined;
     try {
       return await this.create(name, this.config.defaultPartitions);
     } catch (err) {

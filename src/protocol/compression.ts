@@ -47,6 +47,14 @@ export class CompressionError extends Error {
   }
 }
 
+/** Compressed bytes that would decompress to more than the caller's limit. */
+export class DecompressedTooLargeError extends CompressionError {
+  override name = 'DecompressedTooLargeError';
+  constructor(codec: number, limit: number, size?: number) {
+    super(codec, `${size === undefined ? 'output' : `${size} bytes`} exceeds the ${limit}-byte decompression limit`);
+  }
+}
+
 export interface DecompressOptions {
   /** Refuse output larger than this many bytes (default DEFAULT_MAX_DECOMPRESSED_BYTES). */
   maxBytes?: number;
@@ -110,7 +118,7 @@ function snappyDeclaredLength(block: Buffer): number {
 
 function snappyBlock(block: Buffer, budget: number): Buffer {
   const declared = snappyDeclaredLength(block);
-  if (declared > budget) throw new CompressionError(Codec.snappy, `block of ${declared} bytes exceeds the ${budget}-byte limit`);
+  if (declared > budget) throw new DecompressedTooLargeError(Codec.snappy, budget, declared);
   try {
     return snappyLib().uncompressSync(block) as Buffer;
   } catch (err) {
@@ -199,6 +207,8 @@ export function repairLegacyLz4Header(frame: Buffer): Buffer {
 }
 
 function lz4Decompress(buf: Buffer, maxBytes: number): Buffer {
+  const bound = lz4FrameBound(buf);
+  if (bound > maxBytes + BOUND_SLACK) throw new DecompressedTooLargeError(Codec.lz4, maxBytes, bound);
   let out: Buffer;
   try {
     out = lz4Lib().decompressFrameSync(repairLegacyLz4Header(buf));
@@ -206,18 +216,111 @@ function lz4Decompress(buf: Buffer, maxBytes: number): Buffer {
     if (err instanceof UnsupportedCompressionError) throw err;
     throw new CompressionError(Codec.lz4, (err as Error).message);
   }
-  if (out.length > maxBytes) throw new CompressionError(Codec.lz4, `output exceeds the ${maxBytes}-byte limit`);
+  if (out.length > maxBytes) throw new DecompressedTooLargeError(Codec.lz4, maxBytes, out.length);
   return out;
+}
+
+/**
+ * An upper bound of what an LZ4 frame (or frames back to back) decompresses to, read from the
+ * block headers alone: a stored block yields its own size, a compressed one at most the frame's
+ * block maximum size and at most 255 bytes per byte. lz4-napi has no output limit, so the bound
+ * is checked (with BOUND_SLACK for the last block's allowance) before decoding.
+ * Where the framing is cut short the count stops there (the decoder then reports the damage);
+ * bytes that are no LZ4 frame at all throw CompressionError.
+ */
+export function lz4FrameBound(buf: Buffer): number {
+  let at = 0;
+  let bound = 0;
+  while (at + 7 <= buf.length) {
+    const magic = buf.readUInt32LE(at);
+    if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) { // skippable frame
+      if (at + 8 > buf.length) return bound;
+      at += 8 + buf.readUInt32LE(at + 4);
+      continue;
+    }
+    if (magic !== LZ4_MAGIC) throw new CompressionError(Codec.lz4, `no LZ4 frame at byte ${at}`);
+    const flg = buf[at + 4];
+    const bd = buf[at + 5];
+    const blockMax = [0, 0, 0, 0, 65536, 262144, 1048576, 4194304][(bd >> 4) & 7];
+    if (blockMax === 0) return bound;
+    const blockChecksum = (flg & 0x10) !== 0;
+    at += 7 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0);
+    for (;;) {
+      if (at + 4 > buf.length) return bound;
+      const word = buf.readUInt32LE(at);
+      at += 4;
+      if (word === 0) break; // end mark
+      const size = word & 0x7fffffff;
+      // LZ4 turns one input byte into at most 255 output bytes (match lengths grow 255 per byte).
+      bound += (word & 0x80000000) !== 0 ? size : Math.min(blockMax, size * 255 + 64);
+      at += size + (blockChecksum ? 4 : 0);
+    }
+    if (flg & 0x04) at += 4; // content checksum
+  }
+  return bound;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+/**
+ * How far a block-header bound may pass the limit before the data is refused unread: the last
+ * block's allowance (up to one block maximum) is rarely all used. The decoded length is checked
+ * against the limit afterwards, so at most this much more is ever allocated.
+ */
+const BOUND_SLACK = 4 * 1024 * 1024;
+const ZSTD_BLOCK_MAX = 128 * 1024;
+
+/**
+ * An upper bound of what zstd frames decompress to, read from the block headers alone: raw and
+ * RLE blocks state their size, a compressed block yields at most 128 KiB (compressors fill every
+ * block but the last). @mongodb-js/zstd has no output limit, and one RLE block of 4 bytes makes
+ * 128 KiB, so the bound is checked (with BOUND_SLACK for the last block's allowance) first.
+ * Bytes that are no zstd frame (older zstd formats included) throw CompressionError.
+ */
+export function zstdFrameBound(buf: Buffer): number {
+  let at = 0;
+  let bound = 0;
+  while (at + 4 <= buf.length) {
+    const magic = buf.readUInt32LE(at);
+    if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) { // skippable frame
+      if (at + 8 > buf.length) return bound;
+      at += 8 + buf.readUInt32LE(at + 4);
+      continue;
+    }
+    if (magic !== ZSTD_MAGIC) throw new CompressionError(Codec.zstd, `no zstd frame at byte ${at}`);
+    if (at + 5 > buf.length) return bound;
+    const fhd = buf[at + 4];
+    const singleSegment = (fhd & 0x20) !== 0;
+    const fcsSize = [singleSegment ? 1 : 0, 2, 4, 8][fhd >> 6];
+    at += 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + fcsSize;
+    for (;;) {
+      if (at + 3 > buf.length) return bound;
+      const header = buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
+      at += 3;
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      if (type === 0) { bound += size; at += size; }
+      else if (type === 1) { bound += size; at += 1; }
+      else { bound += ZSTD_BLOCK_MAX; at += size; }
+      if (header & 1) break; // last block
+    }
+    if (fhd & 0x04) at += 4; // content checksum
+  }
+  return bound;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Public API.
 
+/** A zlib failure: past maxOutputLength (ERR_BUFFER_TOO_LARGE) or damaged data. */
+function gzipError(err: Error & { code?: string }, maxBytes: number): CompressionError {
+  return err.code === 'ERR_BUFFER_TOO_LARGE' ? new DecompressedTooLargeError(Codec.gzip, maxBytes) : new CompressionError(Codec.gzip, err.message);
+}
+
 function gunzip(buf: Buffer, maxBytes: number): Buffer {
   try {
     return zlib().gunzipSync(buf, { maxOutputLength: maxBytes });
   } catch (err) {
-    throw new CompressionError(Codec.gzip, (err as Error).message);
+    throw gzipError(err as Error, maxBytes);
   }
 }
 
@@ -227,6 +330,7 @@ function gunzip(buf: Buffer, maxBytes: number): Buffer {
  */
 export function decompressSync(codec: number, buf: Buffer, options: DecompressOptions = {}): Buffer {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  if (maxBytes < 1 && codec !== Codec.none) throw new DecompressedTooLargeError(codec, maxBytes);
   switch (codec) {
     case Codec.none: return buf;
     case Codec.gzip: return gunzip(buf, maxBytes);
@@ -251,16 +355,30 @@ export function compressSync(codec: number, buf: Buffer): Buffer {
 
 const gunzipAsync = (buf: Buffer, maxBytes: number) =>
   new Promise<Buffer>((resolve, reject) =>
-    zlib().gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(new CompressionError(Codec.gzip, err.message)) : resolve(out))));
+    zlib().gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => (err ? reject(gzipError(err, maxBytes)) : resolve(out))));
 const gzipAsync = (buf: Buffer) =>
   new Promise<Buffer>((resolve, reject) => zlib().gzip(buf, (err, out) => (err ? reject(err) : resolve(out))));
 
 /** Decompresses `buf` written with `codec`. Rejects with UnsupportedCompressionError or CompressionError. */
 export async function decompress(codec: number, buf: Buffer, options: DecompressOptions = {}): Promise<Buffer> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  if (maxBytes < 1 && codec !== Codec.none) throw new DecompressedTooLargeError(codec, maxBytes);
   switch (codec) {
     case Codec.gzip: return gunzipAsync(buf, maxBytes);
+    case Codec.snappy: {
+      if (isXerialSnappy(buf)) return snappyDecompress(buf, maxBytes); // Java's framing: small blocks
+      const declared = snappyDeclaredLength(buf);
+      if (declared > maxBytes) throw new DecompressedTooLargeError(Codec.snappy, maxBytes, declared);
+      try {
+        return await snappyLib().uncompress(buf) as Buffer;
+      } catch (err) {
+        if (err instanceof UnsupportedCompressionError) throw err;
+        throw new CompressionError(Codec.snappy, (err as Error).message);
+      }
+    }
     case Codec.lz4: {
+      const bound = lz4FrameBound(buf);
+      if (bound > maxBytes + BOUND_SLACK) throw new DecompressedTooLargeError(Codec.lz4, maxBytes, bound);
       let out: Buffer;
       try {
         out = await lz4Lib().decompressFrame(repairLegacyLz4Header(buf));
@@ -268,10 +386,12 @@ export async function decompress(codec: number, buf: Buffer, options: Decompress
         if (err instanceof UnsupportedCompressionError) throw err;
         throw new CompressionError(Codec.lz4, (err as Error).message);
       }
-      if (out.length > maxBytes) throw new CompressionError(Codec.lz4, `output exceeds the ${maxBytes}-byte limit`);
+      if (out.length > maxBytes) throw new DecompressedTooLargeError(Codec.lz4, maxBytes, out.length);
       return out;
     }
     case Codec.zstd: {
+      const bound = zstdFrameBound(buf);
+      if (bound > maxBytes + BOUND_SLACK) throw new DecompressedTooLargeError(Codec.zstd, maxBytes, bound);
       let out: Buffer;
       try {
         out = await zstdLib().decompress(buf);
@@ -279,7 +399,7 @@ export async function decompress(codec: number, buf: Buffer, options: Decompress
         if (err instanceof UnsupportedCompressionError) throw err;
         throw new CompressionError(Codec.zstd, (err as Error).message);
       }
-      if (out.length > maxBytes) throw new CompressionError(Codec.zstd, `output exceeds the ${maxBytes}-byte limit`);
+      if (out.length > maxBytes) throw new DecompressedTooLargeError(Codec.zstd, maxBytes, out.length);
       return out;
     }
     default: return decompressSync(codec, buf, options);

@@ -8,10 +8,10 @@
 // A compressed "wrapper" message carries, as its value, the compressed bytes of a message set of
 // uncompressed inner messages; v1 inner offsets are relative (0..n-1), v0 ones absolute or all 0.
 import { crc32 } from '@node-rs/crc32';
-import { CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES, UnsupportedCompressionError, decompressSync } from './compression.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, decompress } from './compression.js';
 import {
-  Attr, InvalidRecordError, decodeBatchRecords, encodeBatchCompressedSync, iterateBatches, readBatchHeader, readInt64, writeInt64,
-  type BatchHeader,
+  Attr, InvalidRecordError, asInvalidRecord, decodeBatchRecords, encodeBatchCompressed, iterateBatches, readBatchHeader, readInt64,
+  writeInt64, type BatchHeader,
 } from './records.js';
 
 const CORRUPT_MESSAGE = 2;
@@ -131,12 +131,14 @@ export interface ConvertedMessageSet {
   codec: number;
   /** Size of the largest (outer, as sent) message including its 12-byte offset/size prefix. */
   largestMessage: number;
+  /** Bytes the compressed wrappers decompressed to. */
+  decompressedBytes: number;
 }
 
 export interface MessageSetToBatchesOptions {
   /** Broker time for messages without a timestamp (v0, or v1 with -1). Default: Date.now(). */
   now?: number;
-  /** Refuse wrappers that decompress to more than this (default 256 MiB). */
+  /** Refuse a set whose wrappers together decompress to more than this (default 256 MiB): MESSAGE_TOO_LARGE. */
   maxDecompressedBytes?: number;
 }
 
@@ -144,12 +146,14 @@ export interface MessageSetToBatchesOptions {
  * Converts the record set of a Produce v0–2 request (a legacy message set) into one v2 batch.
  * Compressed wrappers are opened and their inner messages taken in order (the broker assigns
  * offsets, so inner offsets — relative, absolute or all zero — only need to be well-formed);
- * the batch is compressed again with the codec the producer chose. Throws InvalidRecordError:
- * CORRUPT_MESSAGE for bad CRCs and malformed or undecodable messages, UNSUPPORTED_COMPRESSION_TYPE
- * for zstd (not allowed before message format v2) and unknown codecs. Synchronous, so appends
- * keep request order.
+ * the batch is compressed again with the codec the producer chose. Rejects with InvalidRecordError:
+ * CORRUPT_MESSAGE for bad CRCs and malformed or undecodable messages, MESSAGE_TOO_LARGE when the
+ * wrappers decompress to more than maxDecompressedBytes (a decompression bomb stops there),
+ * UNSUPPORTED_COMPRESSION_TYPE for zstd (not allowed before message format v2) and unknown codecs.
+ * Decompression and recompression run off the event loop where the codec allows; the produce
+ * handler keeps appends in request order around it (docs/DESIGN.md, invariant 4).
  */
-export function messageSetToBatches(buf: Buffer, options: MessageSetToBatchesOptions = {}): ConvertedMessageSet {
+export async function messageSetToBatches(buf: Buffer, options: MessageSetToBatchesOptions = {}): Promise<ConvertedMessageSet> {
   const now = options.now ?? Date.now();
   const maxBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   const records: { key: Buffer | null; value: Buffer | null; timestamp: number }[] = [];
@@ -172,11 +176,9 @@ export function messageSetToBatches(buf: Buffer, options: MessageSetToBatchesOpt
     if (m.value === null) throw corrupt('compressed wrapper message without a value');
     let inner: Buffer;
     try {
-      inner = decompressSync(c, m.value, { maxBytes: maxBytes - decompressedTotal });
+      inner = await decompress(c, m.value, { maxBytes: maxBytes - decompressedTotal });
     } catch (err) {
-      if (err instanceof UnsupportedCompressionError) throw new InvalidRecordError(err.message, UNSUPPORTED_COMPRESSION_TYPE);
-      if (err instanceof CompressionError) throw corrupt(`compressed wrapper message: ${err.message}`);
-      throw err;
+      throw asInvalidRecord(err, 'compressed wrapper message');
     }
     decompressedTotal += inner.length;
     const innerMessages = parseMessageSet(inner, false);
@@ -192,12 +194,11 @@ export function messageSetToBatches(buf: Buffer, options: MessageSetToBatchesOpt
   if (records.length === 0) throw corrupt('no complete message in the message set');
   let bytes: Buffer;
   try {
-    bytes = encodeBatchCompressedSync({ records }, codec);
+    bytes = await encodeBatchCompressed({ records }, codec);
   } catch (err) {
-    if (err instanceof UnsupportedCompressionError) throw new InvalidRecordError(err.message, UNSUPPORTED_COMPRESSION_TYPE);
-    throw err;
+    throw asInvalidRecord(err, 'recompressing the messages');
   }
-  return { bytes, headers: [readBatchHeader(bytes, 0)], count: records.length, magic, codec, largestMessage };
+  return { bytes, headers: [readBatchHeader(bytes, 0)], count: records.length, magic, codec, largestMessage, decompressedBytes: decompressedTotal };
 }
 
 export interface BatchesToMessageSetOptions {

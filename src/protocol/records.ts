@@ -15,7 +15,10 @@
 //   key (varint length, -1 = null) | value (same) | header count varint | headers: key (varint
 //   length + utf8), value (varint length, -1 = null).
 import { crc32c } from '@node-rs/crc32';
-import { compress, compressSync, decompress, decompressSync, type DecompressOptions } from './compression.js';
+import {
+  CompressionError, DecompressedTooLargeError, UnsupportedCompressionError, compress, compressSync, decompress, decompressSync,
+  type DecompressOptions,
+} from './compression.js';
 import {
   DecodeError, readVarint, readVarlong, varintSize, varlongSize, writeVarint, writeVarlong, type ByteCursor,
 } from './primitives.js';
@@ -91,17 +94,22 @@ export class InvalidRecordError extends Error {
   }
 }
 
-/** CORRUPT_MESSAGE, INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE as numbers, to keep this file standalone. */
+/** CORRUPT_MESSAGE, INVALID_RECORD, UNSUPPORTED_COMPRESSION_TYPE, MESSAGE_TOO_LARGE as numbers, to keep this file standalone. */
 const CORRUPT_MESSAGE = 2;
 const INVALID_RECORD = 87;
 const UNSUPPORTED_COMPRESSION_TYPE = 76;
+const MESSAGE_TOO_LARGE = 10;
 /** Highest compression codec id Kafka defines (zstd). */
 const MAX_CODEC = 4;
 
 /**
- * Splits a Produce request's record set into v2 batches and checks each one: whole, magic 2,
- * sane counts, a matching CRC32C and a known compression codec (the body itself is not
- * decompressed). Throws InvalidRecordError otherwise.
+ * Splits a Produce request's record set into v2 batches and checks each one as Kafka's
+ * LogValidator does: whole, magic 2, a matching CRC32C, a known compression codec, a positive
+ * record count that agrees with lastOffsetDelta (count = lastOffsetDelta + 1), and, for an
+ * uncompressed batch, records that are exactly what the header says (see recordsProblem).
+ * Compressed bodies are not opened here: checkCompressedBatches does that, asynchronously.
+ * Throws InvalidRecordError: CORRUPT_MESSAGE for damaged bytes, INVALID_RECORD for a batch whose
+ * parts disagree, UNSUPPORTED_COMPRESSION_TYPE for codec ids past zstd.
  */
 export function validateBatches(records: Buffer): BatchHeader[] {
   const out: BatchHeader[] = [];
@@ -121,17 +129,115 @@ export function validateBatches(records: Buffer): BatchHeader[] {
     if (batchCodec(h) > MAX_CODEC) {
       throw new InvalidRecordError(`unknown compression codec ${batchCodec(h)}`, UNSUPPORTED_COMPRESSION_TYPE);
     }
-    if (h.recordCount < 0 || h.lastOffsetDelta < 0 || (h.recordCount > 0 && h.lastOffsetDelta < h.recordCount - 1)) {
+    // Kafka: "Inconsistent batch offset range and count of records". The broker assigns offsets
+    // base..base+lastOffsetDelta, so a delta the records do not back would let a client move the
+    // log end wherever it likes.
+    if (h.recordCount <= 0 || h.lastOffsetDelta !== h.recordCount - 1) {
       throw new InvalidRecordError(`record count ${h.recordCount} and last offset delta ${h.lastOffsetDelta} disagree`, INVALID_RECORD);
     }
-    if (h.recordCount === 0 && (h.attributes & Attr.CONTROL) === 0) {
-      throw new InvalidRecordError('empty record batch', INVALID_RECORD);
+    if (batchCodec(h) === 0) {
+      const problem = recordsProblem(h, records, at + BATCH_HEADER_SIZE, at + h.size);
+      if (problem !== null) throw new InvalidRecordError(problem, INVALID_RECORD);
     }
     out.push(h);
     at += h.size;
   }
   if (out.length === 0) throw new InvalidRecordError('no record batch in request', CORRUPT_MESSAGE);
   return out;
+}
+
+// One cursor for every walk: recordsProblem runs synchronously to the end, so it is never shared.
+const walk: { buf: Buffer; offset: number; end: number } = { buf: Buffer.alloc(0), offset: 0, end: 0 };
+
+/** Moves the walk past a length-prefixed field (-1 = null; only `nullable` ones may be); false when it does not fit. */
+function skipField(nullable: boolean): boolean {
+  const length = readVarint(walk);
+  if (length < (nullable ? -1 : 0) || length > walk.end - walk.offset) return false;
+  if (length > 0) walk.offset += length;
+  return true;
+}
+
+/**
+ * Why the uncompressed records section buf[from..to) does not hold exactly the records `h`
+ * declares, or null when it does: recordCount records back to back, each inside its length,
+ * offset deltas 0, 1, 2, … in order (the broker assigns offsets; a client cannot pick them),
+ * key, value, header count and headers inside the record, and no byte left after the last one.
+ * Reads varints in place and allocates nothing.
+ */
+export function recordsProblem(h: BatchHeader, buf: Buffer, from = 0, to = buf.length): string | null {
+  walk.buf = buf;
+  walk.offset = from;
+  walk.end = to;
+  try {
+    for (let i = 0; i < h.recordCount; i++) {
+      if (walk.offset >= to) return `the batch declares ${h.recordCount} records but holds ${i}`;
+      walk.end = to;
+      const length = readVarint(walk);
+      if (length < 1 || length > to - walk.offset) return `record ${i}: length ${length} past the records section`;
+      const end = walk.offset + length;
+      walk.end = end;
+      walk.offset++; // attributes
+      readVarlong(walk); // timestamp delta
+      const delta = readVarint(walk);
+      if (delta !== i) return `record ${i} has offset delta ${delta}`;
+      if (!skipField(true)) return `record ${i}: key past the record`;
+      if (!skipField(true)) return `record ${i}: value past the record`;
+      const headers = readVarint(walk);
+      if (headers < 0 || headers > end - walk.offset) return `record ${i}: header count ${headers} past the record`;
+      for (let k = 0; k < headers; k++) {
+        if (!skipField(false) || !skipField(true)) return `record ${i}: header ${k} past the record`;
+      }
+      if (walk.offset !== end) return `record ${i}: ${end - walk.offset} bytes after its headers`;
+    }
+    if (walk.offset !== to) return `${to - walk.offset} bytes after the last of ${h.recordCount} records`;
+    return null;
+  } catch (err) {
+    if (err instanceof DecodeError) return err.message;
+    throw err;
+  } finally {
+    walk.buf = EMPTY;
+  }
+}
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Opens every compressed batch among `headers` (as validateBatches returned them for `records`)
+ * and checks its records as recordsProblem does, as Kafka does before it stores a compressed
+ * batch: a body that does not decompress would otherwise be acknowledged and then break every
+ * reader. Decompression runs off the event loop where the codec allows (gzip, lz4, zstd). All
+ * the batches together may decompress to at most `maxDecompressedBytes`. Resolves to the bytes
+ * decompressed; rejects with InvalidRecordError: CORRUPT_MESSAGE for a body that does not
+ * decompress, MESSAGE_TOO_LARGE past the limit (a Java producer then splits the batch),
+ * INVALID_RECORD for records that disagree with the header, UNSUPPORTED_COMPRESSION_TYPE for a
+ * codec this build cannot run.
+ */
+export async function checkCompressedBatches(records: Buffer, headers: readonly BatchHeader[], maxDecompressedBytes: number): Promise<number> {
+  let at = 0;
+  let total = 0;
+  for (const h of headers) {
+    const codec = batchCodec(h);
+    if (codec !== 0) {
+      let section: Buffer;
+      try {
+        section = await decompress(codec, records.subarray(at + BATCH_HEADER_SIZE, at + h.size), { maxBytes: maxDecompressedBytes - total });
+      } catch (err) {
+        throw asInvalidRecord(err, `batch at byte ${at}`);
+      }
+      total += section.length;
+      const problem = recordsProblem(h, section);
+      if (problem !== null) throw new InvalidRecordError(problem, INVALID_RECORD);
+    }
+    at += h.size;
+  }
+  return total;
+}
+
+/** A compression failure as the InvalidRecordError a Produce answer carries; other errors pass through. */
+export function asInvalidRecord(err: unknown, what: string): unknown {
+  if (err instanceof DecompressedTooLargeError) return new InvalidRecordError(`${what}: ${err.message}`, MESSAGE_TOO_LARGE);
+  if (err instanceof UnsupportedCompressionError) return new InvalidRecordError(`${what}: ${err.message}`, UNSUPPORTED_COMPRESSION_TYPE);
+  if (err instanceof CompressionError) return new InvalidRecordError(`${what} does not decompress: ${err.message}`, CORRUPT_MESSAGE);
+  return err;
 }
 
 /** Iterates the whole batches in a buffer of back-to-back batches (a trailing partial batch is ignored). */

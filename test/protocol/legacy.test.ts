@@ -41,7 +41,7 @@ test('v0 messages: keys, values, nulls; broker time stands in for the missing ti
     encodeMessage({ offset: 0, magic: 0, key: null, value: b('v1') }),
     encodeMessage({ offset: 0, magic: 0, key: b('k2'), value: null }),
   ]);
-  const c = messageSetToBatches(set, { now: NOW });
+  const c = await messageSetToBatches(set, { now: NOW });
   assert.equal(c.count, 3);
   assert.equal(c.magic, 0);
   assert.equal(c.codec, 0);
@@ -60,7 +60,7 @@ test('v1 messages keep their timestamps (-1 becomes broker time)', async () => {
     encodeMessage({ offset: 1, magic: 1, timestamp: 5000, key: b('b'), value: b('2') }),
     encodeMessage({ offset: 2, magic: 1, timestamp: -1, key: b('c'), value: b('3') }),
   ]);
-  const c = messageSetToBatches(set, { now: NOW });
+  const c = await messageSetToBatches(set, { now: NOW });
   assert.equal(c.magic, 1);
   assert.deepEqual((await recordsOf(c.bytes)).map((r) => r.ts), [1000, 5000, NOW]);
   assert.equal(c.headers[0].maxTimestamp, NOW);
@@ -77,7 +77,7 @@ test('compressed wrappers: gzip v1 with relative inner offsets, snappy v0 with z
     ['lz4 v1', wrapper(1, Codec.lz4, innerV1), Codec.lz4, ['gz0', 'gz1', 'gz2', 'gz3']],
   ];
   for (const [name, set, codec, values] of cases) {
-    const c = messageSetToBatches(set, { now: NOW });
+    const c = await messageSetToBatches(set, { now: NOW });
     assert.equal(c.codec, codec, name);
     assert.equal(c.headers[0].attributes & Attr.COMPRESSION_MASK, codec, `${name}: the batch keeps the producer's codec`);
     assert.equal(c.count, values.length, name);
@@ -85,7 +85,7 @@ test('compressed wrappers: gzip v1 with relative inner offsets, snappy v0 with z
     assert.deepEqual(recs.map((r) => r.value), values, name);
     assert.deepEqual(recs.map((r) => r.offset), values.map((_, i) => i), name);
   }
-  const gz = await recordsOf(messageSetToBatches(cases[0][1]).bytes);
+  const gz = await recordsOf((await messageSetToBatches(cases[0][1])).bytes);
   assert.deepEqual(gz.map((r) => [r.key, r.ts]), [['k0', 2000], ['k1', 2001], ['k2', 2002], ['k3', 2003]]);
 });
 
@@ -95,7 +95,7 @@ test('uncompressed messages and wrappers mixed in one set keep their order', asy
     wrapper(1, Codec.gzip, [0, 1].map((i) => encodeMessage({ offset: i, magic: 1, timestamp: 2, value: b(`wrapped-${i}`) }))),
     encodeMessage({ offset: 0, magic: 1, timestamp: 3, value: b('plain-2') }),
   ]);
-  const c = messageSetToBatches(set, { now: NOW });
+  const c = await messageSetToBatches(set, { now: NOW });
   assert.deepEqual((await recordsOf(c.bytes)).map((r) => r.value), ['plain-1', 'wrapped-0', 'wrapped-1', 'plain-2']);
   assert.equal(c.codec, Codec.gzip);
 });
@@ -108,7 +108,7 @@ const LIBRDKAFKA_V0_SNAPPY = '00000000000000000000007c8fff8aeb0002ffffffff000000
 
 test('message sets written by librdkafka (v0 lz4 with the legacy header checksum, v0 snappy) convert', async () => {
   for (const [hex, codec] of [[LIBRDKAFKA_V0_LZ4, Codec.lz4], [LIBRDKAFKA_V0_SNAPPY, Codec.snappy]] as const) {
-    const c = messageSetToBatches(Buffer.from(hex, 'hex'), { now: NOW });
+    const c = await messageSetToBatches(Buffer.from(hex, 'hex'), { now: NOW });
     assert.equal(c.codec, codec);
     assert.deepEqual(await recordsOf(c.bytes), [
       { offset: 0, ts: NOW, key: 'k1', value: 'hello '.repeat(30) },
@@ -118,70 +118,79 @@ test('message sets written by librdkafka (v0 lz4 with the legacy header checksum
   }
 });
 
-test('a bad CRC, a bad magic or malformed fields are CORRUPT_MESSAGE', () => {
+test('a bad CRC, a bad magic or malformed fields are CORRUPT_MESSAGE', async () => {
   const good = encodeMessage({ offset: 0, magic: 1, timestamp: 5, key: b('key'), value: b('value') });
   const badCrc = Buffer.from(good);
   badCrc[badCrc.length - 1] ^= 1;
-  assert.throws(() => messageSetToBatches(Buffer.concat([good, badCrc])), isCode(2));
+  await assert.rejects(messageSetToBatches(Buffer.concat([good, badCrc])), isCode(2));
   const badCrcField = Buffer.from(good);
   badCrcField[12] ^= 1;
-  assert.throws(() => messageSetToBatches(badCrcField), isCode(2));
+  await assert.rejects(messageSetToBatches(badCrcField), isCode(2));
 
   const reCrc = (m: Buffer) => { m.writeUInt32BE(crc32(m.subarray(16)), 12); return m; };
   const magic2 = reCrc(Buffer.from(good).fill(2, 16, 17));
-  assert.throws(() => messageSetToBatches(magic2), isCode(2));
+  await assert.rejects(messageSetToBatches(magic2), isCode(2));
   const keyTooLong = Buffer.from(good);
   keyTooLong.writeInt32BE(1000, 26); // key length
-  assert.throws(() => messageSetToBatches(reCrc(keyTooLong)), isCode(2));
+  await assert.rejects(messageSetToBatches(reCrc(keyTooLong)), isCode(2));
   const tooSmall = Buffer.from(good);
   tooSmall.writeInt32BE(5, 8);
-  assert.throws(() => messageSetToBatches(tooSmall), isCode(2));
+  await assert.rejects(messageSetToBatches(tooSmall), isCode(2));
   const trailing = Buffer.concat([good, Buffer.from([1, 2])]);
   trailing.writeInt32BE(trailing.length - 12, 8);
-  assert.throws(() => messageSetToBatches(reCrc(trailing)), isCode(2));
+  await assert.rejects(messageSetToBatches(reCrc(trailing)), isCode(2));
 });
 
-test('compressed wrappers: bad payloads, nesting, magic mismatch, zstd and unknown codecs are refused', () => {
+test('compressed wrappers: bad payloads, nesting, magic mismatch, zstd and unknown codecs are refused', async () => {
   const inner = encodeMessage({ offset: 0, magic: 1, timestamp: 1, value: b('x') });
   // Garbage where gzip data should be.
   const junk = encodeMessage({ offset: 0, magic: 1, attributes: Codec.gzip, timestamp: 1, value: b('not gzip at all') });
-  assert.throws(() => messageSetToBatches(junk), isCode(2));
+  await assert.rejects(messageSetToBatches(junk), isCode(2));
   // A wrapper whose inner set is truncated.
   const truncatedInner = encodeMessage({ offset: 0, magic: 1, attributes: Codec.gzip, timestamp: 1, value: gzipSync(inner.subarray(0, inner.length - 1)) });
-  assert.throws(() => messageSetToBatches(truncatedInner), isCode(2));
+  await assert.rejects(messageSetToBatches(truncatedInner), isCode(2));
   // Nested compression and a v0 message inside a v1 wrapper.
-  assert.throws(() => messageSetToBatches(wrapper(1, Codec.gzip, [wrapper(1, Codec.gzip, [inner])])), isCode(2));
-  assert.throws(() => messageSetToBatches(wrapper(1, Codec.gzip, [encodeMessage({ offset: 0, magic: 0, value: b('v0') })])), isCode(2));
+  await assert.rejects(messageSetToBatches(wrapper(1, Codec.gzip, [wrapper(1, Codec.gzip, [inner])])), isCode(2));
+  await assert.rejects(messageSetToBatches(wrapper(1, Codec.gzip, [encodeMessage({ offset: 0, magic: 0, value: b('v0') })])), isCode(2));
   // An empty wrapper and a wrapper without a value.
-  assert.throws(() => messageSetToBatches(wrapper(1, Codec.gzip, [])), isCode(2));
-  assert.throws(() => messageSetToBatches(encodeMessage({ offset: 0, magic: 0, attributes: Codec.gzip, value: null })), isCode(2));
+  await assert.rejects(messageSetToBatches(wrapper(1, Codec.gzip, [])), isCode(2));
+  await assert.rejects(messageSetToBatches(encodeMessage({ offset: 0, magic: 0, attributes: Codec.gzip, value: null })), isCode(2));
   // zstd is not allowed before message format v2; ids 5–7 are unknown.
   for (const codec of [4, 5, 7]) {
-    assert.throws(() => messageSetToBatches(encodeMessage({ offset: 0, magic: 1, attributes: codec, timestamp: 1, value: b('zz') })), isCode(76), `codec ${codec}`);
+    await assert.rejects(messageSetToBatches(encodeMessage({ offset: 0, magic: 1, attributes: codec, timestamp: 1, value: b('zz') })), isCode(76), `codec ${codec}`);
   }
-  // A decompression bomb stops at the limit.
+  // A decompression bomb stops at the limit, which counts every wrapper of the set: MESSAGE_TOO_LARGE.
   const bomb = encodeMessage({ offset: 0, magic: 0, attributes: Codec.gzip, value: gzipSync(Buffer.alloc(10_000_000)) });
-  assert.throws(() => messageSetToBatches(bomb, { maxDecompressedBytes: 1_000_000 }), isCode(2));
+  await assert.rejects(messageSetToBatches(bomb, { maxDecompressedBytes: 1_000_000 }), isCode(10));
+  const fill = encodeMessage({ offset: 0, magic: 0, value: Buffer.alloc(400_000) });
+  const third = wrapper(0, Codec.gzip, [fill]);
+  const converted = await messageSetToBatches(Buffer.concat([third, third]), { maxDecompressedBytes: 1_000_000 });
+  assert.equal(converted.decompressedBytes, 2 * fill.length);
+  await assert.rejects(messageSetToBatches(Buffer.concat([third, third, third]), { maxDecompressedBytes: 1_000_000 }), isCode(10));
+  for (const codec of [Codec.snappy, Codec.lz4]) {
+    const w = wrapper(0, codec, [encodeMessage({ offset: 0, magic: 0, value: Buffer.alloc(2_000_000) })]);
+    await assert.rejects(messageSetToBatches(w, { maxDecompressedBytes: 1_000_000 }), isCode(10), `codec ${codec}`);
+  }
 });
 
 test('a truncated trailing message is ignored; a set with no whole message is refused', async () => {
   const m1 = encodeMessage({ offset: 0, magic: 0, value: b('one') });
   const m2 = encodeMessage({ offset: 1, magic: 0, value: b('two') });
   for (const cut of [1, 5, 12, 13, m2.length - 1]) {
-    const c = messageSetToBatches(Buffer.concat([m1, m2.subarray(0, cut)]));
+    const c = await messageSetToBatches(Buffer.concat([m1, m2.subarray(0, cut)]));
     assert.deepEqual((await recordsOf(c.bytes)).map((r) => r.value), ['one'], `cut at ${cut}`);
   }
-  assert.throws(() => messageSetToBatches(m2.subarray(0, m2.length - 1)), isCode(2));
-  assert.throws(() => messageSetToBatches(Buffer.alloc(0)), isCode(2));
+  await assert.rejects(messageSetToBatches(m2.subarray(0, m2.length - 1)), isCode(2));
+  await assert.rejects(messageSetToBatches(Buffer.alloc(0)), isCode(2));
   // The parser used on fetch results has the same leniency; inside wrappers it is strict.
   assert.equal(parseMessageSet(Buffer.concat([m1, m2.subarray(0, 20)]), true).length, 1);
   assert.throws(() => parseMessageSet(Buffer.concat([m1, m2.subarray(0, 20)]), false), isCode(2));
 });
 
-test('largestMessage reports the biggest message as sent (what max.message.bytes limits)', () => {
+test('largestMessage reports the biggest message as sent (what max.message.bytes limits)', async () => {
   const small = encodeMessage({ offset: 0, magic: 0, value: b('s') });
   const big = encodeMessage({ offset: 0, magic: 0, value: Buffer.alloc(5000, 1) });
-  assert.equal(messageSetToBatches(Buffer.concat([small, big, small])).largestMessage, big.length);
+  assert.equal((await messageSetToBatches(Buffer.concat([small, big, small]))).largestMessage, big.length);
 });
 
 // --- v2 batches → message sets (Fetch v0–3) -----------------------------------------------------
@@ -241,7 +250,7 @@ test('LogAppendTime batches become v1 messages with the timestamp-type bit and t
 test('round trip: message set → v2 batch → message set gives the same messages', async () => {
   const original = [0, 1, 2, 3, 4].map((i) => encodeMessage({ offset: i, magic: 1, timestamp: 10_000 + i, key: i % 2 ? b(`k${i}`) : null, value: b(`value-${i}`) }));
   for (const set of [Buffer.concat(original), wrapper(1, Codec.snappy, original), wrapper(1, Codec.gzip, original)]) {
-    const c = messageSetToBatches(set);
+    const c = await messageSetToBatches(set);
     const back = await batchesToMessageSet([c.bytes], 1);
     assert.ok(back.equals(Buffer.concat(original)));
   }

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
-import { topicNameProblem } from '../topics.js';
+import { isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
 
 /** Kafka's "authorized operations not requested" value (no authorizer here). */
@@ -61,6 +61,12 @@ export const metadataHandler = defineHandler({
         }
         if (topicNameProblem(r.name)) {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+          continue;
+        }
+        // Kafka's internal topic names are never auto-created as user topics: a client asking for one
+        // gets INVALID_TOPIC_EXCEPTION (not the retriable UNKNOWN_TOPIC_OR_PARTITION), as its Produce would.
+        if (reservedTopicProblem(r.name) && !services.storage.topic(r.name)) {
+          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: isInternalTopic(r.name), partitions: [] });
           continue;
         }
         const t = await services.topics.ensure(r.name, autoCreate);

@@ -1,22 +1,45 @@
-// Produce v0–11. v3+ carry RecordBatch v2, stored as sent (no per-record work, bodies are not
-// decompressed); v0–2 carry legacy message sets (magic 0/1), converted into one v2 batch first
-// (see protocol/legacy.ts). acks 0/1/-1: -1 answers after the bytes are fsynced (grouped),
-// 1 after they reach the OS, 0 gets no response at all. Batches are validated (CRC32C, sizes) and
-// stored as sent with offsets assigned; LogAppendTime topics get the broker's time stamped in.
-// Idempotent batches are checked against the partition's producer state: a retry of one of the
-// last five batches is answered with its original offset, gaps and stale epochs are refused.
-// All appends are started synchronously, in request order, so per-connection order holds even
-// though responses complete later.
+// Produce v0–11. v3+ carry RecordBatch v2, stored as sent; v0–2 carry legacy message sets
+// (magic 0/1), converted into one v2 batch first (see protocol/legacy.ts). acks 0/1/-1: -1 answers
+// after the bytes are fsynced (grouped), 1 after they reach the OS, 0 gets no response at all.
+// Batches are checked as Kafka's LogValidator checks them (protocol/records.ts validateBatches:
+// CRC32C, sizes, record count = lastOffsetDelta + 1, and the records themselves walked, offset
+// deltas 0..n-1); a compressed batch is decompressed and walked too (checkCompressedBatches), off
+// the event loop, and never recompressed. Decompression is capped: per partition at
+// DECOMPRESSION_FACTOR × max.message.bytes, per request at REQUEST_DECOMPRESSION_LIMIT
+// (MESSAGE_TOO_LARGE past either). Kafka's internal topics cannot be written (INVALID_TOPIC_EXCEPTION,
+// as Kafka's ReplicaManager answers "Cannot append to internal topic"). LogAppendTime topics get
+// the broker's time stamped in. Idempotent batches are checked against the partition's producer
+// state: a retry of one of the last five batches is answered with its original offset, gaps and
+// stale epochs are refused.
+//
+// Order (DESIGN.md invariant 4): a partition whose batches are all uncompressed, with nothing of
+// an earlier request still being checked, appends synchronously, as before. Otherwise the append
+// waits in that partition's queue (`appendQueues`): it starts only after the previous produce to
+// the partition started its append (or failed), so appends start in request order even while
+// decompression runs. Within one request the compressed checks run one partition after another,
+// sharing the request's budget.
 import { ApiKey } from '../../protocol/apis.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES, Codec } from '../../protocol/compression.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
-import { Codec } from '../../protocol/compression.js';
 import { messageSetToBatches } from '../../protocol/legacy.js';
-import { Attr, InvalidRecordError, validateBatches, type BatchHeader } from '../../protocol/records.js';
+import { Attr, InvalidRecordError, batchCodec, checkCompressedBatches, validateBatches, type BatchHeader } from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
+import { isInternalTopic } from '../topics.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 type PartitionOutcome = ProduceResponsePartitionProduceResponse;
+
+/** A partition's compressed batches may decompress to this many times its max.message.bytes. */
+export const DECOMPRESSION_FACTOR = 32;
+/** All compressed batches (and legacy wrappers) of one request may decompress to this much. */
+export const REQUEST_DECOMPRESSION_LIMIT = DEFAULT_MAX_DECOMPRESSED_BYTES;
+
+/**
+ * Per partition log: settles once the latest produce queued behind a check has started its
+ * append (or failed). Absent when no produce to that partition is waiting.
+ */
+const appendQueues = new WeakMap<PartitionLog, Promise<void>>();
 
 function failure(index: number, errorCode: number, errorMessage: string | null): PartitionOutcome {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage };
@@ -27,40 +50,47 @@ function receivedRecords(records: Buffer | Buffer[] | null): Buffer | null {
   return Array.isArray(records) ? Buffer.concat(records) : records;
 }
 
-function producePartition(ctx: RequestContext, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
+/** Batches that passed every check, ready for the idempotence check and append. */
+interface Checked {
+  records: Buffer;
+  headers: BatchHeader[];
+}
+
+/** What one request's partitions share: the decompression budget left, and the last check started. */
+interface RequestChecks {
+  budgetLeft: number;
+  previous: Promise<unknown>;
+}
+
+/** The header checks every batch gets (after validateBatches or a legacy conversion); an outcome when one fails. */
+function headerProblem(ctx: RequestContext, index: number, headers: readonly BatchHeader[], maxMessageBytes: number, largestLegacy: number): PartitionOutcome | null {
   const legacy = ctx.version < 3;
-  const { services } = ctx;
-  const topic = services.storage.topic(topicName);
-  const log: PartitionLog | undefined = topic && services.storage.partition(topicName, index);
-  if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
-  if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
-  const maxMessageBytes = Number(services.topics.configValue(topic, 'max.message.bytes'));
-  let headers: BatchHeader[];
-  let largest = 0; // for legacy sets: the largest message as sent, which is what Kafka limits
-  try {
-    if (legacy) {
-      // Synchronous like the v2 path, so appends still start in request order.
-      const converted = messageSetToBatches(records);
-      records = converted.bytes;
-      headers = converted.headers;
-      largest = converted.largestMessage;
-    } else {
-      headers = validateBatches(records);
-    }
-  } catch (err) {
-    if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
-    throw err;
-  }
   for (const h of headers) {
-    const size = legacy ? largest : h.size;
+    const size = legacy ? largestLegacy : h.size;
     if (size > maxMessageBytes) return failure(index, ErrorCode.MESSAGE_TOO_LARGE, `${legacy ? 'message' : 'batch'} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`);
     // zstd needs Produce v7+ (KIP-110), as in Kafka.
-    if ((h.attributes & Attr.COMPRESSION_MASK) === Codec.zstd && ctx.version < 7) {
+    if (batchCodec(h) === Codec.zstd && ctx.version < 7) {
       return failure(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later');
     }
     if (h.attributes & Attr.TRANSACTIONAL) return failure(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
     if (h.attributes & Attr.CONTROL) return failure(index, ErrorCode.INVALID_RECORD, 'clients may not write control batches');
   }
+  return null;
+}
+
+/** Runs `check` after the request's previous one, with the budget left then; charges what it used. */
+function queueCheck(shared: RequestChecks, check: (budget: number) => Promise<number>, partitionLimit: number): Promise<void> {
+  const run = shared.previous.then(async () => {
+    const used = await check(Math.min(partitionLimit, shared.budgetLeft));
+    shared.budgetLeft -= used;
+  });
+  shared.previous = run.catch(() => undefined);
+  return run;
+}
+
+/** The idempotence check and the append, with no await between them (invariant 4). */
+function appendChecked(ctx: RequestContext, topicName: string, index: number, log: PartitionLog, { records, headers }: Checked, acks: number, logAppend: boolean): PartitionOutcome | Promise<PartitionOutcome> {
+  const { services } = ctx;
   // Idempotence: with several batches, either all are new or the request is refused.
   for (const h of headers) {
     const check = log.producers.check(h);
@@ -70,7 +100,6 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
       return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset(), errorMessage: null };
     }
   }
-  const logAppend = services.topics.configValue(topic, 'message.timestamp.type') === 'LogAppendTime';
   const appended = log.append(records, headers, { sync: acks === -1, logAppendTime: logAppend ? Date.now() : undefined });
   return appended.then(
     (r): PartitionOutcome => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
@@ -84,6 +113,83 @@ function producePartition(ctx: RequestContext, topicName: string, index: number,
   );
 }
 
+function producePartition(ctx: RequestContext, shared: RequestChecks, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
+  const legacy = ctx.version < 3;
+  const { services } = ctx;
+  // Kafka: "Cannot append to internal topic" (InvalidTopicException), whatever the topic holds.
+  if (isInternalTopic(topicName)) return failure(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topicName}`);
+  const topic = services.storage.topic(topicName);
+  const log: PartitionLog | undefined = topic && services.storage.partition(topicName, index);
+  if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
+  if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
+  const maxMessageBytes = Number(services.topics.configValue(topic, 'max.message.bytes'));
+  const partitionLimit = Math.min(DEFAULT_MAX_DECOMPRESSED_BYTES, DECOMPRESSION_FACTOR * maxMessageBytes);
+  const logAppend = services.topics.configValue(topic, 'message.timestamp.type') === 'LogAppendTime';
+
+  // The checks: synchronous for uncompressed v2 batches, a promise when something must be decompressed.
+  let checked: Checked | Promise<Checked>;
+  try {
+    if (legacy) {
+      const sent = records;
+      let converted: Checked | undefined;
+      let largest = 0;
+      checked = queueCheck(shared, async (budget) => {
+        const c = await messageSetToBatches(sent, { maxDecompressedBytes: budget });
+        converted = { records: c.bytes, headers: c.headers };
+        largest = c.largestMessage;
+        return c.decompressedBytes;
+      }, partitionLimit).then(() => {
+        const problem = headerProblem(ctx, index, converted!.headers, maxMessageBytes, largest);
+        if (problem) throw problem;
+        return converted!;
+      });
+    } else {
+      const headers = validateBatches(records);
+      const problem = headerProblem(ctx, index, headers, maxMessageBytes, 0);
+      if (problem) return problem;
+      const sent = records;
+      checked = headers.some((h) => batchCodec(h) !== 0)
+        ? queueCheck(shared, (budget) => checkCompressedBatches(sent, headers, budget), partitionLimit).then(() => ({ records: sent, headers }))
+        : { records, headers };
+    }
+  } catch (err) {
+    if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
+    throw err;
+  }
+
+  const before = appendQueues.get(log);
+  if (!(checked instanceof Promise) && before === undefined) return appendChecked(ctx, topicName, index, log, checked, acks, logAppend);
+
+  // Wait for the check and for the previous produce to this partition to start its append.
+  let started!: () => void;
+  const mine = new Promise<void>((resolve) => { started = resolve; });
+  appendQueues.set(log, mine);
+  void mine.then(() => { if (appendQueues.get(log) === mine) appendQueues.delete(log); });
+  const pending = Promise.resolve(checked).then(
+    (c): Checked | PartitionOutcome => c,
+    (err: unknown): PartitionOutcome => {
+      if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
+      if (isOutcome(err)) return err;
+      throw err;
+    },
+  );
+  return (async (): Promise<PartitionOutcome> => {
+    try {
+      const c = await pending.finally(() => before);
+      if (isOutcome(c)) return c;
+      // The topic may have gone (or been recreated) while the batch was checked.
+      if (services.storage.partition(topicName, index) !== log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
+      return appendChecked(ctx, topicName, index, log, c, acks, logAppend);
+    } finally {
+      started();
+    }
+  })();
+}
+
+function isOutcome(v: unknown): v is PartitionOutcome {
+  return typeof v === 'object' && v !== null && 'errorCode' in v && 'index' in v;
+}
+
 export const produceHandler = defineHandler({
   apiKey: ApiKey.Produce,
   minVersion: 0,
@@ -91,13 +197,14 @@ export const produceHandler = defineHandler({
   handle(ctx, req): Promise<ProduceResponse> | null {
     const acks = req.acks;
     const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
+    const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: Promise.resolve() };
     for (const t of req.topicData) {
       pending.push({
         name: t.name,
         outcomes: t.partitionData.map((p) =>
           acks !== 0 && acks !== 1 && acks !== -1
             ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
-            : producePartition(ctx, t.name, p.index, receivedRecords(p.records), acks),
+            : producePartition(ctx, shared, t.name, p.index, receivedRecords(p.records), acks),
         ),
       });
     }
