@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  Codec, CompressionError, UnsupportedCompressionError, compress, compressSync, decompress, decompressSync,
-  isXerialSnappy, repairLegacyLz4Header, xxh32,
+  Codec, CompressionError, DecompressedTooLargeError, UnsupportedCompressionError, compress, compressSync, decompress, decompressSync,
+  isXerialSnappy, lz4FrameBound, repairLegacyLz4Header, xxh32, zstdFrameBound,
 } from '../../src/protocol/compression.js';
 import {
   Attr, InvalidRecordError, decodeBatchRecords, encodeBatch, encodeBatchCompressed, encodeBatchCompressedSync, readBatchHeader, validateBatches,
@@ -74,6 +74,29 @@ test('decompressed size limit (decompression bombs)', async () => {
     const z = await compress(codec, big);
     await assert.rejects(decompress(codec, z, { maxBytes: 100_000 }), CompressionError, `codec ${codec}`);
     assert.equal((await decompress(codec, z, { maxBytes: 1_000_000 })).length, 1_000_000);
+  }
+});
+
+test('lz4 and zstd: a bound read from the block headers refuses a bomb before it is decoded', async () => {
+  // A zstd frame of 100 RLE blocks of 128 KiB each: 304 bytes that would make 12.5 MiB.
+  const rle = Buffer.alloc(4);
+  rle.writeUIntLE((1 << 1) | ((128 * 1024) << 3), 0, 3); // block type 1 (RLE), size
+  const blocks = Array.from({ length: 100 }, () => Buffer.from(rle));
+  blocks[99].writeUIntLE(1 | (1 << 1) | ((128 * 1024) << 3), 0, 3); // the last block
+  const frame = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]), ...blocks]);
+  assert.equal(zstdFrameBound(frame), 100 * 128 * 1024);
+  await assert.rejects(decompress(Codec.zstd, frame, { maxBytes: 1_000_000 }), DecompressedTooLargeError);
+  // Real frames: the bound is close to the real size.
+  const big = Buffer.alloc(3_000_000, 7);
+  const z = await compress(Codec.zstd, big);
+  assert.ok(zstdFrameBound(z) >= big.length && zstdFrameBound(z) <= big.length + 128 * 1024, `zstd bound ${zstdFrameBound(z)}`);
+  const l = await compress(Codec.lz4, big);
+  assert.ok(lz4FrameBound(l) >= big.length && lz4FrameBound(l) <= big.length + 4 * 1024 * 1024, `lz4 bound ${lz4FrameBound(l)}`);
+  assert.throws(() => zstdFrameBound(Buffer.from('not a zstd frame')), CompressionError);
+  assert.throws(() => lz4FrameBound(Buffer.from('not an lz4 frame')), CompressionError);
+  // gzip, snappy and lz4 past the limit are DecompressedTooLargeError too (MESSAGE_TOO_LARGE for a producer).
+  for (const codec of [Codec.gzip, Codec.snappy, Codec.lz4]) {
+    await assert.rejects(decompress(codec, await compress(codec, big), { maxBytes: 100_000 }), DecompressedTooLargeError, `codec ${codec}`);
   }
 });
 

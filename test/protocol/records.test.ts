@@ -10,7 +10,7 @@ import {
 import {
   Attr, BATCH_HEADER_SIZE, InvalidRecordError, RecordCursor, decodeBatchRecords, decodeBatchRecordsSync, decodeRecords,
   encodeBatch, encodeBatchCompressed, encodeRecordBatch, encodeRecordBatchSync, iterateBatches, readBatchHeader,
-  validateBatches, type RecordInput,
+  batchCrc, checkCompressedBatches, recordsProblem, validateBatches, type RecordInput,
 } from '../../src/protocol/records.js';
 import { decodeRecordSet, encodeBatch as encodeClientBatch, type Message } from '../../src/client/record-codec.js';
 
@@ -60,6 +60,32 @@ test('validation: CRC, magic, truncation, counts', () => {
   assert.deepEqual(validateBatches(two).map((h) => h.recordCount), [1, 2]);
   assert.equal([...iterateBatches(Buffer.concat([two, good.subarray(0, 20)]))].length, 2);
   assert.equal(readBatchHeader(good).attributes & Attr.COMPRESSION_MASK, 0);
+});
+
+test('validation as Kafka does it: count = lastOffsetDelta + 1 > 0, records walked, deltas 0..n-1', async () => {
+  const expectCode = (buf: Buffer, code: number) =>
+    assert.throws(() => validateBatches(buf), (e: unknown) => e instanceof InvalidRecordError && e.errorCode === code);
+  const edit = (batch: Buffer, at: number, v: number) => { const b = Buffer.from(batch); b.writeInt32BE(v, at); b.writeUInt32BE(batchCrc(b), 17); return b; };
+  const three = encodeBatch({ records: [{ key: 'k', value: 'a', headers: { h: 'v' } }, { value: null }, { value: 'c' }] });
+  assert.equal(recordsProblem(validateBatches(three)[0], three, BATCH_HEADER_SIZE), null);
+  expectCode(edit(three, 23, 5), 87); // lastOffsetDelta past the records
+  expectCode(edit(edit(three, 23, 3), 57, 4), 87); // count and delta agree, the records do not
+  expectCode(edit(edit(three, 23, 1), 57, 2), 87); // a record left over
+  expectCode(edit(edit(three, 23, -1), 57, 0), 87); // no records
+  // Damage inside a record: a key length past the record.
+  const keyed = Buffer.from(three);
+  keyed[BATCH_HEADER_SIZE + 4] = 0x7e; // record 0: length, attributes, ts delta, offset delta, key length
+  keyed.writeUInt32BE(batchCrc(keyed), 17);
+  expectCode(keyed, 87);
+  // Compressed batches are checked by checkCompressedBatches, with the decompressed bytes counted.
+  const gz = await encodeBatchCompressed({ records: [{ value: 'x'.repeat(1000) }, { value: 'y' }] }, Codec.gzip);
+  const [gh] = validateBatches(gz);
+  assert.ok((await checkCompressedBatches(gz, [gh], 10_000)) > 1000);
+  await assert.rejects(checkCompressedBatches(gz, [gh], 100), (e: unknown) => e instanceof InvalidRecordError && e.errorCode === 10);
+  const lying = edit(edit(gz, 23, 2), 57, 3);
+  await assert.rejects(checkCompressedBatches(lying, validateBatches(lying), 10_000), (e: unknown) => e instanceof InvalidRecordError && e.errorCode === 87);
+  const notGzip = encodeBatch({ records: [{ value: 'plain' }], attributes: Codec.gzip });
+  await assert.rejects(checkCompressedBatches(notGzip, validateBatches(notGzip), 10_000), (e: unknown) => e instanceof InvalidRecordError && e.errorCode === 2);
 });
 
 // ---------------------------------------------------------------------------------------------
