@@ -127,7 +127,7 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   const logAppend = services.topics.configValue(topic, 'message.timestamp.type') === 'LogAppendTime';
 
   // The checks: synchronous for uncompressed v2 batches, a promise when something must be decompressed.
-  let checked: Checked | Promise<Checked>;
+  let checked: Checked | Promise<Checked | PartitionOutcome>;
   try {
     if (legacy) {
       const sent = records;
@@ -138,11 +138,7 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
         converted = { records: c.bytes, headers: c.headers };
         largest = c.largestMessage;
         return c.decompressedBytes;
-      }, partitionLimit).then(() => {
-        const problem = headerProblem(ctx, index, converted!.headers, maxMessageBytes, largest);
-        if (problem) throw problem;
-        return converted!;
-      });
+      }, partitionLimit).then(() => headerProblem(ctx, index, converted!.headers, maxMessageBytes, largest) ?? converted!);
     } else {
       const headers = validateBatches(records);
       const problem = headerProblem(ctx, index, headers, maxMessageBytes, 0);
@@ -165,14 +161,10 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   const mine = new Promise<void>((resolve) => { started = resolve; });
   appendQueues.set(log, mine);
   void mine.then(() => { if (appendQueues.get(log) === mine) appendQueues.delete(log); });
-  const pending = Promise.resolve(checked).then(
-    (c): Checked | PartitionOutcome => c,
-    (err: unknown): PartitionOutcome => {
-      if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
-      if (isOutcome(err)) return err;
-      throw err;
-    },
-  );
+  const pending = Promise.resolve(checked).catch((err: unknown): PartitionOutcome => {
+    if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
+    throw err;
+  });
   return (async (): Promise<PartitionOutcome> => {
     try {
       const c = await pending.finally(() => before);
@@ -186,8 +178,8 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   })();
 }
 
-function isOutcome(v: unknown): v is PartitionOutcome {
-  return typeof v === 'object' && v !== null && 'errorCode' in v && 'index' in v;
+function isOutcome(v: Checked | PartitionOutcome): v is PartitionOutcome {
+  return 'errorCode' in v;
 }
 
 export const produceHandler = defineHandler({
