@@ -59,7 +59,8 @@ interface Checked {
 /** What one request's partitions share: the decompression budget left, and the last check started. */
 interface RequestChecks {
   budgetLeft: number;
-  previous: Promise<unknown>;
+  /** Absent until a partition of the request needs an async check. */
+  previous: Promise<unknown> | undefined;
 }
 
 /** The header checks every batch gets (after validateBatches or a legacy conversion); an outcome when one fails. */
@@ -80,7 +81,7 @@ function headerProblem(ctx: RequestContext, index: number, headers: readonly Bat
 
 /** Runs `check` after the request's previous one, with the budget left then; charges what it used. */
 function queueCheck(shared: RequestChecks, check: (budget: number) => Promise<number>, partitionLimit: number): Promise<void> {
-  const run = shared.previous.then(async () => {
+  const run = (shared.previous ?? Promise.resolve()).then(async () => {
     const used = await check(Math.min(partitionLimit, shared.budgetLeft));
     shared.budgetLeft -= used;
   });
@@ -189,7 +190,7 @@ export const produceHandler = defineHandler({
   handle(ctx, req): Promise<ProduceResponse> | null {
     const acks = req.acks;
     const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
-    const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: Promise.resolve() };
+    const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: undefined };
     for (const t of req.topicData) {
       pending.push({
         name: t.name,
