@@ -85,11 +85,7 @@ async function runServer(argv: string[]): Promise<number> {
     await broker.stop().catch(() => undefined);
     return 1;
   }
-  const storage = parseStorageSpec(full.dataDir);
-  const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(storage.path)}`;
-  const hosts = full.listenHosts.map((h) => (h.includes(':') ? `[${h}]` : h)).join(', ');
-  logger.info(`Fjord listening on ${hosts} port ${broker.advertisedPort} (advertised as ${broker.advertisedHost}:${broker.advertisedPort}); data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
-
+  // Signal handlers before the ready line: whoever waits for that line may stop us at once.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -106,6 +102,10 @@ async function runServer(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const storage = parseStorageSpec(full.dataDir);
+  const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(storage.path)}`;
+  const hosts = full.listenHosts.map((h) => (h.includes(':') ? `[${h}]` : h)).join(', ');
+  logger.info(`Fjord listening on ${hosts} port ${broker.advertisedPort} (advertised as ${broker.advertisedHost}:${broker.advertisedPort}); data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
   return -1; // keep running
 }
 
