@@ -9,7 +9,7 @@ import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
 import { createLogger, type Logger } from './logger.js';
-import { KafkaServer } from './server.js';
+import { CloseConnection, KafkaServer } from './server.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { RetentionTask } from './retention.js';
 import { Topics } from './topics.js';
@@ -26,6 +26,8 @@ export class Broker implements BrokerServices, NodeIdentity {
   /** Set by start() from the bound listeners (or the advertised.* settings). */
   advertisedHost = '127.0.0.1';
   advertisedPort = 0;
+  private isOpen = false;
+  private readonly openGate: { opened(): void; failed(err: Error): void };
 
   constructor(config: Partial<BrokerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
@@ -48,11 +50,23 @@ export class Broker implements BrokerServices, NodeIdentity {
       consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
     });
     this.producerIds = new ProducerIdManager(this.storage);
+    // Requests that arrive between the bind and the end of start() wait for storage to open.
+    const dispatch = createDispatcher(this);
+    let opened: () => void = () => undefined;
+    let failed: (err: Error) => void = () => undefined;
+    const whenOpen = new Promise<void>((resolve, reject) => {
+      opened = resolve;
+      failed = reject;
+    });
+    whenOpen.catch(() => undefined);
+    this.openGate = { opened, failed };
     this.server = new KafkaServer({
       maxRequestBytes: this.config.maxRequestBytes,
       queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
       connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
-      logger: this.logger, dispatch: createDispatcher(this) });
+      logger: this.logger,
+      dispatch: (frame, conn) => (this.isOpen ? dispatch(frame, conn) : whenOpen.then(() => dispatch(frame, conn))),
+    });
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
   }
 
@@ -67,12 +81,24 @@ export class Broker implements BrokerServices, NodeIdentity {
     return this.config.nodeId;
   }
 
+  /**
+   * Binds the port first: a broker that cannot have its port has touched no data (not even the
+   * data dir's lock). Storage opens after, while early requests wait (a failed open closes them).
+   */
   async start(): Promise<void> {
-    await this.storage.open();
-    await this.groups.start();
     const { boundHosts, port } = await this.server.listen(this.config.listenHosts, this.config.port);
     this.advertisedHost = this.config.advertisedHost ?? advertisable(boundHosts[0]);
     this.advertisedPort = this.config.advertisedPort ?? port;
+    try {
+      await this.storage.open();
+      await this.groups.start();
+    } catch (err) {
+      this.openGate.failed(new CloseConnection('the broker failed to start'));
+      await this.server.close();
+      throw err;
+    }
+    this.isOpen = true;
+    this.openGate.opened();
     this.retention.start();
   }
 

@@ -6,7 +6,8 @@ import { Broker } from '../broker/broker.js';
 import type { BrokerConfig } from '../broker/config.js';
 import { createLogger } from '../broker/logger.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
-import { parseStorageSpec } from '../storage/engines.js';
+import { DataDirError, parseStorageSpec } from '../storage/engines.js';
+import { StorageError } from '../storage/types.js';
 
 const SERVER_EXAMPLES = `Examples:
   fjord server
@@ -81,6 +82,9 @@ async function runServer(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') logger.error(`port ${full.port} is already in use — is another broker running? pick another with --port`);
+    else if (e.code === 'EACCES' && e.syscall === 'listen') logger.error(`no permission to listen on port ${full.port} (ports below 1024 need privileges): pick another with --port`);
+    // The data dir's problems (and storage errors) are one line that says the fix; anything else is a bug: its stack helps.
+    else if (err instanceof DataDirError || err instanceof StorageError) logger.error(`could not start: ${e.message}`);
     else logger.error(`could not start: ${e.stack ?? e.message}`);
     await broker.stop().catch(() => undefined);
     return 1;

@@ -6,9 +6,12 @@
 //
 // A scheme is two or more letters before a colon, so `C:\data` is still a path. A relative path
 // whose first segment has a colon (`a:b`) must be written `./a:b` or `file:a:b`.
-import { FileStorage } from './file/index.js';
+import { DataDirError, FileStorage } from './file/index.js';
 import { MemoryStorage } from './memory.js';
 import type { Storage, StorageLogger, StorageOptions } from './types.js';
+
+/** A data dir the file engine refuses at open (not Fjord's, locked, newer format, unwritable…): one line with the fix. */
+export { DataDirError };
 
 export type StorageSpec =
   | { engine: 'memory' }

@@ -1,9 +1,9 @@
 // The storage contract: the same tests, unchanged, against every engine (through createStorage and
 // the Storage / PartitionLog interface only). What an engine cannot do is a capability flag on its
-// entry below (durable, tearTail, segmentCount), never a test of its name.
+// entry below (durable, tearTail, crash, segmentCount), never a test of its name.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { iterateBatches, validateBatches } from '../../src/protocol/records.js';
 import { createStorage } from '../../src/storage/engines.js';
@@ -18,6 +18,11 @@ interface EngineCase {
   durable: boolean;
   /** Damages the newest bytes of a partition as a crash mid-write would (torn-tail recovery tests). */
   tearTail?(spec: string, topic: string, partition: number, damage: 'garbage' | 'cut'): void;
+  /**
+   * The instance on `spec` is dropped without closing, as if its process died: a durable engine
+   * frees what a live process holds (the file engine's lock is taken over from a dead pid).
+   */
+  crash?(spec: string): void;
   /** How many segments a partition has, for engines that keep segments. */
   segmentCount?(spec: string, topic: string, partition: number): number;
 }
@@ -37,6 +42,7 @@ const ENGINES: EngineCase[] = [
       if (damage === 'garbage') appendFileSync(file, Buffer.from('this is not a record batch, just junk bytes..................................'));
       else truncateSync(file, statSync(file).size - 5);
     },
+    crash: (spec) => rmSync(join(fileDir(spec), 'fjord.lock'), { force: true }),
     segmentCount: (spec, topic, partition) => logFiles(join(fileDir(spec), `${topic}-${partition}`)).length,
   },
 ];
@@ -293,6 +299,7 @@ for (const engine of ENGINES) {
       assert.equal(before.length, 3);
       if (engine.segmentCount) assert.ok(engine.segmentCount(spec, 't', 0) > 2);
 
+      engine.crash?.(spec);
       const s2 = await openStore(spec, o);
       abandoned.push(s2);
       const l2 = mustPartition(s2, 't');
@@ -384,7 +391,8 @@ for (const engine of ENGINES) {
             seen.add(id);
           }
         }
-        if (round === 1) await s.close(); // otherwise dropped without closing
+        if (round === 1) await s.close();
+        else engine.crash?.(spec); // dropped without closing
       }
     });
 

@@ -34,6 +34,8 @@ function exactCopy(bytes: Buffer): Buffer {
 const READ_AHEAD_BYTES = 1024 * 1024;
 /** Read-aheads kept per partition (one per concurrent sequential reader, e.g. two groups). */
 const READ_AHEAD_SLOTS = 2;
+/** Temp files of writeFileAtomic (`<name>.<pid>.<n>.tmp`): the only temp files open() removes. */
+const OWN_TMP_RE = /\.\d+\.\d+\.tmp$/;
 
 interface WriteJob {
   seg: Segment;
@@ -122,7 +124,7 @@ export class FilePartitionLog implements PartitionLog {
     for (const n of names) {
       const m = SEGMENT_RE.exec(n);
       if (m) bases.push(Number(m[1]));
-      else if (n.endsWith('.tmp')) await unlinkQuiet(join(this.dir, n));
+      else if (OWN_TMP_RE.test(n)) await unlinkQuiet(join(this.dir, n)); // only our own temp files
     }
     for (const n of names) {
       // Index files whose segment is gone: a deletion interrupted by a crash.
