@@ -3,10 +3,10 @@
 // Behaviour every engine shares is in contract.test.ts (run against this engine too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateBatches } from '../../src/protocol/records.js';
-import { FilePartitionLog, FileStorage } from '../../src/storage/file/index.js';
+import { DataDirError, FilePartitionLog, FileStorage } from '../../src/storage/file/index.js';
 import { StorageError, type PartitionLog, type StorageOptions } from '../../src/storage/types.js';
 import { append, batch, BIG, mustPartition, opts, records, tmp } from './helpers.js';
 
@@ -280,4 +280,40 @@ test('meta.json keeps the producer id high-water mark', async () => {
   const meta: unknown = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
   assert.ok(meta && typeof meta === 'object' && 'producerIdHighWater' in meta);
   assert.ok(typeof meta.producerIdHighWater === 'number' && meta.producerIdHighWater >= first + 5);
+});
+
+test('a deletion a crash interrupted is finished at open; folders that are not Fjord\'s are reported and kept', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  await s.createTopic('t', 2, {});
+  await s.createTopic('u', 1, {});
+  await s.close();
+  // As if the broker died after writing the deletion down, before setting t's folders aside.
+  const catalog = JSON.parse(readFileSync(join(dir, 'topics.json'), 'utf8')) as { topics: { name: string }[] };
+  writeFileSync(join(dir, 'topics.json'), JSON.stringify({ ...catalog, topics: catalog.topics.filter((x) => x.name !== 't'), deleting: [{ name: 't', partitionCount: 2 }] }));
+  mkdirSync(join(dir, 'x-0'));
+  writeFileSync(join(dir, 'x-0', 'keep'), 'k');
+  writeFileSync(join(dir, 'u-7'), 'not a folder');
+  const logs: string[] = [];
+  const s2 = await openStore(dir, {}, logs);
+  assert.deepEqual(s2.topics().map((x) => x.name), ['u']);
+  await assert.rejects(s2.createTopic('x', 1, {}), /x-0 already exists and is not a partition Fjord knows/);
+  await s2.createTopic('t', 1, {});
+  await s2.close();
+  assert.deepEqual(readdirSync(dir).sort(), ['meta.json', 't-0', 'topics.json', 'u-0', 'u-7', 'x-0']);
+  assert.equal(readFileSync(join(dir, 'x-0', 'keep'), 'utf8'), 'k');
+  assert.ok(logs.some((l) => l === `warn: ${dir} holds 2 entries Fjord did not write, left alone: u-7, x-0`), logs.join('\n'));
+  assert.ok(!('deleting' in JSON.parse(readFileSync(join(dir, 'topics.json'), 'utf8'))));
+});
+
+test('one open instance per folder: a second open is refused until the first closes', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  const again = new FileStorage(dir, opts());
+  await assert.rejects(again.open(), (err: unknown) => err instanceof DataDirError && /is in use by Fjord pid \d+ .*this process/.test(err.message));
+  assert.ok(existsSync(join(dir, 'fjord.lock')));
+  await s.close();
+  assert.ok(!existsSync(join(dir, 'fjord.lock')));
+  const s2 = await openStore(dir);
+  await s2.close();
 });
