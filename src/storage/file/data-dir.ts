@@ -32,13 +32,13 @@ export function dataDirError(dir: string, err: unknown): Error {
   switch (e?.code) {
     case 'EACCES':
     case 'EPERM':
-      return new DataDirError(`no permission to write to ${path} (${e.code}): let the user running Fjord write there (chown/chmod), or ${CHOOSE}`);
+      return new DataDirError(`no permission to write in ${dir} (${e.code}): let the user running Fjord write there (chown/chmod), or ${CHOOSE}`);
     case 'EROFS':
-      return new DataDirError(`${path} is on a read-only file system: ${CHOOSE}`);
+      return new DataDirError(`${dir} is on a read-only file system: ${CHOOSE}`);
     case 'ENOTDIR':
       return new DataDirError(`a part of ${path} is a file, not a folder: move the file away, or ${CHOOSE}`);
     case 'ENOSPC':
-      return new DataDirError(`no space left on the device holding ${path}: free some space, or ${CHOOSE}`);
+      return new DataDirError(`no space left on the device holding ${dir}: free some space, or ${CHOOSE}`);
     case 'ELOOP':
     case 'ENAMETOOLONG':
     case 'EINVAL':
@@ -78,6 +78,9 @@ export async function ensureDir(dir: string): Promise<void> {
       if (code === 'EEXIST' && (await stat(d)).isDirectory()) continue; // made meanwhile
       // ENOENT for a folder whose parent exists: a file system that holds no folders of ours.
       if (code === 'ENOENT') throw new DataDirError(`cannot make ${d}: its file system does not allow it (ENOENT): ${CHOOSE}`);
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new DataDirError(`no permission to make ${d} in ${dirname(d)} (${code}): create it for the user running Fjord, or ${CHOOSE}`);
+      }
       throw dataDirError(d, err);
     }
   }
