@@ -137,6 +137,27 @@ function isAlive(owner: LockOwner): boolean {
   return now === null || now === owner.procStart; // another start time: the pid was reused
 }
 
+/**
+ * Puts the finished owner record at `path` unless something is there (EEXIST). A file system
+ * without hard links (EPERM/ENOTSUP from link) gets an exclusive create instead: still exclusive,
+ * but a crash between create and write can leave an empty lock, which is then refused with the fix.
+ */
+async function linkOrCreate(tmp: string, path: string, me: LockOwner): Promise<void> {
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    const fh = await open(path, 'wx');
+    try {
+      await fh.writeFile(JSON.stringify(me, null, 2) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
 /** Locks this process holds, released by the exit hook if the process ends without closing. */
 const held = new Map<string, string>(); // lock path -> token
 let exitHookInstalled = false;
@@ -200,7 +221,7 @@ export class DirLock {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          await link(tmp, this.path);
+          await linkOrCreate(tmp, this.path, me);
           break;
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
