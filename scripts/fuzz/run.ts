@@ -1,7 +1,7 @@
-// `npm run fuzz -- --cases N --seed S [--connections C] [--first-case K] [--show-case K]`: the long
+// `npm run fuzz -- --cases N --seed S [--minutes M] [--connections C] [--first-case K] [--show-case K]`: the long
 // fuzz run against a real `fjord server` child process (see test/fuzz/). Prints cases/s, crashes,
 // the broker's peak RSS and the longest event-loop stall seen by the probe; exits 1 on a crash.
-// --show-case K prints case K of the seed (label and bytes in hex) without running anything.
+// --minutes M stops starting cases after M minutes (the report says how many ran). --show-case K prints case K of the seed (label and bytes in hex) without running anything.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     'first-case': { type: 'string', default: '0' },
     'show-case': { type: 'string' },
     'case-timeout-ms': { type: 'string', default: '1000' },
+    minutes: { type: 'string' },
   },
 });
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Math.random() * 0x1_0000_0000) >>> 0;
@@ -40,6 +41,7 @@ try {
     port: server.port, pid: server.child.pid!, exited: server.exited, apis, seed,
     cases: Number(values.cases), firstCase: Number(values['first-case']), connections: Number(values.connections),
     caseTimeoutMs: Number(values['case-timeout-ms']),
+    maxDurationMs: values.minutes !== undefined ? Number(values.minutes) * 60_000 : undefined,
     onProgress: (r) => process.stderr.write(`  ${r.cases} cases, ${Math.round(r.cases / (r.durationMs / 1000))}/s, peak RSS ${(r.peakRssKiB / 1024).toFixed(0)} MiB, longest stall ${r.longestStallMs.toFixed(0)} ms, crashes ${r.crashes.length}\n`),
   });
 } finally {

@@ -61,3 +61,22 @@ test('a few thousand fuzz cases leave the broker up, responsive and with its ack
   assert.deepEqual(report.crashes, [], `${text}\nreplay: npm run fuzz -- --seed ${seed} --cases 5000\nbroker output:\n${server.output().slice(-4000)}`);
   assert.equal(report.cases, 5000);
 });
+
+test('the fuzzer reports a broker that dies under it, with the cases in flight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-fuzz-kill-'));
+  const victim = await startServerProcess(['--data-dir', dir]);
+  try {
+    const killer = setTimeout(() => victim.child.kill('SIGKILL'), 300);
+    const report = await fuzzBroker({
+      port: victim.port, pid: victim.child.pid!, exited: victim.exited, apis: supportedApis(), seed: 3, cases: 1_000_000,
+    });
+    clearTimeout(killer);
+    assert.equal(report.crashes.length, 1, formatReport(report));
+    assert.match(report.crashes[0]!, /^the broker process exited.*\(seed 3; cases in flight at the first sign: #\d+/);
+    assert.ok(report.cases < 1_000_000);
+  } finally {
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,8 @@ export interface FuzzOptions {
   caseTimeoutMs?: number;
   /** No probe answer for this long is a hang. */
   hangMs?: number;
+  /** Stop starting cases after this long (the run then reports the cases it got through). */
+  maxDurationMs?: number;
   onProgress?: (r: FuzzReport) => void;
 }
 
@@ -190,6 +192,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const caseTimeoutMs = o.caseTimeoutMs ?? 1000;
   const hangMs = o.hangMs ?? 20000;
   const first = o.firstCase ?? 0;
+  const maxDurationMs = o.maxDurationMs ?? Infinity;
   const start = performance.now();
   const report: FuzzReport = {
     seed: o.seed, cases: 0, durationMs: 0, answered: 0, closed: 0, timedOut: 0, timedOutExamples: [],
@@ -198,13 +201,16 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   let stop = false;
   const inFlight = new Map<number, string>(); // worker → case being run
   let finished = false;
+  let processExited = false;
+  const symptoms: string[] = [];
+  let inFlightAtFirst = '';
   const crash = (what: string) => {
-    if (finished || (stop && report.crashes.length)) return;
-    const cases = [...inFlight.values()].join('; ');
-    report.crashes.push(`${what} (seed ${o.seed}; cases in flight: ${cases || 'none'})`);
+    if (finished) return;
+    if (!symptoms.length) inFlightAtFirst = [...inFlight.values()].join('; ') || 'none';
+    if (!symptoms.includes(what) && symptoms.length < 5) symptoms.push(what);
     stop = true;
   };
-  void o.exited.then(() => crash('the broker process exited'));
+  const exitSeen = o.exited.then(() => { processExited = true; crash('the broker process exited'); });
 
   // The probe: ApiVersions every 50 ms on its own connection; the slowest answer is the stall.
   const probe = (async () => {
@@ -232,7 +238,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   let sentinelId = SENTINEL_BASE;
   const worker = async (w: number) => {
     let conn: FuzzConnection | null = null;
-    while (!stop && next < end) {
+    while (!stop && next < end && performance.now() - start < maxDurationMs) {
       const caseNo = next++;
       const c: FuzzCase = makeCase(o.seed, caseNo, o.apis);
       inFlight.set(w, `#${caseNo} ${c.label}`);
@@ -266,6 +272,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   await Promise.all(Array.from({ length: connections }, (_, w) => worker(w)));
   stop = true;
   await probe;
+  if (symptoms.length) {
+    // A dead broker shows first as a refused connection or a closed probe: give its exit a moment
+    // to be seen, and name it first.
+    await Promise.race([exitSeen, new Promise((r) => setTimeout(r, 1000))]);
+    const ordered = processExited ? ['the broker process exited', ...symptoms.filter((x) => x !== 'the broker process exited')] : symptoms;
+    report.crashes.push(`${ordered.join('; then ')} (seed ${o.seed}; cases in flight at the first sign: ${inFlightAtFirst})`);
+  }
   finished = true;
   clearInterval(rssTimer);
   if (progressTimer) clearInterval(progressTimer);
