@@ -4,6 +4,8 @@
 // (--tail-cache-bytes), and AlterConfigs racing DeleteTopics. Assertions are on behaviour and on
 // the broker's own accounting, never on timing or RSS.
 import { test } from 'node:test';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { eventually, tempDir, uniqueTopic, withBroker } from '../helpers.js';
 import { RawConnection } from '../raw-client.js';
@@ -201,6 +203,28 @@ test('AlterConfigs racing DeleteTopics answers UNKNOWN_TOPIC_OR_PARTITION and ke
       assert.equal((await c.request(ApiKey.ApiVersions, 0, {}, 3)).errorCode, ErrorCode.NONE);
       c.close();
     }
+  } finally {
+    await running.stop();
+    dir.remove();
+  }
+});
+
+test('DeleteRecords whose partition files vanished (a deletion racing it) answers an error code and keeps the connection', async () => {
+  // Found by the fuzzer: DeleteRecords raced DeleteTopics and deleteBefore wrote into a partition
+  // folder the deletion had just removed, which closed the connection. The race is made
+  // deterministic here by removing the folder under a live topic.
+  const dir = tempDir('fjord-race-');
+  const running = await withBroker({ dataDir: dir.path });
+  try {
+    const topic = uniqueTopic('race-dr');
+    await running.broker.topics.create(topic, 1);
+    const c = await RawConnection.connect(running.port);
+    for (let i = 0; i < 3; i++) await c.request(ApiKey.Produce, 7, produceBody(topic, batchOf(100)));
+    rmSync(join(dir.path, `${topic}-0`), { recursive: true, force: true });
+    const trimmed = await c.request(ApiKey.DeleteRecords, 1, { topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 2 }] }], timeoutMs: 5000 });
+    assert.equal(trimmed.topics[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    assert.equal((await c.request(ApiKey.ApiVersions, 0, {}, 3)).errorCode, ErrorCode.NONE, 'the connection still answers');
+    c.close();
   } finally {
     await running.stop();
     dir.remove();

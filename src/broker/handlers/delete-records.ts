@@ -28,7 +28,16 @@ export const deleteRecordsHandler = defineHandler({
           partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: log.logStartOffset(), errorCode: ErrorCode.OFFSET_OUT_OF_RANGE });
           continue;
         }
-        const lowWatermark = await log.deleteBefore(target);
+        let lowWatermark: number;
+        try {
+          lowWatermark = await log.deleteBefore(target);
+        } catch (err) {
+          // DeleteTopics removed the partition meanwhile (its files are gone), or the disk failed.
+          const gone = storage.partition(t.name, p.partitionIndex) !== log;
+          if (!gone) ctx.services.logger.warn(`delete records of ${t.name}-${p.partitionIndex} below ${target}: ${(err as Error).message}`);
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: gone ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.KAFKA_STORAGE_ERROR });
+          continue;
+        }
         partitions.push({ partitionIndex: p.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE });
       }
       topics.push({ name: t.name, partitions });
