@@ -179,6 +179,8 @@ export class Producer {
   private retryTimer: NodeJS.Timeout | null = null;
   private queuedCalls = new Set<SendCall>();
   private queuedBytes = 0;
+  /** Settles when the latest send call has queued its messages (calls queue in call order). */
+  private queueTurn: Promise<void> = Promise.resolve();
   private readonly maxQueuedBytes: number;
   private spaceWaiters: (() => void)[] = [];
   private stickyCounter = Math.floor(Math.random() * 1000);
@@ -278,8 +280,28 @@ export class Producer {
     }
     const topics = topicMessages.filter((t) => t.messages.length > 0).map((t) => t.topic);
     if (topics.length === 0) return [];
-    await this.cluster.ensureTopics(topics, this.allowAutoTopicCreation);
+    // Calls are queued in the order they were made, as Kafka's producer keeps send() order per
+    // partition: a call whose metadata lookup or backpressure wait takes longer must not let a
+    // later call's messages in ahead of its own. Each call waits for the one before it to queue.
+    const previousTurn = this.queueTurn;
+    let turnDone!: () => void;
+    this.queueTurn = new Promise<void>((resolve) => { turnDone = resolve; });
+    let queued: { acknowledged: Promise<RecordMetadata[]> };
+    try {
+      await this.cluster.ensureTopics(topics, this.allowAutoTopicCreation);
+      await previousTurn;
+      queued = await this.queueCall(topicMessages, acks, codec, timeout);
+    } finally {
+      turnDone();
+    }
+    return queued.acknowledged;
+  }
 
+  /**
+   * Splits one call's messages into its partitions' queues (after backpressure) and schedules
+   * sending; resolves once they are queued, with the promise of their acknowledgement.
+   */
+  private async queueCall(topicMessages: NonNullable<ProducerBatch['topicMessages']>, acks: number, codec: number, timeout: number): Promise<{ acknowledged: Promise<RecordMetadata[]> }> {
     const call = new SendCall();
     const parts: [PartitionQueue, Part][] = [];
     for (const { topic, messages } of topicMessages) {
@@ -307,7 +329,7 @@ export class Producer {
     };
     call.promise.then(forget, forget);
     this.schedule();
-    return call.promise;
+    return { acknowledged: call.promise };
   }
 
   private queueFor(topic: string, partition: number, acks: number, codec: number, timeout: number): PartitionQueue {
