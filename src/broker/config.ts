@@ -15,6 +15,8 @@ export interface BrokerConfig {
   nodeId: number;
   defaultPartitions: number;
   autoCreateTopics: boolean;
+  /** Most partitions of all topics together (internal logs not counted); Fjord's own setting. */
+  maxPartitions: number;
   /** 'always' (fsync before acks=-1 answers), 'os', or an interval in ms. */
   flush: 'always' | 'os' | number;
   /** log.segment.bytes */

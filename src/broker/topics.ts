@@ -70,6 +70,8 @@ export class TopicError extends Error {
 export class Topics {
   /** Creations under way, so concurrent creators (and auto-creators) of one name share one. */
   private readonly creating = new Map<string, Promise<TopicMeta>>();
+  /** Partitions of creations and growths under way, not yet in storage.topics(). */
+  private pendingPartitions = 0;
 
   constructor(private readonly storage: Storage, private readonly config: BrokerConfig, private readonly logger: Logger) {}
 
@@ -87,6 +89,35 @@ export class Topics {
     });
   }
 
+  /** Partitions of all topics (internal logs are not topics), those being created included. */
+  partitionTotal(): number {
+    let total = this.pendingPartitions;
+    for (const t of this.storage.topics()) total += t.partitionCount;
+    return total;
+  }
+
+  /**
+   * Throws TopicError(POLICY_VIOLATION) when `added` more partitions would take the broker past
+   * --max-partitions (each partition holds an open file; see the settings table).
+   */
+  checkPartitionBudget(added: number): void {
+    const total = this.partitionTotal();
+    if (total + added > this.config.maxPartitions) {
+      throw new TopicError(ErrorCode.POLICY_VIOLATION,
+        `the broker has ${total} partitions; ${added} more would pass its limit of ${this.config.maxPartitions} (max-partitions, --max-partitions)`);
+    }
+  }
+
+  /** Runs a growth of `added` partitions, counting them against the budget until it ends. */
+  async growing<T>(added: number, fn: () => Promise<T>): Promise<T> {
+    this.pendingPartitions += added;
+    try {
+      return await fn();
+    } finally {
+      this.pendingPartitions -= added;
+    }
+  }
+
   /**
    * Every check a creation makes (name, not existing, partition count, configs), without creating:
    * CreateTopics' validateOnly and create() share it. Throws TopicError.
@@ -101,6 +132,7 @@ export class Topics {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
     }
     this.checkConfigs(configs);
+    this.checkPartitionBudget(partitions);
   }
 
   /** Creates a topic after checkCreate(); throws TopicError. */
@@ -111,11 +143,18 @@ export class Topics {
     }
     const pending = this.storage.createTopic(name, partitions, configs);
     this.creating.set(name, pending);
+    this.pendingPartitions += partitions;
     try {
       const t = await pending;
       this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
       return t;
+    } catch (err) {
+      // The storage failed part way (EMFILE, a stray folder): it has undone the creation; the
+      // request gets KAFKA_STORAGE_ERROR rather than a closed connection.
+      this.logger.warn(`creating topic ${name}: ${(err as Error).message}`);
+      throw new TopicError(ErrorCode.KAFKA_STORAGE_ERROR, `creating topic ${name} failed: ${(err as Error).message}`);
     } finally {
+      this.pendingPartitions -= partitions;
       this.creating.delete(name);
     }
   }
@@ -130,7 +169,8 @@ export class Topics {
 
   /**
    * The topic, auto-creating it when allowed. Returns undefined when it does not exist and may not
-   * be created; concurrent callers for one name share a single creation.
+   * be created (auto-creation off, a bad name, --max-partitions reached, or the storage failing to
+   * create it); concurrent callers for one name share a single creation.
    */
   async ensure(name: string, allowAutoCreate: boolean): Promise<TopicMeta | undefined> {
     const existing = this.storage.topic(name);
@@ -142,6 +182,7 @@ export class Topics {
       return await this.create(name, this.config.defaultPartitions);
     } catch (err) {
       if (err instanceof TopicError && err.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return this.storage.topic(name);
+      if (err instanceof TopicError && (err.errorCode === ErrorCode.POLICY_VIOLATION || err.errorCode === ErrorCode.KAFKA_STORAGE_ERROR)) return undefined;
       throw err;
     }
   }

@@ -4,13 +4,14 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitionsTopicResult } from '../../protocol/generated/types.js';
 import { defineHandler } from '../handler.js';
 import { MAX_PARTITIONS } from '../settings.js';
+import { TopicError } from '../topics.js';
 
 export const createPartitionsHandler = defineHandler({
   apiKey: ApiKey.CreatePartitions,
   minVersion: 0,
   maxVersion: 3,
   async handle(ctx, req): Promise<CreatePartitionsResponse> {
-    const { storage, logger, node: { nodeId } } = ctx.services;
+    const { storage, topics, logger, node: { nodeId } } = ctx.services;
     const results: CreatePartitionsResponseCreatePartitionsTopicResult[] = [];
     for (const t of req.topics) {
       const topic = storage.topic(t.name);
@@ -25,9 +26,15 @@ export const createPartitionsHandler = defineHandler({
         result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${nodeId}`);
         continue;
       }
+      try {
+        topics.checkPartitionBudget(t.count - topic.partitionCount);
+      } catch (err) {
+        if (err instanceof TopicError) { result(err.errorCode, err.message); continue; }
+        throw err;
+      }
       if (!req.validateOnly) {
         try {
-          await storage.addPartitions(t.name, t.count);
+          await topics.growing(t.count - topic.partitionCount, () => storage.addPartitions(t.name, t.count));
         } catch (err) {
           // Another request deleted or grew the topic while this one waited for the catalog.
           const now = storage.topic(t.name);
