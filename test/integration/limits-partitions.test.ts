@@ -3,13 +3,14 @@
 // not create, and the connection stays. Also: a topic whose partition folders cannot be made
 // answers KAFKA_STORAGE_ERROR (not a closed connection) and leaves nothing behind.
 import { test } from 'node:test';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { tempDir, uniqueTopic, withBroker } from '../helpers.js';
 import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
+import { BROKER_SETTINGS, brokerDefaultText } from '../../src/broker/settings.js';
 
 const createTopic = (name: string, numPartitions: number, validateOnly = false) => ({
   topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly,
@@ -85,5 +86,20 @@ test('a topic whose partition folders cannot be made: CreateTopics answers KAFKA
     c.close();
     await running.stop();
     dir.remove();
+  }
+});
+
+test('docs/limits.md names every limit setting of the settings table, with its flag and default', () => {
+  const doc = readFileSync(new URL('../../docs/limits.md', import.meta.url), 'utf8');
+  const limits: (keyof typeof BROKER_SETTINGS)[] = [
+    'maxRequestBytes', 'queuedMaxRequestBytes', 'connectionsMaxIdleMs', 'fetchMaxBytes', 'maxMessageBytes', 'tailCacheBytes', 'maxPartitions',
+    'groupMinSessionTimeoutMs', 'groupMaxSessionTimeoutMs',
+  ];
+  for (const key of limits) {
+    const { kafka, flag } = BROKER_SETTINGS[key];
+    const row = doc.split('\n').find((line) => line.startsWith('|') && line.includes(`\`--${flag}\``));
+    assert.ok(row, `no row with --${flag}`);
+    if (kafka) assert.ok(row.includes(`\`${kafka}\``), `row of --${flag} does not name ${kafka}`);
+    assert.ok(row.includes(brokerDefaultText(key)), `row of --${flag} does not give its default ${brokerDefaultText(key)}`);
   }
 });
