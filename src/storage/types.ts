@@ -39,6 +39,14 @@ export class StorageError extends Error {
   override name = 'StorageError';
 }
 
+/**
+ * Stored bytes that do not check out (a torn length, a bad CRC, garbage) where a batch should be:
+ * the request gets CORRUPT_MESSAGE for that partition; the bytes stay on disk for an operator.
+ */
+export class CorruptDataError extends StorageError {
+  override name = 'CorruptDataError';
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;

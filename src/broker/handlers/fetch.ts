@@ -14,7 +14,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   FetchRequest, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData,
 } from '../../protocol/generated/types.js';
-import { StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
+import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 
 interface Wanted {
@@ -79,6 +79,11 @@ async function readAll(
           r = await w.log.read(w.fetchOffset, limit, bytes === 0);
         } catch (err) {
           if (!(err instanceof StorageError)) throw err;
+          // Damaged stored bytes at the fetch offset (the log reported them once, not per fetch).
+          if (err instanceof CorruptDataError) {
+            partitions.push({ ...base, ...marks, errorCode: ErrorCode.CORRUPT_MESSAGE, records: [] });
+            continue;
+          }
           // Deleted while we read (DeleteTopics closed the log): the partition is gone. Anything
           // else is the disk's fault: this partition fails, the rest of the request is served.
           const gone = services.storage.partition(g.topicKey.topic, w.partition) !== w.log;

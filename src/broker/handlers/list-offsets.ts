@@ -10,7 +10,7 @@ import type {
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { defineHandler } from '../handler.js';
 import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
-import type { PartitionLog } from '../../storage/types.js';
+import { CorruptDataError, StorageError, type PartitionLog } from '../../storage/types.js';
 
 /**
  * The first record whose timestamp is >= `ts`. Storage finds the first batch whose max timestamp
@@ -64,7 +64,16 @@ export const listOffsetsHandler = defineHandler({
         } else if (ts < 0) {
           answer(ErrorCode.INVALID_REQUEST, -1, -1);
         } else {
-          const found = await firstRecordAtOrAfter(log, ts);
+          let found: Awaited<ReturnType<typeof firstRecordAtOrAfter>>;
+          try {
+            found = await firstRecordAtOrAfter(log, ts);
+          } catch (err) {
+            // A damaged segment (or a failing disk) fails this partition, not the connection.
+            if (!(err instanceof StorageError)) throw err;
+            if (!(err instanceof CorruptDataError)) ctx.services.logger.warn(`list-offsets ${t.name}-${p.partitionIndex} at timestamp ${ts}: ${err.message}`);
+            answer(err instanceof CorruptDataError ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.KAFKA_STORAGE_ERROR, -1, -1);
+            continue;
+          }
           if (found) answer(ErrorCode.NONE, found.offset, found.timestamp);
           else answer(ErrorCode.NONE, ctx.version === 0 ? log.logEndOffset() : -1, -1);
         }

@@ -3,11 +3,11 @@
 // read-ahead), timestamp lookups, fsync, retention and clean close.
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readBatchHeader, type BatchHeader } from '../../protocol/records.js';
+import { batchCrc, readBatchHeader, type BatchHeader } from '../../protocol/records.js';
 import { stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
-import { StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
+import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
 import { deferred, Mutex, type Deferred } from './async-util.js';
 import type { LogContext } from './context.js';
 import { asStorageError, errText, fsyncDir, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
@@ -214,15 +214,40 @@ export class FilePartitionLog implements PartitionLog {
     if (ok) {
       seg.maxTimestamp = seg.times.lastTimestamp();
       seg.finished = true;
+      // Cheap check: the header chain from the last index entry must end exactly at the file end.
+      const from = lastEntry ?? { rel: 0, pos: 0 };
+      await this.checkChain(seg, from.pos, seg.base + from.rel, nextBase, st.size, () => undefined);
       return;
     }
     seg.offsets.clear();
     seg.times.clear();
-    const r = await seg.peek((fh) => scanHeaders(fh, 0, st.size, (h, pos) => seg.note(pos, h)));
-    if (!r.clean) this.ctx.log('error', `${this.label}: segment ${segmentName(seg.base)} has a bad batch at position ${r.pos}; indexed up to there`);
+    // Rebuilding walks every header anyway: the same check covers the whole segment.
+    await this.checkChain(seg, 0, seg.base, nextBase, st.size, (h, pos) => seg.note(pos, h));
     seg.sealTimeIndex();
     await seg.writeIndexes(this.ctx.options.flush !== 'os');
     this.ctx.log('info', `${this.label}: rebuilt indexes of segment ${segmentName(seg.base)}`);
+  }
+
+  /**
+   * Walks the batch headers of an older segment from `pos` (a batch that must start at `offset`)
+   * to its end: magic 2, consecutive offsets below `nextBase`, lengths that end exactly at the
+   * file size. Damage is reported (once), never cut off: the bytes after it stay for an operator.
+   */
+  private async checkChain(seg: Segment, pos: number, offset: number, nextBase: number, size: number, visit: (h: BatchHeader, pos: number) => void): Promise<void> {
+    let expect = offset;
+    let bad: { pos: number; why: string } | null = null;
+    const r = await seg.peek((fh) =>
+      scanHeaders(fh, pos, size, (h, at) => {
+        if (h.magic !== 2 || h.baseOffset !== expect || h.lastOffsetDelta < 0 || h.baseOffset + h.lastOffsetDelta >= nextBase) {
+          bad = { pos: at, why: `batch header does not follow on (offset ${h.baseOffset}, ${expect} due)` };
+          return false;
+        }
+        visit(h, at);
+        expect = h.baseOffset + h.lastOffsetDelta + 1;
+      }),
+    );
+    const found = bad ?? (r.clean ? null : { pos: r.pos, why: 'torn or impossible batch length' });
+    if (found) this.damaged(seg, found.pos, `found at start: ${found.why}`);
   }
 
   /** The last segment: every batch checked; a torn or corrupt tail is cut off. */
@@ -527,7 +552,14 @@ export class FilePartitionLog implements PartitionLog {
       }
       const segs = this.segments;
       const seg = segs[findSegment(segs, offset)];
-      const r = await this.readSegment(seg, offset, room, needOne);
+      let r: Awaited<ReturnType<FilePartitionLog['readSegment']>>;
+      try {
+        r = await this.readSegment(seg, offset, room, needOne);
+      } catch (err) {
+        // Damage at the start of the next segment: serve what was read before it.
+        if (err instanceof CorruptDataError && bytes > 0) break;
+        throw err;
+      }
       if (r.chunks.length > 0) {
         chunks.push(...r.chunks);
         bytes += r.bytes;
@@ -559,12 +591,23 @@ export class FilePartitionLog implements PartitionLog {
         win = await readAt(fh, p, Math.min(size - p, len));
         winPos = p;
       };
-      const corrupt = (p: number) => new StorageError(`${this.label}: bad batch at position ${p} of ${seg.logPath}`);
+      /** The offset the batch at `pos` must start at (-1 when not known yet). */
+      let expect = pos === 0 ? seg.base : -1;
+      const damaged = (p: number, why: string) => this.damaged(seg, p, why);
+      /** What is wrong with the header at `pos`, if anything (the header itself must be in `win`). */
+      const check = (h: BatchHeader): string | null => {
+        if (h.size < HDR || h.size > size - pos) return `impossible batch length ${h.size}`;
+        if (h.magic !== 2) return `magic ${h.magic}`;
+        if (h.lastOffsetDelta < 0 || h.baseOffset < seg.base || h.baseOffset + h.lastOffsetDelta >= segEnd) return `offsets ${h.baseOffset}+${h.lastOffsetDelta} outside the segment`;
+        if (expect >= 0 && h.baseOffset !== expect) return `offset ${h.baseOffset} where ${expect} was due`;
+        return null;
+      };
 
       const early = ahead ? await ahead.bytes : null;
       if (ahead && early && early.length > 0) {
         // Bytes below the written size never change, so what was read ahead is still the log.
         pos = ahead.pos;
+        expect = -1; // ahead.offset may lie inside the batch at pos
         win = early;
         winPos = pos;
       } else {
@@ -574,11 +617,13 @@ export class FilePartitionLog implements PartitionLog {
       for (;;) {
         // An older segment shorter than its successor's base claims: nothing more here.
         if (pos === size) return { chunks: [], bytes: 0, next: segEnd, more: true };
-        if (size - pos < HDR) throw corrupt(pos);
+        if (size - pos < HDR) throw damaged(pos, 'cut-off batch header');
         if (!covers(pos, HDR)) await load(pos, Math.max(SCAN_CHUNK, Math.min(room, size) + HDR));
         const h = readBatchHeader(win, pos - winPos);
-        if (h.size < HDR || h.size > size - pos) throw corrupt(pos);
+        const bad = check(h);
+        if (bad) throw damaged(pos, bad);
         if (h.baseOffset + h.lastOffsetDelta >= offset) break;
+        expect = h.baseOffset + h.lastOffsetDelta + 1;
         pos += h.size;
       }
 
@@ -590,15 +635,23 @@ export class FilePartitionLog implements PartitionLog {
         if (pos > chunkStart) chunks.push(win.subarray(chunkStart - winPos, pos - winPos));
       };
       let stopped = false;
+      let failed: CorruptDataError | null = null;
       while (pos < size) {
-        if (size - pos < HDR) throw corrupt(pos);
+        if (size - pos < HDR) {
+          failed = damaged(pos, 'cut-off batch header');
+          break;
+        }
         if (!covers(pos, HDR)) {
           flush();
           await load(pos, Math.max(HDR, room - bytes));
           chunkStart = pos;
         }
         const h = readBatchHeader(win, pos - winPos);
-        if (h.size < HDR || h.size > size - pos) throw corrupt(pos);
+        const bad = check(h);
+        if (bad) {
+          failed = damaged(pos, bad);
+          break;
+        }
         if (bytes + h.size > room && !(needOne && bytes === 0)) {
           stopped = true;
           break;
@@ -608,15 +661,36 @@ export class FilePartitionLog implements PartitionLog {
           await load(pos, Math.max(h.size, room - bytes));
           chunkStart = pos;
         }
+        // Bytes served from disk are checked like recovery checks the tail (CRC32C is native, cheap).
+        if (batchCrc(win.subarray(pos - winPos, pos - winPos + h.size)) !== h.crc) {
+          failed = damaged(pos, 'CRC mismatch');
+          break;
+        }
         bytes += h.size;
         next = h.baseOffset + h.lastOffsetDelta + 1;
+        expect = next;
         pos += h.size;
       }
       flush();
+      if (failed) {
+        // The good batches before the damage are served; a read that starts at it fails.
+        if (bytes === 0) throw failed;
+        return { chunks, bytes, next, more: false };
+      }
       if (!stopped) next = segEnd;
       else if (pos < size) this.startReadAhead(seg, next, pos, Math.min(size - pos, READ_AHEAD_BYTES));
       return { chunks, bytes, next, more: !stopped };
     });
+  }
+
+  /** Damage found at `pos` of `seg`: logged once per segment; the error the reader gets. */
+  private damaged(seg: Segment, pos: number, why: string): CorruptDataError {
+    const what = `segment ${segmentName(seg.base)} of ${this.label} is damaged at file position ${pos} (${why})`;
+    if (!seg.damageReported) {
+      seg.damageReported = true;
+      this.ctx.log('error', `${what}; reads before it are served, reads in it answer CORRUPT_MESSAGE; the file is kept as it is for an operator`);
+    }
+    return new CorruptDataError(what);
   }
 
   private startReadAhead(seg: Segment, offset: number, pos: number, len: number): void {
@@ -647,14 +721,22 @@ export class FilePartitionLog implements PartitionLog {
       if (size === 0) continue;
       const pos = seg.offsets.lookup(seg.times.lookup(timestamp));
       const hit: { offset: number; timestamp: number }[] = [];
-      await seg.use((fh) =>
-        scanHeaders(fh, pos, size, (h) => {
+      let bad = -1;
+      const r = await seg.use((fh) =>
+        scanHeaders(fh, pos, size, (h, at) => {
+          if (h.magic !== 2 || h.lastOffsetDelta < 0) {
+            bad = at;
+            return false;
+          }
           if (h.baseOffset + h.lastOffsetDelta < start || h.maxTimestamp < timestamp) return true;
           hit.push({ offset: Math.max(h.baseOffset, start), timestamp: h.maxTimestamp });
           return false;
         }),
       );
       if (hit.length > 0) return hit[0];
+      // The answer may lie in the damaged range: say so rather than skip past it.
+      if (bad >= 0) throw this.damaged(seg, bad, 'bad batch header');
+      if (!r.clean) throw this.damaged(seg, r.pos, 'impossible batch length');
     }
     return null;
   }

@@ -124,6 +124,8 @@ export class Segment {
   fileReady = false;
   /** Indexes are on disk: the segment may be deleted without racing its roll. */
   finished = false;
+  /** Damage found in this segment has been logged (once per segment, not once per read). */
+  damageReported = false;
 
   private fhp: Promise<FileHandle> | null = null;
   private users = 0;
