@@ -3,7 +3,7 @@
 // read-ahead), timestamp lookups, fsync, retention and clean close.
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchCrc, readBatchHeader, type BatchHeader } from '../../protocol/records.js';
+import { readBatchHeader, type BatchHeader } from '../../protocol/records.js';
 import { stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
@@ -660,11 +660,6 @@ export class FilePartitionLog implements PartitionLog {
           flush();
           await load(pos, Math.max(h.size, room - bytes));
           chunkStart = pos;
-        }
-        // Bytes served from disk are checked like recovery checks the tail (CRC32C is native, cheap).
-        if (batchCrc(win.subarray(pos - winPos, pos - winPos + h.size)) !== h.crc) {
-          failed = damaged(pos, 'CRC mismatch');
-          break;
         }
         bytes += h.size;
         next = h.baseOffset + h.lastOffsetDelta + 1;
