@@ -641,3 +641,39 @@ export async function decodeBatchRecords(batch: Buffer, header: BatchHeader = re
 export function decodeBatchRecordsSync(batch: Buffer, header: BatchHeader = readBatchHeader(batch), options?: DecompressOptions): Record[] {
   return decodeRecords(header, batchRecordsSectionSync(batch, header, options));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control batches: the COMMIT / ABORT markers that end a producer's transaction on a partition.
+
+/** Control record types (the int16 after the key's version). */
+export const ControlType = { ABORT: 0, COMMIT: 1 } as const;
+
+export interface TxnMarker {
+  producerId: number;
+  producerEpoch: number;
+  commit: boolean;
+  /** The transaction coordinator's epoch when it wrote the marker (0 on a single node). */
+  coordinatorEpoch: number;
+}
+
+/**
+ * One control batch holding one marker record: key = int16 version 0 + int16 type, value =
+ * int16 version 0 + int32 coordinator epoch. Transactional and control bits set, no sequence.
+ */
+export function encodeControlBatch(marker: TxnMarker, now = Date.now()): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(marker.commit ? ControlType.COMMIT : ControlType.ABORT, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(marker.coordinatorEpoch, 2);
+  return encodeRecordBatchSync([{ key, value, timestamp: now }], 0, 1, {
+    producerId: marker.producerId, producerEpoch: marker.producerEpoch, transactional: true, control: true, now,
+  });
+}
+
+/** The marker type of a control record's key (ControlType), or -1 when the key is not one. */
+export function controlTypeOf(key: Buffer | null): number {
+  if (!key || key.length < 4 || key.readInt16BE(0) < 0) return -1;
+  return key.readInt16BE(2);
+}

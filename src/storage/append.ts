@@ -1,5 +1,6 @@
 // Steps every storage engine takes when appending, kept in one place so engines agree.
-import { Attr, BATCH_HEADER_SIZE, batchCrc, writeInt64, type BatchHeader } from '../protocol/records.js';
+import { Attr, BATCH_HEADER_SIZE, batchCrc, encodeControlBatch, readBatchHeader, writeInt64, type BatchHeader, type TxnMarker } from '../protocol/records.js';
+import type { AppendOptions, PartitionLog } from './types.js';
 
 /** A single node is always the leader, in epoch 0 (reported by Metadata and OffsetForLeaderEpoch). */
 export const LEADER_EPOCH = 0;
@@ -32,3 +33,10 @@ export function stampBatches(batches: Buffer, headers: BatchHeader[], nextOffset
 }
 
 export const MIN_BATCH = BATCH_HEADER_SIZE;
+
+/** Appends one control batch holding `marker` through the log's ordinary append path. */
+export async function appendMarker(log: PartitionLog, marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
+  const batch = encodeControlBatch(marker);
+  const r = await log.append(batch, [readBatchHeader(batch)], options);
+  return { offset: r.baseOffset };
+}

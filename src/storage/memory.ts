@@ -1,8 +1,8 @@
 // In-memory storage engine: for tests and embedded use. Same semantics as the file engine,
 // nothing survives the process.
 import { randomUUID } from 'node:crypto';
-import type { BatchHeader } from '../protocol/records.js';
-import { stampBatches } from './append.js';
+import type { BatchHeader, TxnMarker } from '../protocol/records.js';
+import { appendMarker, stampBatches } from './append.js';
 import { ProducerStateTable } from './producer-state.js';
 import { StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult, type Storage, type TopicMeta } from './types.js';
 
@@ -27,6 +27,20 @@ export class MemoryPartitionLog implements PartitionLog {
 
   logStartOffset(): number { return this.startOffset; }
   logEndOffset(): number { return this.endOffset; }
+
+  // Transactions, first cut: markers are appended; open transactions are not yet tracked, so the
+  // last stable offset is the log end and no aborted ranges are reported.
+  lastStableOffset(): number {
+    return this.logEndOffset();
+  }
+
+  writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
+    return appendMarker(this, marker, options);
+  }
+
+  abortedTransactions(_from: number, _to: number): { producerId: number; firstOffset: number }[] {
+    return [];
+  }
 
   async append(batches: Buffer, headers: BatchHeader[], options: AppendOptions): Promise<AppendResult> {
     if (this.closed) throw new StorageError(`${this.topic}-${this.partition} is closed`);

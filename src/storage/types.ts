@@ -1,7 +1,7 @@
 // The storage interface: a catalog of topics and one append-only log per partition.
 // Two engines implement it: `file` (segmented log on disk, the default) and `memory`.
 // Storage knows nothing of sockets or the Kafka request format beyond RecordBatch v2 bytes.
-import type { BatchHeader } from '../protocol/records.js';
+import type { BatchHeader, TxnMarker } from '../protocol/records.js';
 import type { ProducerStateTable } from './producer-state.js';
 
 export interface TopicMeta {
@@ -73,6 +73,27 @@ export interface PartitionLog {
 
   /** The first offset whose batch max timestamp is >= `timestamp`, or null if none. */
   offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null>;
+
+  /**
+   * The last stable offset: the first offset of the oldest transaction still open on this
+   * partition, or the log end when none is. read_committed readers see nothing at or past it.
+   */
+  lastStableOffset(): number;
+
+  /**
+   * Ends `marker.producerId`'s transaction on this partition with a control batch (COMMIT or
+   * ABORT) appended like any batch; an aborted range is remembered for abortedTransactions().
+   * Writing a marker for a producer with no open transaction here is harmless (a retry after a
+   * crash writes markers again). Resolves with the marker's offset.
+   */
+  writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }>;
+
+  /**
+   * Aborted transactions with data in [from, to): producer id and first offset of each, oldest
+   * first, as Fetch answers read_committed consumers (they drop those producers' records until
+   * the ABORT marker).
+   */
+  abortedTransactions(from: number, to: number): { producerId: number; firstOffset: number }[];
 
   /** Calls `listener` after each append becomes readable; returns the unsubscribe function. */
   onAppend(listener: () => void): () => void;

@@ -3,8 +3,8 @@
 // read-ahead), timestamp lookups, fsync, retention and clean close.
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readBatchHeader, type BatchHeader } from '../../protocol/records.js';
-import { stampBatches } from '../append.js';
+import { readBatchHeader, type BatchHeader, type TxnMarker } from '../../protocol/records.js';
+import { appendMarker, stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
 import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
@@ -101,6 +101,20 @@ export class FilePartitionLog implements PartitionLog {
 
   logEndOffset(): number {
     return this.writtenEnd;
+  }
+
+  // Transactions, first cut: markers are appended; open transactions are not yet tracked, so the
+  // last stable offset is the log end and no aborted ranges are reported.
+  lastStableOffset(): number {
+    return this.logEndOffset();
+  }
+
+  writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
+    return appendMarker(this, marker, options);
+  }
+
+  abortedTransactions(_from: number, _to: number): { producerId: number; firstOffset: number }[] {
+    return [];
   }
 
   private get interval(): number {
