@@ -7,13 +7,16 @@
 // Idempotence: InitProducerId once; each partition's batches carry consecutive sequence numbers and
 // at most one batch per partition is in flight, so a retry (same bytes, same sequence) can never
 // be overtaken. The broker answers a duplicate with the original offset.
+//
+// Transactions (transaction.ts): producer.transaction() runs on a second, transactional Producer
+// made from the same config, which adds partitions to the transaction before it sends to them.
 import { ApiKey } from '../protocol/apis.js';
 import type { ProduceResponse, ProduceResponsePartitionProduceResponse } from '../protocol/generated/types.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import { Cluster, STALE_METADATA_CODES } from './cluster.js';
 import {
   FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordNumberOfRetriesExceeded, FjordProtocolError,
-  FjordUnsupportedError, isRetriable,
+  isRetriable,
 } from './errors.js';
 import { Instrumentation, ProducerEvents, type InstrumentationEvent } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
@@ -21,6 +24,7 @@ import { DefaultPartitioner, type Partitioner, type PartitionerFactory } from '.
 import { encodeBatch, type IHeaders, type Message } from './record-codec.js';
 import type { RetryOptions } from './retry.js';
 import type { ProducerEventMap } from './events.js';
+import { TransactionCoordinatorLink, type Transaction, type TransactionOffsets } from './transaction.js';
 
 export const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const;
 
@@ -184,13 +188,27 @@ export class Producer {
   private readonly maxQueuedBytes: number;
   private spaceWaiters: (() => void)[] = [];
   private stickyCounter = Math.floor(Math.random() * 1000);
+  /** Set on the transactional producer only: its transaction coordinator and transaction state. */
+  private readonly link: TransactionCoordinatorLink | null = null;
+  /** On the user's producer: the transactional producer behind transaction(), made on first use. */
+  private transactionalProducer: Producer | null = null;
+  private transactionActive = false;
+  /** Send calls of the current transaction; commit waits for them. */
+  private transactionCalls = new Set<Promise<unknown>>();
+  /** The first failure inside the current transaction: commit() reports it, abort() clears it. */
+  private transactionFailure: Error | null = null;
 
   constructor(
-    makeCluster: (emit: Instrumentation['network']) => Cluster,
+    private readonly makeCluster: (emit: Instrumentation['network']) => Cluster,
     private readonly log: ClientLogger,
     private readonly config: ProducerConfig = {},
+    transactional = false,
   ) {
     this.cluster = makeCluster(this.instrumentation.network);
+    if (transactional) {
+      if (!config.transactionalId) throw new Error('assertion: a transactional producer needs a transactionalId');
+      this.link = new TransactionCoordinatorLink(this.cluster, config.transactionalId, log);
+    }
     this.usesDefaultPartitioner = !config.createPartitioner;
     this.partitioner = (config.createPartitioner ?? DefaultPartitioner)();
     this.idempotent = !!config.idempotent || !!config.transactionalId;
@@ -229,10 +247,11 @@ export class Producer {
   }
 
   private async initProducerId(): Promise<void> {
-    const res = await this.cluster.retrier.run(async () => {
+    const timeoutMs = this.config.transactionTimeout ?? 60000;
+    const res = this.link ? await this.link.initProducerId(timeoutMs, this.identity()) : await this.cluster.retrier.run(async () => {
       const conn = await this.cluster.anyConnection();
       const r = await conn.request(ApiKey.InitProducerId, {
-        transactionalId: null, transactionTimeoutMs: this.config.transactionTimeout ?? 60000,
+        transactionalId: null, transactionTimeoutMs: timeoutMs,
         producerId: this.producerId, producerEpoch: this.producerEpoch,
       });
       if (r.errorCode !== 0) throw new FjordProtocolError(r.errorCode, 'InitProducerId');
@@ -250,12 +269,78 @@ export class Producer {
     await Promise.all(pending);
     this.connected = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.transactionalProducer) await this.transactionalProducer.disconnect();
     await this.cluster.disconnect();
     this.instrumentation.emit(ProducerEvents.DISCONNECT);
   }
 
-  transaction(): Promise<never> {
-    return Promise.reject(new FjordUnsupportedError('transactions are not supported by this client yet'));
+  /**
+   * Starts a transaction (kafkajs' producer.transaction()). Needs `transactionalId`; the first call
+   * initialises the transactional producer id, fencing older producers of the same id.
+   */
+  async transaction(): Promise<Transaction> {
+    if (!this.config.transactionalId) throw new FjordNonRetriableError('Must provide transactional id for transactional producer');
+    if (this.link) throw new Error('assertion: transaction() called on the inner transactional producer');
+    if (!this.connected) throw new FjordNotConnectedError('The producer is not connected: call producer.connect() first');
+    if (!this.transactionalProducer) {
+      const inner = new Producer(this.makeCluster, this.log, this.config, true);
+      await inner.connect();
+      this.transactionalProducer = inner;
+    }
+    return this.transactionalProducer.begin();
+  }
+
+  private identity(): { producerId: number; producerEpoch: number } {
+    return { producerId: this.producerId, producerEpoch: this.producerEpoch };
+  }
+
+  /** The transactional producer's side of transaction(). */
+  private begin(): Transaction {
+    const link = this.link!;
+    if (link.fatal) throw link.fatal;
+    if (this.transactionActive) {
+      throw new FjordNonRetriableError('There is already an ongoing transaction for this producer. Please end the transaction before beginning another.');
+    }
+    this.transactionActive = true;
+    this.transactionCalls = new Set();
+    this.transactionFailure = null;
+    link.begin();
+    let ended = false;
+    const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> => (ended
+      ? Promise.reject(new FjordNonRetriableError('Cannot continue to use transaction once ended'))
+      : fn(...args));
+    const track = <R>(p: Promise<R>): Promise<R> => {
+      this.transactionCalls.add(p);
+      p.catch((err: Error) => { this.transactionFailure ??= err; });
+      return p;
+    };
+    const settle = () => Promise.allSettled([...this.transactionCalls]);
+    const finish = () => {
+      ended = true;
+      this.transactionActive = false;
+    };
+    return {
+      send: guard((record: ProducerRecord) => track(this.send(record))),
+      sendBatch: guard((batch: ProducerBatch) => track(this.sendBatch(batch))),
+      sendOffsets: guard((offsets: TransactionOffsets) => track(link.sendOffsets(this.identity(), offsets))),
+      commit: guard(async () => {
+        await settle();
+        // The transaction stays open: the caller is expected to abort it.
+        if (this.transactionFailure) throw this.transactionFailure;
+        await link.end(this.identity(), true);
+        finish();
+      }),
+      abort: guard(async () => {
+        await settle();
+        await link.end(this.identity(), false);
+        const failed = this.transactionFailure !== null;
+        finish();
+        // A failed batch left this producer's sequence numbers unknown to the broker: start a new
+        // epoch (the coordinator bumps it) so the next transaction begins at sequence 0.
+        if (failed && !link.fatal) await this.initProducerId();
+      }),
+      isActive: () => !ended,
+    };
   }
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
@@ -264,6 +349,7 @@ export class Producer {
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     if (!this.connected) throw new FjordNotConnectedError('The producer is not connected: call producer.connect() first');
+    if (this.link?.fatal) throw this.link.fatal;
     const acks = batch.acks ?? -1;
     const codec = batch.compression ?? 0;
     const timeout = batch.timeout ?? 30000;
@@ -488,7 +574,10 @@ export class Producer {
   private async encode(b: Batch): Promise<Buffer> {
     if (b.bytes) return b.bytes;
     const q = b.queue;
-    const o = { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence, codec: q.codec, now: Date.now() };
+    const o = {
+      producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence, codec: q.codec, now: Date.now(),
+      transactional: this.link !== null,
+    };
     let messages: Message[];
     if (b.parts.length === 1) {
       const p = b.parts[0];
@@ -513,6 +602,8 @@ export class Producer {
     const turn = new Promise<void>((resolve) => { written = resolve; });
     this.writeTurns.set(node, turn);
     try {
+      // A partition joins the transaction before its first batch is written.
+      if (this.link) await this.link.addPartitions(this.identity(), batches.map((b) => b.queue));
       const encoded = await encoding;
       await previous;
       const byTopic = new Map<string, { index: number; records: Buffer }[]>();
@@ -523,7 +614,7 @@ export class Producer {
       });
       const conn = await this.cluster.connection(node);
       const answer = conn.request(ApiKey.Produce, {
-        transactionalId: null,
+        transactionalId: this.link?.transactionalId ?? null,
         acks,
         timeoutMs: timeout,
         topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
@@ -592,7 +683,7 @@ export class Producer {
     const final = isRetriable(err) ? new FjordNumberOfRetriesExceeded(err, { retryCount: b.attempts, retryTime: 0 }) : err;
     for (const p of b.parts) p.call.fail(final);
     // Later sends to this partition would now be out of sequence; an idempotent producer
-    // must start over with a new epoch.
+    // must start over with a new epoch (a transactional one does so when the transaction is aborted).
     if (this.idempotent) {
       for (const q of this.queues.values()) {
         if (q.state !== b.queue.state) continue;
@@ -600,7 +691,7 @@ export class Producer {
         q.parts = [];
       }
       b.queue.state.nextSequence = 0;
-      void this.initProducerId().catch((e) => this.log.error(`could not renew the producer id: ${(e as Error).message}`));
+      if (!this.link) void this.initProducerId().catch((e) => this.log.error(`could not renew the producer id: ${(e as Error).message}`));
     }
   }
 }

@@ -25,6 +25,10 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.DeleteTopics, [0, 6]],
   [ApiKey.DeleteRecords, [0, 2]],
   [ApiKey.InitProducerId, [0, 4]],
+  [ApiKey.AddPartitionsToTxn, [0, 3]], // v4+ is the brokers' batched form
+  [ApiKey.AddOffsetsToTxn, [0, 4]],
+  [ApiKey.EndTxn, [0, 4]], // v5 needs KIP-890's epoch bump per transaction
+  [ApiKey.TxnOffsetCommit, [0, 4]],
   [ApiKey.DescribeConfigs, [0, 4]],
   [ApiKey.AlterConfigs, [0, 2]],
   [ApiKey.CreatePartitions, [0, 3]],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startKafka } from '../../scripts/kafka-dist.mjs';
 import { CompressionTypes, Kafka, logLevel, partitionForKey, type KafkaMessage } from '../../src/client/index.js';
 import { eventually, uniqueTopic } from '../helpers.js';
+import { commitAndAbort, zombieFencing } from '../client/transaction-scenarios.js';
 
 let kafka: { bootstrap: string; stop(): Promise<void> };
 let client: Kafka;
@@ -136,4 +137,12 @@ test('KIP-848 consumer protocol: share, hand over, commits by member epoch', asy
   const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
   assert.equal(committed.partitions.reduce((n, p) => n + Number(p.offset), 0), 200);
   await admin.disconnect();
+});
+
+test('transactions: commit, abort, offsets in the transaction, empty transaction', async () => {
+  await commitAndAbort(client);
+});
+
+test('transactions: a second producer with the same transactional id fences the first', async () => {
+  await zombieFencing(client);
 });
