@@ -1,4 +1,4 @@
-// A running broker: builds the services (storage, topic rules, group coordinator, producer ids)
+// A running broker: builds the services (storage, topic rules, group and transaction coordinators, producer ids)
 // from its config, hands them to the request dispatcher, and starts and stops them in order.
 // Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
@@ -13,6 +13,7 @@ import { CloseConnection, KafkaServer } from './server.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { RetentionTask } from './retention.js';
 import { Topics } from './topics.js';
+import { TransactionCoordinator } from './transactions/coordinator.js';
 
 export class Broker implements BrokerServices, NodeIdentity {
   readonly config: BrokerConfig;
@@ -21,6 +22,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly topics: Topics;
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdManager;
+  readonly transactions: TransactionCoordinator;
   readonly server: KafkaServer;
   readonly retention: RetentionTask;
   /** Set by start() from the bound listeners (or the advertised.* settings). */
@@ -50,6 +52,14 @@ export class Broker implements BrokerServices, NodeIdentity {
       consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
     });
     this.producerIds = new ProducerIdManager(this.storage);
+    this.transactions = new TransactionCoordinator({
+      storage: this.storage,
+      logger: this.logger,
+      groups: this.groups,
+      producerIds: this.producerIds,
+      maxTimeoutMs: this.config.transactionMaxTimeoutMs,
+      abortCheckIntervalMs: this.config.transactionAbortCheckIntervalMs,
+    });
     // Requests that arrive between the bind and the end of start() wait for storage to open.
     const dispatch = createDispatcher(this);
     let opened: () => void = () => undefined;
@@ -92,6 +102,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     try {
       await this.storage.open();
       await this.groups.start();
+      await this.transactions.start();
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));
       await this.server.close();
@@ -110,6 +121,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   async stop(): Promise<void> {
     await this.retention.stop();
     await this.server.close();
+    await this.transactions.stop();
     await this.groups.stop();
     await this.storage.close();
   }

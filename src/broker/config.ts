@@ -47,6 +47,10 @@ export interface BrokerConfig {
   groupConsumerSessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms (KIP-848 consumer groups). */
   groupConsumerHeartbeatIntervalMs: number;
+  /** transaction.max.timeout.ms: the largest transaction timeout InitProducerId accepts. */
+  transactionMaxTimeoutMs: number;
+  /** transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */
+  transactionAbortCheckIntervalMs: number;
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
   logLevel: LogLevel;

@@ -10,6 +10,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { Topics } from './topics.js';
+import type { TransactionCoordinator } from './transactions/coordinator.js';
 
 /** authorizedOperations when the client did not ask for them (Kafka's INT32_MIN). */
 export const AUTHORIZED_OPERATIONS_NOT_REQUESTED = -2147483648;
@@ -35,6 +36,7 @@ export interface BrokerServices {
   readonly topics: Topics;
   readonly groups: GroupCoordinator;
   readonly producerIds: ProducerIdManager;
+  readonly transactions: TransactionCoordinator;
   readonly node: NodeIdentity;
 }
 

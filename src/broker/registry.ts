@@ -22,6 +22,12 @@ import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.
 import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { alterConfigsHandler, incrementalAlterConfigsHandler } from './handlers/alter-configs.js';
 import { GROUP_HANDLERS } from './handlers/groups.js';
+import { addPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
+import { addOffsetsToTxnHandler } from './handlers/add-offsets-to-txn.js';
+import { txnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
+import { endTxnHandler } from './handlers/end-txn.js';
+import { describeTransactionsHandler } from './handlers/describe-transactions.js';
+import { listTransactionsHandler } from './handlers/list-transactions.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -49,6 +55,12 @@ const HANDLERS: readonly AnyApiHandler[] = [
   deleteRecordsHandler,
   alterConfigsHandler,
   incrementalAlterConfigsHandler,
+  addPartitionsToTxnHandler,
+  addOffsetsToTxnHandler,
+  txnOffsetCommitHandler,
+  endTxnHandler,
+  describeTransactionsHandler,
+  listTransactionsHandler,
   ...GROUP_HANDLERS,
 ];
 

@@ -210,6 +210,8 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   offsetsRetentionCheckIntervalMs: { kafka: 'offsets.retention.check.interval.ms', flag: 'offsets-retention-check-interval-ms', type: long({ min: 1, max: TIMER_MAX_MS, unit: 'ms' }), default: 10 * 60 * 1000, scope: 'group', description: 'how often expired group offsets are looked for' },
   groupConsumerSessionTimeoutMs: { kafka: 'group.consumer.session.timeout.ms', flag: 'group-consumer-session-timeout-ms', type: int({ min: 1, unit: 'ms' }), default: 45000, scope: 'group', description: 'session timeout of KIP-848 consumer-group members' },
   groupConsumerHeartbeatIntervalMs: { kafka: 'group.consumer.heartbeat.interval.ms', flag: 'group-consumer-heartbeat-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 5000, scope: 'group', description: 'heartbeat interval told to KIP-848 consumer-group members' },
+  transactionMaxTimeoutMs: { kafka: 'transaction.max.timeout.ms', flag: 'transaction-max-timeout-ms', type: int({ min: 1, unit: 'ms' }), default: 900000, scope: 'broker', description: 'largest transaction.timeout.ms a transactional producer may ask for (InitProducerId past it: INVALID_TRANSACTION_TIMEOUT)' },
+  transactionAbortCheckIntervalMs: { kafka: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', flag: 'transaction-abort-check-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 10000, scope: 'broker', description: 'how often transactions open past their timeout are looked for (and aborted with an epoch bump)' },
   logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
 };
 

@@ -4,6 +4,7 @@
 //   classic-protocol.ts   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, DescribeGroups (state: classic-group.ts)
 //   consumer-protocol.ts  ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848; state: consumer-group.ts)
 //   offsets.ts            OffsetCommit, OffsetFetch, OffsetDelete, offset retention, group removal
+//   txn-offsets.ts        offsets committed in transactions, pending until the transaction ends
 //   runtime.ts            what they share: the groups, timers, writes to __consumer_offsets (offsets-store.ts)
 //
 // ListGroups and DeleteGroups, which span both protocols, are answered here.
@@ -14,6 +15,7 @@ import type { ConsumerGroupStateName } from './consumer-group.js';
 import { ConsumerProtocol, type ConsumerGroupDescribed, type ConsumerGroupHeartbeatParams, type ConsumerGroupHeartbeatResult } from './consumer-protocol.js';
 import { OffsetManager, type OffsetCommitParams, type OffsetDeleteResult, type OffsetFetchResult, type PartitionErrors } from './offsets.js';
 import { GroupRuntime, type Group, type GroupCoordinatorOptions } from './runtime.js';
+import { TxnOffsets, type TxnOffset } from './txn-offsets.js';
 
 export type { GroupState, JoinGroupResult, ProtocolEntry, SyncGroupResult } from './classic-group.js';
 export type { DescribedGroup, HeartbeatParams, JoinGroupParams, LeaveGroupResult, LeavingMember, SyncGroupParams } from './classic-protocol.js';
@@ -21,6 +23,7 @@ export type { ConsumerGroupDescribed, ConsumerGroupHeartbeatParams, ConsumerGrou
 export { MAX_OFFSET_METADATA_LENGTH } from './offsets.js';
 export type { FetchedOffset, OffsetCommitParams, OffsetDeleteResult, OffsetFetchResult, PartitionErrors } from './offsets.js';
 export type { GroupCoordinatorOptions } from './runtime.js';
+export type { TxnOffset } from './txn-offsets.js';
 
 export interface ListedGroup {
   groupId: string;
@@ -34,12 +37,14 @@ export class GroupCoordinator {
   private readonly classic: ClassicProtocol;
   private readonly consumer: ConsumerProtocol;
   private readonly offsets: OffsetManager;
+  private readonly txnOffsets: TxnOffsets;
 
   constructor(readonly options: GroupCoordinatorOptions) {
     this.rt = new GroupRuntime(options);
     this.classic = new ClassicProtocol(this.rt);
     this.consumer = new ConsumerProtocol(this.rt);
-    this.offsets = new OffsetManager(this.rt, this.classic);
+    this.txnOffsets = new TxnOffsets(this.rt);
+    this.offsets = new OffsetManager(this.rt, this.classic, this.txnOffsets);
   }
 
   /** Replays the offsets log into memory; call after storage.open(). */
@@ -55,6 +60,7 @@ export class GroupCoordinator {
   async stop(): Promise<void> {
     if (!this.rt.active) return;
     await this.rt.close(() => this.classic.abortWaiting());
+    this.txnOffsets.clear();
   }
 
   // Classic groups
@@ -98,6 +104,16 @@ export class GroupCoordinator {
     member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
   ): OffsetFetchResult {
     return this.offsets.fetchOffsets(groupId, topics, requireStable, member);
+  }
+  /** Offsets committed inside transactions (TxnOffsetCommit), pending until the transaction ends. */
+  txnCommitMemberError(p: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
+    return this.offsets.checkTxnCommitMember(p);
+  }
+  holdTxnOffsets(groupId: string, producerId: number, offsets: readonly TxnOffset[]): void {
+    this.txnOffsets.hold(groupId, producerId, offsets);
+  }
+  completeTxnOffsets(groupId: string, producerId: number, commit: boolean, offsets: readonly TxnOffset[]): Promise<void> {
+    return this.txnOffsets.complete(groupId, producerId, commit, offsets);
   }
   /** OffsetDelete: removes committed offsets of partitions the group does not consume. */
   deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<OffsetDeleteResult> {

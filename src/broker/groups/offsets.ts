@@ -9,6 +9,7 @@ import type { GroupOffsets } from './group-offsets.js';
 import { memberSubscribes } from './consumer-group.js';
 import type { LogEntry } from './offsets-store.js';
 import type { ClassicProtocol } from './classic-protocol.js';
+import type { TxnOffsets } from './txn-offsets.js';
 import { writeErrorCode, type Group, type GroupRuntime } from './runtime.js';
 import { DEFAULT_CONFIG } from '../settings.js';
 
@@ -61,6 +62,7 @@ export class OffsetManager {
   constructor(
     private readonly rt: GroupRuntime,
     private readonly classic: ClassicProtocol,
+    private readonly txnOffsets: TxnOffsets,
   ) {}
 
   scheduleRetentionCheck(): void {
@@ -128,6 +130,17 @@ export class OffsetManager {
       group.endCommits(committing);
     }
     return results;
+  }
+
+  /**
+   * TxnOffsetCommit's member check: none without member information (v0–2, or a producer outside
+   * the group), as in Kafka; otherwise OffsetCommit's (NONE or the error for all partitions).
+   */
+  checkTxnCommitMember(p: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
+    if (!this.rt.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (p.generationId < 0 && p.memberId === '' && p.groupInstanceId === null) return ErrorCode.NONE;
+    const checked = this.validateCommit({ ...p, topics: [] });
+    return typeof checked === 'number' ? checked : ErrorCode.NONE;
   }
 
   /** The group a commit applies to (undefined: none yet, simple commit), or the error for all partitions. */
@@ -199,8 +212,10 @@ export class OffsetManager {
     });
     const g = this.rt.offsets.get(groupId);
     const one = (topic: string, partitionIndex: number): FetchedOffset => {
-      if (!g) return none(partitionIndex);
-      if (requireStable && g.hasPendingCommit(topic, partitionIndex)) return none(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+      if (!g) return requireStable && this.txnOffsets.isPending(groupId, topic, partitionIndex) ? none(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT) : none(partitionIndex);
+      if (requireStable && (g.hasPendingCommit(topic, partitionIndex) || this.txnOffsets.isPending(groupId, topic, partitionIndex))) {
+        return none(partitionIndex, ErrorCode.UNSTABLE_OFFSET_COMMIT);
+      }
       const o = g.offset(topic, partitionIndex);
       if (!o) return none(partitionIndex);
       return { partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE };

@@ -64,7 +64,7 @@ interface RequestChecks {
 }
 
 /** The header checks every batch gets (after validateBatches or a legacy conversion); an outcome when one fails. */
-function headerProblem(ctx: RequestContext, index: number, headers: readonly BatchHeader[], maxMessageBytes: number, largestLegacy: number): PartitionOutcome | null {
+function headerProblem(ctx: RequestContext, topicName: string, index: number, headers: readonly BatchHeader[], maxMessageBytes: number, largestLegacy: number): PartitionOutcome | null {
   const legacy = ctx.version < 3;
   for (const h of headers) {
     const size = legacy ? largestLegacy : h.size;
@@ -73,7 +73,11 @@ function headerProblem(ctx: RequestContext, index: number, headers: readonly Bat
     if (batchCodec(h) === Codec.zstd && ctx.version < 7) {
       return failure(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later');
     }
-    if (h.attributes & Attr.TRANSACTIONAL) return failure(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
+    if (h.attributes & Attr.TRANSACTIONAL) {
+      // Transactions: the partition must be in the producer's open transaction (AddPartitionsToTxn).
+      const txnProblem = ctx.services.transactions.checkProduce(h.producerId, h.producerEpoch, topicName, index);
+      if (txnProblem) return failure(index, txnProblem.errorCode, txnProblem.message);
+    }
     if (h.attributes & Attr.CONTROL) return failure(index, ErrorCode.INVALID_RECORD, 'clients may not write control batches');
   }
   return null;
@@ -139,10 +143,10 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
         converted = { records: c.bytes, headers: c.headers };
         largest = c.largestMessage;
         return c.decompressedBytes;
-      }, partitionLimit).then(() => headerProblem(ctx, index, converted!.headers, maxMessageBytes, largest) ?? converted!);
+      }, partitionLimit).then(() => headerProblem(ctx, topicName, index, converted!.headers, maxMessageBytes, largest) ?? converted!);
     } else {
       const headers = validateBatches(records);
-      const problem = headerProblem(ctx, index, headers, maxMessageBytes, 0);
+      const problem = headerProblem(ctx, topicName, index, headers, maxMessageBytes, 0);
       if (problem) return problem;
       const sent = records;
       checked = headers.some((h) => batchCodec(h) !== 0)

@@ -1,0 +1,23 @@
+// ListTransactions v0–1: every transactional id with its producer id and state, filtered by state
+// names (Kafka's: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead;
+// names not among them come back in unknownStateFilters) and producer ids. v1's durationFilter
+// (≥ 0) keeps transactions started at least that many ms ago (ids with no transaction open since
+// their InitProducerId have no start time and are left out).
+import { ApiKey } from '../../protocol/apis.js';
+import type { ListTransactionsResponse } from '../../protocol/generated/types.js';
+import { defineHandler } from '../handler.js';
+
+export const listTransactionsHandler = defineHandler({
+  apiKey: ApiKey.ListTransactions,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx, req): ListTransactionsResponse {
+    const r = ctx.services.transactions.list(req.stateFilters, req.producerIdFilters, req.durationFilter ?? -1);
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      unknownStateFilters: r.unknownStates,
+      transactionStates: r.txns.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
+    };
+  },
+});
