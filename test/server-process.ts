@@ -29,9 +29,16 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
     child.on('exit', (code, signal) => resolve({ code, signal })));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20000);
+    // Stops looking once found: matching the whole, ever-growing output on every chunk made a long
+    // fuzz run's driver spend most of its CPU here.
     const check = () => {
       const m = /listening on .* port (\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        resolve(Number(m[1]));
+      }
     };
     child.stdout!.on('data', check);
     child.stderr!.on('data', check);
