@@ -33,7 +33,7 @@ if (values['show-case'] !== undefined) {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'fjord-fuzz-'));
-const server = await startServerProcess(['--data-dir', dataDir, '--group-initial-rebalance-delay-ms', '0', '--log-level', 'warn']);
+const server = await startServerProcess(['--data-dir', dataDir, '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info']);
 console.log(`fuzzing broker pid ${server.child.pid} on port ${server.port}, seed ${seed}, ${values.cases} cases from #${values['first-case']}`);
 let report;
 try {
