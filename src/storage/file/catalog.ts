@@ -428,8 +428,17 @@ export class FileStorage implements Storage {
       if (!t || !logs) throw new Error(`no topic ${name}`);
       if (partitionCount < t.partitionCount) throw new Error(`topic ${name} has ${t.partitionCount} partitions, cannot shrink to ${partitionCount}`);
       if (partitionCount === t.partitionCount) return;
+      // As in createTopic: topics.json first (the commit point), then the folders; a failure part
+      // way (createLogs removed the folders it made) puts topics.json back, so disk and memory agree.
       await this.persistCatalog([...this.catalog.values()].map((x) => (x === t ? { ...t, partitionCount } : x)));
-      const added = await this.createLogs(name, t.partitionCount, partitionCount);
+      let added: FilePartitionLog[];
+      try {
+        added = await this.createLogs(name, t.partitionCount, partitionCount);
+      } catch (err) {
+        await this.persistCatalog([...this.catalog.values()]).catch((e: unknown) =>
+          this.log('error', `${name}: topics.json still lists ${partitionCount} partitions after a failed growth (${errText(e)}); the missing folders are made at the next open`));
+        throw err;
+      }
       logs.push(...added);
       t.partitionCount = partitionCount;
     });
