@@ -108,14 +108,21 @@ export class Topics {
     }
   }
 
-  /** Runs a growth of `added` partitions, counting them against the budget until it ends. */
-  async growing<T>(added: number, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Checks the budget and reserves `added` partitions in one synchronous step, so concurrent
+   * creations and growths cannot all pass the check before any of them counts (POLICY_VIOLATION
+   * as in checkPartitionBudget). Call the returned function once the partitions are in
+   * storage.topics(), or failed.
+   */
+  reservePartitions(added: number): () => void {
+    this.checkPartitionBudget(added);
     this.pendingPartitions += added;
-    try {
-      return await fn();
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.pendingPartitions -= added;
-    }
+    };
   }
 
   /**
@@ -141,9 +148,10 @@ export class Topics {
     if (configs['cleanup.policy']?.includes('compact')) {
       this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
     }
+    // checkCreate checked the budget; reserving now, with no await in between, keeps it exact.
+    const release = this.reservePartitions(partitions);
     const pending = this.storage.createTopic(name, partitions, configs);
     this.creating.set(name, pending);
-    this.pendingPartitions += partitions;
     try {
       const t = await pending;
       this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
@@ -154,7 +162,7 @@ export class Topics {
       this.logger.warn(`creating topic ${name}: ${(err as Error).message}`);
       throw new TopicError(ErrorCode.KAFKA_STORAGE_ERROR, `creating topic ${name} failed: ${(err as Error).message}`);
     } finally {
-      this.pendingPartitions -= partitions;
+      release();
       this.creating.delete(name);
     }
   }

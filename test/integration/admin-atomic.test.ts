@@ -60,3 +60,59 @@ test('CreatePartitions failing part way changes nothing: topics.json, memory and
     dir.remove();
   }
 });
+
+test('concurrent CreateTopics and CreatePartitions from several connections never pass --max-partitions', async () => {
+  const dir = tempDir();
+  const cap = 60;
+  const running = await withBroker({ dataDir: dir.path, maxPartitions: cap });
+  const conns = await Promise.all(Array.from({ length: 4 }, () => RawConnection.connect(running.port)));
+  try {
+    const shared = [uniqueTopic('race-a'), uniqueTopic('race-b')];
+    for (const [i, name] of shared.entries()) {
+      assert.equal((await conns[0].request(ApiKey.CreateTopics, 4, createTopic(name, 10), 100 + i)).topics[0].errorCode, ErrorCode.NONE);
+    }
+    // 40 more partitions fit. Each connection pipelines creations and growths, all at once.
+    type Sent = { kind: 'create'; name: string; partitions: number } | { kind: 'grow'; name: string; count: number };
+    const sent: Sent[][] = conns.map((_, ci) => Array.from({ length: 8 }, (_, k): Sent =>
+      k % 2 === 0 ? { kind: 'create', name: uniqueTopic(`race-new-${ci}`), partitions: 3 + (k % 3) } : { kind: 'grow', name: shared[(ci + k) % 2], count: 12 + ci * 3 + k }));
+    const answers = await Promise.all(conns.map(async (c, ci) => {
+      sent[ci].forEach((s, k) => c.write(s.kind === 'create'
+        ? RawConnection.frame(ApiKey.CreateTopics, 4, k, createTopic(s.name, s.partitions))
+        : RawConnection.frame(ApiKey.CreatePartitions, 1, k, grow(s.name, s.count))));
+      const out: { errorCode: number; errorMessage: string | null }[] = [];
+      for (const s of sent[ci]) {
+        const r = await c.response(s.kind === 'create' ? ApiKey.CreateTopics : ApiKey.CreatePartitions, s.kind === 'create' ? 4 : 1);
+        out.push(s.kind === 'create' ? r.body.topics[0] : r.body.results[0]);
+      }
+      return out;
+    }));
+    const total = running.broker.storage.topics().reduce((n, t) => n + t.partitionCount, 0);
+    assert.ok(total <= cap, `${total} partitions, more than the cap of ${cap}`);
+    let refusedForCap = 0;
+    const grownTo = new Map(shared.map((n) => [n, 10]));
+    sent.flat().forEach((s, i) => {
+      const a = answers.flat()[i];
+      if (a.errorCode === ErrorCode.POLICY_VIOLATION) {
+        refusedForCap++;
+        assert.match(a.errorMessage ?? '', /max-partitions/);
+      } else if (s.kind === 'grow' && a.errorCode === ErrorCode.INVALID_PARTITIONS) {
+        assert.match(a.errorMessage ?? '', /must be larger/); // a concurrent growth got there first
+      } else {
+        assert.equal(a.errorCode, ErrorCode.NONE, `${s.kind} ${s.name}: ${a.errorMessage}`);
+        if (s.kind === 'create') assert.equal(running.broker.storage.topic(s.name)?.partitionCount, s.partitions);
+        else grownTo.set(s.name, Math.max(grownTo.get(s.name)!, s.count));
+      }
+      if (s.kind === 'create' && a.errorCode !== ErrorCode.NONE) assert.equal(running.broker.storage.topic(s.name), undefined);
+    });
+    assert.ok(refusedForCap > 0, 'the cap was reached');
+    for (const name of shared) {
+      assert.equal(running.broker.storage.topic(name)?.partitionCount, grownTo.get(name), `${name}: the largest accepted growth`);
+      assert.equal(catalogCount(dir.path, name), grownTo.get(name));
+    }
+    assert.equal(running.broker.topics.partitionTotal(), total, 'nothing left reserved');
+  } finally {
+    for (const c of conns) c.close();
+    await running.stop();
+    dir.remove();
+  }
+});

@@ -26,17 +26,27 @@ export const createPartitionsHandler = defineHandler({
         result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${nodeId}`);
         continue;
       }
-      try {
-        topics.checkPartitionBudget(t.count - topic.partitionCount);
-      } catch (err) {
-        if (err instanceof TopicError) { result(err.errorCode, err.message); continue; }
-        throw err;
-      }
-      if (!req.validateOnly) {
+      if (req.validateOnly) {
         try {
-          await topics.growing(t.count - topic.partitionCount, () => storage.addPartitions(t.name, t.count));
+          topics.checkPartitionBudget(t.count - topic.partitionCount);
         } catch (err) {
-          // Another request deleted or grew the topic while this one waited for the catalog.
+          if (err instanceof TopicError) { result(err.errorCode, err.message); continue; }
+          throw err;
+        }
+      } else {
+        // Check and reserve in one step (no await between), released once the growth ended.
+        let release: () => void;
+        try {
+          release = topics.reservePartitions(t.count - topic.partitionCount);
+        } catch (err) {
+          if (err instanceof TopicError) { result(err.errorCode, err.message); continue; }
+          throw err;
+        }
+        try {
+          await storage.addPartitions(t.name, t.count);
+        } catch (err) {
+          // Another request deleted or grew the topic while this one waited for the catalog, or
+          // the storage failed (it put everything back) or is closed (the broker is stopping).
           const now = storage.topic(t.name);
           if (!now) result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${t.name}`);
           else if (now.partitionCount >= t.count) result(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${now.partitionCount} partitions; the new count must be larger, not ${t.count}`);
@@ -45,6 +55,8 @@ export const createPartitionsHandler = defineHandler({
             result(ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
           }
           continue;
+        } finally {
+          release();
         }
         logger.info(`topic ${t.name} now has ${t.count} partitions`);
       }
