@@ -11,17 +11,40 @@ import { makeCase } from '../../test/fuzz/cases.js';
 import { formatReport, fuzzBroker } from '../../test/fuzz/fuzzer.js';
 import { startServerProcess } from '../../test/server-process.js';
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: '1000000' },
-    seed: { type: 'string' },
-    connections: { type: 'string', default: '8' },
-    'first-case': { type: 'string', default: '0' },
-    'show-case': { type: 'string' },
-    'case-timeout-ms': { type: 'string', default: '1000' },
-    minutes: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run fuzz -- [options]
+  a long fuzz run against a real \`fjord server\` child process (see test/fuzz/ and docs/robustness.md)
+  --cases N            cases to run (default 1000000)
+  --seed S             seed of the case sequence (default: random; the report names it)
+  --minutes M          stop starting cases after M minutes (the report says how many ran)
+  --connections C      parallel connections (default 8)
+  --first-case K       start at case K of the seed (default 0)
+  --case-timeout-ms T  how long one case may take before it counts as a hang (default 1000)
+  --show-case K        print case K of the seed (label and bytes in hex) and run nothing
+  -h, --help           this text
+exits 1 when the broker crashed, 2 on a bad option`;
+
+const options = {
+  cases: { type: 'string', default: '1000000' },
+  seed: { type: 'string' },
+  connections: { type: 'string', default: '8' },
+  'first-case': { type: 'string', default: '0' },
+  'show-case': { type: 'string' },
+  'case-timeout-ms': { type: 'string', default: '1000' },
+  minutes: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
+try {
+  parsed = parseArgs({ options });
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Math.random() * 0x1_0000_0000) >>> 0;
 const apis = supportedApis();
 
