@@ -118,11 +118,19 @@ export class Broker implements BrokerServices, NodeIdentity {
     return this.topics.create(name, partitions, configs);
   }
 
+  /**
+   * Stops taking requests, answers parked group requests (COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR)
+   * and lets requests in flight finish and be answered (server.ts SHUTDOWN_GRACE_MS at most) before
+   * connections and then storage close: a request is not cut off by closed storage mid-way.
+   */
   async stop(): Promise<void> {
     await this.retention.stop();
-    await this.server.close();
-    await this.transactions.stop();
+    this.server.stopAccepting();
     await this.groups.stop();
+    await this.server.drain();
+    // After the drain: an EndTxn in flight finishes writing its markers first.
+    await this.transactions.stop();
+    await this.server.close();
     await this.storage.close();
   }
 }

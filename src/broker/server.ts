@@ -52,6 +52,11 @@ export interface ServerOptions {
 const MAX_IN_FLIGHT = 128;
 /** Unsent response bytes a connection may queue before we stop reading its requests. */
 const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
+/**
+ * At shutdown, how long requests already being handled get to finish and have their responses
+ * sent before connections are closed (long-polling Fetches are what usually takes it all).
+ */
+export const SHUTDOWN_GRACE_MS = 2000;
 
 interface Pending {
   done: boolean;
@@ -131,6 +136,8 @@ export class Connection implements ConnectionInfo {
   private lastActivity = Date.now();
   /** Since when an unfinished frame has been waiting for more bytes (while we were reading); null: none. */
   private partialSince: number | null = null;
+  /** Set at shutdown: no further frame is taken; requests in flight still get their responses. */
+  private draining = false;
   readonly clientHost: string;
 
   constructor(
@@ -138,6 +145,8 @@ export class Connection implements ConnectionInfo {
     private readonly options: ServerOptions,
     private readonly budget: RequestBudget,
     private readonly onClose: (c: Connection) => void,
+    /** Told of every request whose response is not built yet (the server waits for them at shutdown). */
+    private readonly track: (handled: Promise<unknown>) => void,
   ) {
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
     socket.setNoDelay(true);
@@ -183,6 +192,22 @@ export class Connection implements ConnectionInfo {
     return this.closed;
   }
 
+  /**
+   * Shutdown: reads nothing more (a frame not yet whole is dropped and its budget given back);
+   * requests already taken still get their responses.
+   */
+  stopReading(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.socket.pause();
+    this.giveBack();
+  }
+
+  /** True while a response of this connection is being built or not yet written out. */
+  get busy(): boolean {
+    return !this.closed && (this.queue.length > 0 || this.socket.writableLength > 0);
+  }
+
   close(reason?: string): void {
     if (this.closed) return;
     if (reason) this.options.logger.warn(`closing connection ${this.id} from ${this.clientHost}: ${reason}`);
@@ -191,7 +216,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
     this.lastActivity = Date.now();
     this.received.push(chunk);
     this.takeFrames();
@@ -200,7 +225,7 @@ export class Connection implements ConnectionInfo {
   /** Dispatches every whole frame received; stops at a partial one or one the budget cannot take yet. */
   private takeFrames(): void {
     const max = this.options.maxRequestBytes;
-    while (!this.closed && this.cancelWait === null) {
+    while (!this.closed && !this.draining && this.cancelWait === null) {
       if (this.received.length < 4) break;
       if (this.reserved < 0) {
         const size = this.received.peekInt32();
@@ -230,7 +255,7 @@ export class Connection implements ConnectionInfo {
 
   private granted(size: number): void {
     this.cancelWait = null;
-    if (this.closed) {
+    if (this.closed || this.draining) {
       this.budget.release(size);
       return;
     }
@@ -253,6 +278,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (result instanceof Promise) {
+      this.track(result);
       result.then(
         (response) => { this.budget.release(size); this.complete(slot, response); },
         (err) => { this.budget.release(size); this.failed(err); },
@@ -302,7 +328,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.closed || !this.socket.isPaused() || this.cancelWait !== null) return;
+    if (this.closed || this.draining || !this.socket.isPaused() || this.cancelWait !== null) return;
     if (this.partialSince !== null) this.partialSince = Date.now(); // the client could not send while paused
     if (this.queue.length < MAX_IN_FLIGHT && this.socket.writableLength <= MAX_UNSENT_BYTES) this.socket.resume();
   }
@@ -312,6 +338,9 @@ export class KafkaServer {
   private servers: net.Server[] = [];
   private connections = new Set<Connection>();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Requests being handled, on any connection (open or not): stop() lets them finish before storage closes. */
+  private readonly handling = new Set<Promise<unknown>>();
+  private accepting = true;
   /** queued.max.request.bytes, shared by every connection of this server. */
   readonly requestBudget: RequestBudget;
   port = 0;
@@ -347,7 +376,11 @@ export class KafkaServer {
     let chosenPort = port;
     for (const host of hosts) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, this.options, this.requestBudget, (c) => this.connections.delete(c));
+        if (!this.accepting) {
+          socket.destroy();
+          return;
+        }
+        const conn = new Connection(socket, this.options, this.requestBudget, (c) => this.connections.delete(c), (p) => this.track(p));
         this.connections.add(conn);
       });
       try {
@@ -377,7 +410,41 @@ export class KafkaServer {
     return { boundHosts, port: chosenPort };
   }
 
+  private track(handled: Promise<unknown>): void {
+    const settled = handled.then(() => undefined, () => undefined).finally(() => this.handling.delete(settled));
+    this.handling.add(settled);
+  }
+
+  /**
+   * First step of a shutdown: no new connections, and no new request on any connection; the
+   * requests already taken keep running and their responses still go out (see drain()).
+   */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+    for (const s of this.servers) s.close();
+    for (const c of this.connections) c.stopReading();
+  }
+
+  /**
+   * Waits until every request being handled has finished and every open connection has written
+   * its responses out, or `graceMs` passed (whichever is first). Call after stopAccepting().
+   */
+  async drain(graceMs: number = SHUTDOWN_GRACE_MS): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      if (this.handling.size === 0 && ![...this.connections].some((c) => c.busy)) return;
+      const wait = Math.min(10, deadline - Date.now());
+      await Promise.race([Promise.all([...this.handling]), new Promise((r) => setTimeout(r, wait))]);
+    }
+    const left = this.handling.size;
+    if (left > 0) this.options.logger.info(`closing connections with ${left} request(s) still being handled after ${graceMs} ms`);
+  }
+
+  /** Closes every connection at once (requests in flight get no response) and the listeners. */
   async close(): Promise<void> {
+    this.accepting = false;
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
     for (const c of this.connections) c.close();

@@ -5,6 +5,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult,
 } from '../../protocol/generated/types.js';
+import { StorageError } from '../../storage/types.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteTopicsHandler = defineHandler({
@@ -27,7 +28,16 @@ export const deleteTopicsHandler = defineHandler({
         });
         continue;
       }
-      await storage.deleteTopic(topic.name);
+      try {
+        await storage.deleteTopic(topic.name);
+      } catch (err) {
+        // The disk failed, or storage closed under a request that outlived the shutdown grace:
+        // KAFKA_STORAGE_ERROR (retriable), as CreateTopics, CreatePartitions and AlterConfigs answer.
+        if (!(err instanceof StorageError)) throw err;
+        logger.warn(`deleting topic ${topic.name}: ${err.message}`);
+        responses.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: err.message });
+        continue;
+      }
       logger.info(`deleted topic ${topic.name}`);
       responses.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null });
     }

@@ -1,0 +1,55 @@
+// Stopping a broker while requests are in flight, through real TCP: it takes no new request, lets
+// the ones it took finish against open storage and answers them, then closes. A DeleteTopics of
+// two topics that is half way when stop() begins is answered (both deleted), with no ERROR logged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tempDir, uniqueTopic, withBroker } from '../helpers.js';
+import { RawConnection } from '../raw-client.js';
+import { ApiKey } from '../../src/protocol/apis.js';
+import { ErrorCode } from '../../src/protocol/generated/errors.js';
+import { createLogger } from '../../src/index.js';
+
+const createTopic = (name: string) => ({
+  topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false,
+});
+
+test('stop() during a DeleteTopics: the request finishes and is answered, storage closes after it, nothing is logged as ERROR', async () => {
+  const dir = tempDir();
+  const lines: string[] = [];
+  const logger = createLogger('warn', (l) => lines.push(l));
+  let running = await withBroker({ dataDir: dir.path, logger });
+  const c = await RawConnection.connect(running.port);
+  const [a, b] = [uniqueTopic('stop-a'), uniqueTopic('stop-b')];
+  try {
+    for (const [i, name] of [a, b].entries()) {
+      assert.equal((await c.request(ApiKey.CreateTopics, 4, createTopic(name), 1 + i)).topics[0].errorCode, ErrorCode.NONE);
+    }
+    // Start stopping the broker the moment the first deletion reaches storage.
+    const storage = running.broker.storage;
+    const deleteTopic = storage.deleteTopic.bind(storage);
+    let stopping: Promise<void> | null = null;
+    storage.deleteTopic = (name: string) => {
+      const deleting = deleteTopic(name);
+      stopping ??= running.stop();
+      return deleting;
+    };
+    c.write(RawConnection.frame(ApiKey.DeleteTopics, 4, 10, { topicNames: [a, b], timeoutMs: 5000 }));
+    const answered = await Promise.race([c.response(ApiKey.DeleteTopics, 4), c.closed.then(() => null)]);
+    assert.ok(answered, 'the connection was closed without an answer');
+    assert.equal(answered.correlationId, 10);
+    assert.deepEqual(answered.body.responses.map((r: { name: string; errorCode: number }) => [r.name, r.errorCode]), [[a, ErrorCode.NONE], [b, ErrorCode.NONE]]);
+    assert.ok(stopping, 'stop() began during the request');
+    await stopping;
+    await c.closed; // closed by the broker once the answer went out
+    assert.deepEqual(lines.filter((l) => / ERROR /.test(l)), []);
+
+    // Both deletions are on disk.
+    running = await withBroker({ dataDir: dir.path });
+    assert.equal(running.broker.storage.topic(a), undefined);
+    assert.equal(running.broker.storage.topic(b), undefined);
+  } finally {
+    c.close();
+    await running.stop();
+    dir.remove();
+  }
+});
