@@ -75,7 +75,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
       connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
       logger: this.logger,
-      dispatch: (frame, conn) => (this.isOpen ? dispatch(frame, conn) : whenOpen.then(() => dispatch(frame, conn))),
+      dispatch: (frame, conn, release) => (this.isOpen ? dispatch(frame, conn, release) : whenOpen.then(() => dispatch(frame, conn, release))),
     });
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
   }

@@ -3,11 +3,32 @@
 // moves frames and keeps their order; this is the only place the registry meets a connection.
 import { ApiKey, apiName } from '../protocol/apis.js';
 import { compile, type DecodedMessage } from '../protocol/codec.js';
+import { inRange, type FieldSchema, type MessageSchema } from '../protocol/schema.js';
 import { readRequestHeader, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 import { CloseConnection, type BrokerServices, type HandlerResult, type RequestContext } from './handler.js';
 import { findHandler, supportedApis, unsupportedVersionResponse, type RegisteredHandler } from './registry.js';
 import type { ConnectionInfo, Dispatch, ResponseFrame } from './server.js';
+
+/**
+ * True when a request decoded at this version may hold parts of its frame: `bytes` and `records`
+ * fields are decoded as subarrays of it (Produce's records, JoinGroup's metadata, ...). Other
+ * requests copy what they keep (strings, numbers), so their frame can leave the RequestBudget
+ * once decoded (as Kafka frees such request buffers right after parsing).
+ */
+const keepsFrame = new Map<MessageSchema, Map<number, boolean>>();
+function requestKeepsFrame(schema: MessageSchema, version: number): boolean {
+  let byVersion = keepsFrame.get(schema);
+  if (!byVersion) keepsFrame.set(schema, (byVersion = new Map()));
+  let keeps = byVersion.get(version);
+  if (keeps === undefined) {
+    const walk = (fields: readonly FieldSchema[]): boolean => fields.some((f) =>
+      inRange(f.versions, version) && (/^(\[\])?(bytes|records)$/.test(f.type) || (f.fields !== undefined && walk(f.fields))));
+    keeps = walk(schema.fields);
+    byVersion.set(version, keeps);
+  }
+  return keeps;
+}
 
 export function createDispatcher(services: BrokerServices): Dispatch {
   const servedApis = supportedApis();
@@ -35,7 +56,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     return chunks;
   };
 
-  return (frame, conn) => {
+  return (frame, conn, releaseFrame) => {
     const reader = new Reader(frame);
     let header: RequestHeader;
     try {
@@ -56,6 +77,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     } catch (err) {
       throw new CloseConnection(`malformed ${apiName(header.apiKey)} v${header.apiVersion} request (${(err as Error).message})`);
     }
+    if (!requestKeepsFrame(handler.schema.request, header.apiVersion)) releaseFrame();
     const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id };
     let result: HandlerResult<object>;
     try {

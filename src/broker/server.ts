@@ -32,10 +32,13 @@ export type ResponseFrame = Buffer[] | null;
 
 /**
  * Turns one request frame (without its size prefix) into its response frame, now or later.
+ * `releaseFrame` gives the frame's bytes back to the RequestBudget early: the dispatcher calls it
+ * once the decoded request no longer refers to the frame (otherwise that happens when the
+ * response is built), so a request that waits (long-polling Fetch) does not hold the budget.
  * Throwing or rejecting with CloseConnection closes the connection (its message, when not empty,
  * is logged as the reason); the dispatcher logs anything else itself.
  */
-export type Dispatch = (frame: Buffer, conn: ConnectionInfo) => ResponseFrame | Promise<ResponseFrame>;
+export type Dispatch = (frame: Buffer, conn: ConnectionInfo, releaseFrame: () => void) => ResponseFrame | Promise<ResponseFrame>;
 
 export interface ServerOptions {
   /** socket.request.max.bytes: a larger frame closes the connection. */
@@ -49,9 +52,9 @@ export interface ServerOptions {
 }
 
 /** Requests a connection may have in flight before we stop reading from its socket. */
-const MAX_IN_FLIGHT = 128;
+export const MAX_IN_FLIGHT = 128;
 /** Unsent response bytes a connection may queue before we stop reading its requests. */
-const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
+export const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
 /**
  * At shutdown, how long requests already being handled get to finish and have their responses
  * sent before connections are closed (long-polling Fetches are what usually takes it all).
@@ -268,11 +271,17 @@ export class Connection implements ConnectionInfo {
   private dispatch(frame: Buffer, size: number): void {
     const slot: Pending = { done: false, frame: null };
     this.queue.push(slot);
+    let held = true;
+    const releaseFrame = () => {
+      if (!held) return;
+      held = false;
+      this.budget.release(size);
+    };
     let result: ResponseFrame | Promise<ResponseFrame>;
     try {
-      result = this.options.dispatch(frame, this);
+      result = this.options.dispatch(frame, this, releaseFrame);
     } catch (err) {
-      this.budget.release(size);
+      releaseFrame();
       this.queue.pop();
       this.failed(err);
       return;
@@ -280,12 +289,12 @@ export class Connection implements ConnectionInfo {
     if (result instanceof Promise) {
       this.track(result);
       result.then(
-        (response) => { this.budget.release(size); this.complete(slot, response); },
-        (err) => { this.budget.release(size); this.failed(err); },
+        (response) => { releaseFrame(); this.complete(slot, response); },
+        (err) => { releaseFrame(); this.failed(err); },
       );
       if (this.queue.length >= MAX_IN_FLIGHT) this.socket.pause();
     } else {
-      this.budget.release(size);
+      releaseFrame();
       this.complete(slot, result);
     }
   }
