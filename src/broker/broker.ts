@@ -36,7 +36,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.logger = logger ?? createLogger(this.config.logLevel);
     this.storage = createStorage(
       this.config.dataDir,
-      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096, tailCacheBytes: this.config.tailCacheBytes },
+      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles },
       (level, msg) => this.logger[level](msg),
     );
     this.topics = new Topics(this.storage, this.config, this.logger);

@@ -31,6 +31,8 @@ export interface BrokerConfig {
   connectionsMaxIdleMs: number;
   /** fetch.max.bytes: the most record bytes one Fetch response carries, whatever the client asks. */
   fetchMaxBytes: number;
+  /** Segment files the file engine keeps open, all partitions together; default from ulimit -n. */
+  maxOpenFiles?: number;
   /** Bytes the file engine's tail caches may pin, all partitions together. */
   tailCacheBytes: number;
   /** message.max.bytes: the largest record batch accepted. */

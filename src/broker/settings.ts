@@ -184,11 +184,12 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   dataDir: { flag: 'data-dir', type: text('path | file:path | memory', 'path|memory'), default: './data', scope: 'broker', description: 'storage: a folder for the file engine (also `file:<path>`), or `memory` for the in-memory engine (nothing is kept)' },
   nodeId: { kafka: 'node.id', kafkaAlias: 'broker.id', flag: 'node-id', type: int({ min: 0 }), default: 1, scope: 'broker', description: 'id of this broker in Metadata; it is the controller and every leader' },
   defaultPartitions: { kafka: 'num.partitions', flag: 'partitions', type: int({ min: 1, max: MAX_PARTITIONS }), default: 1, scope: 'broker', description: 'partitions of auto-created topics and of CreateTopics asking for -1' },
-  // One open file handle per partition (its active segment, kept open), so the cap has to sit well
-  // below the process's open-files limit, with room left for connections and older segments being
-  // read. 10000 fits under a 20000 limit (the limit the fuzzer hit with ~20,000 partition folders)
-  // at half of it; a broker given a higher ulimit can be given a higher cap.
-  maxPartitions: { flag: 'max-partitions', type: int({ min: 1 }), default: 10000, scope: 'broker', description: 'most partitions of all topics together (internal logs not counted); CreateTopics and CreatePartitions past it get POLICY_VIOLATION and auto-creation does not create. Each partition holds an open file: keep this well below the open-files limit (ulimit -n)' },
+  // Partitions no longer hold a file each (segment files share one pool, --max-open-files), so
+  // this bounds memory and start-up time instead: see docs/limits.md for the figures per partition.
+  maxPartitions: { flag: 'max-partitions', type: int({ min: 1 }), default: 10000, scope: 'broker', description: 'most partitions of all topics together (internal logs not counted); CreateTopics and CreatePartitions past it get POLICY_VIOLATION and auto-creation does not create' },
+  // Kafka has no such setting (it keeps every segment of every partition open and asks for a
+  // large ulimit instead). Fjord's pool keeps the open files bounded whatever the partition count.
+  maxOpenFiles: { flag: 'max-open-files', type: int({ min: 1 }), default: undefined, defaultText: '1024, or a quarter of ulimit -n when lower', scope: 'broker', description: 'segment files the file engine keeps open, all partitions together; past it the least recently used file nobody is reading or writing is closed (and reopened at its next use). Connections and short-lived files come on top: keep it well below the open-files limit (ulimit -n)' },
   autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },
   flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; a number: fsync every so many ms' },
   segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'size at which a log segment rolls to a new file' },

@@ -98,7 +98,7 @@ export class Topics {
 
   /**
    * Throws TopicError(POLICY_VIOLATION) when `added` more partitions would take the broker past
-   * --max-partitions (each partition holds an open file; see the settings table).
+   * --max-partitions (see the settings table and docs/limits.md).
    */
   checkPartitionBudget(added: number): void {
     const total = this.partitionTotal();

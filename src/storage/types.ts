@@ -116,6 +116,8 @@ export interface StorageOptions {
   indexIntervalBytes: number;
   /** File engine: bytes the tail caches of all partitions may pin together (default 64 MiB; 0 = none). */
   tailCacheBytes?: number;
+  /** File engine: segment files open at once, all partitions together (default: 1024, or a quarter of `ulimit -n` if lower). */
+  maxOpenFiles?: number;
 }
 
 export interface Storage {

@@ -47,7 +47,7 @@ test('DEFAULT_CONFIG and the topic defaults come from the table', () => {
 /** Sets one setting by flag and by variable (its default, or a sample where it has none) and reads it back. */
 function roundTrip<K extends keyof BrokerConfig>(key: K): void {
   const s: BrokerSetting<K> = BROKER_SETTINGS[key];
-  const textValue = s.default === undefined ? (key === 'advertisedPort' ? '19092' : 'broker.example') : s.type.format(s.default);
+  const textValue = s.default === undefined ? (s.type.kafkaType === 'INT' ? '19092' : 'broker.example') : s.type.format(s.default);
   const byFlag = serverConfig([`--${s.flag}`, textValue], {});
   const byEnv = serverConfig([], { [envVar(s.flag)]: textValue });
   assert.ok(byFlag !== 'help' && byEnv !== 'help');

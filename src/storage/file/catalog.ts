@@ -9,6 +9,7 @@ import { DataDirError, DirLock, LOCK_FILE, dataDirError, ensureDir, isLeftoverSc
 import type { FaultHooks, LogContext, StorageLogger } from './context.js';
 import { asStorageError, errText, fsyncDir, isNotFound, readOptional, unlinkQuiet, writeFileAtomic } from './io.js';
 import { FilePartitionLog } from './partition-log.js';
+import { defaultMaxOpenFiles, HandlePool } from './handle-pool.js';
 import { INT32_MAX } from './segment.js';
 import { DEFAULT_TAIL_CACHE_BUDGET, TailCacheBudget } from './tail-cache.js';
 
@@ -16,6 +17,7 @@ import { DEFAULT_TAIL_CACHE_BUDGET, TailCacheBudget } from './tail-cache.js';
 const PRODUCER_ID_BLOCK = 1000;
 const FIRST_PRODUCER_ID = 1000;
 const RECOVERY_PARALLELISM = 8;
+const CLOSE_PARALLELISM = 64;
 
 const DELETED_DIR_RE = /\.[0-9a-f-]{36}-delete$/;
 
@@ -149,8 +151,14 @@ export class FileStorage implements Storage {
     if (!(options.segmentBytes > 0 && options.segmentBytes <= INT32_MAX)) throw new Error(`segmentBytes must be in 1..${INT32_MAX}`);
     if (!(options.indexIntervalBytes >= 0)) throw new Error('indexIntervalBytes must be >= 0');
     if (typeof options.flush === 'number' && !(options.flush > 0)) throw new Error('flush interval must be > 0 ms');
-    this.ctx = { options, log, faults: this.faults, tailCache: new TailCacheBudget(options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BUDGET) };
+    const handles = new HandlePool(options.maxOpenFiles ?? defaultMaxOpenFiles());
+    this.ctx = { options, log, faults: this.faults, tailCache: new TailCacheBudget(options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BUDGET), handles };
     this.lock = new DirLock(dataDir);
+  }
+
+  /** Segment files open now, openers waiting for a slot, files closed to make room — for tests and measurements. */
+  openFileStats(): { open: number; waiting: number; evictions: number; limit: number } {
+    return { ...this.ctx.handles.stats(), limit: this.ctx.handles.limit };
   }
 
   get clusterId(): string {
@@ -519,7 +527,8 @@ export class FileStorage implements Storage {
       const l = await p.catch(() => null);
       if (l) logs.push(l);
     }
-    await Promise.all(logs.map((l) => l.close(true)));
+    // A bounded number at a time: each close writes a producer snapshot (a file open meanwhile).
+    await mapLimit(logs, CLOSE_PARALLELISM, (l) => l.close(true));
     await Promise.all([...this.background]);
     await this.lock.release();
   }

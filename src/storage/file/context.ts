@@ -1,5 +1,6 @@
 // What a partition log gets from the FileStorage that owns it: options, a logger, fault hooks.
 import type { StorageLogger, StorageOptions } from '../types.js';
+import type { HandlePool } from './handle-pool.js';
 import type { TailCacheBudget } from './tail-cache.js';
 
 export type { StorageLogger } from '../types.js';
@@ -23,4 +24,6 @@ export interface LogContext {
   readonly faults: FaultHooks;
   /** The one budget every partition's tail cache shares (StorageOptions.tailCacheBytes). */
   readonly tailCache: TailCacheBudget;
+  /** The one pool of open segment files every partition shares (StorageOptions.maxOpenFiles). */
+  readonly handles: HandlePool;
 }

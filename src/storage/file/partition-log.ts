@@ -150,13 +150,13 @@ export class FilePartitionLog implements PartitionLog {
     const snapshot = await this.takeSnapshot();
 
     if (bases.length === 0) {
-      const seg = new Segment(this.dir, storedStart ?? 0, this.interval);
+      const seg = new Segment(this.dir, storedStart ?? 0, this.interval, this.ctx.handles);
       await seg.create();
       seg.finished = true;
       await fsyncDir(this.dir);
       this.segments = [seg];
     } else {
-      const segs = bases.map((b) => new Segment(this.dir, b, this.interval));
+      const segs = bases.map((b) => new Segment(this.dir, b, this.interval, this.ctx.handles));
       for (let i = 0; i < segs.length - 1; i++) await this.loadSegment(segs[i], segs[i + 1].base);
       await this.recoverLast(segs[segs.length - 1]);
       this.segments = segs;
@@ -170,7 +170,7 @@ export class FilePartitionLog implements PartitionLog {
       this.ctx.log('warn', `recovered ${this.label}: log start ${this.startOffset} is past the recovered end ${this.writtenEnd}; continuing from the log start`);
       last.sealTimeIndex();
       await last.writeIndexes(true);
-      const seg = new Segment(this.dir, this.startOffset, this.interval);
+      const seg = new Segment(this.dir, this.startOffset, this.interval, this.ctx.handles);
       await seg.create();
       seg.finished = true;
       await fsyncDir(this.dir);
@@ -330,7 +330,7 @@ export class FilePartitionLog implements PartitionLog {
     let prev: Segment | undefined;
     if (this.shouldRoll(seg, own.length, count, now)) {
       prev = seg;
-      seg = new Segment(this.dir, this.assignedNext, this.interval);
+      seg = new Segment(this.dir, this.assignedNext, this.interval, this.ctx.handles);
       this.segments = [...this.segments, seg];
     }
     const mark = seg.mark();

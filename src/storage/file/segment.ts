@@ -1,10 +1,13 @@
 // One segment of a partition: its .log file (RecordBatch v2 bytes back to back), its two indexes,
-// the long-lived file handle readers and writers share, and the scans over its batch headers.
+// the file handle readers and writers share (a slot of the storage's HandlePool: opened at first
+// use, closed when the pool needs the slot and nothing uses it, reopened at the next use), and the
+// scans over its batch headers.
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BATCH_HEADER_SIZE, batchCrc, readBatchHeader, type BatchHeader } from '../../protocol/records.js';
 import { deferred, type Deferred } from './async-util.js';
+import type { HandlePool, PooledFile } from './handle-pool.js';
 import { readAt, readExact, unlinkQuiet, writeWholeFile } from './io.js';
 import { OffsetIndex } from './offset-index.js';
 import { NO_TIMESTAMP, TimeIndex } from './time-index.js';
@@ -105,7 +108,7 @@ export interface SegmentMark {
   firstAppendMs: number | undefined;
 }
 
-export class Segment {
+export class Segment implements PooledFile {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
@@ -127,13 +130,14 @@ export class Segment {
   /** Damage found in this segment has been logged (once per segment, not once per read). */
   damageReported = false;
 
+  /** The open (or opening) handle; null when closed (never used yet, or evicted by the pool). */
   private fhp: Promise<FileHandle> | null = null;
   private users = 0;
   private disposed = false;
   private unlinkOnRelease = false;
   private released: Deferred | null = null;
 
-  constructor(dir: string, readonly base: number, private readonly interval: number) {
+  constructor(dir: string, readonly base: number, private readonly interval: number, private readonly pool: HandlePool) {
     const name = segmentName(base);
     this.logPath = join(dir, `${name}.log`);
     this.indexPath = join(dir, `${name}.index`);
@@ -184,26 +188,25 @@ export class Segment {
     this.times.truncateTo(this.writtenEnd - this.base);
   }
 
+  /** Creates the (empty) file; its handle stays in the pool like any other. */
   async create(): Promise<void> {
     if (this.fhp) throw new Error(`assertion: ${this.logPath} already open`);
-    const p = open(this.logPath, 'w+');
-    this.fhp = p;
-    try {
-      await p;
-    } catch (err) {
-      this.fhp = null;
-      throw err;
-    }
+    await this.run('w+', async () => undefined);
     this.fileReady = true;
   }
 
-  /** Runs `fn` with the segment's long-lived handle (opened on first use), holding off its close. */
-  async use<T>(fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  /** Runs `fn` with the segment's handle (reopened if the pool closed it), holding off its close. */
+  use<T>(fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    return this.run('r+', fn);
+  }
+
+  private async run<T>(flags: 'r+' | 'w+', fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     if (this.disposed) throw new SegmentGone(this.logPath);
     this.users++;
     try {
-      if (!this.fhp) {
-        const p = open(this.logPath, 'r+');
+      if (this.fhp) this.pool.touch(this);
+      else {
+        const p = this.openPooled(flags);
         this.fhp = p;
         p.catch(() => {
           if (this.fhp === p) this.fhp = null;
@@ -212,18 +215,53 @@ export class Segment {
       return await fn(await this.fhp);
     } finally {
       this.users--;
-      if (this.disposed && this.users === 0) void this.release();
+      if (this.users === 0) {
+        if (this.disposed) void this.release();
+        else this.pool.idle(this);
+      }
     }
   }
 
-  /** Like use(), but without keeping a handle open afterwards (old segments during recovery). */
+  /** Takes a pool slot, then opens the file; the slot goes back if the open fails. Runs with users > 0. */
+  private async openPooled(flags: 'r+' | 'w+'): Promise<FileHandle> {
+    await this.pool.acquire(this);
+    try {
+      return await open(this.logPath, flags);
+    } catch (err) {
+      this.pool.release(this);
+      throw err;
+    }
+  }
+
+  busy(): boolean {
+    return this.users > 0;
+  }
+
+  /** The pool's call: nobody uses the handle (busy() is false), so it is closed; the next use reopens. */
+  async evict(): Promise<void> {
+    const p = this.fhp;
+    this.fhp = null;
+    const fh = p ? await p.catch(() => null) : null;
+    if (fh) await fh.close();
+  }
+
+  /**
+   * Like use(), but without keeping a handle open afterwards (old segments during recovery). The
+   * one-off handle takes a pool slot too, so recovery stays within the limit.
+   */
   async peek<T>(fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     if (this.fhp) return this.use(fn);
-    const fh = await open(this.logPath, 'r');
+    const slot: PooledFile = { busy: () => true, evict: async () => undefined };
+    await this.pool.acquire(slot);
     try {
-      return await fn(fh);
+      const fh = await open(this.logPath, 'r');
+      try {
+        return await fn(fh);
+      } finally {
+        await fh.close();
+      }
     } finally {
-      await fh.close();
+      this.pool.release(slot);
     }
   }
 
@@ -253,7 +291,8 @@ export class Segment {
       const p = this.fhp;
       this.fhp = null;
       const fh = p ? await p.catch(() => null) : null;
-      if (fh) await fh.close();
+      if (fh) await fh.close().finally(() => this.pool.release(this));
+      else this.pool.release(this);
       if (this.unlinkOnRelease) {
         await unlinkQuiet(this.logPath);
         await unlinkQuiet(this.indexPath);
