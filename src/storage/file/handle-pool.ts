@@ -3,7 +3,7 @@
 // handle is open; when all slots are taken, the least recently used handle that no operation is
 // using is closed and its slot passed on (the segment reopens its file at its next use). When every
 // slot is in use, openers wait in line until one is let go. So the storage never has more files
-// open than the limit, whatever the number of partitions. DESIGN.md invariant 24 says why closing
+// open than the limit, whatever the number of partitions. DESIGN.md invariant 25 says why closing
 // an idle handle loses nothing.
 import { readFileSync } from 'node:fs';
 
