@@ -104,7 +104,8 @@ export { AssignerProtocol } from './kafkajs-names.js';
 export type { ISerializer, MemberAssignment, MemberMetadata } from './kafkajs-names.js';
 export { Producer } from './producer.js';
 export type { ProducerConfig, ProducerRecord, ProducerBatch, RecordMetadata, TopicMessages } from './producer.js';
-export type { Transaction, TransactionOffsets } from './transaction.js';
+export type { Transaction } from './producer.js';
+export type { TransactionOffsets } from './transaction.js';
 export type { Message, KafkaMessage, IHeaders } from './record-codec.js';
 export { Partitioners, murmur2, legacyMurmur2, toPositive, partitionForKey } from './partitioners.js';
 export type {

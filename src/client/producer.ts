@@ -24,7 +24,7 @@ import { DefaultPartitioner, type Partitioner, type PartitionerFactory } from '.
 import { encodeBatch, type IHeaders, type Message } from './record-codec.js';
 import type { RetryOptions } from './retry.js';
 import type { ProducerEventMap } from './events.js';
-import { TransactionCoordinatorLink, type Transaction, type TransactionOffsets } from './transaction.js';
+import { TransactionCoordinatorLink, type TransactionOffsets } from './transaction.js';
 
 export const CompressionTypes = { None: 0, GZIP: 1, Snappy: 2, LZ4: 3, ZSTD: 4 } as const;
 
@@ -68,6 +68,16 @@ export interface ProducerBatch {
   timeout?: number;
   compression?: number;
   topicMessages?: TopicMessages[];
+}
+
+/** What producer.transaction() resolves with (kafkajs' Transaction). */
+export interface Transaction {
+  send(record: ProducerRecord): Promise<RecordMetadata[]>;
+  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
+  sendOffsets(offsets: TransactionOffsets): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
 }
 
 export interface RecordMetadata {

@@ -18,7 +18,6 @@ import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/
 import type { Cluster } from './cluster.js';
 import { FjordNonRetriableError, FjordProtocolError } from './errors.js';
 import type { ClientLogger } from './logger.js';
-import type { ProducerBatch, ProducerRecord, RecordMetadata } from './producer.js';
 
 const TRANSACTION_KEY = 1;
 
@@ -26,15 +25,6 @@ const TRANSACTION_KEY = 1;
 export interface TransactionOffsets {
   consumerGroupId: string;
   topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
-}
-
-export interface Transaction {
-  send(record: ProducerRecord): Promise<RecordMetadata[]>;
-  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
-  sendOffsets(offsets: TransactionOffsets): Promise<void>;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-  isActive(): boolean;
 }
 
 /** Codes after which this producer can never be used again: a newer producer took over the id. */
