@@ -39,7 +39,8 @@ export function figures(res) {
   const names = [];
   for (const t of Object.values(T)) for (const n of Object.keys(t.scenarios)) if (!names.includes(n)) names.push(n);
   const toolName = { java: (n) => (n.startsWith('consume') ? 'kafka-consumer-perf-test' : 'kafka-producer-perf-test'), go: () => 'franz-go' };
-  for (const n of names.filter((x) => !x.startsWith('end-to-end'))) {
+  const isTxn = (n) => n.startsWith('transactions');
+  for (const n of names.filter((x) => !x.startsWith('end-to-end') && !isTxn(x))) {
     for (const tool of ['java', 'go']) {
       row(`${n} — ${toolName[tool](n)}`, 'MiB/s', 'higher', (t) => t.scenarios[n]?.[tool]?.mibPerSec, (t) => krec(t.scenarios[n]?.[tool]?.recordsPerSec));
     }
@@ -48,6 +49,13 @@ export function figures(res) {
     for (const [k, label] of [['p50Ms', 'p50'], ['p99Ms', 'p99'], ['p999Ms', 'p99.9']]) {
       row(`${n} — ${label}`, 'ms', 'lower', (t) => t.scenarios[n]?.go?.latency?.[k]);
     }
+  }
+  for (const n of names.filter(isTxn)) {
+    row(`${n} — franz-go`, 'commits/s', 'higher', (t) => t.scenarios[n]?.go?.commitsPerSec);
+    if (!n.startsWith('transactions of 1 record')) {
+      row(`${n} — franz-go`, 'MiB/s', 'higher', (t) => t.scenarios[n]?.go?.mibPerSec, (t) => krec(t.scenarios[n]?.go?.recordsPerSec));
+    }
+    row(`${n} — flush + commit p99`, 'ms', 'lower', (t) => t.scenarios[n]?.go?.commitLatency?.p99Ms);
   }
   return rows;
 }
@@ -80,7 +88,7 @@ export function renderCpuTable(res) {
   const ids = ['kafka', 'fjord', 'fjord-always'].filter((id) => res.targets[id]);
   const lines = [`| scenario (franz-go) | ${ids.map((id) => res.targets[id].label).join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|`];
   const names = [];
-  for (const id of ids) for (const n of Object.keys(res.targets[id].scenarios)) if (!names.includes(n) && !n.startsWith('end-to-end')) names.push(n);
+  for (const id of ids) for (const n of Object.keys(res.targets[id].scenarios)) if (!names.includes(n) && !n.startsWith('end-to-end') && !n.startsWith('transactions')) names.push(n);
   for (const n of names) {
     const cells = ids.map((id) => {
       const s = res.targets[id].scenarios[n]?.go;

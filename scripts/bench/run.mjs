@@ -43,8 +43,8 @@ const { values: opt } = parseArgs({
 
 const quick = opt.quick;
 const P = quick
-  ? { produce1k: 50_000, produce100: 300_000, consumeMiB: 100, e2eSeconds: 10, e2eWarmup: 2, e2eRate: 1000, starts: 2, tcpBytes: 1 << 30, diskBytes: 256 * MIB, syncSeconds: 2 }
-  : { produce1k: 500_000, produce100: 2_000_000, consumeMiB: 1024, e2eSeconds: 30, e2eWarmup: 3, e2eRate: 1000, starts: 3, tcpBytes: 4 * 1024 * MIB, diskBytes: 1024 * MIB, syncSeconds: 3 };
+  ? { produce1k: 50_000, produce100: 300_000, consumeMiB: 100, e2eSeconds: 10, e2eWarmup: 2, e2eRate: 1000, starts: 2, tcpBytes: 1 << 30, diskBytes: 256 * MIB, syncSeconds: 2, txnCommits: 300, txn100: 30_000, txn10k: 300_000 }
+  : { produce1k: 500_000, produce100: 2_000_000, consumeMiB: 1024, e2eSeconds: 30, e2eWarmup: 3, e2eRate: 1000, starts: 3, tcpBytes: 4 * 1024 * MIB, diskBytes: 1024 * MIB, syncSeconds: 3, txnCommits: 2000, txn100: 300_000, txn10k: 2_000_000 };
 const KAFKA_HEAP = '1G';
 const REPEAT = Math.max(1, Number(opt.repeat ?? (quick ? 1 : 3)));
 
@@ -195,6 +195,20 @@ async function benchTarget(t, dist, fjord) {
         '-seconds', String(P.e2eSeconds), '-warmup', String(P.e2eWarmup), '-size', '1024', '-acks', 'all']));
       R.scenarios[e2eName] = { go: r };
       log(`${t.label}: e2e p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms, p99.9 ${r.latency.p999Ms} ms (rate ${r.achievedRate.toFixed(0)}/s)`);
+    }
+
+    // Transactions (issue 12): one franz-go transactional producer, acks=all, begin → K records →
+    // flush → commit, again and again. K = 1 measures the commit itself (AddPartitionsToTxn,
+    // EndTxn, the markers); K = 100 and 10,000 the cost of transactions on throughput.
+    for (const [perTxn, records] of [[1, P.txnCommits], [100, P.txn100], [10_000, P.txn10k]]) {
+      const name = `transactions of ${perTxn === 1 ? '1 record' : `${perTxn.toLocaleString('en-US')} records`}, 100 B, acks=all, 1p`;
+      if (!wanted(name)) continue;
+      const tp = topic('t');
+      await goTool('create', ['-brokers', bootstrap, '-topic', tp, '-partitions', '1']);
+      const r = await underLoad(broker.pid, () => goTool('txn', ['-brokers', bootstrap, '-topic', tp, '-records', String(records), '-per-txn', String(perTxn), '-size', '100']));
+      R.scenarios[name] = { go: r };
+      loadRss = Math.max(loadRss, r.brokerRssMaxMiB);
+      log(`${t.label}: ${name}: ${r.commitsPerSec.toFixed(0)} commits/s, ${r.mibPerSec.toFixed(1)} MiB/s, commit p50 ${r.commitLatency.p50Ms} ms, p99 ${r.commitLatency.p99Ms} ms`);
     }
     R.loadRssMiB = loadRss;
   } finally {

@@ -6,6 +6,7 @@
 //	fjord-bench produce -brokers B -topic T -records N -size S -acks 1|all [-linger 5ms] [-batch 1048576]
 //	fjord-bench consume -brokers B -topic T -records N
 //	fjord-bench e2e     -brokers B -topic T -rate R -seconds D -size S -acks 1|all [-warmup 2]
+//	fjord-bench txn     -brokers B -topic T -records N -per-txn K -size S
 //	fjord-bench tcp     -bytes N [-chunk 1048576]
 //	fjord-bench disk    -dir D -bytes N
 package main
@@ -313,6 +314,72 @@ func cmdE2E(args []string) {
 		"failed": failed.Load(), "latency": percentiles(samples)})
 }
 
+// cmdTxn produces N records in transactions of K records each (one transactional producer,
+// acks=all): begin, produce K, flush, commit, and again. Reports commits/s, records/s, MiB/s and
+// the latency of each transaction's flush + commit.
+func cmdTxn(args []string) {
+	fs := flag.NewFlagSet("txn", flag.ExitOnError)
+	brokers := fs.String("brokers", "127.0.0.1:9092", "")
+	topic := fs.String("topic", "", "")
+	records := fs.Int("records", 100000, "")
+	perTxn := fs.Int("per-txn", 100, "")
+	size := fs.Int("size", 100, "")
+	fs.Parse(args)
+	if *perTxn < 1 {
+		die("-per-txn must be at least 1")
+	}
+	opts := append(acksOpts("all", 0, 1<<20), kgo.DefaultProduceTopic(*topic),
+		kgo.TransactionalID(fmt.Sprintf("fjord-bench-%d", time.Now().UnixNano())), kgo.TransactionTimeout(60*time.Second))
+	cl := client(*brokers, opts...)
+	defer cl.Close()
+	ctx := context.Background()
+	value := make([]byte, *size)
+	for i := range value {
+		value[i] = byte('a' + i%26)
+	}
+	one := func(n int) time.Duration {
+		if err := cl.BeginTransaction(); err != nil {
+			die("begin: %v", err)
+		}
+		var failed atomic.Value
+		for i := 0; i < n; i++ {
+			cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					failed.CompareAndSwap(nil, err.Error())
+				}
+			})
+		}
+		t0 := time.Now()
+		if err := cl.Flush(ctx); err != nil {
+			die("flush: %v", err)
+		}
+		if e := failed.Load(); e != nil {
+			die("produce in transaction: %v", e)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			die("commit: %v", err)
+		}
+		return time.Since(t0)
+	}
+	one(1) // warm-up: producer id, coordinator, partitions
+	txns := *records / *perTxn
+	if txns < 1 {
+		txns = 1
+	}
+	lat := make([]int64, 0, txns)
+	start := time.Now()
+	for t := 0; t < txns; t++ {
+		lat = append(lat, one(*perTxn).Microseconds())
+	}
+	secs := time.Since(start).Seconds()
+	total := txns * *perTxn
+	emit(map[string]any{
+		"records": total, "transactions": txns, "perTxn": *perTxn, "seconds": secs,
+		"commitsPerSec": float64(txns) / secs, "recordsPerSec": float64(total) / secs,
+		"mibPerSec": float64(total) * float64(*size) / mib / secs, "commitLatency": percentiles(lat),
+	})
+}
+
 func cmdTCP(args []string) {
 	fs := flag.NewFlagSet("tcp", flag.ExitOnError)
 	total := fs.Int64("bytes", 4<<30, "")
@@ -415,7 +482,7 @@ func fdatasync(f *os.File) error {
 
 func main() {
 	if len(os.Args) < 2 {
-		die("usage: fjord-bench create|produce|consume|e2e|tcp|disk [flags]")
+		die("usage: fjord-bench create|produce|consume|e2e|txn|tcp|disk [flags]")
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -427,6 +494,8 @@ func main() {
 		cmdConsume(args)
 	case "e2e":
 		cmdE2E(args)
+	case "txn":
+		cmdTxn(args)
 	case "tcp":
 		cmdTCP(args)
 	case "disk":
