@@ -1,6 +1,6 @@
 // Steps every storage engine takes when appending, kept in one place so engines agree.
 import { Attr, BATCH_HEADER_SIZE, batchCrc, encodeControlBatch, readBatchHeader, writeInt64, type BatchHeader, type TxnMarker } from '../protocol/records.js';
-import type { AppendOptions, PartitionLog } from './types.js';
+import { TxnMarkerEpochError, type AppendOptions, type PartitionLog } from './types.js';
 
 /** A single node is always the leader, in epoch 0 (reported by Metadata and OffsetForLeaderEpoch). */
 export const LEADER_EPOCH = 0;
@@ -36,6 +36,9 @@ export const MIN_BATCH = BATCH_HEADER_SIZE;
 
 /** Appends one control batch holding `marker` through the log's ordinary append path. */
 export async function appendMarker(log: PartitionLog, marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
+  // Checked and appended with no await between, so no other append slips in.
+  const stale = log.producers.checkMarker(marker.producerId, marker.producerEpoch);
+  if (stale) throw new TxnMarkerEpochError(`${log.topic}-${log.partition}: ${stale.message}`);
   const batch = encodeControlBatch(marker);
   const r = await log.append(batch, [readBatchHeader(batch)], options);
   return { offset: r.baseOffset };

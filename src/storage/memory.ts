@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchHeader, TxnMarker } from '../protocol/records.js';
 import { appendMarker, stampBatches } from './append.js';
 import { ProducerStateTable } from './producer-state.js';
+import { TxnState, txnEventOf, type TxnEvent } from './txn-state.js';
 import { StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult, type Storage, type TopicMeta } from './types.js';
 
 interface StoredBatch {
@@ -28,18 +29,23 @@ export class MemoryPartitionLog implements PartitionLog {
   logStartOffset(): number { return this.startOffset; }
   logEndOffset(): number { return this.endOffset; }
 
-  // Transactions, first cut: markers are appended; open transactions are not yet tracked, so the
-  // last stable offset is the log end and no aborted ranges are reported.
+  /** Transactions as readers see the log (applied when an append becomes readable). */
+  private readonly txns = new TxnState();
+
   lastStableOffset(): number {
-    return this.logEndOffset();
+    return this.txns.lastStable(this.startOffset, this.endOffset);
   }
 
   writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
     return appendMarker(this, marker, options);
   }
 
-  abortedTransactions(_from: number, _to: number): { producerId: number; firstOffset: number }[] {
-    return [];
+  abortedTransactions(from: number, to: number): { producerId: number; firstOffset: number }[] {
+    return this.txns.abortedIn(from, to);
+  }
+
+  txnFirstOffset(producerId: number): number {
+    return this.txns.firstOffsetOf(producerId);
   }
 
   async append(batches: Buffer, headers: BatchHeader[], options: AppendOptions): Promise<AppendResult> {
@@ -50,16 +56,21 @@ export class MemoryPartitionLog implements PartitionLog {
     const endOffset = stampBatches(own, headers, baseOffset, options.logAppendTime);
     this.assignedEnd = endOffset;
     const stored: StoredBatch[] = [];
+    const events: TxnEvent[] = [];
     let at = 0;
     for (const h of headers) {
-      stored.push({ bytes: own.subarray(at, at + h.size), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta, maxTimestamp: h.maxTimestamp });
-      this.producers.update(h);
+      const bytes = own.subarray(at, at + h.size);
+      stored.push({ bytes, baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta, maxTimestamp: h.maxTimestamp });
+      const ev = txnEventOf(h, () => bytes);
+      if (ev) events.push(ev);
+      this.producers.update(h, ev?.control?.coordinatorEpoch);
       at += h.size;
     }
     // As with the file engine, offsets are taken now but readers see the append only after its
     // "write" completes: a microtask later, appends in call order (microtasks run first in, first out).
     await Promise.resolve();
     for (const b of stored) this.batches.push(b);
+    for (const ev of events) this.txns.apply(ev);
     this.endOffset = endOffset;
     for (const l of this.listeners) l();
     return { baseOffset, lastOffset: endOffset - 1, logAppendTime: options.logAppendTime ?? -1, logStartOffset: this.startOffset };
@@ -106,6 +117,7 @@ export class MemoryPartitionLog implements PartitionLog {
     if (target <= this.startOffset) return this.startOffset;
     this.startOffset = target;
     this.batches = this.batches.filter((b) => b.lastOffset >= target);
+    this.txns.dropBefore(target);
     return this.startOffset;
   }
 

@@ -1,7 +1,7 @@
 // Per-partition state of idempotent producers: the epoch and the last few batches' sequence
 // ranges of each producer id, so retries are answered with their original offsets and gaps or
 // stale epochs are refused. Rebuilt from the log's batch headers when a partition is recovered.
-import type { BatchHeader } from '../protocol/records.js';
+import { Attr, type BatchHeader } from '../protocol/records.js';
 
 /** Kafka keeps the last five batches per producer (max.in.flight.requests.per.connection ≤ 5). */
 export const BATCHES_KEPT = 5;
@@ -18,6 +18,8 @@ export interface ProducerEntry {
   epoch: number;
   batches: BatchRange[]; // oldest first
   lastTimestamp: number;
+  /** The coordinator epoch of the last transaction marker written for this producer (absent = none). */
+  coordinatorEpoch?: number;
 }
 
 export type SequenceCheck =
@@ -74,12 +76,37 @@ export class ProducerStateTable {
     return { kind: 'append' };
   }
 
-  /** Records an appended batch (its baseOffset already assigned). */
-  update(h: BatchHeader): void {
+  /**
+   * Whether a transaction marker with this epoch may be written: not for an epoch older than the
+   * producer's current one here (a zombie's or a stale coordinator's), as Kafka refuses it.
+   */
+  checkMarker(producerId: number, producerEpoch: number): { errorCode: number; message: string } | null {
+    const e = this.entries.get(producerId);
+    if (e && producerEpoch < e.epoch) return { errorCode: INVALID_PRODUCER_EPOCH, message: `marker for producer ${producerId} has epoch ${producerEpoch}, older than ${e.epoch}` };
+    return null;
+  }
+
+  /**
+   * Records an appended batch (its baseOffset already assigned). A control batch (transaction
+   * marker, `coordinatorEpoch` read from it) carries the producer's current epoch: a newer epoch
+   * starts a fresh entry (sequences start again at 0 in it, as in Kafka), the same one keeps them.
+   */
+  update(h: BatchHeader, coordinatorEpoch = -1): void {
+    if (h.producerId >= 0 && (h.attributes & Attr.CONTROL)) {
+      let e = this.entries.get(h.producerId);
+      if (!e || h.producerEpoch > e.epoch) {
+        e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp };
+        this.entries.set(h.producerId, e);
+      }
+      e.coordinatorEpoch = coordinatorEpoch;
+      e.lastTimestamp = Math.max(e.lastTimestamp, h.maxTimestamp);
+      return;
+    }
     if (h.producerId < 0 || h.baseSequence < 0) return;
     let e = this.entries.get(h.producerId);
     if (!e || h.producerEpoch > e.epoch) {
-      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp };
+      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp, coordinatorEpoch: e?.coordinatorEpoch };
+      if (e.coordinatorEpoch === undefined) delete e.coordinatorEpoch;
       this.entries.set(h.producerId, e);
     }
     e.batches.push({ firstSeq: h.baseSequence, lastSeq: lastSeqOf(h), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta });

@@ -47,6 +47,15 @@ export class CorruptDataError extends StorageError {
   override name = 'CorruptDataError';
 }
 
+/**
+ * writeTxnMarker with an epoch older than the producer's current epoch on the partition (Kafka
+ * refuses such a marker with INVALID_PRODUCER_EPOCH): nothing is written.
+ */
+export class TxnMarkerEpochError extends Error {
+  override name = 'TxnMarkerEpochError';
+  readonly errorCode = 47; // INVALID_PRODUCER_EPOCH
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
@@ -84,9 +93,14 @@ export interface PartitionLog {
    * Ends `marker.producerId`'s transaction on this partition with a control batch (COMMIT or
    * ABORT) appended like any batch; an aborted range is remembered for abortedTransactions().
    * Writing a marker for a producer with no open transaction here is harmless (a retry after a
-   * crash writes markers again). Resolves with the marker's offset.
+   * crash writes markers again): it is appended, ends nothing, records no range. The marker's
+   * epoch becomes the producer's epoch here (a newer one resets its sequences); an older one
+   * rejects with TxnMarkerEpochError and writes nothing. Resolves with the marker's offset.
    */
   writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }>;
+
+  /** First offset of `producerId`'s transaction open on this partition (as readers see the log), or -1. */
+  txnFirstOffset(producerId: number): number;
 
   /**
    * Aborted transactions with data in [from, to): producer id and first offset of each, oldest

@@ -7,7 +7,7 @@ import { appendFileSync, readdirSync, rmSync, statSync, truncateSync } from 'nod
 import { join } from 'node:path';
 import { iterateBatches, validateBatches } from '../../src/protocol/records.js';
 import { createStorage } from '../../src/storage/engines.js';
-import { StorageError, type Storage, type StorageOptions } from '../../src/storage/types.js';
+import { StorageError, TxnMarkerEpochError, type Storage, type StorageOptions } from '../../src/storage/types.js';
 import { append, batch, batchBases, BIG, mustPartition, opts, records, tmp } from './helpers.js';
 
 interface EngineCase {
@@ -408,6 +408,147 @@ for (const engine of ENGINES) {
       await assert.rejects(s.addPartitions('nope', 2), /no topic/);
       await assert.rejects(s.createTopic('zero', 0, {}), /partition count/);
       await s.close();
+    });
+
+    const txn = (pid: number, values: string[], baseSequence: number, producerEpoch = 0) =>
+      batch(values, { producerId: pid, producerEpoch, baseSequence, transactional: true });
+    const marker = (producerId: number, commit: boolean, producerEpoch = 0, coordinatorEpoch = 3) => ({ producerId, producerEpoch, commit, coordinatorEpoch });
+
+    test('transactions: open at the first transactional batch, COMMIT clears, ABORT records a range; LSO follows', async () => {
+      const s = await openStore(engine.freshSpec());
+      await s.createTopic('t', 1, {});
+      const log = mustPartition(s, 't');
+      await append(log, batch(['plain'])); // 0
+      assert.equal(log.lastStableOffset(), 1, 'nothing open: the log end');
+      await append(log, txn(7, ['a', 'b'], 0)); // 1-2
+      assert.equal(log.txnFirstOffset(7), 1);
+      assert.equal(log.lastStableOffset(), 1);
+      await append(log, txn(8, ['x'], 0)); // 3
+      await append(log, txn(7, ['c'], 2)); // 4
+      await append(log, batch(['plain2'])); // 5
+      assert.equal(log.txnFirstOffset(8), 3);
+      assert.equal(log.lastStableOffset(), 1, 'the oldest open transaction holds the LSO');
+      const c = await log.writeTxnMarker(marker(7, true), { sync: false }); // 6
+      assert.equal(c.offset, 6);
+      assert.equal(log.txnFirstOffset(7), -1);
+      assert.equal(log.lastStableOffset(), 3, 'now producer 8 holds it');
+      const a = await log.writeTxnMarker(marker(8, false), { sync: false }); // 7
+      assert.equal(a.offset, 7);
+      assert.equal(log.lastStableOffset(), 8);
+      assert.deepEqual(log.abortedTransactions(0, 8), [{ producerId: 8, firstOffset: 3 }]);
+      assert.deepEqual(log.abortedTransactions(3, 4), [{ producerId: 8, firstOffset: 3 }]);
+      assert.deepEqual(log.abortedTransactions(7, 8), [{ producerId: 8, firstOffset: 3 }], 'the range ends at the marker');
+      assert.deepEqual(log.abortedTransactions(0, 3), [], 'ends before the range starts');
+      assert.deepEqual(log.abortedTransactions(8, 100), []);
+      // A second transaction of producer 7 in the same epoch continues its sequences; it aborts too.
+      await append(log, txn(7, ['d'], 3)); // 8
+      await log.writeTxnMarker(marker(7, false), { sync: false }); // 9
+      assert.deepEqual(log.abortedTransactions(0, 100), [{ producerId: 8, firstOffset: 3 }, { producerId: 7, firstOffset: 8 }]);
+      assert.equal(log.lastStableOffset(), 10);
+      // A marker for a producer with nothing open is appended and ends nothing (a retry after a crash).
+      const again = await log.writeTxnMarker(marker(7, false), { sync: false });
+      assert.equal(again.offset, 10);
+      assert.equal(log.logEndOffset(), 11);
+      assert.deepEqual(log.abortedTransactions(0, 100).length, 2);
+      // Markers are control batches in the log.
+      const bases = [...iterateBatches(Buffer.concat((await log.read(0, BIG, false)).chunks))]
+        .filter((b) => b.header.attributes & 0x20).map((b) => b.header.baseOffset);
+      assert.deepEqual(bases, [6, 7, 9, 10]);
+      await s.close();
+    });
+
+    test('transactions: the marker epoch becomes the producer epoch; an older one is refused', async () => {
+      const s = await openStore(engine.freshSpec());
+      await s.createTopic('t', 1, {});
+      const log = mustPartition(s, 't');
+      await append(log, txn(7, ['a', 'b'], 0, 2));
+      // The coordinator fences the producer: the abort marker carries the bumped epoch.
+      await log.writeTxnMarker(marker(7, false, 3, 5), { sync: false });
+      const e = log.producers.entry(7);
+      assert.equal(e?.epoch, 3);
+      assert.equal(e?.coordinatorEpoch, 5);
+      assert.deepEqual(e?.batches, [], 'a bumped epoch starts its sequences over');
+      const stale = log.producers.check(validateBatches(txn(7, ['z'], 2, 2))[0]);
+      assert.ok(stale.kind === 'error' && stale.errorCode === 47, JSON.stringify(stale));
+      assert.deepEqual(log.producers.check(validateBatches(txn(7, ['z'], 0, 3))[0]), { kind: 'append' });
+      await assert.rejects(log.writeTxnMarker(marker(7, true, 2), { sync: false }), TxnMarkerEpochError);
+      assert.equal(log.logEndOffset(), 3, 'a refused marker writes nothing');
+      // A marker for a producer never seen here creates its entry (the epoch is fenced from now on).
+      await log.writeTxnMarker(marker(9, true, 4), { sync: false });
+      assert.equal(log.producers.entry(9)?.epoch, 4);
+      await s.close();
+    });
+
+    test('transactions: deleteBefore drops aborted ranges below the log start; the LSO never falls below it', async () => {
+      const s = await openStore(engine.freshSpec());
+      await s.createTopic('t', 1, {});
+      const log = mustPartition(s, 't');
+      await append(log, txn(1, ['a'], 0)); // 0
+      await log.writeTxnMarker(marker(1, false), { sync: false }); // 1
+      await append(log, txn(2, ['b'], 0)); // 2
+      await append(log, batch(['c', 'd'])); // 3-4
+      assert.deepEqual(log.abortedTransactions(0, 10), [{ producerId: 1, firstOffset: 0 }]);
+      await log.deleteBefore(2);
+      assert.deepEqual(log.abortedTransactions(0, 10), []);
+      assert.equal(log.lastStableOffset(), 2);
+      await log.deleteBefore(4);
+      assert.equal(log.lastStableOffset(), 4, 'an open transaction below the log start: the log start');
+      await s.close();
+    });
+
+    test('transactions: restart (clean and without close) keeps open transactions, LSO and aborted ranges', durableOnly, async () => {
+      const spec = engine.freshSpec();
+      const o = { segmentBytes: 600, indexIntervalBytes: 128 };
+      const s = await openStore(spec, o);
+      const abandoned: Storage[] = [s];
+      await s.createTopic('t', 1, {});
+      const log = mustPartition(s, 't');
+      const seqs = new Map<number, number>();
+      const send = async (pid: number, v: string) => {
+        const q = seqs.get(pid) ?? 0;
+        seqs.set(pid, q + 1);
+        await append(log, txn(pid, [v.padEnd(60, '.')], q));
+      };
+      for (let round = 0; round < 12; round++) {
+        await send(10, `a${round}`);
+        await send(11, `b${round}`);
+        await append(log, batch([`plain${round}`]));
+        await log.writeTxnMarker(marker(10, round % 3 !== 0), { sync: false });
+        if (round % 2 === 1) await log.writeTxnMarker(marker(11, round % 4 === 1), { sync: false });
+      }
+      await send(12, 'open');
+      const want = {
+        end: log.logEndOffset(), lso: log.lastStableOffset(), aborted: log.abortedTransactions(0, 1e9),
+        open: [10, 11, 12].map((p) => log.txnFirstOffset(p)), producers: log.producers.toJSON(),
+      };
+      assert.ok(want.aborted.length >= 6, JSON.stringify(want.aborted));
+      assert.equal(want.open[0], -1);
+      assert.ok(want.lso < want.end);
+      if (engine.segmentCount) assert.ok(engine.segmentCount(spec, 't', 0) > 3);
+      const seen = (st: Storage) => {
+        const l = mustPartition(st, 't');
+        return {
+          end: l.logEndOffset(), lso: l.lastStableOffset(), aborted: l.abortedTransactions(0, 1e9),
+          open: [10, 11, 12].map((p) => l.txnFirstOffset(p)), producers: l.producers.toJSON(),
+        };
+      };
+      // Without a close (as after kill -9): rebuilt from the log.
+      engine.crash?.(spec);
+      const s2 = await openStore(spec, o);
+      abandoned.push(s2);
+      assert.deepEqual(seen(s2), want);
+      // Clean close and open: from the snapshot.
+      await s2.close();
+      const logs: string[] = [];
+      const s3 = await openStore(spec, o, logs);
+      assert.deepEqual(seen(s3), want);
+      assert.deepEqual(logs.filter((l) => !l.startsWith('info')), []);
+      // The open transaction ends after the restart as it would have before.
+      await mustPartition(s3, 't').writeTxnMarker(marker(12, false), { sync: false });
+      const l3 = mustPartition(s3, 't');
+      assert.equal(l3.abortedTransactions(want.open[2], want.open[2] + 1).at(-1)?.producerId, 12);
+      await s3.close();
+      await abandoned[0].close();
     });
 
     test('onAppend fires once the write is readable; closed logs refuse appends', async () => {

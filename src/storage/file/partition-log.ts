@@ -3,7 +3,7 @@
 // read-ahead), timestamp lookups, fsync, retention and clean close.
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readBatchHeader, type BatchHeader, type TxnMarker } from '../../protocol/records.js';
+import { Attr, readBatchHeader, type BatchHeader, type TxnMarker } from '../../protocol/records.js';
 import { appendMarker, stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
@@ -14,6 +14,7 @@ import { asStorageError, errText, fsyncDir, readAt, readOptional, unlinkQuiet, w
 import { findSegment, HDR, INDEX_RE, INT32_MAX, scanHeaders, SCAN_CHUNK, scanValid, Segment, SEGMENT_RE, SegmentGone, segmentName, type SegmentMark } from './segment.js';
 import { cloneEntry, parseSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
 import { TailCache } from './tail-cache.js';
+import { TxnState, txnEventOf, type TxnEvent } from '../txn-state.js';
 
 /** Queued appends written with one writev: at most this many (IOV_MAX is 1024) and bytes. */
 const MAX_WRITE_GROUP = 64;
@@ -50,6 +51,8 @@ interface WriteJob {
   mark: SegmentMark;
   /** Producer entries as they were before this append (undefined = absent), for rollback. */
   undo: Map<number, ProducerEntry | undefined> | undefined;
+  /** Transaction events of the batches, applied once they are readable. */
+  txnEvents: TxnEvent[] | undefined;
   done: Deferred;
 }
 
@@ -64,6 +67,8 @@ interface ReadAhead {
 
 export class FilePartitionLog implements PartitionLog {
   readonly producers = new ProducerStateTable();
+  /** Transactions as readers see the log: applied in completed(), rebuilt by recovery (see txn-state.ts). */
+  private readonly txns = new TxnState();
   /** Copy-on-write, so a reader holding the array sees a consistent list. */
   private segments: Segment[] = [];
   private startOffset = 0;
@@ -103,18 +108,20 @@ export class FilePartitionLog implements PartitionLog {
     return this.writtenEnd;
   }
 
-  // Transactions, first cut: markers are appended; open transactions are not yet tracked, so the
-  // last stable offset is the log end and no aborted ranges are reported.
   lastStableOffset(): number {
-    return this.logEndOffset();
+    return this.txns.lastStable(this.startOffset, this.writtenEnd);
   }
 
   writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
     return appendMarker(this, marker, options);
   }
 
-  abortedTransactions(_from: number, _to: number): { producerId: number; firstOffset: number }[] {
-    return [];
+  abortedTransactions(from: number, to: number): { producerId: number; firstOffset: number }[] {
+    return this.txns.abortedIn(from, to);
+  }
+
+  txnFirstOffset(producerId: number): number {
+    return this.txns.firstOffsetOf(producerId);
   }
 
   private get interval(): number {
@@ -283,26 +290,54 @@ export class FilePartitionLog implements PartitionLog {
     });
   }
 
+  /**
+   * Producer and transaction state: from the clean-close snapshot when it fits the recovered log,
+   * then (or, without one, from the first segment) by replaying batch headers; a control batch's
+   * record is read to tell COMMIT from ABORT.
+   */
   private async recoverProducers(snapshot: ProducerSnapshot | null): Promise<void> {
     let from = this.segments[0].base;
     let table = new ProducerStateTable();
+    this.txns.clear();
     if (snapshot && snapshot.endOffset <= this.writtenEnd && snapshot.endOffset >= from) {
       table = ProducerStateTable.fromJSON(snapshot.producers);
+      this.txns.loadFrom(snapshot.txns);
       from = snapshot.endOffset;
     } else if (snapshot) {
       this.ctx.log('warn', `${this.label}: producer snapshot at ${snapshot.endOffset} does not fit the log [${from}, ${this.writtenEnd}); rebuilding`);
     }
+    const noBytes = (): Buffer => { throw new Error('assertion: data batches need no bytes'); };
     for (const seg of this.segments) {
       if (seg.writtenEnd <= from || seg.writtenSize === 0) continue;
-      const pos = from > seg.base ? seg.offsets.lookup(from - seg.base) : 0;
-      const r = await seg.peek((fh) =>
-        scanHeaders(fh, pos, seg.writtenSize, (h) => {
-          if (h.baseOffset >= from) table.update(h);
-        }),
-      );
-      if (!r.clean) this.ctx.log('error', `${this.label}: producer state replay stopped at a bad batch in segment ${segmentName(seg.base)}`);
+      let pos = from > seg.base ? seg.offsets.lookup(from - seg.base) : 0;
+      for (;;) {
+        // The scan stops at each control batch, whose bytes are read before it goes on.
+        let control: { h: BatchHeader; at: number } | undefined;
+        const r = await seg.peek((fh) =>
+          scanHeaders(fh, pos, seg.writtenSize, (h, at) => {
+            if (h.baseOffset < from) return;
+            if (h.producerId >= 0 && h.attributes & Attr.CONTROL) {
+              control = { h, at };
+              return false;
+            }
+            table.update(h);
+            this.txns.apply(txnEventOf(h, noBytes));
+          }),
+        );
+        if (!control) {
+          if (!r.clean) this.ctx.log('error', `${this.label}: producer state replay stopped at a bad batch in segment ${segmentName(seg.base)}`);
+          break;
+        }
+        const { h, at } = control;
+        const bytes = await seg.peek((fh) => readAt(fh, at, h.size));
+        const ev = txnEventOf(h, () => bytes);
+        table.update(h, ev?.control?.coordinatorEpoch);
+        this.txns.apply(ev);
+        pos = at + h.size;
+      }
     }
     this.producers.loadFrom(table);
+    this.txns.dropBefore(this.startOffset);
   }
 
   // ----- append ---------------------------------------------------------------------------------
@@ -338,24 +373,29 @@ export class FilePartitionLog implements PartitionLog {
     const baseOffset = this.assignedNext;
     const endOffset = stampBatches(own, headers, baseOffset, options.logAppendTime);
     let undo: Map<number, ProducerEntry | undefined> | undefined;
+    let txnEvents: TxnEvent[] | undefined;
     const lasts: number[] = [];
     const ends: number[] = [];
     let at = 0;
     for (const h of headers) {
-      if (h.producerId >= 0 && h.baseSequence >= 0) {
+      // Idempotent batches and transaction markers change the producer's entry.
+      if (h.producerId >= 0 && (h.baseSequence >= 0 || h.attributes & Attr.CONTROL)) {
         undo ??= new Map();
         if (!undo.has(h.producerId)) {
           const e = this.producers.entry(h.producerId);
           undo.set(h.producerId, e ? cloneEntry(e) : undefined);
         }
       }
-      this.producers.update(h);
+      const from = at;
+      const ev = txnEventOf(h, () => own.subarray(from, from + h.size));
+      if (ev) (txnEvents ??= []).push(ev);
+      this.producers.update(h, ev?.control?.coordinatorEpoch);
       seg.note(seg.assignedSize + at, h);
       at += h.size;
       lasts.push(h.baseOffset + h.lastOffsetDelta);
       ends.push(at);
     }
-    const job: WriteJob = { seg, prev, pos: seg.assignedSize, buf: own, baseOffset, endOffset, lasts, ends, mark, undo, done: deferred() };
+    const job: WriteJob = { seg, prev, pos: seg.assignedSize, buf: own, baseOffset, endOffset, lasts, ends, mark, undo, txnEvents, done: deferred() };
     seg.assignedSize += own.length;
     seg.assignedEnd = endOffset;
     this.assignedNext = endOffset;
@@ -466,6 +506,7 @@ export class FilePartitionLog implements PartitionLog {
     seg.writtenSize = job.pos + job.buf.length;
     seg.writtenEnd = job.endOffset;
     this.writtenEnd = job.endOffset;
+    for (const ev of job.txnEvents ?? []) this.txns.apply(ev);
     this.dirty.add(seg);
     this.cache.add({ base: job.baseOffset, end: job.endOffset, buf: job.buf, lasts: job.lasts, ends: job.ends });
     job.done.resolve();
@@ -796,6 +837,7 @@ export class FilePartitionLog implements PartitionLog {
         throw asStorageError(`${this.label}: persisting log start ${target}`, err);
       }
       this.startOffset = target;
+      this.txns.dropBefore(target);
       await this.dropSegmentsBelow(target);
       return this.startOffset;
     });
@@ -829,7 +871,7 @@ export class FilePartitionLog implements PartitionLog {
     if (snapshot) {
       try {
         await this.groupSync.sync();
-        const snap = { endOffset: this.writtenEnd, producers: this.producers.toJSON() };
+        const snap: ProducerSnapshot = { endOffset: this.writtenEnd, producers: this.producers.toJSON(), txns: this.txns.toJSON() };
         await writeFileAtomic(join(this.dir, 'producer-state.json'), JSON.stringify(snap));
       } catch (err) {
         this.ctx.log('error', `${this.label}: clean shutdown incomplete (${errText(err)}); the next open will replay the log`);
