@@ -28,6 +28,7 @@ import { txnOffsetCommitHandler } from './handlers/txn-offset-commit.js';
 import { endTxnHandler } from './handlers/end-txn.js';
 import { describeTransactionsHandler } from './handlers/describe-transactions.js';
 import { listTransactionsHandler } from './handlers/list-transactions.js';
+import { describeProducersHandler } from './handlers/describe-producers.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -61,6 +62,7 @@ const HANDLERS: readonly AnyApiHandler[] = [
   endTxnHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  describeProducersHandler,
   ...GROUP_HANDLERS,
 ];
 

@@ -7,6 +7,10 @@
 // fetch.max.bytes caps maxBytes whatever the client asks (v0–2, which have no maxBytes, included).
 // v13+ names topics by id.
 // Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
+// Transactions (v4+): every answer carries the partition's last stable offset. read_committed
+// (isolationLevel 1) gets whole batches that start below the LSO only, with the aborted
+// transactions of the returned range (null for read_uncommitted, as Kafka answers); its long poll
+// wakes when an LSO moves (a marker, or an append with nothing open), not on every append.
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { batchesToMessageSet } from '../../protocol/legacy.js';
@@ -14,6 +18,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   FetchRequest, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData,
 } from '../../protocol/generated/types.js';
+import { readBatchHeader } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 
@@ -50,29 +55,58 @@ function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['to
 /** Down-converts read chunks for Fetch v0–3: whole messages up to `limit` bytes (at least one with `minOne`). */
 type Convert = (chunks: Buffer[], fetchOffset: number, limit: number, minOne: boolean) => Promise<Buffer>;
 
+/**
+ * The whole batches of `chunks` that start below `lso` (read_committed), their size, and the
+ * offset after the last one kept (`fetchOffset` when none is).
+ */
+function belowStable(chunks: Buffer[], lso: number, fetchOffset: number): { chunks: Buffer[]; bytes: number; next: number } {
+  const kept: Buffer[] = [];
+  let bytes = 0;
+  let next = fetchOffset;
+  for (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      const h = readBatchHeader(chunk, at);
+      if (h.baseOffset >= lso) break;
+      at += h.size;
+      next = h.baseOffset + h.lastOffsetDelta + 1;
+    }
+    if (at > 0) kept.push(at === chunk.length ? chunk : chunk.subarray(0, at));
+    bytes += at;
+    if (at < chunk.length) break;
+  }
+  return { chunks: kept, bytes, next };
+}
+
 async function readAll(
-  services: BrokerServices, groups: ReturnType<typeof resolve>, maxBytes: number, convert?: Convert,
-): Promise<{ responses: FetchResponseFetchableTopicResponse[]; bytes: number }> {
+  services: BrokerServices, groups: ReturnType<typeof resolve>, maxBytes: number, committed: boolean, convert?: Convert,
+): Promise<{ responses: FetchResponseFetchableTopicResponse[]; bytes: number; lsos: Map<PartitionLog, number> }> {
+  const lsos = new Map<PartitionLog, number>();
   let budget = maxBytes;
   let bytes = 0;
   const responses: FetchResponseFetchableTopicResponse[] = [];
   for (const g of groups) {
     const partitions: FetchResponsePartitionData[] = [];
     for (const w of g.parts) {
-      const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: [] };
+      const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: committed ? [] : null };
       if (!w.log) {
         partitions.push({ ...base, errorCode: w.unknownError, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [] });
         continue;
       }
       const start = w.log.logStartOffset();
       const end = w.log.logEndOffset();
-      const marks = { highWatermark: end, lastStableOffset: end, logStartOffset: start };
+      const lso = w.log.lastStableOffset();
+      lsos.set(w.log, lso);
+      const marks = { highWatermark: end, lastStableOffset: lso, logStartOffset: start };
+      // What this reader may see: read_committed stops at the LSO.
+      const visibleEnd = committed ? lso : end;
       if (w.fetchOffset < start || w.fetchOffset > end) {
         partitions.push({ ...base, ...marks, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: [] });
         continue;
       }
       let records: Buffer[] = [];
-      if (w.fetchOffset < end && budget > 0) {
+      let aborted: { producerId: number; firstOffset: number }[] | null = committed ? [] : null;
+      if (w.fetchOffset < visibleEnd && budget > 0) {
         const limit = Math.min(w.partitionMaxBytes, budget);
         let r: Awaited<ReturnType<PartitionLog['read']>>;
         try {
@@ -90,6 +124,11 @@ async function readAll(
           if (!gone) services.logger.warn(`fetch ${g.topicKey.topic}-${w.partition} at ${w.fetchOffset}: ${err.message}`);
           partitions.push({ ...base, ...marks, errorCode: gone ? w.unknownError : ErrorCode.KAFKA_STORAGE_ERROR, records: [] });
           continue;
+        }
+        if (committed) {
+          const kept = belowStable(r.chunks, lso, w.fetchOffset);
+          r = { chunks: kept.chunks, bytes: kept.bytes };
+          if (kept.next > w.fetchOffset) aborted = w.log.abortedTransactions(w.fetchOffset, kept.next);
         }
         if (convert) {
           let set: Buffer;
@@ -110,19 +149,23 @@ async function readAll(
           budget -= r.bytes;
         }
       }
-      partitions.push({ ...base, ...marks, errorCode: ErrorCode.NONE, records });
+      partitions.push({ ...base, ...marks, abortedTransactions: aborted, errorCode: ErrorCode.NONE, records });
     }
     responses.push({ topic: g.topicKey.topic, topicId: g.topicKey.topicId, partitions });
   }
-  return { responses, bytes };
+  return { responses, bytes, lsos };
 }
 
 function hasPartitionError(responses: FetchResponseFetchableTopicResponse[]): boolean {
   return responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
 }
 
-/** Resolves when any of the logs gets new data, or after `ms`. */
-function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
+/**
+ * Resolves when any of the logs gets new data, or after `ms`. With `stable` (read_committed: the
+ * LSOs the last answer was built on), new data is what moves a log's last stable offset (appends
+ * inside an open transaction do not).
+ */
+function waitForData(logs: PartitionLog[], ms: number, stable: Map<PartitionLog, number> | null): Promise<void> {
   return new Promise((done) => {
     const offs: (() => void)[] = [];
     const finish = () => {
@@ -132,7 +175,20 @@ function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
     };
     const timer = setTimeout(finish, ms);
     timer.unref();
-    for (const log of logs) offs.push(log.onAppend(finish));
+    for (const log of logs) {
+      if (!stable) {
+        offs.push(log.onAppend(finish));
+        continue;
+      }
+      const lso = stable.get(log) ?? log.lastStableOffset();
+      if (log.lastStableOffset() !== lso) {
+        queueMicrotask(finish); // moved while the answer was read
+        continue;
+      }
+      offs.push(log.onAppend(() => {
+        if (log.lastStableOffset() !== lso) finish();
+      }));
+    }
   });
 }
 
@@ -149,7 +205,9 @@ export const fetchHandler = defineHandler({
     const convert: Convert | undefined = ctx.version < 4
       ? (chunks, fetchOffset, limit, minOne) => batchesToMessageSet(chunks, magic, { fetchOffset, maxBytes: limit, minOneMessage: minOne })
       : undefined;
-    let result = await readAll(ctx.services, groups, maxBytes, convert);
+    // v0-3 have no isolation level: the decoder gives 0 (read_uncommitted).
+    const committed = (req.isolationLevel ?? 0) === 1;
+    let result = await readAll(ctx.services, groups, maxBytes, committed, convert);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
     // Like Kafka, answer at once when a partition has an error (e.g. OFFSET_OUT_OF_RANGE): waiting
@@ -157,9 +215,9 @@ export const fetchHandler = defineHandler({
     while (result.bytes < Math.max(1, req.minBytes) && logs.length > 0 && !hasPartitionError(result.responses)) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      await waitForData(logs, left);
+      await waitForData(logs, left, committed ? result.lsos : null);
       groups = resolve(ctx, req); // a topic may have been deleted (or re-created) meanwhile
-      result = await readAll(ctx.services, groups, maxBytes, convert);
+      result = await readAll(ctx.services, groups, maxBytes, committed, convert);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
   },

@@ -1,7 +1,8 @@
 // ListOffsets v0–10. Timestamps: -2 earliest, -1 latest, -3 max timestamp (v7+), -4 earliest local
 // (v8+, same as earliest here), otherwise the first offset whose timestamp is >= the one asked.
-// v0 answers with the old `oldStyleOffsets` array. Without transactions, read_committed's last
-// stable offset equals the log end. A timestamp lookup returns the first *record* at or after it.
+// v0 answers with the old `oldStyleOffsets` array. LATEST is the log end for read_uncommitted and
+// the last stable offset for read_committed (isolationLevel 1, v2+). A timestamp lookup returns
+// the first *record* at or after it.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -56,7 +57,7 @@ export const listOffsetsHandler = defineHandler({
         if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
         const ts = p.timestamp;
         if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) answer(ErrorCode.NONE, log.logStartOffset(), -1);
-        else if (ts === LATEST) answer(ErrorCode.NONE, log.logEndOffset(), -1);
+        else if (ts === LATEST) answer(ErrorCode.NONE, req.isolationLevel === 1 ? log.lastStableOffset() : log.logEndOffset(), -1);
         else if (ts === MAX_TIMESTAMP) {
           // Approximation: the last record; exact max-timestamp search needs per-record decoding.
           const end = log.logEndOffset();

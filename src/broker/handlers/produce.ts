@@ -12,6 +12,11 @@
 // state: a retry of one of the last five batches is answered with its original offset, gaps and
 // stale epochs are refused.
 //
+// Transactions: a transactional batch needs a producer id, epoch and sequence (INVALID_RECORD
+// otherwise: it could never be ended, nor fenced); control batches are the broker's own
+// (INVALID_RECORD, as Kafka's LogValidator); a non-transactional batch from a producer with a
+// transaction open on the partition is refused with INVALID_TXN_STATE, as Kafka does.
+//
 // Order (DESIGN.md invariant 4): a partition whose batches are all uncompressed, with nothing of
 // an earlier request still being checked, appends synchronously, as before. Otherwise the append
 // waits in that partition's queue (`appendQueues`): it starts only after the previous produce to
@@ -73,12 +78,10 @@ function headerProblem(ctx: RequestContext, topicName: string, index: number, he
     if (batchCodec(h) === Codec.zstd && ctx.version < 7) {
       return failure(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later');
     }
-    if (h.attributes & Attr.TRANSACTIONAL) {
-      // Transactions: the partition must be in the producer's open transaction (AddPartitionsToTxn).
-      const txnProblem = ctx.services.transactions.checkProduce(h.producerId, h.producerEpoch, topicName, index);
-      if (txnProblem) return failure(index, txnProblem.errorCode, txnProblem.message);
-    }
     if (h.attributes & Attr.CONTROL) return failure(index, ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+    if (h.attributes & Attr.TRANSACTIONAL && (h.producerId < 0 || h.producerEpoch < 0 || h.baseSequence < 0)) {
+      return failure(index, ErrorCode.INVALID_RECORD, `transactional batch without a producer id, epoch and sequence (${h.producerId}/${h.producerEpoch}/${h.baseSequence})`);
+    }
   }
   return null;
 }
@@ -93,6 +96,16 @@ function queueCheck(shared: RequestChecks, check: (budget: number) => Promise<nu
   return run;
 }
 
+/**
+ * Whether `h` (a transactional batch) belongs to the producer's open transaction with this
+ * partition added to it (AddPartitionsToTxn): INVALID_TXN_STATE when not, INVALID_PRODUCER_EPOCH
+ * for another epoch of the producer.
+ */
+function transactionProblem(ctx: RequestContext, topicName: string, index: number, h: BatchHeader): PartitionOutcome | null {
+  const problem = ctx.services.transactions.checkProduce(h.producerId, h.producerEpoch, topicName, index);
+  return problem ? failure(index, problem.errorCode, problem.message) : null;
+}
+
 /** The idempotence check and the append, with no await between them (invariant 4). */
 function appendChecked(ctx: RequestContext, topicName: string, index: number, log: PartitionLog, { records, headers }: Checked, acks: number, logAppend: boolean): PartitionOutcome | Promise<PartitionOutcome> {
   const { services } = ctx;
@@ -100,6 +113,13 @@ function appendChecked(ctx: RequestContext, topicName: string, index: number, lo
   for (const h of headers) {
     const check = log.producers.check(h);
     if (check.kind === 'error') return failure(index, check.errorCode, check.message);
+    if (h.attributes & Attr.TRANSACTIONAL) {
+      // A retry of a batch already written is answered as a duplicate even if its transaction has ended since.
+      const refused = check.kind === 'append' ? transactionProblem(ctx, topicName, index, h) : null;
+      if (refused) return refused;
+    } else if (h.producerId >= 0 && log.txnFirstOffset(h.producerId) >= 0) {
+      return failure(index, ErrorCode.INVALID_TXN_STATE, `producer ${h.producerId} has a transaction open on ${topicName}-${index}; its batches must be transactional`);
+    }
     if (check.kind === 'duplicate') {
       if (headers.length > 1) return failure(index, ErrorCode.DUPLICATE_SEQUENCE_NUMBER, 'duplicate batch inside a multi-batch request');
       return { index, errorCode: ErrorCode.NONE, baseOffset: check.baseOffset, logAppendTimeMs: -1, logStartOffset: log.logStartOffset(), errorMessage: null };
