@@ -6,7 +6,7 @@ import { TxnState, type TxnSnapshot } from '../txn-state.js';
 export interface ProducerSnapshot {
   endOffset: number;
   producers: [number, ProducerEntry][];
-  /** Open transactions and aborted ranges at `endOffset` (a file without it is not trusted). */
+  /** Open transactions and aborted ranges at `endOffset`. */
   txns: TxnSnapshot;
 }
 
@@ -32,7 +32,9 @@ export function parseSnapshot(text: string): ProducerSnapshot | null {
   if (!x || typeof x !== 'object') return null;
   const s = x as { endOffset?: unknown; producers?: unknown; txns?: unknown };
   if (typeof s.endOffset !== 'number' || !Array.isArray(s.producers)) return null;
-  const txns = TxnState.parse(s.txns);
+  // Snapshots written before transactions existed have no `txns`: Fjord refused transactional
+  // batches then, so there was nothing open and nothing aborted.
+  const txns = s.txns === undefined ? { open: [], aborted: [] } : TxnState.parse(s.txns);
   if (!txns) return null;
   const rows: [number, ProducerEntry][] = [];
   for (const row of s.producers as unknown[]) {
