@@ -283,7 +283,9 @@ export class TransactionCoordinator {
         if (isPrepare(after.state)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
         let producerId = after.producerId;
         let producerEpoch = after.producerEpoch + 1;
-        let lastProducerEpoch = after.producerEpoch;
+        // The epoch a KIP-360 retry may present next: the caller's own. A new producer (none
+        // presented) leaves none, so the producer it fences cannot come back with its old epoch (as Kafka).
+        let lastProducerEpoch = current.producerId >= 0 ? current.producerEpoch : -1;
         if (producerEpoch >= MAX_EPOCH) {
           producerId = await this.options.producerIds.allocate();
           producerEpoch = 0;

@@ -1,0 +1,77 @@
+// Adversarial cases for the transaction coordinator over real TCP (issue 12 review): fencing that
+// a zombie must not undo, completions retried while requests keep arriving, topics deleted under a
+// transaction, offsets of a read_committed reader, and plain vs transactional offset commits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { withBroker, uniqueTopic, eventually } from '../helpers.js';
+import { RawConnection, type Message } from '../raw-client.js';
+import { ApiKey } from '../../src/protocol/apis.js';
+import { ErrorCode } from '../../src/protocol/generated/errors.js';
+import { encodeBatch } from '../../src/protocol/records.js';
+import { StorageError } from '../../src/storage/types.js';
+import type { RunningBroker } from '../../src/index.js';
+
+let broker: RunningBroker;
+// A sweep interval longer than any test: completions here happen only when a request asks for them.
+before(async () => { broker = await withBroker({ transactionAbortCheckIntervalMs: 600000 }); });
+after(async () => { await broker.stop(); });
+
+let ids = 0;
+const txnId = (base: string) => `${base}-${process.pid}-${ids++}`;
+type Pid = { producerId: number; producerEpoch: number };
+
+async function init(c: RawConnection, id: string, current: Pid = { producerId: -1, producerEpoch: -1 }, version = 4): Promise<Pid & { errorCode: number }> {
+  const r = await c.request(ApiKey.InitProducerId, version, { transactionalId: id, transactionTimeoutMs: 60000, ...current });
+  return { producerId: Number(r.producerId), producerEpoch: r.producerEpoch, errorCode: r.errorCode };
+}
+
+async function addPartitions(c: RawConnection, id: string, p: Pid, topics: { name: string; partitions: number[] }[]): Promise<number[]> {
+  const r = await c.request(ApiKey.AddPartitionsToTxn, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: p.producerId, v3AndBelowProducerEpoch: p.producerEpoch, v3AndBelowTopics: topics });
+  return r.resultsByTopicV3AndBelow.flatMap((t: Message) => t.resultsByPartition.map((x: Message) => x.partitionErrorCode));
+}
+
+async function endTxn(c: RawConnection, id: string, p: Pid, committed: boolean): Promise<number> {
+  return (await c.request(ApiKey.EndTxn, 3, { transactionalId: id, producerId: p.producerId, producerEpoch: p.producerEpoch, committed })).errorCode;
+}
+
+async function describe(c: RawConnection, id: string): Promise<Message> {
+  return (await c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] })).transactionStates[0];
+}
+
+async function produceTxn(c: RawConnection, id: string, p: Pid, topic: string, seq: number, value: string): Promise<number> {
+  const records = encodeBatch({ records: [{ value }], producerId: p.producerId, producerEpoch: p.producerEpoch, baseSequence: seq, transactional: true });
+  const r = await c.request(ApiKey.Produce, 7, { transactionalId: id, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  return r.responses[0].partitionResponses[0].errorCode;
+}
+
+test('KIP-360: a producer fenced by a new InitProducerId cannot come back by presenting its old epoch', async () => {
+  const topic = uniqueTopic('txn-review-unfence');
+  await broker.broker.topics.create(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const id = txnId('unfence');
+  const zombie = await init(c, id);
+  assert.equal(zombie.errorCode, ErrorCode.NONE);
+  // The new producer initializes while the old one has no transaction open (nothing to abort).
+  const live = await init(c, id);
+  assert.equal(live.producerEpoch, zombie.producerEpoch + 1);
+  assert.deepEqual(await addPartitions(c, id, live, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+
+  // The zombie asks for an epoch bump with its own id and epoch (what librdkafka and Java do after
+  // an abortable error). Kafka forgets the previous epoch when a new producer initializes, so this is fenced.
+  const back = await init(c, id, zombie);
+  assert.equal(back.errorCode, ErrorCode.PRODUCER_FENCED);
+  assert.equal((await init(c, id, zombie, 3)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'v3 has no PRODUCER_FENCED');
+  // The live producer's transaction was not touched.
+  assert.equal((await describe(c, id)).transactionState, 'Ongoing');
+  assert.equal(await endTxn(c, id, live, true), ErrorCode.NONE);
+
+  // A producer bumping its own epoch (KIP-360) still works, and a retry of that bump is answered again.
+  const bumped = await init(c, id, live);
+  assert.equal(bumped.errorCode, ErrorCode.NONE);
+  assert.equal(bumped.producerEpoch, live.producerEpoch + 1);
+  const retried = await init(c, id, live);
+  assert.equal(retried.errorCode, ErrorCode.NONE);
+  assert.deepEqual(await addPartitions(c, id, retried, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+  assert.equal(await endTxn(c, id, retried, false), ErrorCode.NONE);
+  c.close();
+});
