@@ -75,3 +75,65 @@ test('KIP-360: a producer fenced by a new InitProducerId cannot come back by pre
   assert.equal(await endTxn(c, id, retried, false), ErrorCode.NONE);
   c.close();
 });
+
+test('completions retried by requests run one at a time: a late one cannot put back the epoch a newer InitProducerId replaced', async () => {
+  const topic = uniqueTopic('txn-review-complete');
+  await broker.broker.topics.create(topic, 1);
+  const log = broker.broker.storage.partition(topic, 0)!;
+  const write = log.writeTxnMarker.bind(log);
+  // Marker writes: the first fails (the commit is decided but not completed), later ones wait at a gate.
+  let failNext = true;
+  let gated = true;
+  const waiting: (() => void)[] = [];
+  let inFlight = 0;
+  log.writeTxnMarker = async (marker, options) => {
+    if (failNext) {
+      failNext = false;
+      throw new StorageError('injected marker write failure');
+    }
+    inFlight++;
+    try {
+      if (gated) await new Promise<void>((resolve) => waiting.push(resolve));
+      return await write(marker, options);
+    } finally {
+      inFlight--;
+    }
+  };
+  const c = await RawConnection.connect(broker.port);
+  const c2 = await RawConnection.connect(broker.port);
+  const id = txnId('complete');
+  try {
+    const p = await init(c, id);
+    assert.deepEqual(await addPartitions(c, id, p, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+    assert.equal(await produceTxn(c, id, p, topic, 0, 'a'), ErrorCode.NONE);
+    assert.equal(await endTxn(c, id, p, true), ErrorCode.NONE, 'the outcome is on disk; completing it is retried');
+    assert.equal((await describe(c, id)).transactionState, 'PrepareCommit');
+
+    // A new producer's InitProducerId finds the completion pending: CONCURRENT_TRANSACTIONS (and a completion starts).
+    assert.equal((await init(c, id)).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+    await eventually(() => waiting.length >= 1, 10000, 'a completion writing its marker');
+    // Its retry, while that completion is still writing.
+    const retry = init(c2, id);
+    await Promise.race([retry, new Promise((r) => setTimeout(r, 300))]);
+    // The first completion finishes; the producer keeps retrying until it gets an epoch.
+    waiting.shift()!();
+    let got = await retry;
+    for (let i = 0; got.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS && i < 50; i++) got = await init(c, id);
+    assert.equal(got.errorCode, ErrorCode.NONE);
+    // Let every other completion finish.
+    gated = false;
+    while (waiting.length) waiting.shift()!();
+    await eventually(() => inFlight === 0, 10000, 'marker writes to finish');
+    await new Promise((r) => setTimeout(r, 300));
+    const d = await describe(c, id);
+    assert.equal(d.transactionState, 'Empty');
+    assert.equal(d.producerEpoch, got.producerEpoch, 'the epoch handed out last is the current one');
+    assert.deepEqual(await addPartitions(c, id, got, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+    assert.equal(await endTxn(c, id, got, false), ErrorCode.NONE);
+  } finally {
+    gated = false;
+    while (waiting.length) waiting.shift()!();
+    c.close();
+    c2.close();
+  }
+});

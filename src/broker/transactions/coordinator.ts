@@ -219,6 +219,14 @@ export class TransactionCoordinator {
     await this.persist(id, { ...r, state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: [], groups: [], updateTimestamp: Date.now() });
   }
 
+  /**
+   * Retries the completion of `id` as the next request of its chain (called from inside one): a
+   * completion running beside the chain could persist its Complete* over a newer record.
+   */
+  private completeLater(id: string): void {
+    void this.serial(id, () => this.complete(id)).catch((err) => this.logger.warn(`transaction ${id}: completion failed, retried later: ${(err as Error).message}`));
+  }
+
   /** Ends the Ongoing transaction of `id` with an abort at epoch + 1, fencing the producer that had it. */
   private async fenceAndAbort(id: string, why: string): Promise<void> {
     const r = this.txns.get(id);
@@ -275,7 +283,7 @@ export class TransactionCoordinator {
           return fail(ErrorCode.PRODUCER_FENCED);
         }
         if (isPrepare(r.state)) {
-          void this.complete(id).catch(() => undefined);
+          this.completeLater(id);
           return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
         }
         if (r.state === 'Ongoing') await this.fenceAndAbort(id, 'a new producer initialized the transactional id');
@@ -458,7 +466,7 @@ export class TransactionCoordinator {
         case 'PrepareCommit':
         case 'PrepareAbort':
           if ((r.state === 'PrepareCommit') !== commit) return ErrorCode.INVALID_TXN_STATE;
-          void this.complete(id).catch(() => undefined);
+          this.completeLater(id);
           return ErrorCode.CONCURRENT_TRANSACTIONS;
         default: // Empty, Dead
           return ErrorCode.INVALID_TXN_STATE;
