@@ -38,6 +38,22 @@ async function describe(c: RawConnection, id: string): Promise<Message> {
   return (await c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] })).transactionStates[0];
 }
 
+async function listOffset(c: RawConnection, topic: string, timestamp: number, isolationLevel: number): Promise<number> {
+  const r = await c.request(ApiKey.ListOffsets, 7, { replicaId: -1, isolationLevel, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] });
+  const part = r.topics[0].partitions[0];
+  assert.equal(part.errorCode, ErrorCode.NONE);
+  return Number(part.offset);
+}
+
+async function fetchCommitted(c: RawConnection, topic: string, fetchOffset: number): Promise<Message> {
+  const r = await c.request(ApiKey.Fetch, 11, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 1, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  return r.responses[0].partitions[0];
+}
+
 async function produceTxn(c: RawConnection, id: string, p: Pid, topic: string, seq: number, value: string): Promise<number> {
   const records = encodeBatch({ records: [{ value }], producerId: p.producerId, producerEpoch: p.producerEpoch, baseSequence: seq, transactional: true });
   const r = await c.request(ApiKey.Produce, 7, { transactionalId: id, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
@@ -136,4 +152,68 @@ test('completions retried by requests run one at a time: a late one cannot put b
     c.close();
     c2.close();
   }
+});
+
+test('a topic deleted in the middle of a transaction: EndTxn completes, the other partitions get their markers', async () => {
+  const gone = uniqueTopic('txn-review-gone');
+  const kept = uniqueTopic('txn-review-kept');
+  await broker.broker.topics.create(gone, 1);
+  await broker.broker.topics.create(kept, 1);
+  const c = await RawConnection.connect(broker.port);
+  const id = txnId('gone');
+  const p = await init(c, id);
+  assert.deepEqual(await addPartitions(c, id, p, [{ name: gone, partitions: [0] }, { name: kept, partitions: [0] }]), [ErrorCode.NONE, ErrorCode.NONE]);
+  assert.equal(await produceTxn(c, id, p, gone, 0, 'x'), ErrorCode.NONE);
+  assert.equal(await produceTxn(c, id, p, kept, 0, 'y'), ErrorCode.NONE);
+  const del = await c.request(ApiKey.DeleteTopics, 4, { topicNames: [gone], timeoutMs: 5000 });
+  assert.equal(del.responses[0].errorCode, ErrorCode.NONE);
+  assert.equal(await endTxn(c, id, p, true), ErrorCode.NONE);
+  assert.equal((await describe(c, id)).transactionState, 'CompleteCommit');
+  assert.equal(await listOffset(c, kept, -1, 1), 2, 'data + marker: the LSO is the log end');
+  const f = await fetchCommitted(c, kept, 0);
+  assert.equal(Number(f.lastStableOffset), 2);
+  assert.deepEqual(f.abortedTransactions, []);
+  // The next transaction goes on normally.
+  assert.deepEqual(await addPartitions(c, id, p, [{ name: kept, partitions: [0] }]), [ErrorCode.NONE]);
+  assert.equal(await endTxn(c, id, p, false), ErrorCode.NONE);
+  c.close();
+});
+
+test('DeleteRecords past the first offset of an open transaction: the LSO is the log start until the transaction ends', async () => {
+  const topic = uniqueTopic('txn-review-delrec');
+  await broker.broker.topics.create(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const id = txnId('delrec');
+  const p = await init(c, id);
+  assert.deepEqual(await addPartitions(c, id, p, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+  assert.equal(await produceTxn(c, id, p, topic, 0, 'a'), ErrorCode.NONE); // 0
+  assert.equal(await produceTxn(c, id, p, topic, 1, 'b'), ErrorCode.NONE); // 1
+  const dr = await c.request(ApiKey.DeleteRecords, 1, { topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 1 }] }], timeoutMs: 5000 });
+  assert.equal(dr.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+  assert.equal(await listOffset(c, topic, -1, 1), 1);
+  let f = await fetchCommitted(c, topic, 1);
+  assert.equal(f.errorCode, ErrorCode.NONE);
+  assert.equal(Number(f.lastStableOffset), 1);
+  assert.equal(f.records.length ?? 0, 0, 'nothing of the open transaction is served');
+  assert.equal(await endTxn(c, id, p, false), ErrorCode.NONE); // marker at 2
+  f = await fetchCommitted(c, topic, 1);
+  assert.equal(Number(f.lastStableOffset), 3);
+  assert.deepEqual(f.abortedTransactions.map((a: Message) => [Number(a.producerId), Number(a.firstOffset)]), [[p.producerId, 0]], 'the aborted range that began below the log start');
+  c.close();
+});
+
+test('ListOffsets by timestamp in read_committed finds nothing at or past the LSO (as Kafka)', async () => {
+  const topic = uniqueTopic('txn-review-lo-ts');
+  await broker.broker.topics.create(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const id = txnId('lo-ts');
+  const p = await init(c, id);
+  assert.deepEqual(await addPartitions(c, id, p, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+  assert.equal(await produceTxn(c, id, p, topic, 0, 'open'), ErrorCode.NONE); // 0, open
+  assert.equal(await listOffset(c, topic, 0, 0), 0, 'read_uncommitted finds it');
+  assert.equal(await listOffset(c, topic, 0, 1), -1, 'read_committed: the only match is past the LSO');
+  assert.equal(await listOffset(c, topic, -3, 1), -1, 'max timestamp too');
+  assert.equal(await endTxn(c, id, p, true), ErrorCode.NONE);
+  assert.equal(await listOffset(c, topic, 0, 1), 0);
+  c.close();
 });

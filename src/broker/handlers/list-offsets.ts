@@ -2,7 +2,7 @@
 // (v8+, same as earliest here), otherwise the first offset whose timestamp is >= the one asked.
 // v0 answers with the old `oldStyleOffsets` array. LATEST is the log end for read_uncommitted and
 // the last stable offset for read_committed (isolationLevel 1, v2+). A timestamp lookup returns
-// the first *record* at or after it.
+// the first *record* at or after it; in read_committed none at or past the LSO (-1, as Kafka).
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -56,12 +56,14 @@ export const listOffsetsHandler = defineHandler({
         if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
         if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
         const ts = p.timestamp;
+        // As Kafka: a search by timestamp finds nothing a reader of this isolation level cannot fetch yet.
+        const fetchable = () => (req.isolationLevel === 1 ? log.lastStableOffset() : log.logEndOffset());
         if (ts === EARLIEST || ts === EARLIEST_LOCAL || ts === EARLIEST_PENDING_UPLOAD) answer(ErrorCode.NONE, log.logStartOffset(), -1);
         else if (ts === LATEST) answer(ErrorCode.NONE, req.isolationLevel === 1 ? log.lastStableOffset() : log.logEndOffset(), -1);
         else if (ts === MAX_TIMESTAMP) {
           // Approximation: the last record; exact max-timestamp search needs per-record decoding.
           const end = log.logEndOffset();
-          answer(ErrorCode.NONE, end > log.logStartOffset() ? end - 1 : -1, -1);
+          answer(ErrorCode.NONE, end > log.logStartOffset() && end - 1 < fetchable() ? end - 1 : -1, -1);
         } else if (ts < 0) {
           answer(ErrorCode.INVALID_REQUEST, -1, -1);
         } else {
@@ -75,7 +77,7 @@ export const listOffsetsHandler = defineHandler({
             answer(err instanceof CorruptDataError ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.KAFKA_STORAGE_ERROR, -1, -1);
             continue;
           }
-          if (found) answer(ErrorCode.NONE, found.offset, found.timestamp);
+          if (found && found.offset < fetchable()) answer(ErrorCode.NONE, found.offset, found.timestamp);
           else answer(ErrorCode.NONE, ctx.version === 0 ? log.logEndOffset() : -1, -1);
         }
       }
