@@ -217,3 +217,27 @@ test('ListOffsets by timestamp in read_committed finds nothing at or past the LS
   assert.equal(await listOffset(c, topic, 0, 1), 0);
   c.close();
 });
+
+test('a partition whose producer epoch moved past the transaction (idempotent InitProducerId presenting the id) does not wedge EndTxn', async () => {
+  const topic = uniqueTopic('txn-review-wedge');
+  await broker.broker.topics.create(topic, 1);
+  const c = await RawConnection.connect(broker.port);
+  const id = txnId('wedge');
+  const p = await init(c, id);
+  // Another client presents that producer id without a transactional id and gets its epoch bumped.
+  const other = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: p.producerId, producerEpoch: p.producerEpoch });
+  assert.equal(other.errorCode, ErrorCode.NONE);
+  const idem = encodeBatch({ records: [{ value: 'idem' }], producerId: p.producerId, producerEpoch: other.producerEpoch, baseSequence: 0 });
+  const r = await c.request(ApiKey.Produce, 7, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: idem }] }] });
+  assert.equal(r.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+
+  assert.deepEqual(await addPartitions(c, id, p, [{ name: topic, partitions: [0] }]), [ErrorCode.NONE]);
+  assert.equal(await produceTxn(c, id, p, topic, 0, 'txn'), ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal(await endTxn(c, id, p, false), ErrorCode.NONE);
+  // Nothing of this transaction is open on the partition, so its marker there has nothing to end.
+  assert.equal((await describe(c, id)).transactionState, 'CompleteAbort');
+  const next = await init(c, id);
+  assert.equal(next.errorCode, ErrorCode.NONE);
+  assert.equal(await listOffset(c, topic, -1, 1), await listOffset(c, topic, -1, 0), 'nothing holds the LSO');
+  c.close();
+});

@@ -23,7 +23,7 @@
 // right after a PrepareCommit/PrepareAbort record is on disk and before any marker is written.
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { TxnMarker } from '../../protocol/records.js';
-import { StorageError, type Storage } from '../../storage/types.js';
+import { StorageError, TxnMarkerEpochError, type Storage } from '../../storage/types.js';
 import { MAX_OFFSET_METADATA_LENGTH, type GroupCoordinator, type TxnOffset } from '../groups/coordinator.js';
 import type { Logger } from '../logger.js';
 import type { ProducerIdManager } from '../producer-ids.js';
@@ -212,6 +212,12 @@ export class TransactionCoordinator {
       try {
         await log.writeTxnMarker(marker, { sync: true });
       } catch (err) {
+        // A newer epoch of this producer id was written there (an idempotent InitProducerId that
+        // presented it): Produce refuses this epoch's batches then, so nothing of ours is open to end.
+        if (err instanceof TxnMarkerEpochError) {
+          this.logger.warn(`transaction ${id}: no marker for ${topic}-${partition}: ${err.message}`);
+          return;
+        }
         if (storage.partition(topic, partition)) throw err;
       }
     }));
