@@ -218,16 +218,18 @@ test('ListOffsets by timestamp in read_committed finds nothing at or past the LS
   c.close();
 });
 
-test('a partition whose producer epoch moved past the transaction (idempotent InitProducerId presenting the id) does not wedge EndTxn', async () => {
+test('a partition whose producer epoch moved past the transaction (a client writing with a newer epoch of that id) does not wedge EndTxn', async () => {
   const topic = uniqueTopic('txn-review-wedge');
   await broker.broker.topics.create(topic, 1);
   const c = await RawConnection.connect(broker.port);
   const id = txnId('wedge');
   const p = await init(c, id);
-  // Another client presents that producer id without a transactional id and gets its epoch bumped.
+  // InitProducerId without a transactional id always hands out a new id (as Kafka), never this one.
   const other = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: p.producerId, producerEpoch: p.producerEpoch });
   assert.equal(other.errorCode, ErrorCode.NONE);
-  const idem = encodeBatch({ records: [{ value: 'idem' }], producerId: p.producerId, producerEpoch: other.producerEpoch, baseSequence: 0 });
+  assert.notEqual(other.producerId, p.producerId);
+  // A client that forges a newer epoch of the transactional producer's id in a plain idempotent batch.
+  const idem = encodeBatch({ records: [{ value: 'idem' }], producerId: p.producerId, producerEpoch: p.producerEpoch + 3, baseSequence: 0 });
   const r = await c.request(ApiKey.Produce, 7, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: idem }] }] });
   assert.equal(r.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
 

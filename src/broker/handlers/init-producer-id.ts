@@ -1,6 +1,7 @@
-// InitProducerId v0–5. Without a transactional id (idempotent producers): a fresh producer id with
-// epoch 0; a client that presents its current id and epoch (v3+, after UNKNOWN_PRODUCER_ID or a
-// timeout) gets the same id with the epoch bumped. With a transactional id the transaction
+// InitProducerId v0–5. Without a transactional id (idempotent producers): always a fresh producer id
+// with epoch 0, as Kafka answers, even when the client presents its current id and epoch (v3+):
+// bumping the epoch of whatever id a client names would let any client fence another's idempotent
+// producer. With a transactional id the transaction
 // coordinator answers (transactions/coordinator.ts): a new id gets a producer id and epoch 0, a
 // known one its epoch bumped (fencing the older producer; an open transaction is aborted first),
 // a new producer id once the epoch is exhausted; transactionTimeoutMs past
@@ -23,9 +24,6 @@ export const initProducerIdHandler = defineHandler({
     if (req.transactionalId !== null && req.transactionalId !== '') {
       const r = await ctx.services.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, current);
       return { throttleTimeMs: 0, errorCode: fencedFor(r.errorCode, ctx.version, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
-    }
-    if (current.producerId >= 0 && current.producerEpoch >= 0 && current.producerEpoch < 32766) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: current.producerId, producerEpoch: current.producerEpoch + 1 };
     }
     const producerId = await ctx.services.producerIds.allocate();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
