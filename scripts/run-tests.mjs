@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const SLOW_DIRS = new Set(['conformance', 'bench', 'soak']);
+const SLOW_DIRS = new Set(['conformance', 'bench', 'soak', 'eos']);
 
 function collect(path, top) {
   if (statSync(path).isFile()) return path.endsWith('.test.ts') ? [path] : [];
