@@ -9,7 +9,9 @@ import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
 import { createLogger, type Logger } from './logger.js';
-import { CloseConnection, KafkaServer } from './server.js';
+import { CloseConnection, KafkaServer, type ListenerBinding } from './server.js';
+import { ConfigError, advertisable, resolveListeners, unauthenticatedNetworkProblem, unservedProtocolProblem, type ListenerInfo, type ListenerSpec } from './listeners.js';
+import { ListenerTls, sslConfigFor } from './tls.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { RetentionTask } from './retention.js';
 import { Topics } from './topics.js';
@@ -25,15 +27,21 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly transactions: TransactionCoordinator;
   readonly server: KafkaServer;
   readonly retention: RetentionTask;
-  /** Set by start() from the bound listeners (or the advertised.* settings). */
-  advertisedHost = '127.0.0.1';
-  advertisedPort = 0;
+  /** Every listener, in config order; advertised addresses are set by start() from the binds (or advertised.listeners). */
+  readonly listeners: readonly ListenerInfo[];
+  /** Per listener (same order): the hosts and port actually bound, once started. */
+  bound: { boundHosts: string[]; port: number }[] = [];
+  private readonly bindings: (ListenerBinding & { readonly spec: ListenerSpec })[];
   private isOpen = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
 
   constructor(config: Partial<BrokerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
     this.logger = logger ?? createLogger(this.config.logLevel);
+    // Listeners and their TLS material first: a config that cannot be served (or must not be, on a
+    // network without authentication) is refused before anything is bound or opened.
+    this.bindings = bindingsOf(this.config);
+    this.listeners = this.bindings.map((b) => b.info);
     this.storage = createStorage(
       this.config.dataDir,
       { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles },
@@ -74,6 +82,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       maxRequestBytes: this.config.maxRequestBytes,
       queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
       connectionsMaxIdleMs: this.config.connectionsMaxIdleMs,
+      sslReloadIntervalMs: this.config.sslReloadIntervalMs,
       logger: this.logger,
       dispatch: (frame, conn, release) => (this.isOpen ? dispatch(frame, conn, release) : whenOpen.then(() => dispatch(frame, conn, release))),
     });
@@ -90,15 +99,26 @@ export class Broker implements BrokerServices, NodeIdentity {
   get nodeId(): number {
     return this.config.nodeId;
   }
+  /** The first listener's advertised address (what an embedder's `address` is). */
+  get advertisedHost(): string {
+    return this.listeners[0].advertisedHost;
+  }
+  get advertisedPort(): number {
+    return this.listeners[0].advertisedPort;
+  }
 
   /**
    * Binds the port first: a broker that cannot have its port has touched no data (not even the
    * data dir's lock). Storage opens after, while early requests wait (a failed open closes them).
    */
   async start(): Promise<void> {
-    const { boundHosts, port } = await this.server.listen(this.config.listenHosts, this.config.port);
-    this.advertisedHost = this.config.advertisedHost ?? advertisable(boundHosts[0]);
-    this.advertisedPort = this.config.advertisedPort ?? port;
+    const bound = await this.server.listen(this.bindings);
+    this.bound = bound;
+    bound.forEach(({ boundHosts, port }, i) => {
+      const { spec, info } = this.bindings[i];
+      info.advertisedHost = spec.advertisedHost ?? advertisable(boundHosts[0]);
+      info.advertisedPort = spec.advertisedPort ?? port;
+    });
     try {
       await this.storage.open();
       await this.groups.start();
@@ -135,8 +155,27 @@ export class Broker implements BrokerServices, NodeIdentity {
   }
 }
 
-/** A wildcard listen address is not something a client can connect to. */
-function advertisable(host: string | undefined): string {
-  if (!host || host === '0.0.0.0' || host === '::') return 'localhost';
-  return host;
+/**
+ * The listeners of a config, with TLS material loaded for SSL ones. Throws ConfigError (one line)
+ * for a listener that cannot be served, or that would let unauthenticated clients in from a network.
+ */
+function bindingsOf(config: BrokerConfig): (ListenerBinding & { readonly spec: ListenerSpec })[] {
+  const specs = resolveListeners(config);
+  const unserved = unservedProtocolProblem(specs);
+  if (unserved) throw new ConfigError(unserved);
+  const open = unauthenticatedNetworkProblem(specs, config, (name) => sslConfigFor(config, name).sslClientAuth);
+  if (open) throw new ConfigError(open);
+  for (const name of Object.keys(config.listenerSsl ?? {})) {
+    if (!specs.some((s) => s.name === name)) throw new ConfigError(`listener.name.${name.toLowerCase()}.ssl.* names no listener (listeners: ${specs.map((s) => s.name).join(', ')})`);
+  }
+  return specs.map((spec) => {
+    const secure = spec.securityProtocol === 'SSL' || spec.securityProtocol === 'SASL_SSL';
+    return {
+      info: { name: spec.name, securityProtocol: spec.securityProtocol, advertisedHost: spec.advertisedHost ?? advertisable(spec.hosts[0]), advertisedPort: spec.advertisedPort ?? spec.port },
+      hosts: spec.hosts,
+      port: spec.port,
+      spec,
+      ...(secure ? { tls: new ListenerTls(sslConfigFor(config, spec.name), `listener ${spec.name}`) } : {}),
+    };
+  });
 }

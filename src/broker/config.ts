@@ -56,4 +56,40 @@ export interface BrokerConfig {
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
   logLevel: LogLevel;
+  /** listeners: NAME://host:port items; absent: one PLAINTEXT listener on listenHosts and port. */
+  listeners?: string[];
+  /** advertised.listeners: NAME://host:port per listener name (host or port left out: from the bind). */
+  advertisedListeners?: string[];
+  /** listener.security.protocol.map: NAME:PROTOCOL items; a name not mapped must be a protocol's own. */
+  listenerSecurityProtocolMap?: string[];
+  /** fjord.allow.unauthenticated.network: let PLAINTEXT / SSL-without-client-auth listeners bind non-loopback addresses. */
+  allowUnauthenticatedNetwork: boolean;
+  /** ssl.keystore.type: only PEM. */
+  sslKeystoreType: 'PEM';
+  /** ssl.keystore.location: one PEM file with the private key and the certificate chain. */
+  sslKeystoreLocation?: string;
+  /** ssl.keystore.key: the private key as inline PEM. */
+  sslKeystoreKey?: string;
+  /** ssl.keystore.certificate.chain: the certificate chain as inline PEM. */
+  sslKeystoreCertificateChain?: string;
+  /** ssl.key.password: passphrase of an encrypted private key. */
+  sslKeyPassword?: string;
+  /** ssl.truststore.type: only PEM. */
+  sslTruststoreType: 'PEM';
+  /** ssl.truststore.location: PEM file of the CA certificates client certificates must chain to. */
+  sslTruststoreLocation?: string;
+  /** ssl.truststore.certificates: the same as inline PEM. */
+  sslTruststoreCertificates?: string;
+  /** ssl.client.auth: mutual TLS. */
+  sslClientAuth: 'none' | 'requested' | 'required';
+  /** ssl.principal.mapping.rules: DEFAULT and RULE:pattern/replacement/[LU] items. */
+  sslPrincipalMappingRules: string;
+  /** How often certificate files are re-read (ms); 0: never. */
+  sslReloadIntervalMs: number;
+  /** listener.name.<name>.ssl.*: per-listener ssl settings, by upper-case listener name. */
+  listenerSsl?: Record<string, ListenerSslOverrides>;
 }
+
+/** The ssl settings a listener may override (listener.name.<name>.ssl.*). */
+export type ListenerSslOverrides = Partial<Pick<BrokerConfig, 'sslKeystoreLocation' | 'sslKeystoreKey' | 'sslKeystoreCertificateChain' | 'sslKeyPassword'
+  | 'sslTruststoreLocation' | 'sslTruststoreCertificates' | 'sslClientAuth' | 'sslPrincipalMappingRules'>>;

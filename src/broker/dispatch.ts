@@ -78,7 +78,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
       throw new CloseConnection(`malformed ${apiName(header.apiKey)} v${header.apiVersion} request (${(err as Error).message})`);
     }
     if (!requestKeepsFrame(handler.schema.request, header.apiVersion)) releaseFrame();
-    const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id };
+    const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id, connection: conn };
     let result: HandlerResult<object>;
     try {
       result = handler.handle(ctx, request);

@@ -8,6 +8,7 @@ import type { Storage } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
+import type { ConnectionInfo } from './server.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { Topics } from './topics.js';
 import type { TransactionCoordinator } from './transactions/coordinator.js';
@@ -19,7 +20,10 @@ export const AUTHORIZED_OPERATIONS_NOT_REQUESTED = -2147483648;
 export interface NodeIdentity {
   readonly nodeId: number;
   readonly clusterId: string;
-  /** Host and port clients are told to connect to (known once the listeners are bound). */
+  /**
+   * The first listener's advertised host and port. Handlers answer with the address of the
+   * listener the client came through instead: ctx.connection.listener.
+   */
   readonly advertisedHost: string;
   readonly advertisedPort: number;
 }
@@ -57,6 +61,8 @@ export interface RequestContext {
   /** Remote address of the client, as Kafka reports it in DescribeGroups ("/127.0.0.1"). */
   readonly clientHost: string;
   readonly connectionId: number;
+  /** The connection: its listener (advertised address, securityProtocol) and principal. */
+  readonly connection: ConnectionInfo;
 }
 
 /** A response body, or null for no response at all (Produce with acks=0), now or later. */

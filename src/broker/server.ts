@@ -1,4 +1,5 @@
-// TCP listener and Kafka framing. Each connection parses length-prefixed frames (many per chunk,
+// Listeners (plain TCP, or TLS for SSL / SASL_SSL ones: listeners.ts, tls.ts) and Kafka framing.
+// Every connection knows the listener it came through and its principal (ConnectionInfo). Each connection parses length-prefixed frames (many per chunk,
 // or one split across chunks), hands them in arrival order to the dispatch function it was given
 // (dispatch.ts in a broker) and writes the responses in the same order, even when an earlier
 // request (a long-polling Fetch) finishes later. It knows nothing of APIs or handlers.
@@ -10,22 +11,48 @@
 // a connection that sits on an unfinished frame, or does nothing, for connections.max.idle.ms is
 // closed (which gives back what its frame held).
 import net from 'node:net';
+import tls from 'node:tls';
 import { ByteQueue } from '../protocol/byte-queue.js';
+import type { ListenerInfo } from './listeners.js';
 import type { Logger } from './logger.js';
+import { ANONYMOUS_PRINCIPAL, type ListenerTls } from './tls.js';
 
 /** Closes the connection without a response; a non-empty message is logged as the reason. */
 export class CloseConnection extends Error {
   override name = 'CloseConnection';
 }
 
-/** What the server knows of a connection, for the dispatcher (logs, DescribeGroups' client host). */
+/**
+ * What the server knows of a connection, for the dispatcher and handlers (logs, DescribeGroups'
+ * client host, the advertised address of its listener, who the client is).
+ */
 export interface ConnectionInfo {
   readonly id: number;
   /** Remote address as Kafka reports it ("/127.0.0.1"). */
   readonly clientHost: string;
   /** True once the connection is closed: a late response need not be encoded. */
   readonly isClosed: boolean;
+  /** The listener the connection came in through: its name, securityProtocol and advertised address. */
+  readonly listener: ListenerInfo;
+  /**
+   * Who the client is, as Kafka writes a principal: "User:ANONYMOUS" until authenticated; on an SSL
+   * listener with a client certificate, "User:<name>" from ssl.principal.mapping.rules. SASL
+   * authentication sets it (it is the one writable field).
+   */
+  principal: string;
 }
+
+/** One listener to bind: its identity, hosts and port, and TLS for SSL / SASL_SSL listeners. */
+export interface ListenerBinding {
+  readonly info: ListenerInfo;
+  /** '' = every interface. */
+  readonly hosts: readonly string[];
+  readonly port: number;
+  readonly tls?: ListenerTls;
+}
+
+/** How long a client has to finish its TLS handshake. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** A response frame as chunks (its size prefix included), or null for no response (acks=0). */
 export type ResponseFrame = Buffer[] | null;
@@ -47,6 +74,8 @@ export interface ServerOptions {
   readonly queuedMaxRequestBytes: number;
   /** connections.max.idle.ms: idle or stuck connections are closed after this; -1 = never. */
   readonly connectionsMaxIdleMs: number;
+  /** How often TLS listeners re-read their key/certificate/CA files; 0 = never. */
+  readonly sslReloadIntervalMs?: number;
   readonly logger: Logger;
   readonly dispatch: Dispatch;
 }
@@ -142,9 +171,12 @@ export class Connection implements ConnectionInfo {
   /** Set at shutdown: no further frame is taken; requests in flight still get their responses. */
   private draining = false;
   readonly clientHost: string;
+  principal: string;
 
   constructor(
     private readonly socket: net.Socket,
+    readonly listener: ListenerInfo,
+    principal: string,
     private readonly options: ServerOptions,
     private readonly budget: RequestBudget,
     private readonly onClose: (c: Connection) => void,
@@ -152,6 +184,7 @@ export class Connection implements ConnectionInfo {
     private readonly track: (handled: Promise<unknown>) => void,
   ) {
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
+    this.principal = principal;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => options.logger.debug(`connection ${this.id} ${this.clientHost}: ${err.message}`));
@@ -347,6 +380,7 @@ export class KafkaServer {
   private servers: net.Server[] = [];
   private connections = new Set<Connection>();
   private idleTimer: NodeJS.Timeout | null = null;
+  private reloadTimer: NodeJS.Timeout | null = null;
   /** Requests being handled, on any connection (open or not): stop() lets them finish before storage closes. */
   private readonly handling = new Set<Promise<unknown>>();
   private accepting = true;
@@ -361,6 +395,11 @@ export class KafkaServer {
   /** Open connections (for tests and operators). */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** What is known of every open connection: listener and principal (for tests and operators). */
+  connectionInfos(): ConnectionInfo[] {
+    return [...this.connections];
   }
 
   /** Checks every connection against connections.max.idle.ms, a tenth of it apart (at most 10 s). */
@@ -379,44 +418,115 @@ export class KafkaServer {
     this.idleTimer.unref();
   }
 
-  /** Listens on every configured host at the same port; hosts that do not exist here (no IPv6) are skipped. */
-  async listen(hosts: string[], port: number): Promise<{ boundHosts: string[]; port: number }> {
-    const boundHosts: string[] = [];
-    let chosenPort = port;
-    for (const host of hosts) {
-      const server = net.createServer((socket) => {
-        if (!this.accepting) {
-          socket.destroy();
-          return;
-        }
-        const conn = new Connection(socket, this.options, this.requestBudget, (c) => this.connections.delete(c), (p) => this.track(p));
-        this.connections.add(conn);
-      });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host, port: chosenPort, exclusive: true }, () => {
-            server.off('error', reject);
-            resolve();
+  /**
+   * Binds every listener: each on all its hosts at one port (port 0: the first host's pick is
+   * used for the others); hosts after the first that do not exist here (no IPv6) are skipped.
+   * TLS listeners serve their ListenerTls context and have it re-read every sslReloadIntervalMs.
+   */
+  async listen(bindings: readonly ListenerBinding[]): Promise<{ boundHosts: string[]; port: number }[]> {
+    const results: { boundHosts: string[]; port: number }[] = [];
+    const tlsServers: { binding: ListenerBinding; servers: tls.Server[] }[] = [];
+    for (const binding of bindings) {
+      const boundHosts: string[] = [];
+      let chosenPort = binding.port;
+      const mine: tls.Server[] = [];
+      for (const host of binding.hosts) {
+        const server = this.createListener(binding);
+        try {
+          await new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ ...(host === '' ? {} : { host }), port: chosenPort, exclusive: true }, () => {
+              server.off('error', reject);
+              resolve();
+            });
           });
-        });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (boundHosts.length > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
-          this.options.logger.warn(`not listening on ${host}: ${code}`);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (boundHosts.length > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
+            this.options.logger.warn(`not listening on ${host}: ${code}`);
+            continue;
+          }
+          await this.close();
+          throw err;
+        }
+        const addr = server.address() as net.AddressInfo;
+        chosenPort = addr.port;
+        boundHosts.push(host);
+        this.servers.push(server);
+        if (server instanceof tls.Server) mine.push(server);
+      }
+      if (binding.tls && mine.length > 0) tlsServers.push({ binding, servers: mine });
+      results.push({ boundHosts, port: chosenPort });
+    }
+    if (results.length > 0) this.port = results[0].port;
+    this.startIdleSweep();
+    this.startTlsReload(tlsServers);
+    return results;
+  }
+
+  private createListener(binding: ListenerBinding): net.Server {
+    const material = binding.tls;
+    if (!material) return net.createServer((socket) => this.accept(socket, binding, ANONYMOUS_PRINCIPAL));
+    const server = tls.createServer(
+      {
+        ...material.secureContextOptions,
+        requestCert: material.clientAuth !== 'none',
+        rejectUnauthorized: material.clientAuth === 'required',
+        handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      },
+      (socket) => {
+        let principal = ANONYMOUS_PRINCIPAL;
+        const cert = material.clientAuth === 'none' ? undefined : socket.getPeerX509Certificate();
+        if (cert) {
+          // ssl.client.auth=requested: a client may come without a certificate, not with a bad one.
+          if (!socket.authorized) {
+            this.options.logger.warn(`closing TLS connection from /${socket.remoteAddress} on listener ${binding.info.name}: client certificate refused (${String(socket.authorizationError)})`);
+            socket.destroy();
+            return;
+          }
+          try {
+            principal = material.principalOf(cert);
+          } catch (err) {
+            this.options.logger.warn(`closing TLS connection from /${socket.remoteAddress} on listener ${binding.info.name}: ${(err as Error).message}`);
+            socket.destroy();
+            return;
+          }
+        }
+        this.accept(socket, binding, principal);
+      },
+    );
+    server.on('tlsClientError', (err, socket) => this.options.logger.debug(`TLS handshake with /${socket.remoteAddress ?? 'unknown'} on listener ${binding.info.name} failed: ${err.message}`));
+    return server;
+  }
+
+  private accept(socket: net.Socket, binding: ListenerBinding, principal: string): void {
+    if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, binding.info, principal, this.options, this.requestBudget, (c) => this.connections.delete(c), (p) => this.track(p));
+    this.connections.add(conn);
+    this.options.logger.debug(`connection ${conn.id} from ${conn.clientHost} on listener ${binding.info.name} (${binding.info.securityProtocol}) as ${principal}`);
+  }
+
+  /** Re-reads TLS files on an interval; a change that works replaces the context of new connections. */
+  private startTlsReload(servers: { binding: ListenerBinding; servers: tls.Server[] }[]): void {
+    const interval = this.options.sslReloadIntervalMs ?? 0;
+    const watched = servers.filter((s) => s.binding.tls?.watchesFiles);
+    if (interval <= 0 || watched.length === 0 || this.reloadTimer) return;
+    this.reloadTimer = setInterval(() => {
+      for (const { binding, servers: list } of watched) {
+        const result = binding.tls!.reload();
+        if (result === null) continue;
+        if (result instanceof Error) {
+          this.options.logger.warn(`${result.message}; still serving the previous certificates`);
           continue;
         }
-        await this.close();
-        throw err;
+        for (const server of list) server.setSecureContext(result);
+        this.options.logger.info(`listener ${binding.info.name}: reloaded TLS key and certificates`);
       }
-      const addr = server.address() as net.AddressInfo;
-      chosenPort = addr.port;
-      boundHosts.push(host);
-      this.servers.push(server);
-    }
-    this.port = chosenPort;
-    this.startIdleSweep();
-    return { boundHosts, port: chosenPort };
+    }, interval);
+    this.reloadTimer.unref();
   }
 
   private track(handled: Promise<unknown>): void {
@@ -430,8 +540,7 @@ export class KafkaServer {
    */
   stopAccepting(): void {
     this.accepting = false;
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    this.idleTimer = null;
+    this.stopTimers();
     for (const s of this.servers) s.close();
     for (const c of this.connections) c.stopReading();
   }
@@ -452,10 +561,16 @@ export class KafkaServer {
   }
 
   /** Closes every connection at once (requests in flight get no response) and the listeners. */
-  async close(): Promise<void> {
-    this.accepting = false;
+  private stopTimers(): void {
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    this.reloadTimer = null;
+  }
+
+  async close(): Promise<void> {
+    this.accepting = false;
+    this.stopTimers();
     for (const c of this.connections) c.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers = [];

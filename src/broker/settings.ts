@@ -4,8 +4,10 @@
 // which broker setting supplies their default. The table drives `fjord server`'s parsing and
 // help, DescribeConfigs, the validation of topic configs, and docs/settings.md
 // (scripts/gen-settings-doc.ts writes it; a test checks it).
-import type { BrokerConfig } from './config.js';
+import type { BrokerConfig, ListenerSslOverrides } from './config.js';
+import { SECURITY_PROTOCOLS, parseEndpoint } from './listeners.js';
 import type { LogLevel } from './logger.js';
+import { parsePrincipalRules } from './tls.js';
 
 /** Kafka's ConfigType, as DescribeConfigs v3+ reports it. */
 export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as const;
@@ -147,6 +149,104 @@ export const flushMode = (): ValueType<BrokerConfig['flush']> => ({
   format: (value) => String(value),
 });
 
+/** A list of Kafka endpoints, NAME://host:port (listeners, advertised.listeners). */
+export const endpointList = (what: string): ValueType<string[]> => ({
+  kafkaType: 'LIST',
+  shape: 'list of NAME://host:port',
+  placeholder: 'NAME://host:port[,...]',
+  parse(value, name) {
+    const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+    if (items.length === 0) throw new Error(`${name} must not be empty`);
+    for (const item of items) {
+      try {
+        parseEndpoint(item, what);
+      } catch (err) {
+        throw new Error(`${name}: ${(err as Error).message}`);
+      }
+    }
+    return items;
+  },
+  format: (value) => value.join(','),
+});
+
+/** listener.security.protocol.map: NAME:PROTOCOL items. */
+export const protocolMap = (): ValueType<string[]> => ({
+  kafkaType: 'LIST',
+  shape: `list of NAME:${SECURITY_PROTOCOLS.join('|')}`,
+  placeholder: 'NAME:PROTOCOL[,...]',
+  parse(value, name) {
+    const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+    const bad = items.find((i) => !/^[A-Za-z0-9_-]+:[A-Za-z_]+$/.test(i) || !SECURITY_PROTOCOLS.some((p) => p === i.split(':')[1].toUpperCase()));
+    if (items.length === 0 || bad !== undefined) throw new Error(`${name} must be NAME:PROTOCOL items with PROTOCOL one of ${SECURITY_PROTOCOLS.join(', ')}, not "${bad ?? value}"`);
+    return items;
+  },
+  format: (value) => value.join(','),
+});
+
+/** ssl.principal.mapping.rules, checked when read. */
+export const principalRules = (): ValueType<string> => ({
+  kafkaType: 'STRING',
+  shape: 'DEFAULT | RULE:pattern/replacement/[LU], ...',
+  placeholder: 'rules',
+  parse(value, name) {
+    try {
+      parsePrincipalRules(value);
+    } catch (err) {
+      throw new Error(`${name}: ${(err as Error).message}`);
+    }
+    return value;
+  },
+  format: (value) => value,
+});
+
+/** The ssl settings a listener may override, by their Kafka names (after `listener.name.<name>.`). */
+export const LISTENER_SSL_KEYS = {
+  'ssl.keystore.location': 'sslKeystoreLocation',
+  'ssl.keystore.key': 'sslKeystoreKey',
+  'ssl.keystore.certificate.chain': 'sslKeystoreCertificateChain',
+  'ssl.key.password': 'sslKeyPassword',
+  'ssl.truststore.location': 'sslTruststoreLocation',
+  'ssl.truststore.certificates': 'sslTruststoreCertificates',
+  'ssl.client.auth': 'sslClientAuth',
+  'ssl.principal.mapping.rules': 'sslPrincipalMappingRules',
+} as const satisfies Record<string, keyof ListenerSslOverrides>;
+
+/** Splits `listener.name.<name>.<setting>` into the upper-case listener name and the setting, or null. */
+export function listenerPrefixed(property: string): { listener: string; setting: string } | null {
+  const m = /^listener\.name\.([A-Za-z0-9_-]+)\.(.+)$/.exec(property);
+  return m ? { listener: m[1].toUpperCase(), setting: m[2] } : null;
+}
+
+/**
+ * Sets one per-listener ssl setting into `overrides`, checked by its row's type. Throws an Error
+ * naming `name` when the value is bad, or when the setting cannot be set per listener.
+ */
+export function setListenerSsl(overrides: Record<string, ListenerSslOverrides>, listener: string, setting: string, value: string, name: string): void {
+  const key = Object.hasOwn(LISTENER_SSL_KEYS, setting) ? LISTENER_SSL_KEYS[setting as keyof typeof LISTENER_SSL_KEYS] : undefined;
+  if (key === undefined) throw new Error(`${name}: ${setting} cannot be set per listener (these can: ${Object.keys(LISTENER_SSL_KEYS).join(', ')})`);
+  const row = overrides[listener] ?? (overrides[listener] = {});
+  parseBrokerSetting(row, key, value, name);
+}
+
+/** --listener-ssl: `listener.name.<name>.ssl.<setting>=<value>` items separated by ";". */
+export const listenerSslType = (): ValueType<Record<string, ListenerSslOverrides>> => ({
+  kafkaType: 'STRING',
+  shape: 'listener.name.NAME.ssl.*=value; ...',
+  placeholder: 'listener.name.N.ssl.x=v[;...]',
+  parse(value, name) {
+    const overrides: Record<string, ListenerSslOverrides> = {};
+    for (const item of value.split(';').map((v) => v.trim()).filter(Boolean)) {
+      const eq = item.indexOf('=');
+      const prefixed = eq > 0 ? listenerPrefixed(item.slice(0, eq).trim()) : null;
+      if (!prefixed) throw new Error(`${name}: "${item}" is not listener.name.<listener>.<ssl setting>=<value>`);
+      setListenerSsl(overrides, prefixed.listener, prefixed.setting, item.slice(eq + 1).trim(), name);
+    }
+    return overrides;
+  },
+  format: (value) => Object.entries(value).flatMap(([listener, o]) => Object.entries(LISTENER_SSL_KEYS)
+    .filter(([, key]) => o[key] !== undefined).map(([setting, key]) => `listener.name.${listener.toLowerCase()}.${setting}=${String(o[key])}`)).join(';'),
+});
+
 export type Scope = 'broker' | 'group' | 'topic';
 
 /** One broker setting: a key of BrokerConfig. */
@@ -163,6 +263,8 @@ export interface BrokerSetting<K extends keyof BrokerConfig> {
   readonly defaultText?: string;
   readonly scope: Exclude<Scope, 'topic'>;
   readonly description: string;
+  /** A secret (a private key, a password): DescribeConfigs reports it as sensitive, without its value. */
+  readonly sensitive?: true;
 }
 
 /** Every key of BrokerConfig, optional ones included. */
@@ -213,11 +315,33 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   groupConsumerHeartbeatIntervalMs: { kafka: 'group.consumer.heartbeat.interval.ms', flag: 'group-consumer-heartbeat-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 5000, scope: 'group', description: 'heartbeat interval told to KIP-848 consumer-group members' },
   transactionMaxTimeoutMs: { kafka: 'transaction.max.timeout.ms', flag: 'transaction-max-timeout-ms', type: int({ min: 1, unit: 'ms' }), default: 900000, scope: 'broker', description: 'largest transaction.timeout.ms a transactional producer may ask for (InitProducerId past it: INVALID_TRANSACTION_TIMEOUT)' },
   transactionAbortCheckIntervalMs: { kafka: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', flag: 'transaction-abort-check-interval-ms', type: int({ min: 1, unit: 'ms' }), default: 10000, scope: 'broker', description: 'how often transactions open past their timeout are looked for (and aborted with an epoch bump)' },
+  listeners: { kafka: 'listeners', flag: 'listeners', type: endpointList('listener'), default: undefined, defaultText: 'one PLAINTEXT listener on --host and --port', scope: 'broker', description: 'named listeners, NAME://host:port (empty host: every interface; IPv6 in brackets); the protocol is the name, or the one listener.security.protocol.map gives it. Replaces --host/--port' },
+  advertisedListeners: { kafka: 'advertised.listeners', flag: 'advertised-listeners', type: endpointList('advertised listener'), default: undefined, defaultText: 'each listener\'s own address', scope: 'broker', description: 'address clients are told per listener (Metadata, FindCoordinator, DescribeCluster answer with the one of the listener they came in through)' },
+  listenerSecurityProtocolMap: { kafka: 'listener.security.protocol.map', flag: 'listener-security-protocol-map', type: protocolMap(), default: undefined, defaultText: 'protocols by their own name', scope: 'broker', description: 'security protocol of each listener name (e.g. INTERNAL:PLAINTEXT,EXTERNAL:SSL); names that are protocols need no entry' },
+  allowUnauthenticatedNetwork: { flag: 'allow-unauthenticated-network', type: onOff(), default: false, scope: 'broker', description: 'let a listener that does not authenticate clients (PLAINTEXT, SSL without ssl.client.auth=required) listen on a non-loopback address; without it the broker refuses to start so' },
+  sslKeystoreType: { kafka: 'ssl.keystore.type', flag: 'ssl-keystore-type', type: oneOf(['PEM']), default: 'PEM', scope: 'broker', description: 'format of the key and certificates of SSL listeners: PEM only' },
+  sslKeystoreLocation: { kafka: 'ssl.keystore.location', flag: 'ssl-keystore-location', type: text('path'), default: undefined, scope: 'broker', description: 'PEM file holding the private key and certificate chain of SSL listeners (re-read every --ssl-reload-interval-ms)' },
+  sslKeystoreKey: { kafka: 'ssl.keystore.key', flag: 'ssl-keystore-key', type: text('PEM', 'pem'), default: undefined, scope: 'broker', sensitive: true, description: 'the private key as inline PEM (with ssl.keystore.certificate.chain, instead of ssl.keystore.location)' },
+  sslKeystoreCertificateChain: { kafka: 'ssl.keystore.certificate.chain', flag: 'ssl-keystore-certificate-chain', type: text('PEM', 'pem'), default: undefined, scope: 'broker', description: 'the certificate chain as inline PEM' },
+  sslKeyPassword: { kafka: 'ssl.key.password', flag: 'ssl-key-password', type: text('string', 'password'), default: undefined, scope: 'broker', sensitive: true, description: 'passphrase of an encrypted private key' },
+  sslTruststoreType: { kafka: 'ssl.truststore.type', flag: 'ssl-truststore-type', type: oneOf(['PEM']), default: 'PEM', scope: 'broker', description: 'format of the CA certificates: PEM only' },
+  sslTruststoreLocation: { kafka: 'ssl.truststore.location', flag: 'ssl-truststore-location', type: text('path'), default: undefined, scope: 'broker', description: 'PEM file of the CA certificates client certificates must chain to (mutual TLS; re-read like the keystore)' },
+  sslTruststoreCertificates: { kafka: 'ssl.truststore.certificates', flag: 'ssl-truststore-certificates', type: text('PEM', 'pem'), default: undefined, scope: 'broker', description: 'the CA certificates as inline PEM' },
+  sslClientAuth: { kafka: 'ssl.client.auth', flag: 'ssl-client-auth', type: oneOf(['none', 'requested', 'required']), default: 'none', scope: 'broker', description: 'mutual TLS: required refuses clients without a certificate the truststore vouches for; requested takes clients without one (as User:ANONYMOUS) but refuses a bad one' },
+  sslPrincipalMappingRules: { kafka: 'ssl.principal.mapping.rules', flag: 'ssl-principal-mapping-rules', type: principalRules(), default: 'DEFAULT', scope: 'broker', description: 'how a client certificate\'s subject (RFC 2253, e.g. CN=alice,O=example) becomes the principal User:<name>; the first RULE:pattern/replacement/[LU] matching the whole subject applies, DEFAULT keeps it whole; no rule applying closes the connection' },
+  sslReloadIntervalMs: { flag: 'ssl-reload-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 30000, scope: 'broker', description: 'how often the key, certificate and truststore files are re-read; changed files that work replace the old ones for new connections (files that do not work are reported once and the old ones kept); 0: never' },
+  listenerSsl: { flag: 'listener-ssl', type: listenerSslType(), default: undefined, defaultText: 'none', scope: 'broker', description: 'per-listener ssl settings, Kafka\'s listener.name.<name>.ssl.* (in a config file, one line each)' },
   logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
 };
 
 /** The keys of BrokerConfig in table order. */
 export const BROKER_SETTING_KEYS = Object.keys(BROKER_SETTINGS) as (keyof BrokerConfig)[];
+
+/** The name of a setting in a config file: Kafka's, or fjord. and the flag with dots (--data-dir → fjord.data.dir). */
+export function propertyName(key: keyof BrokerConfig): string {
+  const s = BROKER_SETTINGS[key];
+  return s.kafka ?? `fjord.${s.flag.replaceAll('-', '.')}`;
+}
 
 /** FJORD_ and the flag in capitals: --data-dir → FJORD_DATA_DIR. */
 export function envVar(flag: string): string {
@@ -341,7 +465,9 @@ export function kafkaConfigType(name: string): number {
 
 export interface BrokerConfigEntry {
   name: string;
-  value: string;
+  /** null for a sensitive setting (its value is never reported). */
+  value: string | null;
+  sensitive: boolean;
   /** 'default': the table's default; 'static': set at start (flag, environment, options) or fixed. */
   source: 'default' | 'static';
 }
@@ -352,9 +478,10 @@ export function brokerConfigEntries(config: BrokerConfig): BrokerConfigEntry[] {
   for (const key of BROKER_SETTING_KEYS) {
     const { kafka, kafkaAlias } = BROKER_SETTINGS[key];
     const source = isBrokerDefault(config, key) ? 'default' : 'static';
-    for (const name of [kafka, kafkaAlias]) if (name) entries.push({ name, value: brokerValueText(config, key), source });
+    const sensitive = BROKER_SETTINGS[key].sensitive === true;
+    for (const name of [kafka, kafkaAlias]) if (name) entries.push({ name, value: sensitive ? null : brokerValueText(config, key), source, sensitive });
   }
-  for (const [name, fixed] of Object.entries(FIXED_BROKER_CONFIGS)) entries.push({ name, value: fixed.value, source: 'static' });
+  for (const [name, fixed] of Object.entries(FIXED_BROKER_CONFIGS)) entries.push({ name, value: fixed.value, source: 'static', sensitive: false });
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

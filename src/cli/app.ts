@@ -1,9 +1,12 @@
 // The `fjord` command line: argument parsing and the commands. The process entry is main.ts.
 // `fjord server` starts a broker (what `npm start` runs).
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Broker } from '../broker/broker.js';
 import type { BrokerConfig } from '../broker/config.js';
+import { configFromProperties, parseProperties } from '../broker/config-file.js';
+import { ConfigError } from '../broker/listeners.js';
 import { createLogger } from '../broker/logger.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
 import { DataDirError, parseStorageSpec } from '../storage/engines.js';
@@ -13,6 +16,8 @@ const SERVER_EXAMPLES = `Examples:
   fjord server
   fjord server --port 19092 --data-dir /var/lib/fjord --partitions 3
   FJORD_FLUSH=1000 fjord server
+  fjord server --config server.properties
+  fjord server --listeners PLAINTEXT://127.0.0.1:9092,SSL://0.0.0.0:9093 --ssl-client-auth required --ssl-keystore-location broker.pem --ssl-truststore-location ca.pem
 `;
 
 /** `fjord server --help`, written from the settings table. */
@@ -21,8 +26,13 @@ export function serverHelp(): string {
     'Usage: fjord server [options]',
     '',
     'Starts a Kafka-compatible broker. Every option can also be set with the environment variable',
-    'shown; flags win over the environment. Topic settings and their defaults: docs/settings.md.',
+    'shown, or in a Java properties file given with --config, under its Kafka name (or',
+    'fjord.<flag with dots>, e.g. fjord.data.dir). Flags win over the environment, which wins over',
+    'the file. A switch (on|off) given alone means on. Topic settings and their defaults:',
+    'docs/settings.md; listeners, TLS and the config file: docs/security.md.',
     '',
+    '  --config <file>  (FJORD_CONFIG)',
+    "      a Kafka server.properties: supported lines set their setting, the others are listed in one warning at start",
   ];
   for (const key of BROKER_SETTING_KEYS) {
     const s = BROKER_SETTINGS[key];
@@ -35,45 +45,97 @@ export function serverHelp(): string {
   return lines.join('\n');
 }
 
+/** What `fjord server` was given: the settings, the config file read (if any) and its unsupported lines. */
+export interface ServerSettings {
+  config: Partial<BrokerConfig>;
+  configFile?: string;
+  unsupported: string[];
+}
+
+/** A switch given alone (`--allow-unauthenticated-network`, then another flag or nothing) means on. */
+function bareSwitches(argv: string[]): string[] {
+  const switches = new Set(BROKER_SETTING_KEYS.filter((k) => BROKER_SETTINGS[k].type.flagText !== undefined).map((k) => `--${BROKER_SETTINGS[k].flag}`));
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const next = argv[i + 1];
+    if (switches.has(arg) && (next === undefined || next.startsWith('--'))) out.push('on');
+  });
+  return out;
+}
+
 /**
- * The settings given on the command line or in the environment (flags win), checked by the table.
- * An empty environment variable counts as unset.
+ * The settings given on the command line, in the environment and in the --config file (flags win
+ * over the environment, which wins over the file), checked by the table. An empty environment
+ * variable counts as unset. `readFile` is how the config file is read (tests pass their own).
  */
-export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<BrokerConfig> | 'help' {
-  const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' } };
+export function serverSettings(argv: string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): ServerSettings | 'help' {
+  const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' }, config: { type: 'string' } };
   for (const key of BROKER_SETTING_KEYS) options[BROKER_SETTINGS[key].flag] = { type: 'string' };
-  const { values } = parseArgs({ args: argv, strict: true, options });
+  const { values } = parseArgs({ args: bareSwitches(argv), strict: true, options });
   if (values.help === true) return 'help';
-  const config: Partial<BrokerConfig> = {};
+  const fromConfig = values.config;
+  const configFile = typeof fromConfig === 'string' ? fromConfig : env.FJORD_CONFIG || undefined;
+  let config: Partial<BrokerConfig> = {};
+  let unsupported: string[] = [];
+  if (configFile !== undefined) {
+    let text: string;
+    try {
+      text = readFile(configFile);
+    } catch (err) {
+      throw new Error(`cannot read the config file ${configFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    ({ config, unsupported } = configFromProperties(parseProperties(text), configFile));
+  }
+  const given = new Set<keyof BrokerConfig>(Object.keys(config) as (keyof BrokerConfig)[]);
   for (const key of BROKER_SETTING_KEYS) {
     const { flag } = BROKER_SETTINGS[key];
     const fromFlag = values[flag];
     const fromEnv = env[envVar(flag)];
     if (typeof fromFlag === 'string') parseBrokerSetting(config, key, fromFlag, `--${flag}`);
     else if (fromEnv !== undefined && fromEnv !== '') parseBrokerSetting(config, key, fromEnv, envVar(flag));
+    else continue;
+    given.add(key);
   }
-  return config;
+  if (given.has('listeners') && (given.has('port') || given.has('listenHosts'))) {
+    throw new Error('listeners replaces --host/--port: give the hosts and ports in listeners (NAME://host:port) instead');
+  }
+  return { config, configFile, unsupported };
+}
+
+/** The settings given on the command line or in the environment (see serverSettings). */
+export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<BrokerConfig> | 'help' {
+  const settings = serverSettings(argv, env);
+  return settings === 'help' ? 'help' : settings.config;
 }
 
 async function runServer(argv: string[]): Promise<number> {
-  let config;
+  let settings;
   try {
-    config = serverConfig(argv, process.env);
+    settings = serverSettings(argv, process.env);
   } catch (err) {
     process.stderr.write(`fjord server: ${(err as Error).message}\nRun "fjord server --help" for the options.\n`);
     return 2;
   }
-  if (config === 'help') {
+  if (settings === 'help') {
     process.stdout.write(serverHelp());
     return 0;
   }
   const started = performance.now();
-  const full = { ...DEFAULT_CONFIG, ...config };
+  const full = { ...DEFAULT_CONFIG, ...settings.config };
   const logger = createLogger(full.logLevel);
+  if (settings.unsupported.length > 0) {
+    logger.warn(`${settings.configFile}: ${settings.unsupported.length} setting(s) Fjord does not support, not applied: ${settings.unsupported.join(', ')}`);
+  }
   let broker: Broker;
   try {
     broker = new Broker(full, logger);
   } catch (err) {
+    // A listener or TLS setting that cannot be served (or must not be): one line, like a bad flag.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fjord server: ${err.message}\n`);
+      return 2;
+    }
     logger.error(`could not start: ${(err as Error).message}`);
     return 1;
   }
@@ -81,8 +143,10 @@ async function runServer(argv: string[]): Promise<number> {
     await broker.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') logger.error(`port ${full.port} is already in use — is another broker running? pick another with --port`);
-    else if (e.code === 'EACCES' && e.syscall === 'listen') logger.error(`no permission to listen on port ${full.port} (ports below 1024 need privileges): pick another with --port`);
+    const port = (e as { port?: number }).port ?? full.port;
+    const fix = full.listeners ? 'change it in listeners' : 'pick another with --port';
+    if (e.code === 'EADDRINUSE') logger.error(`port ${port} is already in use — is another broker running? ${fix}`);
+    else if (e.code === 'EACCES' && e.syscall === 'listen') logger.error(`no permission to listen on port ${port} (ports below 1024 need privileges): ${fix}`);
     // The data dir's problems (and storage errors) are one line that says the fix; anything else is a bug: its stack helps.
     else if (err instanceof DataDirError || err instanceof StorageError) logger.error(`could not start: ${e.message}`);
     else logger.error(`could not start: ${e.stack ?? e.message}`);
@@ -108,8 +172,11 @@ async function runServer(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   const storage = parseStorageSpec(full.dataDir);
   const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(storage.path)}`;
-  const hosts = full.listenHosts.map((h) => (h.includes(':') ? `[${h}]` : h)).join(', ');
-  logger.info(`Fjord listening on ${hosts} port ${broker.advertisedPort} (advertised as ${broker.advertisedHost}:${broker.advertisedPort}); data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
+  const hostText = (hosts: string[]) => hosts.map((h) => (h === '' ? '*' : h.includes(':') ? `[${h}]` : h)).join(', ');
+  const listening = full.listeners === undefined
+    ? `${hostText(broker.bound[0].boundHosts)} port ${broker.bound[0].port} (advertised as ${broker.advertisedHost}:${broker.advertisedPort})`
+    : broker.listeners.map((l, i) => `${l.name} (${l.securityProtocol}) on ${hostText(broker.bound[i].boundHosts)} port ${broker.bound[i].port} (advertised as ${l.advertisedHost}:${l.advertisedPort})`).join(', ');
+  logger.info(`Fjord listening on ${listening}; data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
   return -1; // keep running
 }
 

@@ -44,10 +44,18 @@ test('DEFAULT_CONFIG and the topic defaults come from the table', () => {
   assert.equal(new Broker({ ...config, dataDir: 'memory' }).topics.configValue({ name: 't', topicId: '', partitionCount: 1, configs: {} }, 'max.message.bytes'), '500');
 });
 
+/** Values for settings without a default whose type takes neither a number nor any word. */
+const SAMPLES: Partial<Record<keyof BrokerConfig, string>> = {
+  listeners: 'PLAINTEXT://127.0.0.1:9092,SSL://:9093',
+  advertisedListeners: 'PLAINTEXT://broker.example:9092',
+  listenerSecurityProtocolMap: 'INTERNAL:PLAINTEXT,EXTERNAL:SSL',
+  listenerSsl: 'listener.name.ssl.ssl.keystore.location=/etc/fjord/broker.pem;listener.name.ssl.ssl.client.auth=required',
+};
+
 /** Sets one setting by flag and by variable (its default, or a sample where it has none) and reads it back. */
 function roundTrip<K extends keyof BrokerConfig>(key: K): void {
   const s: BrokerSetting<K> = BROKER_SETTINGS[key];
-  const textValue = s.default === undefined ? (s.type.kafkaType === 'INT' ? '19092' : 'broker.example') : s.type.format(s.default);
+  const textValue = s.default === undefined ? (SAMPLES[key] ?? (s.type.kafkaType === 'INT' ? '19092' : 'broker.example')) : s.type.format(s.default);
   const byFlag = serverConfig([`--${s.flag}`, textValue], {});
   const byEnv = serverConfig([], { [envVar(s.flag)]: textValue });
   assert.ok(byFlag !== 'help' && byEnv !== 'help');

@@ -22,7 +22,7 @@ export const describeClusterHandler = defineHandler({
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
       clusterId: services.node.clusterId, controllerId: services.node.nodeId,
-      brokers: [{ brokerId: services.node.nodeId, host: services.node.advertisedHost, port: services.node.advertisedPort, rack: null }],
+      brokers: [{ brokerId: services.node.nodeId, host: ctx.connection.listener.advertisedHost, port: ctx.connection.listener.advertisedPort, rack: null }],
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
     };
   },

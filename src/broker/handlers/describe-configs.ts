@@ -14,9 +14,9 @@ import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../se
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 
-function entry(name: string, value: string, source: number, readOnly: boolean): DescribeConfigsResponseDescribeConfigsResourceResult {
+function entry(name: string, value: string | null, source: number, readOnly: boolean, isSensitive = false): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
-    name, value, readOnly, isDefault: source === KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG, configSource: source, isSensitive: false,
+    name, value, readOnly, isDefault: source === KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG, configSource: source, isSensitive,
     synonyms: [], configType: kafkaConfigType(name), documentation: null,
   };
 }
@@ -42,7 +42,7 @@ export const describeConfigsHandler = defineHandler({
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${services.node.nodeId}`, configs: [] };
         }
         const configs = brokerConfigEntries(services.config).map((c) =>
-          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true));
+          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, c.sensitive));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported`, configs: [] };

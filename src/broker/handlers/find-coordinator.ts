@@ -10,7 +10,9 @@ export const findCoordinatorHandler = defineHandler({
   minVersion: 0,
   maxVersion: 6,
   handle(ctx, req): FindCoordinatorResponse {
-    const { nodeId, advertisedHost: host, advertisedPort: port } = ctx.services.node;
+    const { nodeId } = ctx.services.node;
+    // The address of the listener this client came in through (Kafka answers per listener).
+    const { advertisedHost: host, advertisedPort: port } = ctx.connection.listener;
     const keyType = req.keyType ?? 0; // v0 has no key type: groups only
     const answer = (key: string): FindCoordinatorResponseCoordinator => {
       if (keyType !== 0 && keyType !== 1) {

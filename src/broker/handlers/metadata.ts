@@ -33,8 +33,10 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataRespon
   };
 }
 
+/** This broker, at the advertised address of the listener the client came in through. */
 export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
-  return [{ nodeId: ctx.services.node.nodeId, host: ctx.services.node.advertisedHost, port: ctx.services.node.advertisedPort, rack: null }];
+  const { advertisedHost, advertisedPort } = ctx.connection.listener;
+  return [{ nodeId: ctx.services.node.nodeId, host: advertisedHost, port: advertisedPort, rack: null }];
 }
 
 export const metadataHandler = defineHandler({
