@@ -92,3 +92,50 @@ export async function zombieFencing(kafka: Kafka): Promise<void> {
     await admin.disconnect();
   }
 }
+
+/**
+ * Transactional offsets against plain commits of the same group: a plain commit made while a
+ * transactional one is pending wins at commit; one made before loses; a group deleted meanwhile
+ * gets nothing.
+ */
+export async function offsetsAgainstPlainCommits(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const input = uniqueTopic('txn-offsets-in');
+  const groupId = uniqueTopic('txn-offsets-group');
+  await admin.createTopics({ topics: [{ topic: input, numPartitions: 1 }] });
+  const producer = kafka.producer({ transactionalId: uniqueTopic('txn-offsets-id'), idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const committed = async () => (await admin.fetchOffsets({ groupId, topics: [input] }))[0].partitions[0].offset;
+  // Kafka answers EndTxn before its markers reach __consumer_offsets: poll for the outcome.
+  const settlesAt = async (want: string, what: string) => {
+    await eventually(async () => (await committed()) === want, 10000, what).catch(async () => {
+      assert.equal(await committed(), want, what);
+    });
+  };
+  const txnOffsets = (offset: string) => ({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset }] }] });
+  try {
+    await admin.setOffsets({ groupId, topic: input, partitions: [{ partition: 0, offset: '5' }] });
+    const first = await producer.transaction();
+    await first.sendOffsets(txnOffsets('42'));
+    await admin.setOffsets({ groupId, topic: input, partitions: [{ partition: 0, offset: '7' }] });
+    await first.commit();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await committed(), '7', 'the plain commit made after the transactional one wins');
+
+    const second = await producer.transaction();
+    await second.sendOffsets(txnOffsets('50'));
+    await second.commit();
+    await settlesAt('50', 'a transactional commit after the plain one wins');
+
+    const third = await producer.transaction();
+    await third.sendOffsets(txnOffsets('60'));
+    await admin.deleteGroups([groupId]);
+    await third.commit();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await committed(), '-1', 'a group deleted during the transaction gets none of its offsets');
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+}

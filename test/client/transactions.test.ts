@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import type { RunningBroker } from '../../src/index.js';
 import { withBroker } from '../helpers.js';
 import { fjordFor } from './client-helpers.js';
-import { commitAndAbort, zombieFencing } from './transaction-scenarios.js';
+import { commitAndAbort, offsetsAgainstPlainCommits, zombieFencing } from './transaction-scenarios.js';
 
 let broker: RunningBroker;
 before(async () => {
@@ -20,4 +20,8 @@ test('transactions: commit, abort, offsets in the transaction, empty transaction
 
 test('transactions: a second producer with the same transactional id fences the first', async () => {
   await zombieFencing(fjordFor(broker));
+});
+
+test('transactions: offsets against plain commits, and a group deleted during the transaction', async () => {
+  await offsetsAgainstPlainCommits(fjordFor(broker));
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startKafka } from '../../scripts/kafka-dist.mjs';
 import { CompressionTypes, Kafka, logLevel, partitionForKey, type KafkaMessage } from '../../src/client/index.js';
 import { eventually, uniqueTopic } from '../helpers.js';
-import { commitAndAbort, zombieFencing } from '../client/transaction-scenarios.js';
+import { commitAndAbort, offsetsAgainstPlainCommits, zombieFencing } from '../client/transaction-scenarios.js';
 
 let kafka: { bootstrap: string; stop(): Promise<void> };
 let client: Kafka;
@@ -145,4 +145,8 @@ test('transactions: commit, abort, offsets in the transaction, empty transaction
 
 test('transactions: a second producer with the same transactional id fences the first', async () => {
   await zombieFencing(client);
+});
+
+test('transactions: offsets against plain commits, and a group deleted during the transaction', async () => {
+  await offsetsAgainstPlainCommits(client);
 });

@@ -119,7 +119,9 @@ export class OffsetManager {
     try {
       await this.rt.write(entries, (base) => {
         entries.forEach((e, i) => {
-          if (e.type === 'offset') group.applyOffset(e.topic, e.partition, e.value, base + i);
+          if (e.type !== 'offset') return;
+          group.applyOffset(e.topic, e.partition, e.value, base + i);
+          this.txnOffsets.notePlainCommit(p.groupId, e.topic, e.partition);
         });
       });
     } catch (err) {
@@ -312,7 +314,10 @@ export class OffsetManager {
     if (entries.length === 0) return ErrorCode.NONE;
     try {
       await this.rt.write(entries, () => undefined);
-      for (const g of groups) this.rt.logger.info(`group ${g.groupId}: deleted`);
+      for (const g of groups) {
+        this.txnOffsets.forgetGroup(g.groupId);
+        this.rt.logger.info(`group ${g.groupId}: deleted`);
+      }
       return ErrorCode.NONE;
     } catch (err) {
       this.rt.logger.warn(`deleting group(s) ${groups.map((g) => g.groupId).join(', ')} failed: ${(err as Error).message}`);

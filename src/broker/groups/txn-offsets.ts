@@ -22,8 +22,11 @@ export interface TxnOffset {
 const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 export class TxnOffsets {
-  /** group id → producer id → "topic\0partition" set of pending offsets. */
-  private readonly pending = new Map<string, Map<number, Set<string>>>();
+  /** group id → producer id → "topic\0partition" → sequence number when it was accepted. */
+  private readonly pending = new Map<string, Map<number, Map<string, number>>>();
+  /** group id → "topic\0partition" → sequence number of the latest plain commit made while one was pending. */
+  private readonly plainCommits = new Map<string, Map<string, number>>();
+  private seq = 0;
 
   constructor(private readonly rt: GroupRuntime) {}
 
@@ -32,8 +35,22 @@ export class TxnOffsets {
     let byProducer = this.pending.get(groupId);
     if (!byProducer) this.pending.set(groupId, (byProducer = new Map()));
     let keys = byProducer.get(producerId);
-    if (!keys) byProducer.set(producerId, (keys = new Set()));
-    for (const o of offsets) keys.add(partitionKey(o.topic, o.partition));
+    if (!keys) byProducer.set(producerId, (keys = new Map()));
+    for (const o of offsets) keys.set(partitionKey(o.topic, o.partition), ++this.seq);
+  }
+
+  /** A plain OffsetCommit was written for this partition: a transactional offset pending for it now loses. */
+  notePlainCommit(groupId: string, topic: string, partition: number): void {
+    if (!this.isPending(groupId, topic, partition)) return;
+    let byKey = this.plainCommits.get(groupId);
+    if (!byKey) this.plainCommits.set(groupId, (byKey = new Map()));
+    byKey.set(partitionKey(topic, partition), ++this.seq);
+  }
+
+  /** The group was deleted: its pending transactional offsets will not be written. */
+  forgetGroup(groupId: string): void {
+    this.pending.delete(groupId);
+    this.plainCommits.delete(groupId);
   }
 
   /** Some transaction has an offset for this partition pending. */
@@ -49,7 +66,16 @@ export class TxnOffsets {
    * The transaction ended: on commit `offsets` are written durably as the group's committed offsets
    * (rejects when the write fails; they stay pending then); either way they stop being pending.
    */
-  async complete(groupId: string, producerId: number, commit: boolean, offsets: readonly TxnOffset[]): Promise<void> {
+  async complete(groupId: string, producerId: number, commit: boolean, allOffsets: readonly TxnOffset[]): Promise<void> {
+    const held = this.pending.get(groupId)?.get(producerId);
+    const plain = this.plainCommits.get(groupId);
+    // Not held any more: the group was deleted meanwhile. A plain commit made later wins.
+    const offsets = held
+      ? allOffsets.filter((o) => {
+        const key = partitionKey(o.topic, o.partition);
+        return (plain?.get(key) ?? 0) < (held.get(key) ?? 0);
+      })
+      : [];
     if (commit && offsets.length > 0) {
       if (!this.rt.groups.has(groupId)) this.rt.groups.set(groupId, new ClassicGroup(groupId));
       const group = this.rt.offsetsOf(groupId);
@@ -67,10 +93,14 @@ export class TxnOffsets {
     }
     const byProducer = this.pending.get(groupId);
     byProducer?.delete(producerId);
-    if (byProducer && byProducer.size === 0) this.pending.delete(groupId);
+    if (byProducer && byProducer.size === 0) {
+      this.pending.delete(groupId);
+      this.plainCommits.delete(groupId);
+    }
   }
 
   clear(): void {
     this.pending.clear();
+    this.plainCommits.clear();
   }
 }
