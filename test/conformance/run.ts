@@ -277,7 +277,7 @@ async function goBuild(prog: string): Promise<void> {
 
 function javaScenarios(short: keyof typeof JAVA_CLIENTS): Scenario[] {
   const cp = () => `${join(CACHE, 'java', `classes-${short}`)}:${readFileSync(join(CACHE, 'java', `cp-kafka-clients-${JAVA_CLIENTS[short]}.txt`), 'utf8').trim()}`;
-  return ['idempotent-produce-consume', 'consumer-group', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({
+  return ['idempotent-produce-consume', 'consumer-group', 'admin', 'transactions', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({
     name,
     get cmd() { return ['java', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp(), 'Conformance', name, '{bootstrap}', '{topic}']; },
     timeoutMs: 120_000,
@@ -288,7 +288,7 @@ const clients: Client[] = [
   {
     name: 'kafkajs',
     setup: ['node'],
-    scenarios: ['produce-consume', 'idempotent-producer', 'consumer-group', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [...nodeScript('kafkajs.mjs'), name, '{bootstrap}', '{topic}'] })),
+    scenarios: ['produce-consume', 'idempotent-producer', 'consumer-group', 'admin', 'transactions', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [...nodeScript('kafkajs.mjs'), name, '{bootstrap}', '{topic}'] })),
   },
   {
     name: 'kafka-node',
@@ -309,7 +309,7 @@ const clients: Client[] = [
   {
     name: 'confluent-kafka-python',
     setup: ['python'],
-    scenarios: ['produce-delivery-reports', 'consumer-group-earliest', 'admin', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'] })),
+    scenarios: ['produce-delivery-reports', 'consumer-group-earliest', 'admin', 'transactions', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'] })),
   },
   {
     name: 'kafka-python',
@@ -344,10 +344,12 @@ const clients: Client[] = [
   { name: 'java-4.1', setup: ['java-clients'], scenarios: javaScenarios('4.1') },
   {
     name: 'kafka-cli-4.1',
-    setup: ['kafka-tools'],
-    scenarios: ['topics-create', 'topics-list', 'topics-describe', 'console-producer', 'console-consumer', 'consumer-groups-describe'].map((name) => ({
+    // node: the kafka-transactions scenarios open their transactions with kafkajs.
+    setup: ['kafka-tools', 'node'],
+    scenarios: ['topics-create', 'topics-list', 'topics-describe', 'console-producer', 'console-consumer', 'consumer-groups-describe',
+      ...['list', 'describe', 'describe-producers', 'find-hanging', 'abort'].map((c) => `transactions-${c}`)].map((name) => ({
       name,
-      cmd: [...nodeScript('kafka-cli.mjs'), name, '{bootstrap}', 'golang-test'],
+      cmd: [...nodeScript('kafka-cli.mjs'), name, '{bootstrap}', name.startsWith('transactions-') ? '{topic}' : 'golang-test'],
       env: { KAFKA_TOOLS_CP: join(CACHE, 'java', `cp-kafka-tools-${KAFKA_TOOLS_VERSION}.txt`) },
       timeoutMs: 120_000,
     })),

@@ -1,6 +1,6 @@
 // Apache Kafka's Java client (kafka-clients 3.9 and 4.x, compiled against each): an idempotent
 // producer with the defaults (acks=all, enable.idempotence=true), a classic consumer group of two,
-// AdminClient, and every codec. Run as: java -cp ... Conformance <scenario> <bootstrap> <topic>;
+// AdminClient, every codec, and a transactional consume-transform-produce loop. Run as: java -cp ... Conformance <scenario> <bootstrap> <topic>;
 // exits 0 when every produced record came back, else prints "FAIL: <reason>".
 import java.time.Duration;
 import java.util.*;
@@ -83,7 +83,12 @@ public class Conformance {
   }
 
   static KafkaConsumer<String, String> consumer(String group) {
+    return consumer(group, new Properties());
+  }
+
+  static KafkaConsumer<String, String> consumer(String group, Properties extra) {
     Properties p = common();
+    p.putAll(extra);
     p.put("group.id", group);
     p.put("auto.offset.reset", "earliest");
     p.put("key.deserializer", StringDeserializer.class.getName());
@@ -124,6 +129,7 @@ public class Conformance {
         }
         case "consumer-group" -> consumerGroup();
         case "admin" -> admin();
+        case "transactions" -> transactions();
         default -> {
           if (!scenario.startsWith("compression-")) fail("unknown scenario " + scenario);
           createTopic(2);
@@ -140,6 +146,70 @@ public class Conformance {
     }
     System.out.flush();
     Runtime.getRuntime().halt(0);
+  }
+
+  /**
+   * Exactly-once copy: a transactional producer (initTransactions) copies the input topic to an
+   * output topic, one transaction per poll with sendOffsetsToTransaction and commitTransaction,
+   * after one aborted transaction (records and offsets). A read_committed consumer of the output
+   * sees every copied record once and none of the aborted; the group's offsets are the copied ones.
+   */
+  static void transactions() throws Exception {
+    String out = topic + "-out";
+    String group = topic + "-etl";
+    try (Admin admin = Admin.create(common())) {
+      admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1), new NewTopic(out, 3, (short) 1))).all().get(20, TimeUnit.SECONDS);
+    }
+    List<String[]> in = records(300, topic);
+    produce(in, null);
+    List<String[]> want = new ArrayList<>();
+    for (String[] r : in) want.add(new String[] {r[0], "out:" + r[1]});
+    Properties pp = common();
+    pp.put("key.serializer", StringSerializer.class.getName());
+    pp.put("value.serializer", StringSerializer.class.getName());
+    pp.put("transactional.id", topic + "-tx");
+    Properties cp = new Properties();
+    cp.put("isolation.level", "read_committed");
+    int copied = 0;
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp); KafkaConsumer<String, String> c = consumer(group, cp)) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      for (int i = 0; i < 50; i++) producer.send(new ProducerRecord<>(out, "a" + i, "aborted:" + i));
+      producer.sendOffsetsToTransaction(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(999)), new ConsumerGroupMetadata(group));
+      producer.flush();
+      producer.abortTransaction();
+      c.subscribe(List.of(topic));
+      long deadline = System.currentTimeMillis() + 50_000;
+      while (copied < in.size() && System.currentTimeMillis() < deadline) {
+        ConsumerRecords<String, String> rs = c.poll(Duration.ofMillis(200));
+        if (rs.isEmpty()) continue;
+        producer.beginTransaction();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<String, String> r : rs) {
+          producer.send(new ProducerRecord<>(out, r.key(), "out:" + r.value()));
+          offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+          copied++;
+        }
+        producer.sendOffsetsToTransaction(offsets, c.groupMetadata());
+        producer.commitTransaction();
+      }
+    }
+    if (copied != in.size()) fail("copied " + copied + " of " + in.size() + " records");
+    Expect e = new Expect(want);
+    try (KafkaConsumer<String, String> c = consumer(topic + "-check", cp)) {
+      c.subscribe(List.of(out));
+      long deadline = System.currentTimeMillis() + 40_000;
+      while (!e.done() && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) e.add(r.key(), r.value());
+      }
+      for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) e.add(r.key(), r.value());
+    }
+    e.verify();
+    try (Admin admin = Admin.create(common())) {
+      long sum = 0;
+      for (OffsetAndMetadata o : admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(20, TimeUnit.SECONDS).values()) sum += o.offset();
+      if (sum != in.size()) fail("the group's committed offsets add up to " + sum + ", want " + in.size() + " (the aborted offsets must not count)");
+    }
   }
 
   /** Two members of one classic group share four partitions; committed offsets reach the end. */

@@ -1,4 +1,5 @@
-// kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, codecs.
+// kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, codecs,
+// transactions (send + sendOffsets + commit, an aborted one, a read_committed consumer).
 import { load, main, bootstrap, topic, makeRecords, Expect, until, fail, skip } from './common.mjs';
 
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = load('kafkajs');
@@ -48,7 +49,50 @@ async function produceAndRead(records, producerOptions = {}, sendOptions = {}) {
   expect.verify();
 }
 
+/**
+ * producer.transaction(): one transaction with send + sendOffsets + commit, one with the same and
+ * abort, then another committed. A read_committed consumer (kafkajs's default) reads every committed
+ * record once and none of the aborted; the group's offsets are those of the committed transaction.
+ */
+async function transactions() {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const producer = kafka.producer({ transactionalId: `${topic}-tx`, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const group = `${topic}-offsets`;
+  const committed = makeRecords(100, `${topic}-c1`);
+  const aborted = makeRecords(50, `${topic}-ab`);
+  const later = makeRecords(10, `${topic}-c2`);
+  const run = async (records, offset, end) => {
+    const txn = await producer.transaction();
+    await txn.send({ topic, messages: records });
+    await txn.sendOffsets({ consumerGroupId: group, topics: [{ topic, partitions: [{ partition: 0, offset: String(offset) }] }] });
+    await txn[end]();
+  };
+  await run(committed, 42, 'commit');
+  await run(aborted, 999, 'abort');
+  await run(later, 43, 'commit');
+  await producer.disconnect();
+  // The last transaction's records follow the aborted ones in every partition: reading them all
+  // means the consumer went past the aborted records (and would have failed on any of them).
+  const expect = new Expect([...committed, ...later]);
+  const consumer = kafka.consumer({ groupId: `${topic}-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => expect.add(message.key, message.value) });
+  await until(() => expect.done, 60_000, 'every committed record');
+  await new Promise((r) => setTimeout(r, 500));
+  await consumer.disconnect();
+  expect.verify();
+  const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const p0 = offsets.partitions.find((p) => p.partition === 0);
+  if (p0?.offset !== '43') fail(`group ${group} has offset ${p0?.offset} on partition 0, want 43 (the aborted 999 must not count)`);
+  await admin.disconnect();
+}
+
 await main({
+  transactions,
   'produce-consume': () => produceAndRead(makeRecords(1000)),
   'idempotent-producer': () => produceAndRead(makeRecords(500), { idempotent: true, maxInFlightRequests: 1 }),
   'compression-gzip': () => produceAndRead(makeRecords(500), {}, { compression: CompressionTypes.GZIP }),

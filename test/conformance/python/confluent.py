@@ -1,6 +1,9 @@
 """confluent-kafka (Python, librdkafka): producer with delivery reports; consumer with group.id and
-auto.offset.reset=earliest; AdminClient; every codec."""
-from confluent_kafka import Consumer, KafkaError, Producer
+auto.offset.reset=earliest; AdminClient; every codec; a transactional consume-transform-produce loop."""
+import time
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient, NewTopic, ConfigResource
 
 from common import Expect, fail, main, make_records
@@ -93,6 +96,65 @@ def admin(bootstrap, topic):
     a.delete_topics([topic])[topic].result(20)
 
 
+def transactions(bootstrap, topic):
+    """Exactly-once copy of the input topic to an output topic: init_transactions, one transaction
+    per poll with send_offsets_to_transaction and commit_transaction, after one aborted transaction
+    (records and offsets). A read_committed consumer of the output sees every copy once and none of
+    the aborted records; the group's committed offsets are the copied ones."""
+    out = topic + "-out"
+    group = topic + "-etl"
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    for f in a.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in (topic, out)]).values():
+        f.result(20)
+    records = make_records(300, topic)
+    produce(bootstrap, topic, records)
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": topic + "-tx"})
+    p.init_transactions(30)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False, "isolation.level": "read_committed"})
+    p.begin_transaction()
+    for i in range(50):
+        p.produce(out, key=f"a{i}", value=f"aborted:{i}")
+    p.send_offsets_to_transaction([TopicPartition(topic, 0, 999)], c.consumer_group_metadata(), 30)
+    p.abort_transaction(30)
+    c.subscribe([topic])
+    copied = 0
+    deadline = time.time() + 50
+    while copied < len(records) and time.time() < deadline:
+        msgs = c.consume(500, 0.5)
+        msgs = [m for m in msgs if not m.error()]
+        if not msgs:
+            continue
+        p.begin_transaction()
+        for m in msgs:
+            p.produce(out, key=m.key(), value=b"out:" + m.value())
+        p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 30)
+        p.commit_transaction(30)
+        copied += len(msgs)
+    c.close()
+    if copied != len(records):
+        fail(f"copied {copied} of {len(records)} records")
+    check = Consumer({"bootstrap.servers": bootstrap, "group.id": topic + "-check", "auto.offset.reset": "earliest",
+                      "isolation.level": "read_committed"})
+    check.subscribe([out])
+    e = Expect([(k, "out:" + v) for k, v in records])
+    deadline = time.time() + 40
+    extra_until = None
+    while time.time() < deadline and (extra_until is None or time.time() < extra_until):
+        m = check.poll(0.2)
+        if e.done and extra_until is None:
+            extra_until = time.time() + 1  # a moment more for anything that should not be there
+        if m is None or m.error():
+            continue
+        e.add(m.key(), m.value())
+    check.close()
+    e.verify()
+    offsets = a.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(20)
+    total = sum(tp.offset for tp in offsets.topic_partitions if tp.offset >= 0)
+    if total != len(records):
+        fail(f"the group's committed offsets add up to {total}, want {len(records)} (the aborted offsets must not count)")
+
+
 def codec(name):
     def run(bootstrap, topic):
         create_topic(bootstrap, topic, 2)
@@ -106,6 +168,7 @@ main({
     "produce-delivery-reports": produce_delivery_reports,
     "consumer-group-earliest": consumer_group_earliest,
     "admin": admin,
+    "transactions": transactions,
     "compression-gzip": codec("gzip"),
     "compression-snappy": codec("snappy"),
     "compression-lz4": codec("lz4"),
