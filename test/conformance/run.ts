@@ -320,7 +320,7 @@ const clients: Client[] = [
     name: 'sarama',
     setup: ['go'],
     build: () => goBuild('sarama'),
-    scenarios: goScenarios('sarama', ['sync-producer-waitforall', 'partition-consumer-newest', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)]),
+    scenarios: goScenarios('sarama', ['sync-producer-waitforall', 'partition-consumer-newest', 'consumer-group', 'transactions', ...CODECS.map((c) => `compression-${c}`)]),
   },
   {
     name: 'sarama-0.10.2',

@@ -1,6 +1,7 @@
 // IBM/sarama (current release, default protocol version): SyncProducer with WaitForAll, a random
 // partitioner and Return.Successes; a consumer that lists a topic's partitions and consumes each
-// from OffsetNewest; a consumer group; every codec.
+// from OffsetNewest; a consumer group; every codec; a transactional producer (Producer.Transaction.ID)
+// with AddOffsetsToTxn, commit and abort, read back by a ReadCommitted consumer.
 package main
 
 import (
@@ -125,6 +126,71 @@ func codec(cc sarama.CompressionCodec) func(check.Args) {
 	}
 }
 
+// transactions: BeginTxn, SendMessage, AddOffsetsToTxn, CommitTxn; one transaction aborted; then
+// another committed. A ReadCommitted consumer reads every committed record once and no aborted
+// one; the group's offset is the last committed transaction's.
+func transactions(a check.Args) {
+	createTopic(a, 3)
+	c := config()
+	c.Producer.Idempotent = true
+	c.Producer.Transaction.ID = a.Topic + "-tx"
+	c.Producer.Partitioner = sarama.NewRoundRobinPartitioner
+	c.Net.MaxOpenRequests = 1
+	p, err := sarama.NewSyncProducer([]string{a.Bootstrap}, c)
+	check.Must(err, "NewSyncProducer (transactional)")
+	defer p.Close()
+	group := a.Topic + "-offsets"
+	run := func(records []check.Record, offset int64, commit bool) {
+		check.Must(p.BeginTxn(), "BeginTxn")
+		for _, r := range records {
+			_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: a.Topic, Key: sarama.StringEncoder(r.Key), Value: sarama.StringEncoder(r.Value)})
+			check.Must(err, "SendMessage in a transaction")
+		}
+		check.Must(p.AddOffsetsToTxn(map[string][]*sarama.PartitionOffsetMetadata{a.Topic: {{Partition: 0, Offset: offset, LeaderEpoch: -1}}}, group), "AddOffsetsToTxn")
+		if commit {
+			check.Must(p.CommitTxn(), "CommitTxn")
+		} else {
+			check.Must(p.AbortTxn(), "AbortTxn")
+		}
+	}
+	committed := check.Records(90, a.Topic+"-c1")
+	later := check.Records(9, a.Topic+"-c2") // round robin: three per partition, after the aborted ones
+	run(committed, 42, true)
+	run(check.Records(45, a.Topic+"-aborted"), 999, false)
+	run(later, 43, true)
+
+	cc := config()
+	cc.Consumer.IsolationLevel = sarama.ReadCommitted
+	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, cc)
+	check.Must(err, "NewConsumer")
+	defer consumer.Close()
+	e := check.NewExpect(append(append([]check.Record{}, committed...), later...))
+	for part := int32(0); part < 3; part++ {
+		pc, err := consumer.ConsumePartition(a.Topic, part, sarama.OffsetOldest)
+		check.Must(err, "ConsumePartition")
+		go func() {
+			for m := range pc.Messages() {
+				e.Add(m.Key, m.Value)
+			}
+		}()
+	}
+	e.Wait(40 * time.Second)
+	time.Sleep(500 * time.Millisecond)
+	e.Verify()
+
+	client, err := sarama.NewClient([]string{a.Bootstrap}, config())
+	check.Must(err, "NewClient")
+	defer client.Close()
+	om, err := sarama.NewOffsetManagerFromClient(group, client)
+	check.Must(err, "NewOffsetManager")
+	pom, err := om.ManagePartition(a.Topic, 0)
+	check.Must(err, "ManagePartition")
+	if off, _ := pom.NextOffset(); off != 43 {
+		check.Fail("group offset on partition 0 is %d, want 43 (the aborted 999 must not count)", off)
+	}
+	pom.AsyncClose()
+}
+
 func main() {
 	check.Main(map[string]func(check.Args){
 		"sync-producer-waitforall": func(a check.Args) {
@@ -212,6 +278,7 @@ func main() {
 				check.Fail("committed offsets add up to %d, want %d", total, len(records))
 			}
 		},
+		"transactions":       transactions,
 		"compression-gzip":   codec(sarama.CompressionGZIP),
 		"compression-snappy": codec(sarama.CompressionSnappy),
 		"compression-lz4":    codec(sarama.CompressionLZ4),
