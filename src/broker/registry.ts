@@ -20,6 +20,7 @@ import { describeConfigsHandler } from './handlers/describe-configs.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { deleteRecordsHandler } from './handlers/delete-records.js';
+import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { alterConfigsHandler, incrementalAlterConfigsHandler } from './handlers/alter-configs.js';
 import { GROUP_HANDLERS } from './handlers/groups.js';
 import { addPartitionsToTxnHandler } from './handlers/add-partitions-to-txn.js';
@@ -54,6 +55,7 @@ const HANDLERS: readonly AnyApiHandler[] = [
   describeClusterHandler,
   offsetForLeaderEpochHandler,
   deleteRecordsHandler,
+  writeTxnMarkersHandler,
   alterConfigsHandler,
   incrementalAlterConfigsHandler,
   addPartitionsToTxnHandler,

@@ -493,6 +493,52 @@ export class TransactionCoordinator {
     });
   }
 
+  // ---- WriteTxnMarkers from an administrator --------------------------------------------------
+
+  /**
+   * A WriteTxnMarkers request (kafka-transactions abort) for `producerId` on `partitions`. This
+   * coordinator writes its own markers straight into storage, so such a request comes from outside.
+   * Kafka's partition leader just appends the marker and the coordinator never hears of it; if the
+   * coordinator still had the partition in an open transaction, that transaction would later commit
+   * on its other partitions but not on this one. Fjord keeps a transaction whole instead: when a
+   * partition is in the producer's open transaction here, the whole transaction is aborted through
+   * the coordinator (epoch + 1, ABORT markers everywhere, its offsets dropped; the producer is
+   * fenced, as by a timeout). A COMMIT marker for it is refused (INVALID_TXN_STATE: only EndTxn
+   * commits), as is an older epoch (INVALID_PRODUCER_EPOCH).
+   *
+   * Returns an error code for each partition it took care of (key `topic\0partition`); the caller
+   * writes the marker itself into the others: a producer this coordinator does not know, or a
+   * partition outside its open transaction — the hanging transactions the tool is for.
+   */
+  adminMarker(producerId: number, producerEpoch: number, commit: boolean, partitions: [string, number][]): Promise<Map<string, number>> {
+    if (!this.active) return Promise.resolve(new Map(partitions.map(([t, p]) => [partitionKey(t, p), this.unavailable()])));
+    const id = this.byProducer.get(producerId);
+    if (id === undefined) return Promise.resolve(new Map());
+    return this.serial(id, async () => {
+      const handled = new Map<string, number>();
+      const r = this.txns.get(id);
+      if (!r || r.producerId !== producerId || (r.state !== 'Ongoing' && !isPrepare(r.state))) return handled;
+      const inTxn = new Set(r.partitions.map(([t, p]) => partitionKey(t, p)));
+      const mine = partitions.map(([t, p]) => partitionKey(t, p)).filter((k) => inTxn.has(k));
+      if (mine.length === 0) return handled;
+      let code: number = producerEpoch < r.producerEpoch ? ErrorCode.INVALID_PRODUCER_EPOCH
+        : isPrepare(r.state) ? ErrorCode.CONCURRENT_TRANSACTIONS
+        : commit ? ErrorCode.INVALID_TXN_STATE
+        : ErrorCode.NONE;
+      if (code === ErrorCode.NONE) {
+        try {
+          await this.fenceAndAbort(id, `WriteTxnMarkers ABORT for ${mine.map((k) => k.replace('\0', '-')).join(', ')}`);
+        } catch (err) {
+          // Once PrepareAbort is on disk the outcome is decided and the sweep finishes the markers.
+          if (this.txns.get(id)?.state !== 'PrepareAbort') code = writeError(err);
+          this.logger.warn(`transaction ${id}: abort for WriteTxnMarkers: ${(err as Error).message}`);
+        }
+      }
+      for (const k of mine) handled.set(k, code);
+      return handled;
+    });
+  }
+
   // ---- Produce -------------------------------------------------------------------------------
 
   /** Produce's check of a transactional batch: null when the partition is in the producer's open transaction. */
