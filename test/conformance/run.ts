@@ -338,7 +338,7 @@ const clients: Client[] = [
     name: 'confluent-kafka-go',
     setup: ['go'],
     build: () => goBuild('confluent'),
-    scenarios: goScenarios('confluent', ['produce-events-flush', 'subscribe-poll', ...CODECS.map((c) => `compression-${c}`)]),
+    scenarios: goScenarios('confluent', ['produce-events-flush', 'subscribe-poll', 'transactions', ...CODECS.map((c) => `compression-${c}`)]),
   },
   { name: 'java-3.9', setup: ['java-clients'], scenarios: javaScenarios('3.9') },
   { name: 'java-4.1', setup: ['java-clients'], scenarios: javaScenarios('4.1') },
