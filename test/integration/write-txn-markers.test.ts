@@ -56,9 +56,11 @@ test('a hanging transaction the coordinator does not know is aborted at the part
   assert.equal(Number(p!.producerId), 7001);
   assert.equal(Number(p!.currentTxnStartOffset), 0);
 
-  // Missing topic and partition; an epoch older than the producer's (nothing written).
-  assert.deepEqual(await writeMarkers(c, { producerId: 7001, producerEpoch: 2, commit: false, topics: [{ name: 'no-such-topic-wtm', partitionIndexes: [0] }, { name: topic, partitionIndexes: [5] }] }),
-    [['no-such-topic-wtm', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], [topic, 5, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+  // Missing topic and partition, and the offsets log (internal here, not a topic); an epoch older
+  // than the producer's (nothing written).
+  const missing = [{ name: 'no-such-topic-wtm', partitionIndexes: [0] }, { name: topic, partitionIndexes: [5] }, { name: '__consumer_offsets', partitionIndexes: [0] }];
+  assert.deepEqual(await writeMarkers(c, { producerId: 7001, producerEpoch: 2, commit: false, topics: missing }),
+    [['no-such-topic-wtm', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], [topic, 5, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], ['__consumer_offsets', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
   assert.deepEqual(await writeMarkers(c, { producerId: 7001, producerEpoch: 1, commit: false, topics: [{ name: topic, partitionIndexes: [0] }] }, 0),
     [[topic, 0, ErrorCode.INVALID_PRODUCER_EPOCH]]);
   assert.equal(log.logEndOffset(), 2, 'nothing written for the refused marker');
