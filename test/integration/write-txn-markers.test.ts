@@ -3,10 +3,16 @@
 // reported aborted); an older epoch, a missing topic or partition get Kafka's error codes; and a
 // partition of a transaction the coordinator has open makes the coordinator abort the whole
 // transaction (every partition, epoch + 1, the producer fenced) rather than leave it half aborted.
+// Last, a real hang with the real `fjord server`: a transaction whose coordinator entry is lost
+// (the process killed, `__transaction_state` removed) holds the LSO across a restart until
+// WriteTxnMarkers ends it, and the marker stays after another restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic } from '../helpers.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { withBroker, uniqueTopic, tempDir } from '../helpers.js';
 import { RawConnection, type Message } from '../raw-client.js';
+import { startServerProcess } from '../server-process.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeBatch, validateBatches } from '../../src/protocol/records.js';
@@ -41,6 +47,21 @@ async function lso(c: RawConnection, topic: string, partition = 0): Promise<numb
 async function producers(c: RawConnection, topic: string, partition = 0): Promise<Message[]> {
   const r = await c.request(ApiKey.DescribeProducers, 0, { topics: [{ name: topic, partitionIndexes: [partition] }] });
   return r.topics[0].partitions[0].activeProducers;
+}
+
+/** A real open transaction: InitProducerId with `id`, AddPartitionsToTxn v3, two records produced into each partition. */
+async function openTxn(c: RawConnection, id: string, topic: string, partitions: number[]): Promise<{ producerId: number; producerEpoch: number }> {
+  const init = await c.request(ApiKey.InitProducerId, 4, { transactionalId: id, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  assert.equal(init.errorCode, 0);
+  const producerId = Number(init.producerId);
+  const producerEpoch = init.producerEpoch as number;
+  const added = await c.request(ApiKey.AddPartitionsToTxn, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: topic, partitions }] });
+  assert.deepEqual(added.resultsByTopicV3AndBelow.flatMap((t: Message) => t.resultsByPartition.map((x: Message) => x.partitionErrorCode)), partitions.map(() => 0));
+  for (const partition of partitions) {
+    const r = await c.request(ApiKey.Produce, 9, { transactionalId: id, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records: txnBatch(producerId, ['x', 'y'], 0, producerEpoch) }] }] });
+    assert.equal(r.responses[0].partitionResponses[0].errorCode, 0);
+  }
+  return { producerId, producerEpoch };
 }
 
 test('a hanging transaction the coordinator does not know is aborted at the partition; bad input gets error codes', async () => {
@@ -84,16 +105,7 @@ test('a partition of a transaction the coordinator has open: the coordinator abo
   await broker.broker.topics.create(topic, 2);
   const c = await RawConnection.connect(broker.port);
   const id = `wtm-${process.pid}`;
-  const init = await c.request(ApiKey.InitProducerId, 4, { transactionalId: id, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
-  assert.equal(init.errorCode, 0);
-  const producerId = Number(init.producerId);
-  const producerEpoch = init.producerEpoch as number;
-  const added = await c.request(ApiKey.AddPartitionsToTxn, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: topic, partitions: [0, 1] }] });
-  assert.deepEqual(added.resultsByTopicV3AndBelow.flatMap((t: Message) => t.resultsByPartition.map((x: Message) => x.partitionErrorCode)), [0, 0]);
-  for (const partition of [0, 1]) {
-    const r = await c.request(ApiKey.Produce, 9, { transactionalId: id, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records: txnBatch(producerId, ['x', 'y'], 0, producerEpoch) }] }] });
-    assert.equal(r.responses[0].partitionResponses[0].errorCode, 0);
-  }
+  const { producerId, producerEpoch } = await openTxn(c, id, topic, [0, 1]);
   assert.equal(await lso(c, topic, 0), 0);
   assert.equal(await lso(c, topic, 1), 0);
 
@@ -114,4 +126,45 @@ test('a partition of a transaction the coordinator has open: the coordinator abo
   const end = await c.request(ApiKey.EndTxn, 3, { transactionalId: id, producerId, producerEpoch, committed: true });
   assert.equal(end.errorCode, ErrorCode.PRODUCER_FENCED, 'the old producer cannot commit afterwards');
   c.close();
+});
+
+test('a transaction whose coordinator entry is lost hangs across a restart until WriteTxnMarkers aborts it (real fjord server)', async () => {
+  const dir = tempDir('fjord-wtm-');
+  const topic = 'hang';
+  let server = await startServerProcess(['--data-dir', dir.path]);
+  try {
+    let c = await RawConnection.connect(server.port);
+    const created = await c.request(ApiKey.CreateTopics, 4, { topics: [{ name: topic, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+    const { producerId, producerEpoch } = await openTxn(c, 'lost', topic, [0]);
+    c.close();
+    server.child.kill('SIGKILL');
+    await server.exited;
+    rmSync(join(dir.path, '__internal', '__transaction_state'), { recursive: true, force: true });
+
+    server = await startServerProcess(['--data-dir', dir.path]);
+    c = await RawConnection.connect(server.port);
+    const listed = await c.request(ApiKey.ListTransactions, 0, { stateFilters: [], producerIdFilters: [] });
+    assert.deepEqual(listed.transactionStates, [], 'the coordinator knows no transaction');
+    assert.equal(await lso(c, topic), 0, 'the partition still has the transaction open: it hangs');
+    const [p] = await producers(c, topic);
+    assert.equal(Number(p!.producerId), producerId);
+    assert.equal(Number(p!.currentTxnStartOffset), 0);
+    assert.deepEqual(await writeMarkers(c, { producerId, producerEpoch: p!.producerEpoch as number, commit: false, topics: [{ name: topic, partitionIndexes: [0] }] }), [[topic, 0, ErrorCode.NONE]]);
+    assert.equal(p!.producerEpoch, producerEpoch);
+    assert.equal(await lso(c, topic), 3);
+    c.close();
+    server.child.kill('SIGTERM');
+    await server.exited;
+
+    server = await startServerProcess(['--data-dir', dir.path]);
+    c = await RawConnection.connect(server.port);
+    assert.equal(await lso(c, topic), 3, 'the abort is durable');
+    assert.equal(Number((await producers(c, topic))[0]!.currentTxnStartOffset), -1);
+    c.close();
+  } finally {
+    server.child.kill('SIGKILL');
+    await server.exited;
+    dir.remove();
+  }
 });
