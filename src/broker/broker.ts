@@ -2,6 +2,9 @@
 // from its config, hands them to the request dispatcher, and starts and stops them in order.
 // Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
+import { addScramUsers } from './auth/add-scram.js';
+import { CredentialStore } from './auth/credentials.js';
+import { SaslAuthenticator } from './auth/sasl.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import { DEFAULT_CONFIG, topicDefault } from './settings.js';
@@ -32,6 +35,8 @@ export class Broker implements BrokerServices, NodeIdentity {
   /** Per listener (same order): the hosts and port actually bound, once started. */
   bound: { boundHosts: string[]; port: number }[] = [];
   private readonly bindings: (ListenerBinding & { readonly spec: ListenerSpec })[];
+  readonly credentials: CredentialStore;
+  readonly sasl: SaslAuthenticator;
   private isOpen = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
 
@@ -68,6 +73,8 @@ export class Broker implements BrokerServices, NodeIdentity {
       maxTimeoutMs: this.config.transactionMaxTimeoutMs,
       abortCheckIntervalMs: this.config.transactionAbortCheckIntervalMs,
     });
+    this.credentials = new CredentialStore(this.storage, this.logger);
+    this.sasl = new SaslAuthenticator(this.config, this.credentials, this.logger);
     // Requests that arrive between the bind and the end of start() wait for storage to open.
     const dispatch = createDispatcher(this);
     let opened: () => void = () => undefined;
@@ -123,6 +130,8 @@ export class Broker implements BrokerServices, NodeIdentity {
       await this.storage.open();
       await this.groups.start();
       await this.transactions.start();
+      await this.credentials.start();
+      if (this.config.addScram) await addScramUsers(this.credentials, this.config.addScram, this.logger);
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));
       await this.server.close();

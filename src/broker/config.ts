@@ -1,5 +1,6 @@
 // Broker configuration: the shape of the settings. Their defaults (DEFAULT_CONFIG), flags,
 // environment variables, Kafka names and checks are in the one table of src/broker/settings.ts.
+import type { ScramUserSpec } from './auth/add-scram.js';
 import type { LogLevel } from './logger.js';
 
 export interface BrokerConfig {
@@ -55,6 +56,18 @@ export interface BrokerConfig {
   transactionAbortCheckIntervalMs: number;
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
+  /** sasl.enabled.mechanisms: until named listeners exist, non-empty makes the listener require SASL. */
+  saslEnabledMechanisms: string[];
+  /** connections.max.reauth.ms: SASL sessions last this long (KIP-368); 0 = forever. */
+  connectionsMaxReauthMs: number;
+  /** connection.failed.authentication.delay.ms: wait before answering a failed authentication. */
+  connectionFailedAuthenticationDelayMs: number;
+  /** Failed SASL authentications per client address per minute before the penalty applies; 0 = no limit. */
+  saslFailedAuthenticationLimit: number;
+  /** Extra wait before answering any SaslAuthenticate from an address past the limit. */
+  saslFailedAuthenticationPenaltyMs: number;
+  /** --add-scram: SCRAM users created at start when missing (kafka-storage format --add-scram). */
+  addScram?: ScramUserSpec[];
   logLevel: LogLevel;
   /** listeners: NAME://host:port items; absent: one PLAINTEXT listener on listenHosts and port. */
   listeners?: string[];

@@ -56,7 +56,18 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     return chunks;
   };
 
+  /** A bare SASL token after SaslHandshake v0: its answer, size-prefixed, or a closed connection. */
+  const rawToken = async (frame: Buffer, conn: ConnectionInfo): Promise<ResponseFrame> => {
+    const answer = await services.sasl.session(conn).rawToken(Buffer.from(frame));
+    if (answer === null) return null; // failed: the connection closes (v0 has no error answer)
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(answer.length);
+    return [size, answer];
+  };
+
   return (frame, conn, releaseFrame) => {
+    const sasl = services.sasl.session(conn);
+    if (sasl.rawTokens) return rawToken(frame, conn);
     const reader = new Reader(frame);
     let header: RequestHeader;
     try {
@@ -64,6 +75,8 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     } catch (err) {
       throw new CloseConnection(`malformed request header (${(err as Error).message})`);
     }
+    const refused = sasl.admit(header.apiKey);
+    if (refused !== null) throw new CloseConnection(refused);
     const handler = findHandler(header.apiKey);
     if (!handler) throw new CloseConnection(`unknown API key ${header.apiKey}`);
     if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
@@ -78,7 +91,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
       throw new CloseConnection(`malformed ${apiName(header.apiKey)} v${header.apiVersion} request (${(err as Error).message})`);
     }
     if (!requestKeepsFrame(handler.schema.request, header.apiVersion)) releaseFrame();
-    const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id, connection: conn };
+    const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id, connection: conn, sasl, principal: conn.principal };
     let result: HandlerResult<object>;
     try {
       result = handler.handle(ctx, request);

@@ -5,6 +5,8 @@
 import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import type { RequestHeader } from '../protocol/header.js';
 import type { Storage } from '../storage/types.js';
+import type { CredentialStore } from './auth/credentials.js';
+import type { SaslAuthenticator, SaslSession } from './auth/sasl.js';
 import type { BrokerConfig } from './config.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
@@ -42,6 +44,10 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdManager;
   readonly transactions: TransactionCoordinator;
   readonly node: NodeIdentity;
+  /** SCRAM credentials (DescribeUserScramCredentials / AlterUserScramCredentials, SASL). */
+  readonly credentials: CredentialStore;
+  /** SASL authentication: each connection's session (auth/sasl.ts). */
+  readonly sasl: SaslAuthenticator;
 }
 
 /** One API this broker serves and its version range, as ApiVersions lists it. */
@@ -63,6 +69,10 @@ export interface RequestContext {
   readonly connectionId: number;
   /** The connection: its listener (advertised address, securityProtocol) and principal. */
   readonly connection: ConnectionInfo;
+  /** The connection's SASL state (SaslHandshake, SaslAuthenticate). */
+  readonly sasl: SaslSession;
+  /** Who the client is ("User:ANONYMOUS" before/without SASL), for the authorization to come. */
+  readonly principal: string;
 }
 
 /** A response body, or null for no response at all (Produce with acks=0), now or later. */

@@ -30,6 +30,10 @@ import { endTxnHandler } from './handlers/end-txn.js';
 import { describeTransactionsHandler } from './handlers/describe-transactions.js';
 import { listTransactionsHandler } from './handlers/list-transactions.js';
 import { describeProducersHandler } from './handlers/describe-producers.js';
+import { saslHandshakeHandler } from './handlers/sasl-handshake.js';
+import { saslAuthenticateHandler } from './handlers/sasl-authenticate.js';
+import { describeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
+import { alterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -65,6 +69,12 @@ const HANDLERS: readonly AnyApiHandler[] = [
   describeTransactionsHandler,
   listTransactionsHandler,
   describeProducersHandler,
+  // Advertised on every connection, as Kafka does: clients use them only when configured for SASL,
+  // and a connection that needs none answers them with ILLEGAL_SASL_STATE.
+  saslHandshakeHandler,
+  saslAuthenticateHandler,
+  describeUserScramCredentialsHandler,
+  alterUserScramCredentialsHandler,
   ...GROUP_HANDLERS,
 ];
 

@@ -40,6 +40,8 @@ export interface ConnectionInfo {
    * authentication sets it (it is the one writable field).
    */
   principal: string;
+  /** Writes the responses of the requests already taken, then closes; nothing more is read (a failed authentication). */
+  closeAfterResponses(reason: string): void;
 }
 
 /** One listener to bind: its identity, hosts and port, and TLS for SSL / SASL_SSL listeners. */
@@ -172,6 +174,8 @@ export class Connection implements ConnectionInfo {
   private draining = false;
   readonly clientHost: string;
   principal: string;
+  /** Set by closeAfterResponses: why the connection ends once its queued responses are written. */
+  private closeWhenFlushed: string | null = null;
 
   constructor(
     private readonly socket: net.Socket,
@@ -249,6 +253,13 @@ export class Connection implements ConnectionInfo {
     if (reason) this.options.logger.warn(`closing connection ${this.id} from ${this.clientHost}: ${reason}`);
     this.closed = true;
     this.socket.destroy();
+  }
+
+  closeAfterResponses(reason: string): void {
+    if (this.closed || this.closeWhenFlushed !== null) return;
+    this.closeWhenFlushed = reason;
+    this.stopReading();
+    if (this.queue.length === 0) this.flush();
   }
 
   private onData(chunk: Buffer): void {
@@ -363,6 +374,14 @@ export class Connection implements ConnectionInfo {
     if (wrote) {
       this.socket.uncork();
       this.lastActivity = Date.now();
+    }
+    if (this.closeWhenFlushed !== null && this.queue.length === 0) {
+      if (this.closeWhenFlushed) this.options.logger.warn(`closing connection ${this.id} from ${this.clientHost}: ${this.closeWhenFlushed}`);
+      this.closed = true;
+      this.socket.end(); // FIN once the responses are out
+      this.socket.resume(); // whatever still comes is dropped (onData), so the client's FIN is seen
+      this.socket.setTimeout(SHUTDOWN_GRACE_MS, () => this.socket.destroy());
+      return;
     }
     // A client that does not read its responses stops being read from, so memory stays bounded.
     if (this.socket.writableLength > MAX_UNSENT_BYTES) this.socket.pause();

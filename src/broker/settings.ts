@@ -4,6 +4,8 @@
 // which broker setting supplies their default. The table drives `fjord server`'s parsing and
 // help, DescribeConfigs, the validation of topic configs, and docs/settings.md
 // (scripts/gen-settings-doc.ts writes it; a test checks it).
+import { formatAddScram, parseAddScram, type ScramUserSpec } from './auth/add-scram.js';
+import { SASL_MECHANISMS } from './auth/sasl.js';
 import type { BrokerConfig, ListenerSslOverrides } from './config.js';
 import { SECURITY_PROTOCOLS, parseEndpoint } from './listeners.js';
 import type { LogLevel } from './logger.js';
@@ -117,14 +119,18 @@ export function oneOf<const V extends string>(values: readonly V[]): ValueType<V
   };
 }
 
-/** A comma-separated list; with `values`, every item must be one of them and there must be one. */
-export function list(values?: readonly string[], placeholder = 'a[,b...]'): ValueType<string[]> {
+/**
+ * A comma-separated list; with `values`, every item must be one of them. There must be one item,
+ * unless `allowEmpty` (then "" is the empty list).
+ */
+export function list(values?: readonly string[], placeholder = 'a[,b...]', allowEmpty = false): ValueType<string[]> {
   return {
     kafkaType: 'LIST',
     shape: values ? `list of ${values.join(', ')}` : 'list',
     placeholder,
     parse(value, name) {
       const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+      if (allowEmpty && items.length === 0) return items;
       if (values && (items.length === 0 || items.some((i) => !values.includes(i)))) {
         throw new Error(`${name} must be a comma-separated list of ${values.join(', ')}, not "${value}"`);
       }
@@ -247,6 +253,15 @@ export const listenerSslType = (): ValueType<Record<string, ListenerSslOverrides
     .filter(([, key]) => o[key] !== undefined).map(([setting, key]) => `listener.name.${listener.toLowerCase()}.${setting}=${String(o[key])}`)).join(';'),
 });
 
+/** --add-scram: Kafka's `kafka-storage format --add-scram` syntax (auth/add-scram.ts). */
+export const scramUsers = (): ValueType<ScramUserSpec[]> => ({
+  kafkaType: 'STRING',
+  shape: 'MECHANISM=[name=..,password=..][;...]',
+  placeholder: 'SCRAM-SHA-256=[name=u,password=p]',
+  parse: (value, name) => parseAddScram(value, name),
+  format: (value) => formatAddScram(value),
+});
+
 export type Scope = 'broker' | 'group' | 'topic';
 
 /** One broker setting: a key of BrokerConfig. */
@@ -261,6 +276,8 @@ export interface BrokerSetting<K extends keyof BrokerConfig> {
   readonly default: BrokerConfig[K];
   /** What the default is when it is worked out at start (advertised host and port). */
   readonly defaultText?: string;
+  /** A value of the setting (as format() writes it back) for tests, where the default is none or empty. */
+  readonly example?: string;
   readonly scope: Exclude<Scope, 'topic'>;
   readonly description: string;
   /** A secret (a private key, a password): DescribeConfigs reports it as sensitive, without its value. */
@@ -331,6 +348,12 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   sslPrincipalMappingRules: { kafka: 'ssl.principal.mapping.rules', flag: 'ssl-principal-mapping-rules', type: principalRules(), default: 'DEFAULT', scope: 'broker', description: 'how a client certificate\'s subject (RFC 2253, e.g. CN=alice,O=example) becomes the principal User:<name>; the first RULE:pattern/replacement/[LU] matching the whole subject applies, DEFAULT keeps it whole; no rule applying closes the connection' },
   sslReloadIntervalMs: { flag: 'ssl-reload-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 30000, scope: 'broker', description: 'how often the key, certificate and truststore files are re-read; changed files that work replace the old ones for new connections (files that do not work are reported once and the old ones kept); 0: never' },
   listenerSsl: { flag: 'listener-ssl', type: listenerSslType(), default: undefined, defaultText: 'none', scope: 'broker', description: 'per-listener ssl settings, Kafka\'s listener.name.<name>.ssl.* (in a config file, one line each)' },
+  saslEnabledMechanisms: { kafka: 'sasl.enabled.mechanisms', flag: 'sasl-enabled-mechanisms', type: list(SASL_MECHANISMS, 'm[,m...]', true), default: [], example: 'PLAIN,SCRAM-SHA-512', scope: 'broker', description: 'SASL mechanisms clients of SASL_PLAINTEXT and SASL_SSL listeners may authenticate with (OAUTHBEARER and GSSAPI are not supported yet); before authenticating, a connection to such a listener may only send ApiVersions, SaslHandshake and SaslAuthenticate. Users: --add-scram, `fjord users`' },
+  connectionsMaxReauthMs: { kafka: 'connections.max.reauth.ms', flag: 'connections-max-reauth-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 0, scope: 'broker', description: 'lifetime of a SASL session (KIP-368): SaslAuthenticate v1+ tells the client, and past it the connection is closed at its next request unless it re-authenticated (as the same user); 0: sessions never expire' },
+  connectionFailedAuthenticationDelayMs: { kafka: 'connection.failed.authentication.delay.ms', flag: 'connection-failed-authentication-delay-ms', type: int({ min: 0, max: 60000, unit: 'ms' }), default: 100, scope: 'broker', description: 'how long a failed SASL authentication waits before its SASL_AUTHENTICATION_FAILED answer (the connection is then closed)' },
+  saslFailedAuthenticationLimit: { flag: 'sasl-failed-authentication-limit', type: int({ min: 0 }), default: 10, scope: 'broker', description: 'failed SASL authentications one client address may have in a minute before every further SaslAuthenticate from it waits sasl-failed-authentication-penalty-ms; 0: no limit' },
+  saslFailedAuthenticationPenaltyMs: { flag: 'sasl-failed-authentication-penalty-ms', type: int({ min: 0, max: 60000, unit: 'ms' }), default: 5000, scope: 'broker', description: 'the wait added to each SaslAuthenticate from a client address past sasl-failed-authentication-limit' },
+  addScram: { flag: 'add-scram', type: scramUsers(), default: undefined, defaultText: 'none', example: 'SCRAM-SHA-256=[name=alice,password=***,iterations=4096]', scope: 'broker', description: 'SCRAM users to create at start if they do not exist yet, in the syntax of kafka-storage format --add-scram: SCRAM-SHA-256=[name=alice,password=alice-secret] (or salt=,saltedpassword=,iterations=); several separated by ;' },
   logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
 };
 
