@@ -189,6 +189,7 @@ Commands:
   consume     print messages of a topic, with or without a consumer group
   groups      list, describe (lag), reset offsets of and delete consumer groups
   configs     describe and change topic and broker configs
+  users       list, add and delete SCRAM users (SASL credentials)
 
 Run "fjord <command> --help" for a command's options and examples.
 Client commands reach the broker at --bootstrap-server (default localhost:9092, or FJORD_BROKERS).
@@ -216,6 +217,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./groups.js')).runGroups(rest);
     case 'configs':
       return (await import('./configs.js')).runConfigs(rest);
+    case 'users':
+      return (await import('./users.js')).runUsers(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -3,7 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   FjordAggregateError, FjordConnectionError, FjordError, FjordNumberOfRetriesExceeded, FjordProtocolError,
-  FjordTopicMetadataError, Kafka, logLevel,
+  FjordTopicMetadataError, Kafka, logLevel, type SaslOptions,
 } from '../client/index.js';
 
 /** Exit codes. Scripts can rely on them. */
@@ -107,8 +107,9 @@ export function brokersOf(values: Values): string[] {
   return list;
 }
 
-export function kafkaFor(values: Values): Kafka {
+export function kafkaFor(values: Values, sasl?: SaslOptions): Kafka {
   return new Kafka({
+    sasl,
     clientId: str(values['client-id']) ?? 'fjord-cli',
     brokers: brokersOf(values),
     logLevel: values.verbose ? logLevel.INFO : logLevel.NOTHING,

@@ -9,7 +9,7 @@ import { ZERO_UUID } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { ApiKeyNumber, FindCoordinatorResponseCoordinator, MetadataResponse, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
-import { FjordConnectionError, FjordError, FjordNotConnectedError, FjordProtocolError, FjordTopicMetadataError } from './errors.js';
+import { FjordConnectionError, FjordError, FjordNotConnectedError, FjordProtocolError, FjordTopicMetadataError, KafkaJSSASLAuthenticationError } from './errors.js';
 import { Retrier, type RetryOptions } from './retry.js';
 
 /** What every connection gets (ConnectionOptions without the address), plus the cluster's own. */
@@ -130,6 +130,9 @@ export class Cluster {
         errors.push(err as Error);
       }
     }
+    // A refused login is not an unreachable broker: it is thrown as it is (not retriable), as kafkajs does.
+    const refused = errors.find((e) => e instanceof KafkaJSSASLAuthenticationError);
+    if (refused) throw refused;
     const detail = errors.map((e) => e.message).join('; ');
     throw new FjordConnectionError(`cannot reach ${addresses.join(', ')} (${detail})`, { broker: addresses.join(','), code: (errors[0] as FjordConnectionError | undefined)?.code });
   }

@@ -37,6 +37,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.IncrementalAlterConfigs, [0, 1]],
   [ApiKey.OffsetDelete, [0, 0]],
   [ApiKey.DescribeCluster, [0, 1]],
+  [50, [0, 0]], // DescribeUserScramCredentials
+  [51, [0, 0]], // AlterUserScramCredentials
   [68, [0, 1]], // ConsumerGroupHeartbeat (KIP-848)
   [69, [0, 0]], // ConsumerGroupDescribe (KIP-848)
 ]);

@@ -288,7 +288,7 @@ test('malformed SCRAM messages fail cleanly (no crash): channel binding, bad non
       await c.closed;
     }
     // A final message with a changed nonce / channel binding fails too.
-    for (const tamper of [(s: string) => s.replace('c=biws', 'c=eSws'), (s: string) => s.replace(/r=([^,]*)/, 'r=$1x'), (s: string) => s.replace(/p=.*/, 'p=AAAA')]) {
+    for (const tamper of [(s: string) => s.replace('c=biws', 'c=eSws'), (s: string) => s.replace(/r=([^,]*)/, 'r=$1x'), (s: string) => s.replace(/r=([^,]*)/, (_m, n: string) => `r=${n.slice(0, -1)}`), (s: string) => s.replace(/p=.*/, 'p=AAAA')]) {
       const c = await RawConnection.connect(broker.port);
       await c.request(ApiKey.SaslHandshake, 1, { mechanism: 'SCRAM-SHA-256' });
       const client = scramClient('sha256', 'alice', 'alice-secret');

@@ -7,7 +7,7 @@
 // an authzid ("a=") must name the user itself (as Kafka requires), the username's "=2C"/"=3D"
 // escapes, a client nonce of printable characters without ',', the reserved "m=" attribute
 // refused, Kafka's "tokenauth" extension (delegation tokens) refused, the channel binding echo
-// c= equal to the gs2 header, the combined nonce echoed exactly, and the proof (constant time).
+// c= equal to the gs2 header, the combined nonce echoed (at the end, as Kafka checks: librdkafka repeats its own nonce before it), and the proof (constant time).
 // An unknown user gets a server-first message like a known one (salt derived from the name and a
 // per-broker secret, the default iteration count) and fails at the proof, so the answers do not
 // tell whether the user exists.
@@ -174,7 +174,10 @@ export class ScramServerExchange {
     const proofAt = attrs.length - 1;
     if (attrs.length < 3 || attrs[0][0] !== 'c' || attrs[1][0] !== 'r' || attrs[proofAt][0] !== 'p') throw new AuthenticationFailure('malformed SCRAM client-final message');
     if (attrs[0][1] !== Buffer.from(this.gs2Header, 'utf8').toString('base64')) throw new AuthenticationFailure('SCRAM channel binding does not match');
-    if (attrs[1][1] !== this.nonce) throw new AuthenticationFailure('SCRAM nonce does not match');
+    // Kafka checks that the echoed nonce *ends with* the combined one, and librdkafka relies on it:
+    // it sends its own nonce followed by the whole combined nonce. Freshness holds either way (our
+    // random part is at the end); the proof covers the message exactly as sent.
+    if (!attrs[1][1].endsWith(this.nonce)) throw new AuthenticationFailure('SCRAM nonce does not match');
     const withoutProof = text.slice(0, text.lastIndexOf(',p='));
     const proof = Buffer.from(attrs[proofAt][1], 'base64');
     const d = digestOf(this.mechanism);
