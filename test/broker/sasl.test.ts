@@ -301,3 +301,47 @@ test('malformed SCRAM messages fail cleanly (no crash): channel binding, bad non
     await broker.stop();
   }
 });
+
+test('DescribeUserScramCredentials / AlterUserScramCredentials: Kafka\'s answers, and a credential set over the wire logs in', async () => {
+  const broker = await saslBroker({ saslEnabledMechanisms: [] }); // no SASL needed to manage them here
+  try {
+    const c = await RawConnection.connect(broker.port);
+    const salt = randomBytes(16);
+    const salted = pbkdf2Sync('carol-secret', salt, 4096, 32, 'sha256');
+    const res = await c.request(51, 0, {
+      deletions: [{ name: 'nobody', mechanism: 1 }],
+      upsertions: [
+        { name: 'carol', mechanism: 1, iterations: 4096, salt, saltedPassword: salted },
+        { name: 'dave', mechanism: 1, iterations: 1000, salt, saltedPassword: salted },
+        { name: 'erin', mechanism: 3, iterations: 4096, salt, saltedPassword: salted },
+        { name: 'fred', mechanism: 2, iterations: 4096, salt, saltedPassword: salted }, // 32 bytes for SHA-512
+        { name: '', mechanism: 1, iterations: 4096, salt, saltedPassword: salted },
+      ],
+    });
+    assert.deepEqual(res.results.map((r: { user: string; errorCode: number }) => [r.user, r.errorCode]), [
+      ['nobody', ErrorCode.RESOURCE_NOT_FOUND], ['carol', 0], ['dave', ErrorCode.UNACCEPTABLE_CREDENTIAL],
+      ['erin', ErrorCode.UNSUPPORTED_SASL_MECHANISM], ['fred', ErrorCode.UNACCEPTABLE_CREDENTIAL], ['', ErrorCode.UNACCEPTABLE_CREDENTIAL],
+    ]);
+    const dup = await c.request(51, 0, { deletions: [{ name: 'carol', mechanism: 1 }], upsertions: [{ name: 'carol', mechanism: 1, iterations: 4096, salt, saltedPassword: salted }] }, 2);
+    assert.equal(dup.results[0].errorCode, ErrorCode.DUPLICATE_RESOURCE);
+    const all = await c.request(50, 0, { users: null }, 3);
+    assert.deepEqual(all.results.map((r: { user: string; credentialInfos: unknown[] }) => [r.user, r.credentialInfos]), [
+      ['alice', [{ mechanism: 1, iterations: 4096 }]], ['bob', [{ mechanism: 2, iterations: 8192 }]], ['carol', [{ mechanism: 1, iterations: 4096 }]],
+    ]);
+    const some = await c.request(50, 0, { users: [{ name: 'carol' }, { name: 'zed' }, { name: 'bob' }, { name: 'bob' }] }, 4);
+    assert.deepEqual(some.results.map((r: { user: string; errorCode: number }) => [r.user, r.errorCode]), [
+      ['carol', 0], ['zed', ErrorCode.RESOURCE_NOT_FOUND], ['bob', ErrorCode.DUPLICATE_RESOURCE],
+    ]);
+    c.socket.destroy();
+    // carol's credential (salted by the client) works for SCRAM and PLAIN once SASL is required.
+    const withSasl = broker.broker.sasl.config as { saslEnabledMechanisms: string[] };
+    withSasl.saslEnabledMechanisms = ['PLAIN', 'SCRAM-SHA-256'];
+    for (const mechanism of ['scram-sha-256', 'plain'] as const) {
+      const admin = fjord(broker.address, { mechanism, username: 'carol', password: 'carol-secret' }).admin();
+      await admin.connect();
+      await admin.disconnect();
+    }
+  } finally {
+    await broker.stop();
+  }
+});
