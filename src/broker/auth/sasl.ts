@@ -61,9 +61,10 @@ export function requiresSasl(_conn: SaslConnection, config: SaslSettings): boole
 const API_VERSIONS = 18;
 const SASL_HANDSHAKE = 17;
 const SASL_AUTHENTICATE = 36;
-const FAILURE_WINDOW_MS = 60_000;
+/** The window failed authentications are counted in, per client address. */
+export const FAILURE_WINDOW_MS = 60_000;
 /** Client addresses whose failures are remembered at once (the oldest is forgotten past it). */
-const MAX_TRACKED_ADDRESSES = 10_000;
+export const MAX_TRACKED_ADDRESSES = 10_000;
 
 /** One mechanism's exchange: each client message in, the answer out (async: PLAIN hashes). */
 interface Exchange {
