@@ -16,9 +16,12 @@ export interface ServerProcess {
 
 export async function startServerProcess(args: string[]): Promise<ServerProcess> {
   // Loopback IPv4 unless the caller picks hosts (or passes --default-hosts to test the default).
-  const hostArgs = args.includes('--host') ? [] : args.includes('--default-hosts') ? [] : ['--host', '127.0.0.1'];
+  // Named listeners replace --host/--port (the port reported is the first listener's).
+  const named = args.includes('--listeners');
+  const hostArgs = named || args.includes('--host') || args.includes('--default-hosts') ? [] : ['--host', '127.0.0.1'];
+  const portArgs = named ? [] : ['--port', '0'];
   const rest = args.filter((a) => a !== '--default-hosts');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', ...hostArgs, '--port', '0', ...rest], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', ...hostArgs, ...portArgs, ...rest], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -32,7 +35,7 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
     // Stops looking once found: matching the whole, ever-growing output on every chunk made a long
     // fuzz run's driver spend most of its CPU here.
     const check = () => {
-      const m = /listening on .* port (\d+)/.exec(out);
+      const m = /listening on .*? port (\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', check);

@@ -170,7 +170,7 @@ export class Broker implements BrokerServices, NodeIdentity {
  */
 function bindingsOf(config: BrokerConfig): (ListenerBinding & { readonly spec: ListenerSpec })[] {
   const specs = resolveListeners(config);
-  const unserved = unservedProtocolProblem(specs);
+  const unserved = unservedProtocolProblem(specs, config.saslEnabledMechanisms);
   if (unserved) throw new ConfigError(unserved);
   const open = unauthenticatedNetworkProblem(specs, config, (name) => sslConfigFor(config, name).sslClientAuth);
   if (open) throw new ConfigError(open);

@@ -140,12 +140,14 @@ export function unauthenticatedNetworkProblem(specs: readonly ListenerSpec[], co
 }
 
 /**
- * SASL_PLAINTEXT and SASL_SSL listeners need SaslHandshake/SaslAuthenticate, which this build does
- * not serve yet: such a listener is refused rather than served without authentication.
+ * A SASL_PLAINTEXT or SASL_SSL listener needs at least one enabled mechanism (Kafka's default,
+ * GSSAPI, is not served): without one it is refused rather than served with nothing to log in with.
  */
-export function unservedProtocolProblem(specs: readonly ListenerSpec[]): string | null {
+export function unservedProtocolProblem(specs: readonly ListenerSpec[], saslMechanisms: readonly string[]): string | null {
   const sasl = specs.find((s) => s.securityProtocol === 'SASL_PLAINTEXT' || s.securityProtocol === 'SASL_SSL');
-  return sasl ? `listener ${sasl.name} uses ${sasl.securityProtocol}, but this build does not serve SASL yet: use PLAINTEXT or SSL listeners` : null;
+  return sasl && saslMechanisms.length === 0
+    ? `listener ${sasl.name} uses ${sasl.securityProtocol}, but no SASL mechanism is enabled: set sasl.enabled.mechanisms (--sasl-enabled-mechanisms SCRAM-SHA-256,SCRAM-SHA-512)`
+    : null;
 }
 
 /** A wildcard or empty listen address is not something a client can connect to. */

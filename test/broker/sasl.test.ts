@@ -10,13 +10,15 @@ import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { parseAddScram } from '../../src/broker/auth/add-scram.js';
 import { RawConnection } from '../raw-client.js';
-import { withBroker, uniqueTopic } from '../helpers.js';
+import { withBroker, uniqueTopic, tempDir } from '../helpers.js';
+import { hasOpenssl, makeCa } from '../tls-certs.js';
 
 const SASL_AUTHENTICATE = 36;
 const USERS = 'SCRAM-SHA-256=[name=alice,password=alice-secret];SCRAM-SHA-512=[name=bob,password=bob-secret,iterations=8192]';
 
 async function saslBroker(extra: Record<string, unknown> = {}) {
   return withBroker({
+    listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
     saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
     addScram: parseAddScram(USERS, '--add-scram'),
     connectionFailedAuthenticationDelayMs: 0,
@@ -303,7 +305,8 @@ test('malformed SCRAM messages fail cleanly (no crash): channel binding, bad non
 });
 
 test('DescribeUserScramCredentials / AlterUserScramCredentials: Kafka\'s answers, and a credential set over the wire logs in', async () => {
-  const broker = await saslBroker({ saslEnabledMechanisms: [] }); // no SASL needed to manage them here
+  // Managed over a PLAINTEXT listener; logged in with over the SASL_PLAINTEXT one.
+  const broker = await saslBroker({ listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0', saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256'] });
   try {
     const c = await RawConnection.connect(broker.port);
     const salt = randomBytes(16);
@@ -333,15 +336,44 @@ test('DescribeUserScramCredentials / AlterUserScramCredentials: Kafka\'s answers
       ['carol', 0], ['zed', ErrorCode.RESOURCE_NOT_FOUND], ['bob', ErrorCode.DUPLICATE_RESOURCE],
     ]);
     c.socket.destroy();
-    // carol's credential (salted by the client) works for SCRAM and PLAIN once SASL is required.
-    const withSasl = broker.broker.sasl.config as { saslEnabledMechanisms: string[] };
-    withSasl.saslEnabledMechanisms = ['PLAIN', 'SCRAM-SHA-256'];
+    // carol's credential (salted by the client) works for SCRAM and PLAIN on the SASL listener.
+    const saslListener = broker.listeners.find((l) => l.securityProtocol === 'SASL_PLAINTEXT')!;
     for (const mechanism of ['scram-sha-256', 'plain'] as const) {
-      const admin = fjord(broker.address, { mechanism, username: 'carol', password: 'carol-secret' }).admin();
+      const admin = fjord(saslListener.address, { mechanism, username: 'carol', password: 'carol-secret' }).admin();
       await admin.connect();
       await admin.disconnect();
     }
   } finally {
     await broker.stop();
+  }
+});
+
+test('the tutorial program: kafkajs with ssl and sasl scram-sha-256 on a SASL_SSL listener, next to a PLAINTEXT one', { skip: hasOpenssl() ? false : 'openssl is not installed' }, async () => {
+  const dir = tempDir();
+  const ca = makeCa(dir.path);
+  const cert = ca.issue('server', '/CN=localhost', 'IP:127.0.0.1,DNS:localhost');
+  const broker = await saslBroker({ listeners: 'PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0', sslKeystoreLocation: cert.bundleFile });
+  try {
+    const saslSsl = broker.listeners.find((l) => l.securityProtocol === 'SASL_SSL')!;
+    const kafka = new KafkaJS({
+      clientId: 'tutorial', brokers: [saslSsl.address], logLevel: kjsLogLevel.NOTHING,
+      ssl: { ca: [ca.ca], servername: 'localhost' }, sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' },
+    });
+    const topic = uniqueTopic('tutorial-sasl-ssl');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: 'k', value: 'over TLS, authenticated' }] });
+    await producer.disconnect();
+    const meta = await kafka.admin();
+    await meta.connect();
+    const offsets = await meta.fetchTopicOffsets(topic);
+    assert.equal(offsets.reduce((n, o) => n + Number(o.high), 0), 1);
+    await meta.disconnect();
+    // The same listener refuses a wrong password, and TLS without SASL gets nothing done.
+    const wrong = new KafkaJS({ brokers: [saslSsl.address], logLevel: kjsLogLevel.NOTHING, retry: { retries: 0 }, ssl: { ca: [ca.ca], servername: 'localhost' }, sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'nope' } });
+    await assert.rejects(wrong.admin().connect());
+  } finally {
+    await broker.stop();
+    dir.remove();
   }
 });

@@ -28,7 +28,7 @@ const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'igno
 
 test('fjord users add / list / delete over SASL; credentials persist across a restart, salted', async (t) => {
   const dir = tempDir();
-  const serverArgs = ['--data-dir', dir.path, '--sasl-enabled-mechanisms', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', '--connection-failed-authentication-delay-ms', '0'];
+  const serverArgs = ['--data-dir', dir.path, '--listeners', 'SASL_PLAINTEXT://127.0.0.1:0', '--sasl-enabled-mechanisms', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', '--connection-failed-authentication-delay-ms', '0'];
   let server = await startServerProcess([...serverArgs, '--add-scram', 'SCRAM-SHA-512=[name=admin,password=admin-secret]']);
   try {
     const auth = ['--bootstrap-server', server.address, '--sasl-mechanism', 'SCRAM-SHA-512', '--sasl-username', 'admin', '--sasl-password', 'admin-secret'];

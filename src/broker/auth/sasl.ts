@@ -38,6 +38,8 @@ export const ANONYMOUS = 'User:ANONYMOUS';
 /** What SASL needs of a connection (server.ts' ConnectionInfo has it). */
 export interface SaslConnection {
   readonly id: number;
+  /** The listener the connection came in through (server.ts ListenerInfo). */
+  readonly listener: { readonly securityProtocol: string };
   readonly clientHost: string;
   principal: string;
   /** Writes the responses already taken, then closes; reads nothing more. */
@@ -48,13 +50,12 @@ type SaslSettings = Pick<BrokerConfig,
   'saslEnabledMechanisms' | 'connectionsMaxReauthMs' | 'connectionFailedAuthenticationDelayMs' | 'saslFailedAuthenticationLimit' | 'saslFailedAuthenticationPenaltyMs'>;
 
 /**
- * Whether a connection must authenticate with SASL before anything but ApiVersions. THE one
- * place this is decided. Until named listeners exist the single listener requires SASL when
- * sasl.enabled.mechanisms is set; with listeners it becomes "the connection's listener's
- * security protocol is SASL_PLAINTEXT or SASL_SSL".
+ * Whether a connection must authenticate with SASL before anything but ApiVersions: THE one
+ * place this is decided. It must when its listener's security protocol is SASL_PLAINTEXT or
+ * SASL_SSL (the broker refuses to start such a listener without sasl.enabled.mechanisms).
  */
-export function requiresSasl(_conn: SaslConnection, config: SaslSettings): boolean {
-  return config.saslEnabledMechanisms.length > 0;
+export function requiresSasl(conn: SaslConnection): boolean {
+  return conn.listener.securityProtocol === 'SASL_PLAINTEXT' || conn.listener.securityProtocol === 'SASL_SSL';
 }
 
 /** Kafka's API keys this file refers to. */
@@ -87,7 +88,7 @@ export class SaslAuthenticator {
 
   session(conn: SaslConnection): SaslSession {
     let s = this.sessions.get(conn);
-    if (!s) this.sessions.set(conn, (s = new SaslSession(this, conn, requiresSasl(conn, this.config))));
+    if (!s) this.sessions.set(conn, (s = new SaslSession(this, conn, requiresSasl(conn))));
     return s;
   }
 
