@@ -3,6 +3,7 @@
 // Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
 import { addScramUsers } from './auth/add-scram.js';
+import { Authorizer } from './auth/acls.js';
 import { CredentialStore } from './auth/credentials.js';
 import { SaslAuthenticator } from './auth/sasl.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
@@ -36,6 +37,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   bound: { boundHosts: string[]; port: number }[] = [];
   private readonly bindings: (ListenerBinding & { readonly spec: ListenerSpec })[];
   readonly credentials: CredentialStore;
+  readonly acls: Authorizer;
   readonly sasl: SaslAuthenticator;
   private isOpen = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
@@ -75,6 +77,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     });
     this.credentials = new CredentialStore(this.storage, this.logger);
     this.sasl = new SaslAuthenticator(this.config, this.credentials, this.logger);
+    this.acls = new Authorizer(this.storage, this.logger, this.config);
     // Requests that arrive between the bind and the end of start() wait for storage to open.
     const dispatch = createDispatcher(this);
     let opened: () => void = () => undefined;
@@ -131,11 +134,16 @@ export class Broker implements BrokerServices, NodeIdentity {
       await this.groups.start();
       await this.transactions.start();
       await this.credentials.start();
+      await this.acls.start();
       if (this.config.addScram) await addScramUsers(this.credentials, this.config.addScram, this.logger);
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));
       await this.server.close();
       throw err;
+    }
+    // Authentication without authorization: every authenticated user may do everything. Say so once.
+    if (!this.acls.enabled && this.listeners.some((l) => l.securityProtocol === 'SASL_PLAINTEXT' || l.securityProtocol === 'SASL_SSL' || (l.securityProtocol === 'SSL' && this.config.sslClientAuth === 'required'))) {
+      this.logger.warn('authenticated listeners but no authorizer.class.name: every authenticated client may read, write, alter and delete everything (set authorizer.class.name=fjord and ACLs to restrict them)');
     }
     this.isOpen = true;
     this.openGate.opened();

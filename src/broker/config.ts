@@ -68,6 +68,12 @@ export interface BrokerConfig {
   saslFailedAuthenticationPenaltyMs: number;
   /** --add-scram: SCRAM users created at start when missing (kafka-storage format --add-scram). */
   addScram?: ScramUserSpec[];
+  /** authorizer.class.name: non-empty turns ACLs on (auth/acls.ts). */
+  authorizerClassName: string;
+  /** super.users: principals allowed everything. */
+  superUsers: string[];
+  /** allow.everyone.if.no.acl.found */
+  allowEveryoneIfNoAclFound: boolean;
   logLevel: LogLevel;
   /** listeners: NAME://host:port items; absent: one PLAINTEXT listener on listenHosts and port. */
   listeners?: string[];

@@ -5,6 +5,7 @@
 import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
 import type { RequestHeader } from '../protocol/header.js';
 import type { Storage } from '../storage/types.js';
+import type { Authorizer } from './auth/acls.js';
 import type { CredentialStore } from './auth/credentials.js';
 import type { SaslAuthenticator, SaslSession } from './auth/sasl.js';
 import type { BrokerConfig } from './config.js';
@@ -48,6 +49,8 @@ export interface BrokerServices {
   readonly credentials: CredentialStore;
   /** SASL authentication: each connection's session (auth/sasl.ts). */
   readonly sasl: SaslAuthenticator;
+  /** ACLs and the authorization decision (auth/acls.ts; handlers call its `authorize(ctx, ...)`). */
+  readonly acls: Authorizer;
 }
 
 /** One API this broker serves and its version range, as ApiVersions lists it. */
@@ -71,7 +74,7 @@ export interface RequestContext {
   readonly connection: ConnectionInfo;
   /** The connection's SASL state (SaslHandshake, SaslAuthenticate). */
   readonly sasl: SaslSession;
-  /** Who the client is ("User:ANONYMOUS" before/without SASL), for the authorization to come. */
+  /** Who the client is ("User:ANONYMOUS" before/without SASL, or without mutual TLS): what ACLs name. */
   readonly principal: string;
 }
 

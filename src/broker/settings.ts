@@ -4,6 +4,7 @@
 // which broker setting supplies their default. The table drives `fjord server`'s parsing and
 // help, DescribeConfigs, the validation of topic configs, and docs/settings.md
 // (scripts/gen-settings-doc.ts writes it; a test checks it).
+import { AUTHORIZER_NAMES, validPrincipal } from './auth/acls.js';
 import { formatAddScram, parseAddScram, type ScramUserSpec } from './auth/add-scram.js';
 import { SASL_MECHANISMS } from './auth/sasl.js';
 import type { BrokerConfig, ListenerSslOverrides } from './config.js';
@@ -262,6 +263,33 @@ export const scramUsers = (): ValueType<ScramUserSpec[]> => ({
   format: (value) => formatAddScram(value),
 });
 
+/** authorizer.class.name: Kafka's authorizer classes or `fjord` turn ACLs on; '' leaves them off. */
+export const authorizerName = (): ValueType<string> => ({
+  kafkaType: 'STRING',
+  shape: `'' | ${AUTHORIZER_NAMES.join(' | ')}`,
+  placeholder: 'fjord',
+  parse(value, name) {
+    const v = value.trim();
+    if (v !== '' && !AUTHORIZER_NAMES.some((n) => n === v)) throw new Error(`${name} must be one of ${AUTHORIZER_NAMES.join(', ')} (or empty: no authorization), not "${value}"`);
+    return v;
+  },
+  format: (value) => value,
+});
+
+/** super.users: principals separated by ; (User:admin;User:ops). */
+export const principalList = (): ValueType<string[]> => ({
+  kafkaType: 'STRING',
+  shape: 'User:a;User:b',
+  placeholder: 'User:a;User:b',
+  parse(value, name) {
+    const items = value.split(';').map((v) => v.trim()).filter(Boolean);
+    const bad = items.find((i) => !validPrincipal(i));
+    if (bad !== undefined) throw new Error(`${name} must be principals separated by ; (User:alice;User:bob), not "${bad}"`);
+    return items;
+  },
+  format: (value) => value.join(';'),
+});
+
 export type Scope = 'broker' | 'group' | 'topic';
 
 /** One broker setting: a key of BrokerConfig. */
@@ -354,6 +382,9 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   saslFailedAuthenticationLimit: { flag: 'sasl-failed-authentication-limit', type: int({ min: 0 }), default: 10, scope: 'broker', description: 'failed SASL authentications one client address may have in a minute before every further SaslAuthenticate from it waits sasl-failed-authentication-penalty-ms; 0: no limit' },
   saslFailedAuthenticationPenaltyMs: { flag: 'sasl-failed-authentication-penalty-ms', type: int({ min: 0, max: 60000, unit: 'ms' }), default: 5000, scope: 'broker', description: 'the wait added to each SaslAuthenticate from a client address past sasl-failed-authentication-limit' },
   addScram: { flag: 'add-scram', type: scramUsers(), default: undefined, defaultText: 'none', example: 'SCRAM-SHA-256=[name=alice,password=***,iterations=4096]', scope: 'broker', description: 'SCRAM users to create at start if they do not exist yet, in the syntax of kafka-storage format --add-scram: SCRAM-SHA-256=[name=alice,password=alice-secret] (or salt=,saltedpassword=,iterations=); several separated by ;' },
+  authorizerClassName: { kafka: 'authorizer.class.name', flag: 'authorizer-class-name', type: authorizerName(), default: '', defaultText: 'none (no authorization)', example: 'fjord', scope: 'broker', description: 'turns authorization (ACLs) on: fjord, or Kafka\'s org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer); empty: every client may do everything. ACLs: CreateAcls/DeleteAcls, kafka-acls, `fjord acls`' },
+  superUsers: { kafka: 'super.users', flag: 'super-users', type: principalList(), default: [], example: 'User:admin', scope: 'broker', description: 'principals allowed every operation whatever the ACLs say (User:a;User:b)' },
+  allowEveryoneIfNoAclFound: { kafka: 'allow.everyone.if.no.acl.found', flag: 'allow-everyone-if-no-acl-found', type: bool(), default: false, scope: 'broker', description: 'with an authorizer: a resource no ACL names is open to everyone (otherwise only super users may use it)' },
   logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
 };
 
