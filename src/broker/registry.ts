@@ -34,6 +34,9 @@ import { saslHandshakeHandler } from './handlers/sasl-handshake.js';
 import { saslAuthenticateHandler } from './handlers/sasl-authenticate.js';
 import { describeUserScramCredentialsHandler } from './handlers/describe-user-scram-credentials.js';
 import { alterUserScramCredentialsHandler } from './handlers/alter-user-scram-credentials.js';
+import { createAclsHandler } from './handlers/create-acls.js';
+import { describeAclsHandler } from './handlers/describe-acls.js';
+import { deleteAclsHandler } from './handlers/delete-acls.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -75,6 +78,9 @@ const HANDLERS: readonly AnyApiHandler[] = [
   saslAuthenticateHandler,
   describeUserScramCredentialsHandler,
   alterUserScramCredentialsHandler,
+  describeAclsHandler,
+  createAclsHandler,
+  deleteAclsHandler,
   ...GROUP_HANDLERS,
 ];
 
