@@ -228,6 +228,29 @@ export class Authorizer {
     return allowed || (!any && this.settings.allowEveryoneIfNoAclFound);
   }
 
+  /**
+   * May `principal` do `op` on some resource of `type` (Kafka's authorizeByResourceType: an ALLOW
+   * naming it, on any name, and no DENY of it on every name)? InitProducerId without a
+   * transactional id needs IDEMPOTENT_WRITE on the cluster or this for WRITE on topics.
+   */
+  authorizeAny(principal: string, clientHost: string, op: Operation, type: AuthorizedResource): boolean {
+    if (!this.enabled || this.superUsers.has(principal)) return true;
+    const opCode = AclOperation[op];
+    const typeCode = ResourceType[type];
+    const host = aclHost(clientHost);
+    let allowed = false;
+    for (const b of this.acls.values()) {
+      if (b.resourceType !== typeCode || (b.principal !== principal && b.principal !== 'User:*') || (b.host !== '*' && b.host !== host)) continue;
+      if (b.permission === AclPermission.DENY) {
+        const everyName = (b.patternType === PatternType.LITERAL && b.resourceName === '*') || (b.patternType === PatternType.PREFIXED && b.resourceName === '');
+        if (everyName && (b.operation === AclOperation.ALL || b.operation === opCode)) return false;
+      } else if (allowCovers(b.operation, opCode)) {
+        allowed = true;
+      }
+    }
+    return allowed;
+  }
+
   /** The ACLs a filter matches, in a stable order. */
   describe(filter: AclFilter): AclBinding[] {
     return [...this.acls.values()].filter((b) => filterMatches(filter, b));

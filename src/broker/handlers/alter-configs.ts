@@ -9,7 +9,8 @@ import type {
 } from '../../protocol/generated/types.js';
 import { StorageError } from '../../storage/types.js';
 import { TopicError } from '../topics.js';
-import { defineHandler, type BrokerServices } from '../handler.js';
+import { authorize } from '../auth/acls.js';
+import { defineHandler, type RequestContext } from '../handler.js';
 import { isListConfig } from '../settings.js';
 
 const RESOURCE_TOPIC = 2;
@@ -24,11 +25,18 @@ interface Resource {
 type Change<R extends Resource> = (current: Record<string, string>, resource: R) => Record<string, string>;
 
 /** Both APIs answer with the same response shape. */
-async function apply<R extends Resource>(services: BrokerServices, resources: R[], validateOnly: boolean, change: Change<R>): Promise<AlterConfigsResponse> {
+async function apply<R extends Resource>(ctx: RequestContext, resources: R[], validateOnly: boolean, change: Change<R>): Promise<AlterConfigsResponse> {
+  const { services } = ctx;
   const responses: AlterConfigsResponseAlterConfigsResourceResponse[] = [];
   for (const r of resources) {
     const answer = (errorCode: number, errorMessage: string | null) =>
       responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
+    // ALTER_CONFIGS on the topic, or on the cluster for broker configs.
+    const isTopic = r.resourceType === RESOURCE_TOPIC;
+    if (!(isTopic ? authorize(ctx, 'ALTER_CONFIGS', 'TOPIC', r.resourceName) : authorize(ctx, 'ALTER_CONFIGS', 'CLUSTER'))) {
+      answer(isTopic ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Authorization failed.');
+      continue;
+    }
     if (r.resourceType !== RESOURCE_TOPIC) {
       answer(ErrorCode.INVALID_REQUEST, `only topic configs can be altered (resource type ${r.resourceType} is static here)`);
       continue;
@@ -61,7 +69,7 @@ export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   handle(ctx, req): Promise<AlterConfigsResponse> {
-    return apply(ctx.services, req.resources, req.validateOnly, (_current, r) => {
+    return apply(ctx, req.resources, req.validateOnly, (_current, r) => {
       const next: Record<string, string> = {};
       for (const c of r.configs) if (c.value !== null) next[c.name] = c.value;
       return next;
@@ -74,7 +82,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): Promise<IncrementalAlterConfigsResponse> {
-    return apply(ctx.services, req.resources, req.validateOnly, (current, r) => {
+    return apply(ctx, req.resources, req.validateOnly, (current, r) => {
       for (const c of r.configs) {
         const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
         switch (c.configOperation) {

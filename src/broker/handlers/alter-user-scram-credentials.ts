@@ -5,13 +5,13 @@
 // unknown mechanism UNSUPPORTED_SASL_MECHANISM; empty name, iterations outside 4096..16384, an empty
 // salt or a salted password of the wrong length UNACCEPTABLE_CREDENTIAL; deleting a credential that
 // does not exist RESOURCE_NOT_FOUND; the same user and mechanism twice DUPLICATE_RESOURCE.
-// Authorization (ALTER on the cluster) comes with ACLs: until then any client that may connect may
-// change credentials.
+// Needs ALTER on the cluster (with an authorizer): else every user CLUSTER_AUTHORIZATION_FAILED.
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { AlterUserScramCredentialsResponse } from '../../protocol/generated/types.js';
 import {
   MAX_ITERATIONS, MIN_ITERATIONS, credentialFromSaltedPassword, digestOf, scramMechanismOfType, type ScramCredential, type ScramMechanism,
 } from '../auth/scram.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 interface Change {
@@ -25,6 +25,10 @@ export const alterUserScramCredentialsHandler = defineHandler({
   maxVersion: 0,
   async handle(ctx, req): Promise<AlterUserScramCredentialsResponse> {
     const store = ctx.services.credentials;
+    if (!authorize(ctx, 'ALTER', 'CLUSTER')) {
+      const users = [...new Set([...req.deletions, ...req.upsertions].map((u) => u.name))];
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed' })) };
+    }
     const byUser = new Map<string, { changes: Change[]; error: { code: number; message: string } | null }>();
     const entry = (user: string) => {
       let e = byUser.get(user);

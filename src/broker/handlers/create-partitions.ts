@@ -2,6 +2,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitionsTopicResult } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { MAX_PARTITIONS } from '../settings.js';
 import { TopicError } from '../topics.js';
@@ -16,6 +17,7 @@ export const createPartitionsHandler = defineHandler({
     for (const t of req.topics) {
       const topic = storage.topic(t.name);
       const result = (errorCode: number, errorMessage: string | null) => results.push({ name: t.name, errorCode, errorMessage });
+      if (!authorize(ctx, 'ALTER', 'TOPIC', t.name)) { result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'); continue; }
       if (!topic) { result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${t.name}`); continue; }
       if (t.count <= topic.partitionCount) {
         result(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${topic.partitionCount} partitions; the new count must be larger, not ${t.count}`);

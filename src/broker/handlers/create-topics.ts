@@ -8,6 +8,7 @@ import type {
   CreateTopicsResponse, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/types.js';
 import { TopicError } from '../topics.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const createTopicsHandler = defineHandler({
@@ -24,6 +25,11 @@ export const createTopicsHandler = defineHandler({
         results.push({ name: t.name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
       if (seen.get(t.name)! > 1) {
         fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once in the request`);
+        continue;
+      }
+      // CREATE on the cluster or on the topic.
+      if (!authorize(ctx, 'CREATE', 'CLUSTER') && !authorize(ctx, 'CREATE', 'TOPIC', t.name)) {
+        fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
         continue;
       }
       let partitions = t.numPartitions;

@@ -3,7 +3,9 @@
 // rebalancing), else its offsets and metadata are deleted (tombstones in the offsets log) and it
 // answers NONE. Repeated names are answered once. v2+ flexible.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DeleteGroupsResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteGroupsHandler = defineHandler({
@@ -11,7 +13,10 @@ export const deleteGroupsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req): Promise<DeleteGroupsResponse> {
-    const results = await ctx.services.groups.deleteGroups(req.groupsNames);
-    return { throttleTimeMs: 0, results };
+    // DELETE on each group: the others answer GROUP_AUTHORIZATION_FAILED.
+    const allowed = req.groupsNames.filter((g) => authorize(ctx, 'DELETE', 'GROUP', g));
+    const done = allowed.length > 0 ? await ctx.services.groups.deleteGroups(allowed) : [];
+    const denied = req.groupsNames.filter((g) => !allowed.includes(g)).map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }));
+    return { throttleTimeMs: 0, results: [...done, ...denied] };
   },
 });

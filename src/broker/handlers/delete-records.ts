@@ -5,6 +5,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   DeleteRecordsResponse, DeleteRecordsResponseDeleteRecordsPartitionResult, DeleteRecordsResponseDeleteRecordsTopicResult,
 } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteRecordsHandler = defineHandler({
@@ -18,6 +19,10 @@ export const deleteRecordsHandler = defineHandler({
       const partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
       for (const p of t.partitions) {
         const log = storage.partition(t.name, p.partitionIndex);
+        if (!authorize(ctx, 'DELETE', 'TOPIC', t.name)) {
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         if (!log) {
           partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;

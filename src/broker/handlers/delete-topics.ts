@@ -6,6 +6,7 @@ import type {
   DeleteTopicsRequestDeleteTopicState, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult,
 } from '../../protocol/generated/types.js';
 import { StorageError } from '../../storage/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteTopicsHandler = defineHandler({
@@ -19,6 +20,12 @@ export const deleteTopicsHandler = defineHandler({
     const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
     for (const w of wanted) {
       const topic = w.name !== null ? storage.topic(w.name) : storage.topics().find((t) => t.topicId === w.topicId);
+      // DELETE on the topic (checked before existence for a name, as Kafka does).
+      const name = topic?.name ?? w.name;
+      if (name !== null && !authorize(ctx, 'DELETE', 'TOPIC', name)) {
+        responses.push({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' });
+        continue;
+      }
       if (!topic) {
         const byId = w.name === null;
         responses.push({

@@ -8,6 +8,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult,
 } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
 
@@ -31,6 +32,13 @@ export const describeConfigsHandler = defineHandler({
       const keys = r.configurationKeys;
       const pick = (all: DescribeConfigsResponseDescribeConfigsResourceResult[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      // DESCRIBE_CONFIGS on the topic, or on the cluster for broker configs.
+      if (r.resourceType === RESOURCE_TOPIC && !authorize(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', r.resourceName)) {
+        return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', configs: [] };
+      }
+      if (r.resourceType === RESOURCE_BROKER && !authorize(ctx, 'DESCRIBE_CONFIGS', 'CLUSTER')) {
+        return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', configs: [] };
+      }
       if (r.resourceType === RESOURCE_TOPIC) {
         const topic = services.storage.topic(r.resourceName);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };

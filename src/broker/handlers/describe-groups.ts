@@ -8,6 +8,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeGroupsResponse, DescribeGroupsResponseDescribedGroup } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
 
 /** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
@@ -21,7 +22,10 @@ export const describeGroupsHandler = defineHandler({
     const withOps = ctx.version >= 3 && !!req.includeAuthorizedOperations;
     return {
       throttleTimeMs: 0,
-      groups: ctx.services.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => ({
+      // DESCRIBE on each group: the others answer GROUP_AUTHORIZATION_FAILED.
+      groups: ctx.services.groups.describeGroups(req.groups).map((g): DescribeGroupsResponseDescribedGroup => !authorize(ctx, 'DESCRIBE', 'GROUP', g.groupId) ? ({
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId: g.groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+      }) : ({
         ...g,
         authorizedOperations: withOps && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       })),

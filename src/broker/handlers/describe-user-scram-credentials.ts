@@ -1,10 +1,11 @@
 // DescribeUserScramCredentials v0: users and the mechanisms and iteration counts of their SCRAM
 // credentials (never a salt or key). No list (null or empty): every user that has one. A named
 // user without credentials: RESOURCE_NOT_FOUND; a user named twice: DUPLICATE_RESOURCE (Kafka's
-// answers). Authorization (DESCRIBE on the cluster) comes with ACLs.
+// answers). Needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeUserScramCredentialsResponse, DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult } from '../../protocol/generated/types.js';
 import { SCRAM_MECHANISM_TYPE } from '../auth/scram.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const describeUserScramCredentialsHandler = defineHandler({
@@ -12,6 +13,7 @@ export const describeUserScramCredentialsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req): DescribeUserScramCredentialsResponse {
+    if (!authorize(ctx, 'DESCRIBE', 'CLUSTER')) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed', results: [] };
     const all = ctx.services.credentials.list();
     const info = (credentials: (typeof all)[number]['credentials']) =>
       credentials.map((c) => ({ mechanism: SCRAM_MECHANISM_TYPE[c.mechanism], iterations: c.iterations }));

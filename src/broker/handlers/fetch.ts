@@ -20,6 +20,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { readBatchHeader } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 
 interface Wanted {
@@ -41,11 +42,13 @@ function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['to
     const id = t.topicId ?? ZERO_UUID;
     const meta: TopicMeta | undefined = byId ? storage.topics().find((x) => x.topicId === id) : storage.topic(name);
     const topicKey = { topic: meta?.name ?? name, topicId: meta?.topicId ?? id };
+    // READ on the topic (Kafka checks it before existence; an unknown id stays UNKNOWN_TOPIC_ID).
+    const denied = (meta !== undefined || !byId) && !authorize(ctx, 'READ', 'TOPIC', topicKey.topic);
     const parts = t.partitions.map((p): Wanted => {
-      const log = meta ? storage.partition(meta.name, p.partition) : undefined;
+      const log = meta && !denied ? storage.partition(meta.name, p.partition) : undefined;
       return {
         topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log,
-        unknownError: byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        unknownError: denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       };
     });
     return { topicKey, parts };

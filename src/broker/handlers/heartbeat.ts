@@ -4,7 +4,9 @@
 // FENCED_INSTANCE_ID (v3+ groupInstanceId) as Kafka. Every accepted heartbeat restarts the session.
 // v4+ flexible.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { HeartbeatResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const heartbeatHandler = defineHandler({
@@ -12,6 +14,7 @@ export const heartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, req): HeartbeatResponse {
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const errorCode = ctx.services.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,

@@ -12,6 +12,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { InitProducerIdResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { fencedFor } from '../transactions/coordinator.js';
 
@@ -22,8 +23,13 @@ export const initProducerIdHandler = defineHandler({
   async handle(ctx, req): Promise<InitProducerIdResponse> {
     const current = { producerId: req.producerId ?? -1, producerEpoch: req.producerEpoch ?? -1 }; // v3+
     if (req.transactionalId !== null && req.transactionalId !== '') {
+      if (!authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId)) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
       const r = await ctx.services.transactions.initProducerId(req.transactionalId, req.transactionTimeoutMs, current);
       return { throttleTimeMs: 0, errorCode: fencedFor(r.errorCode, ctx.version, 4), producerId: r.producerId, producerEpoch: r.producerEpoch };
+    }
+    // Idempotence: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+    if (!authorize(ctx, 'IDEMPOTENT_WRITE', 'CLUSTER') && !ctx.services.acls.authorizeAny(ctx.principal, ctx.clientHost, 'WRITE', 'TOPIC')) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
     }
     const producerId = await ctx.services.producerIds.allocate();
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };

@@ -6,7 +6,9 @@
 // for null). v8+ reason (logged only). v9 skipAssignment (a rejoining static leader of a stable
 // group must not reassign). The answer is parked until the join phase ends.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { JoinGroupResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const joinGroupHandler = defineHandler({
@@ -15,6 +17,9 @@ export const joinGroupHandler = defineHandler({
   maxVersion: 9,
   async handle(ctx, req): Promise<JoinGroupResponse> {
     const sessionTimeoutMs = req.sessionTimeoutMs;
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: '', members: [] };
+    }
     const r = await ctx.services.groups.joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -5,6 +5,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { LeaveGroupResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const leaveGroupHandler = defineHandler({
@@ -12,6 +13,7 @@ export const leaveGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req): LeaveGroupResponse {
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const leaving =
       ctx.version <= 2
         ? [{ memberId: req.memberId ?? '', groupInstanceId: null, reason: null }]

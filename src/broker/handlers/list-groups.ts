@@ -5,6 +5,7 @@
 // filter without "classic" lists nothing.
 import { ApiKey } from '../../protocol/apis.js';
 import type { ListGroupsResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const listGroupsHandler = defineHandler({
@@ -13,6 +14,8 @@ export const listGroupsHandler = defineHandler({
   maxVersion: 5,
   handle(ctx, req): ListGroupsResponse {
     const r = ctx.services.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
-    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
+    // DESCRIBE on the cluster lists every group; otherwise those the principal may DESCRIBE.
+    const all = authorize(ctx, 'DESCRIBE', 'CLUSTER');
+    return { throttleTimeMs: 0, errorCode: r.errorCode, groups: all ? r.groups : r.groups.filter((g) => authorize(ctx, 'DESCRIBE', 'GROUP', g.groupId)) };
   },
 });

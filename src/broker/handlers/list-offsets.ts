@@ -9,6 +9,7 @@ import type {
   ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse,
 } from '../../protocol/generated/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog } from '../../storage/types.js';
@@ -53,6 +54,7 @@ export const listOffsetsHandler = defineHandler({
             leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
             oldStyleOffsets: offset >= 0 ? [offset] : [],
           });
+        if (!authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)) { answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1); continue; }
         if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
         if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
         const ts = p.timestamp;

@@ -9,6 +9,7 @@ import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartitio
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
+import { authorize } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
 
 /** Kafka's "authorized operations not requested" value (no authorizer here). */
@@ -39,6 +40,9 @@ export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
   return [{ nodeId: ctx.services.node.nodeId, host: advertisedHost, port: advertisedPort, rack: null }];
 }
 
+const denied = (name: string | null): MetadataResponseTopic =>
+  ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+
 export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
@@ -49,7 +53,8 @@ export const metadataHandler = defineHandler({
     let topics: MetadataResponseTopic[];
     const all = requested === null || (version === 0 && requested.length === 0);
     if (all) {
-      topics = services.storage.topics().map((t) => topicMetadata(ctx, t));
+      // Topics the principal may not DESCRIBE are left out of a list-all answer.
+      topics = services.storage.topics().filter((t) => authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)).map((t) => topicMetadata(ctx, t));
     } else {
       const autoCreate = version < 4 ? true : req.allowAutoTopicCreation ?? true;
       topics = [];
@@ -58,7 +63,15 @@ export const metadataHandler = defineHandler({
           // Lookup by topic id (v10+).
           const topicId = r.topicId ?? ZERO_UUID;
           const t = services.storage.topics().find((x) => x.topicId === topicId);
-          topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, isInternal: false, partitions: [] });
+          if (t && !authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)) topics.push({ ...denied(null), topicId });
+          else topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, isInternal: false, partitions: [] });
+          continue;
+        }
+        // Named topics: DESCRIBE (Kafka answers TOPIC_AUTHORIZATION_FAILED whether or not the topic
+        // exists), and auto-creation needs CREATE on the cluster or the topic.
+        if (!authorize(ctx, 'DESCRIBE', 'TOPIC', r.name)
+          || (autoCreate && !services.storage.topic(r.name) && !authorize(ctx, 'CREATE', 'CLUSTER') && !authorize(ctx, 'CREATE', 'TOPIC', r.name))) {
+          topics.push(denied(r.name));
           continue;
         }
         if (topicNameProblem(r.name)) {

@@ -10,7 +10,9 @@
 // UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than 4096 characters OFFSET_METADATA_TOO_LARGE.
 // Answered after the commit is durably appended.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { OffsetCommitResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const offsetCommitHandler = defineHandler({
@@ -18,6 +20,13 @@ export const offsetCommitHandler = defineHandler({
   minVersion: 0,
   maxVersion: 9,
   async handle(ctx, req): Promise<OffsetCommitResponse> {
+    // Kafka's checks: READ on the group (else every partition GROUP_AUTHORIZATION_FAILED), READ on
+    // each topic (else its partitions TOPIC_AUTHORIZATION_FAILED; the others are committed).
+    const failAll = (errorCode: number, ts: typeof req.topics) => ts.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) }));
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return { throttleTimeMs: 0, topics: failAll(ErrorCode.GROUP_AUTHORIZATION_FAILED, req.topics) };
+    const deniedTopics = req.topics.filter((t) => !authorize(ctx, 'READ', 'TOPIC', t.name));
+    const allowed = deniedTopics.length === 0 ? req.topics : req.topics.filter((t) => !deniedTopics.includes(t));
+    if (deniedTopics.length > 0 && allowed.length === 0) return { throttleTimeMs: 0, topics: failAll(ErrorCode.TOPIC_AUTHORIZATION_FAILED, deniedTopics) };
     const topics = await ctx.services.groups.commitOffsets({
       groupId: req.groupId,
       apiVersion: ctx.version,
@@ -25,7 +34,7 @@ export const offsetCommitHandler = defineHandler({
       generationId: req.generationIdOrMemberEpoch ?? -1,
       memberId: req.memberId ?? '',
       groupInstanceId: req.groupInstanceId ?? null,
-      topics: req.topics.map((t) => ({
+      topics: allowed.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
@@ -36,6 +45,6 @@ export const offsetCommitHandler = defineHandler({
         })),
       })),
     });
-    return { throttleTimeMs: 0, topics };
+    return { throttleTimeMs: 0, topics: [...failAll(ErrorCode.TOPIC_AUTHORIZATION_FAILED, deniedTopics), ...topics] };
   },
 });

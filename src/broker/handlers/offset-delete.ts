@@ -5,7 +5,9 @@
 // members' consumer-protocol subscriptions; unreadable ones count as subscribed), else the offset
 // is deleted (NONE, also when nothing was committed). With a top-level error no topics are listed.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { OffsetDeleteResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const offsetDeleteHandler = defineHandler({
@@ -13,10 +15,15 @@ export const offsetDeleteHandler = defineHandler({
   minVersion: 0,
   maxVersion: 0,
   async handle(ctx, req): Promise<OffsetDeleteResponse> {
+    // DELETE on the group (else GROUP_AUTHORIZATION_FAILED), READ on each topic (else its partitions
+    // TOPIC_AUTHORIZATION_FAILED).
+    if (!authorize(ctx, 'DELETE', 'GROUP', req.groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+    const readable = (name: string) => authorize(ctx, 'READ', 'TOPIC', name);
     const r = await ctx.services.groups.deleteOffsets(
       req.groupId,
-      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
+      req.topics.filter((t) => readable(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
     );
-    return { errorCode: r.errorCode, throttleTimeMs: 0, topics: r.topics };
+    const denied = req.topics.filter((t) => !readable(t.name)).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })) }));
+    return { errorCode: r.errorCode, throttleTimeMs: 0, topics: [...r.topics, ...denied] };
   },
 });

@@ -10,27 +10,51 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponseTopic } from '../../protocol/generated/types.js';
-import { defineHandler } from '../handler.js';
+import type { OffsetFetchResult } from '../groups/coordinator.js';
+import { authorize } from '../auth/acls.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+
+type Wanted = { name: string; partitionIndexes: number[] }[] | null;
+
+/**
+ * GroupCoordinator.fetchOffsets behind Kafka's checks: READ on the group (else
+ * GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic (named ones: TOPIC_AUTHORIZATION_FAILED per
+ * partition; all topics: the undescribable left out).
+ */
+function fetchAuthorized(ctx: RequestContext, groupId: string, topics: Wanted, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): OffsetFetchResult {
+  if (!authorize(ctx, 'READ', 'GROUP', groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  const describable = (name: string) => authorize(ctx, 'DESCRIBE', 'TOPIC', name);
+  const denied = topics === null ? [] : topics.filter((t) => !describable(t.name));
+  const r = ctx.services.groups.fetchOffsets(groupId, topics === null || denied.length === 0 ? topics : topics.filter((t) => describable(t.name)), requireStable, member);
+  if (topics === null) return { ...r, topics: r.topics.filter((t) => describable(t.name)) };
+  if (denied.length === 0) return r;
+  return {
+    ...r,
+    topics: [...r.topics, ...denied.map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+    }))],
+  };
+}
 
 export const offsetFetchHandler = defineHandler({
   apiKey: ApiKey.OffsetFetch,
   minVersion: 0,
   maxVersion: 9,
   handle(ctx, req): OffsetFetchResponse {
-    const groups = ctx.services.groups;
     const requireStable = !!req.requireStable;
     if (ctx.version >= 8) {
       return {
         throttleTimeMs: 0,
         groups: (req.groups ?? []).map((g): OffsetFetchResponseGroup => {
           const member = { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 }; // v9+
-          const r = groups.fetchOffsets(g.groupId, g.topics, requireStable, member);
+          const r = fetchAuthorized(ctx, g.groupId, g.topics, requireStable, member);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: r.topics };
         }),
       };
     }
     const topics = req.topics ?? null;
-    const r = groups.fetchOffsets(req.groupId ?? '', topics, requireStable);
+    const r = fetchAuthorized(ctx, req.groupId ?? '', topics, requireStable);
     if (r.errorCode !== ErrorCode.NONE && ctx.version < 2) {
       // No top-level error field before v2: every requested partition carries the error.
       return {

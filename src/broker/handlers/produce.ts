@@ -31,6 +31,7 @@ import { messageSetToBatches } from '../../protocol/legacy.js';
 import { Attr, InvalidRecordError, batchCodec, checkCompressedBatches, validateBatches, type BatchHeader } from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
 import { isInternalTopic } from '../topics.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 type PartitionOutcome = ProduceResponsePartitionProduceResponse;
@@ -215,11 +216,16 @@ export const produceHandler = defineHandler({
     const acks = req.acks;
     const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
     const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: undefined };
+    // Kafka's checks: WRITE on the transactional id (else every partition fails), WRITE on each topic.
+    const txnDenied = req.transactionalId != null && !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId);
     for (const t of req.topicData) {
+      const topicDenied = !txnDenied && !authorize(ctx, 'WRITE', 'TOPIC', t.name);
       pending.push({
         name: t.name,
         outcomes: t.partitionData.map((p) =>
-          acks !== 0 && acks !== 1 && acks !== -1
+          txnDenied ? failure(p.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional id authorization failed')
+          : topicDenied ? failure(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to write to topic ${t.name}`)
+          : acks !== 0 && acks !== 1 && acks !== -1
             ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
             : producePartition(ctx, shared, t.name, p.index, receivedRecords(p.records), acks),
         ),

@@ -5,7 +5,9 @@
 // the group's (else INCONSISTENT_GROUP_PROTOCOL); null is accepted (Kafka requires them at v5, but
 // every real client sends them, so leniency costs nothing).
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { SyncGroupResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const syncGroupHandler = defineHandler({
@@ -13,6 +15,7 @@ export const syncGroupHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   async handle(ctx, req): Promise<SyncGroupResponse> {
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
     const r = await ctx.services.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,
