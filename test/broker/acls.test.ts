@@ -322,3 +322,14 @@ test('ACLs are durable: they survive a restart of a file-backed broker', async (
     dir.remove();
   }
 });
+
+test('an authenticated listener without an authorizer: one WARN at start; with one, none', async () => {
+  for (const authorizerClassName of ['', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer']) {
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (m: string) => { warnings.push(m); } };
+    const broker = await aclBroker({ authorizerClassName, logger });
+    await broker.stop();
+    const found = warnings.filter((w) => /no authorizer\.class\.name/.test(w));
+    assert.equal(found.length, authorizerClassName === '' ? 1 : 0, warnings.join('\n'));
+  }
+});
