@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   AddPartitionsToTxnResponse, AddPartitionsToTxnResponseAddPartitionsToTxnResult, AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
 } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { fencedFor, type PartitionResults } from '../transactions/coordinator.js';
 
@@ -26,9 +27,21 @@ export const addPartitionsToTxnHandler = defineHandler({
         resultsByPartition: t.results.map((r) => ({ partitionIndex: r.partition, partitionErrorCode: fencedFor(r.errorCode, ctx.version, 2) })),
       }));
     if (ctx.version <= 3) {
-      const results = await txns.addPartitions(req.v3AndBelowTransactionalId ?? '', req.v3AndBelowProducerId ?? -1, req.v3AndBelowProducerEpoch ?? -1, req.v3AndBelowTopics ?? []);
+      const transactionalId = req.v3AndBelowTransactionalId ?? '';
+      const topics = req.v3AndBelowTopics ?? [];
+      // Kafka: WRITE on the transactional id, then WRITE on each topic; one refusal fails the
+      // request, the other partitions answer OPERATION_NOT_ATTEMPTED.
+      const idAllowed = authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', transactionalId);
+      const deniedTopics = new Set(idAllowed ? topics.filter((t) => !authorize(ctx, 'WRITE', 'TOPIC', t.name)).map((t) => t.name) : []);
+      if (!idAllowed || deniedTopics.size > 0) {
+        const codeOf = (name: string) => (!idAllowed ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : deniedTopics.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED);
+        return { throttleTimeMs: 0, resultsByTopicV3AndBelow: topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codeOf(t.name) })) })) };
+      }
+      const results = await txns.addPartitions(transactionalId, req.v3AndBelowProducerId ?? -1, req.v3AndBelowProducerEpoch ?? -1, topics);
       return { throttleTimeMs: 0, resultsByTopicV3AndBelow: toWire(results) };
     }
+    // v4+ is the brokers' form (KIP-890): CLUSTER_ACTION on the cluster, as Kafka asks.
+    if (!authorize(ctx, 'CLUSTER_ACTION', 'CLUSTER')) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     const resultsByTransaction = await Promise.all((req.transactions ?? []).map(async (t): Promise<AddPartitionsToTxnResponseAddPartitionsToTxnResult> => {
       const results = t.verifyOnly
         ? txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics)

@@ -7,6 +7,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseDescribedGroup } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
 
 /** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
@@ -19,7 +20,10 @@ export const consumerGroupDescribeHandler = defineHandler({
   handle(ctx, req): ConsumerGroupDescribeResponse {
     return {
       throttleTimeMs: 0,
-      groups: ctx.services.groups.consumerGroupDescribe(req.groupIds).map((g): ConsumerGroupDescribeResponseDescribedGroup => ({
+      groups: ctx.services.groups.consumerGroupDescribe(req.groupIds).map((g): ConsumerGroupDescribeResponseDescribedGroup => (!authorize(ctx, 'DESCRIBE', 'GROUP', g.groupId) ? {
+        ...g, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: 'Group authorization failed', groupState: '', groupEpoch: -1, assignmentEpoch: -1,
+        assignorName: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+      } : {
         ...g,
         authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       })),

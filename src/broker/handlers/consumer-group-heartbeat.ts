@@ -9,7 +9,9 @@
 // FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
 // INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (the id belongs to a classic group with members).
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatResponseTopicPartitions } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const consumerGroupHeartbeatHandler = defineHandler({
@@ -17,6 +19,13 @@ export const consumerGroupHeartbeatHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): ConsumerGroupHeartbeatResponse {
+    // Kafka: READ on the group; DESCRIBE on every subscribed topic named.
+    const refused = (errorCode: number, errorMessage: string): ConsumerGroupHeartbeatResponse => ({
+      throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
+    });
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return refused(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
+    const hidden = (req.subscribedTopicNames ?? []).filter((t) => !authorize(ctx, 'DESCRIBE', 'TOPIC', t));
+    if (hidden.length > 0) return refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Topic authorization failed for ${hidden.join(', ')}`);
     const r = ctx.services.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,

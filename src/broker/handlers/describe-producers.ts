@@ -9,6 +9,7 @@ import type {
   DescribeProducersResponseTopicResponse,
 } from '../../protocol/generated/types.js';
 import type { PartitionLog } from '../../storage/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 function producersOf(log: PartitionLog): DescribeProducersResponseProducerState[] {
@@ -31,6 +32,9 @@ export const describeProducersHandler = defineHandler({
     const topics = req.topics.map((t): DescribeProducersResponseTopicResponse => ({
       name: t.name,
       partitions: t.partitionIndexes.map((partitionIndex): DescribeProducersResponsePartitionResponse => {
+        if (!authorize(ctx, 'READ', 'TOPIC', t.name)) {
+          return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed', activeProducers: [] };
+        }
         const log = storage.topic(t.name) ? storage.partition(t.name, partitionIndex) : undefined;
         if (!log) {
           return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no partition ${t.name}-${partitionIndex}`, activeProducers: [] };

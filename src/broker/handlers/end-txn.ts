@@ -7,7 +7,9 @@
 // transaction, producer id/epoch in the response) is not served, and ApiVersions advertises no
 // transaction.version feature, so clients use the pre-KIP-890 protocol.
 import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { EndTxnResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { fencedFor } from '../transactions/coordinator.js';
 
@@ -16,6 +18,7 @@ export const endTxnHandler = defineHandler({
   minVersion: 0,
   maxVersion: 4,
   async handle(ctx, req): Promise<EndTxnResponse> {
+    if (!authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId)) return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
     const code = await ctx.services.transactions.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed);
     return { throttleTimeMs: 0, errorCode: fencedFor(code, ctx.version, 2) };
   },

@@ -3,6 +3,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { FindCoordinatorResponse, FindCoordinatorResponseCoordinator } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const findCoordinatorHandler = defineHandler({
@@ -20,6 +21,13 @@ export const findCoordinatorHandler = defineHandler({
       }
       if (keyType === 0 && key === '') {
         return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_GROUP_ID, errorMessage: 'group id is empty' };
+      }
+      // Kafka: DESCRIBE on the group, or on the transactional id.
+      if (keyType === 0 && !authorize(ctx, 'DESCRIBE', 'GROUP', key)) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: 'Group authorization failed' };
+      }
+      if (keyType === 1 && !authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', key)) {
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: 'Transactional Id authorization failed' };
       }
       return { key, nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };
     };

@@ -5,6 +5,7 @@
 // their InitProducerId have no start time and are left out).
 import { ApiKey } from '../../protocol/apis.js';
 import type { ListTransactionsResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const listTransactionsHandler = defineHandler({
@@ -17,7 +18,8 @@ export const listTransactionsHandler = defineHandler({
       throttleTimeMs: 0,
       errorCode: r.errorCode,
       unknownStateFilters: r.unknownStates,
-      transactionStates: r.txns.map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
+      // Only the ids the principal may describe, as Kafka lists them.
+      transactionStates: r.txns.filter((t) => authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', t.transactionalId)).map((t) => ({ transactionalId: t.transactionalId, producerId: t.producerId, transactionState: t.state })),
     };
   },
 });

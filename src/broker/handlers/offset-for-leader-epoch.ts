@@ -7,6 +7,7 @@ import type {
   OffsetForLeaderEpochResponse, OffsetForLeaderEpochResponseEpochEndOffset, OffsetForLeaderEpochResponseOffsetForLeaderTopicResult,
 } from '../../protocol/generated/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const offsetForLeaderEpochHandler = defineHandler({
@@ -23,6 +24,7 @@ export const offsetForLeaderEpochHandler = defineHandler({
           const log = storage.partition(t.topic, p.partition);
           const out = (errorCode: number, leaderEpoch: number, endOffset: number): OffsetForLeaderEpochResponseEpochEndOffset =>
             ({ errorCode, partition: p.partition, leaderEpoch, endOffset });
+          if (!authorize(ctx, 'DESCRIBE', 'TOPIC', t.topic)) return out(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1);
           if (!log) return out(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
           if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) return out(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1);
           if (p.leaderEpoch > LEADER_EPOCH) return out(ErrorCode.NONE, -1, -1);

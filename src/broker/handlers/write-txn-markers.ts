@@ -17,6 +17,7 @@ import type {
   WriteTxnMarkersRequestWritableTxnMarker, WriteTxnMarkersResponse, WriteTxnMarkersResponseWritableTxnMarkerResult,
 } from '../../protocol/generated/types.js';
 import { StorageError, TxnMarkerEpochError } from '../../storage/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 async function writeOne(ctx: RequestContext, m: WriteTxnMarkersRequestWritableTxnMarker): Promise<WriteTxnMarkersResponseWritableTxnMarkerResult> {
@@ -53,6 +54,15 @@ export const writeTxnMarkersHandler = defineHandler({
   maxVersion: 1,
   async handle(ctx, req): Promise<WriteTxnMarkersResponse> {
     const markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
+    // Brokers' API: CLUSTER_ACTION on the cluster, as Kafka asks (kafka-transactions abort is run as a super user).
+    if (!authorize(ctx, 'CLUSTER_ACTION', 'CLUSTER')) {
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })),
+        })),
+      };
+    }
     for (const m of req.markers) markers.push(await writeOne(ctx, m));
     return { markers };
   },
