@@ -66,6 +66,20 @@ export interface BrokerConfig {
   saslFailedAuthenticationLimit: number;
   /** Extra wait before answering any SaslAuthenticate from an address past the limit. */
   saslFailedAuthenticationPenaltyMs: number;
+  /** sasl.oauthbearer.jwks.endpoint.url: a file: URL of the JWKS OAUTHBEARER tokens are checked against. */
+  saslOauthbearerJwksEndpointUrl?: string;
+  /** fjord.sasl.oauthbearer.public.key.location: a PEM file of public keys OAUTHBEARER tokens are checked against. */
+  saslOauthbearerPublicKeyLocation?: string;
+  /** sasl.oauthbearer.expected.audience: a token's aud must hold one of these (empty: not checked). */
+  saslOauthbearerExpectedAudience: string[];
+  /** sasl.oauthbearer.expected.issuer: a token's iss must be this (absent: not checked). */
+  saslOauthbearerExpectedIssuer?: string;
+  /** sasl.oauthbearer.sub.claim.name: the claim that names the principal. */
+  saslOauthbearerSubClaimName: string;
+  /** sasl.oauthbearer.clock.skew.seconds: leeway for exp, nbf and iat. */
+  saslOauthbearerClockSkewSeconds: number;
+  /** fjord.sasl.oauthbearer.unsecured.jwt: accept unsigned (alg none) tokens; development only. */
+  saslOauthbearerUnsecuredJwt: boolean;
   /** --add-scram: SCRAM users created at start when missing (kafka-storage format --add-scram). */
   addScram?: ScramUserSpec[];
   /** authorizer.class.name: non-empty turns ACLs on (auth/acls.ts). */

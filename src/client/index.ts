@@ -115,7 +115,7 @@ export type {
 export { logLevel } from './logger.js';
 export type { LogCreator, logCreator, LogEntry, LoggerEntryContent, ClientLogger } from './logger.js';
 export type { RetryOptions } from './retry.js';
-export type { SaslOptions, SaslOptions as SASLOptions } from './sasl.js';
+export type { SaslOptions, SaslOptions as SASLOptions, OauthbearerToken, OauthbearerToken as OauthbearerProviderResponse } from './sasl.js';
 export type SASLMechanism = SaslOptions['mechanism'];
 
 type ConfigsOf<T extends 'describeConfigs' | 'alterConfigs'> = Parameters<Admin[T]>[0]['resources'][number];

@@ -1,5 +1,6 @@
 // SASL authentication after ApiVersions: SaslHandshake picks the mechanism, then SaslAuthenticate
-// carries the exchange. PLAIN (RFC 4616) and SCRAM-SHA-256/512 (RFC 5802, 7677) are built in.
+// carries the exchange. PLAIN (RFC 4616), SCRAM-SHA-256/512 (RFC 5802, 7677) and OAUTHBEARER
+// (RFC 7628 as Kafka frames it, KIP-255; kafkajs' option shape) are built in.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { ApiKey } from '../protocol/apis.js';
 import type { ApiKeyNumber, RequestOf, ResponseOf } from '../protocol/generated/types.js';
@@ -7,7 +8,14 @@ import { FjordError, FjordProtocolError, KafkaJSSASLAuthenticationError } from '
 
 export type SaslOptions =
   | { mechanism: 'plain'; username: string; password: string }
-  | { mechanism: 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  | { mechanism: 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'oauthbearer'; oauthBearerProvider: () => Promise<OauthbearerToken>; authorizationIdentity?: string };
+
+/** What an oauthBearerProvider returns (kafkajs' shape): the token and optional SASL extensions. */
+export interface OauthbearerToken {
+  value: string;
+  extensions?: Record<string, string>;
+}
 
 const SASL_AUTHENTICATE = 36; // not among apis.ts' named keys
 
@@ -28,11 +36,35 @@ export async function authenticate(conn: Requester, sasl: SaslOptions): Promise<
     if (res.errorCode !== 0) throw new KafkaJSSASLAuthenticationError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
     return res.authBytes;
   };
+  if (sasl.mechanism === 'oauthbearer') {
+    await oauthBearer(conn, step, sasl.oauthBearerProvider, sasl.authorizationIdentity);
+    return;
+  }
   if (sasl.mechanism === 'plain') {
     await step(Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`, 'utf8'));
     return;
   }
   await scram(step, sasl.mechanism === 'scram-sha-256' ? 'sha256' : 'sha512', sasl.username, sasl.password);
+}
+
+async function oauthBearer(conn: Requester, step: (b: Buffer) => Promise<Buffer>, provider: () => Promise<OauthbearerToken>, authzid?: string): Promise<void> {
+  const token = await provider();
+  if (typeof token?.value !== 'string' || token.value === '') throw new KafkaJSSASLAuthenticationError('SASL OAUTHBEARER: the oauthBearerProvider gave no token value');
+  const extensions = Object.entries(token.extensions ?? {}).map(([k, v]) => {
+    if (!/^[A-Za-z]+$/.test(k) || k === 'auth' || !/^[\x21-\x7E \t\r\n]+$/.test(v)) throw new KafkaJSSASLAuthenticationError(`SASL OAUTHBEARER: extension "${k}" is not a valid key=value (RFC 7628)`);
+    return `${k}=${v}\u0001`;
+  }).join('');
+  const message = `n,${authzid ? `a=${authzid}` : ''},\u0001auth=Bearer ${token.value}\u0001${extensions}\u0001`;
+  const answer = await step(Buffer.from(message, 'utf8'));
+  if (answer.length > 0) {
+    // RFC 7628 3.2.2: an error (JSON) from the server; acknowledge it with ^A, the broker then fails the exchange.
+    try {
+      await step(Buffer.from([1]));
+    } catch (err) {
+      throw new KafkaJSSASLAuthenticationError(`SASL OAUTHBEARER authentication failed on ${conn.broker}: ${answer.toString('utf8')}`, { cause: err as Error });
+    }
+    throw new KafkaJSSASLAuthenticationError(`SASL OAUTHBEARER authentication failed on ${conn.broker}: ${answer.toString('utf8')}`);
+  }
 }
 
 const saslName = (s: string) => s.replace(/=/g, '=3D').replace(/,/g, '=2C');

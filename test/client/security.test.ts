@@ -214,7 +214,7 @@ for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
     const broker = await withBroker({ port: brokerPort, advertisedPort: port });
     const saslProxy = await proxy(port, brokerPort, { sasl: { mechanism: mechanism.toUpperCase(), user: 'alice', password: 's3cret' } });
     try {
-      const sasl: SaslOptions = { mechanism, username: 'alice', password: 's3cret' };
+      const sasl = { mechanism, username: 'alice', password: 's3cret' } satisfies SaslOptions;
       await roundTrip(new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, sasl }));
       assert.ok(saslProxy.authenticated() >= 2, `${saslProxy.authenticated()} authenticated connections`);
       const wrong = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, sasl: { ...sasl, password: 'nope' }, retry: { retries: 0 } });

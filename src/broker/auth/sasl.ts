@@ -10,8 +10,9 @@
 // checked closes the connection, as Kafka does. Once authenticated, conn.principal is
 // "User:<name>".
 //
-// Re-authentication (KIP-368): with connections.max.reauth.ms > 0, SaslAuthenticate v1+ answers
-// sessionLifetimeMs; once the session is past it, the next request other than a SaslHandshake
+// Re-authentication (KIP-368): with connections.max.reauth.ms > 0, or a credential that expires
+// (an OAUTHBEARER token's exp: the session ends at the earlier of the two), SaslAuthenticate v1+
+// answers sessionLifetimeMs; once the session is past it, the next request other than a SaslHandshake
 // (which starts a re-authentication) closes the connection. A re-authentication must use the same
 // mechanism and end with the same principal; otherwise it fails and the connection is closed.
 //
@@ -26,12 +27,14 @@ import type { SaslAuthenticateResponse, SaslHandshakeResponse } from '../../prot
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CredentialStore } from './credentials.js';
+import { ConfigError } from '../listeners.js';
+import { OAuthBearerValidator, oauthBearerExchange, oauthSettingsGiven, type OAuthSettings } from './oauth.js';
 import {
   AuthenticationFailure, DEFAULT_ITERATIONS, ScramServerExchange, credentialFromPassword, isScramMechanism, passwordMatches,
   type ScramCredential,
 } from './scram.js';
 
-export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 export const ANONYMOUS = 'User:ANONYMOUS';
 
@@ -46,7 +49,7 @@ export interface SaslConnection {
   closeAfterResponses(reason: string): void;
 }
 
-type SaslSettings = Pick<BrokerConfig,
+type SaslSettings = OAuthSettings & Pick<BrokerConfig,
   'saslEnabledMechanisms' | 'connectionsMaxReauthMs' | 'connectionFailedAuthenticationDelayMs' | 'saslFailedAuthenticationLimit' | 'saslFailedAuthenticationPenaltyMs'>;
 
 /**
@@ -72,6 +75,8 @@ interface Exchange {
   step(message: Buffer): Promise<Buffer>;
   readonly complete: boolean;
   readonly username: string;
+  /** When the credential expires (OAUTHBEARER: the token's exp, ms since the epoch); bounds the session. */
+  readonly expiresAtMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -84,7 +89,17 @@ export class SaslAuthenticator {
   /** What PLAIN checks an unknown user's password against, so it costs the same time. */
   private decoy: Promise<ScramCredential> | null = null;
 
-  constructor(readonly config: SaslSettings, readonly credentials: CredentialStore, readonly logger: Logger) {}
+  /** OAUTHBEARER's token checker, when the mechanism is enabled (its settings are checked at construction). */
+  private readonly oauth: OAuthBearerValidator | null;
+
+  /** Throws ConfigError when OAUTHBEARER's settings cannot work. */
+  constructor(readonly config: SaslSettings, readonly credentials: CredentialStore, readonly logger: Logger) {
+    this.oauth = config.saslEnabledMechanisms.includes('OAUTHBEARER') ? new OAuthBearerValidator(config, logger) : null;
+    if (!this.oauth) {
+      const set = oauthSettingsGiven(config);
+      if (set.length > 0) throw new ConfigError(`${set.join(', ')} set, but OAUTHBEARER is not in sasl.enabled.mechanisms`);
+    }
+  }
 
   session(conn: SaslConnection): SaslSession {
     let s = this.sessions.get(conn);
@@ -123,6 +138,7 @@ export class SaslAuthenticator {
 
   /** The exchange of a mechanism for one authentication. */
   exchange(mechanism: SaslMechanism): Exchange {
+    if (mechanism === 'OAUTHBEARER') return oauthBearerExchange(this.oauth!);
     if (isScramMechanism(mechanism)) {
       const scram = new ScramServerExchange(mechanism, (user, mech) => this.credentials.get(user, mech), this.secret);
       return { step: async (m) => scram.step(m), get complete() { return scram.complete; }, get username() { return scram.username; } };
@@ -262,7 +278,10 @@ export class SaslSession {
           this.phase = 'authenticated';
           this.current = null;
           const reauthMs = this.auth.config.connectionsMaxReauthMs;
-          this.expiresAt = reauthMs > 0 ? Date.now() + reauthMs : null;
+          const reauthAt = reauthMs > 0 ? Date.now() + reauthMs : null;
+          // KIP-368: a credential that expires (an OAUTHBEARER token) ends the session at its expiry.
+          const credentialAt = exchange.expiresAtMs ?? null;
+          this.expiresAt = reauthAt === null ? credentialAt : credentialAt === null ? reauthAt : Math.min(reauthAt, credentialAt);
         }
         return answer;
       } catch (err) {
