@@ -172,6 +172,24 @@ test('refused tokens: expired, wrong signature, unknown kid, wrong audience or i
   }
 });
 
+test('a refused token counts toward the per-address failure limit even when the client never sends ^A', async () => {
+  const broker = await oauthBroker({ saslFailedAuthenticationLimit: 2, saslFailedAuthenticationPenaltyMs: 300 });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const { c, res } = await rawLogin(broker.port, jwt(claims({ aud: 'x' })));
+      assert.equal(Buffer.from(res.authBytes as Buffer).toString(), '{"status":"invalid_token"}');
+      c.close(); // as kafkajs leaves it: no ^A
+    }
+    const started = Date.now();
+    const { c, res } = await rawLogin(broker.port, jwt(claims()));
+    assert.equal(res.errorCode, 0);
+    assert.ok(Date.now() - started >= 290, `waited ${Date.now() - started} ms`);
+    c.close();
+  } finally {
+    await broker.stop();
+  }
+});
+
 test('session lifetime (KIP-368): bounded by the token\'s exp and by connections.max.reauth.ms; an expired session is closed at the next request', async () => {
   const broker = await oauthBroker({ saslOauthbearerClockSkewSeconds: 0 });
   const metadata = { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false };

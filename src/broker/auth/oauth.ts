@@ -341,6 +341,7 @@ export function oauthBearerExchange(validator: OAuthBearerValidator) {
     get complete() { return complete; },
     get username() { return username; },
     get expiresAtMs() { return expiresAtMs; },
+    get refused() { return refused !== null; },
     step: async (message: Buffer): Promise<Buffer> => {
       steps++;
       if (refused !== null) {

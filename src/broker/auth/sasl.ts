@@ -77,6 +77,8 @@ interface Exchange {
   readonly username: string;
   /** When the credential expires (OAUTHBEARER: the token's exp, ms since the epoch); bounds the session. */
   readonly expiresAtMs?: number;
+  /** The credential was refused and the client is told so before the exchange fails (OAUTHBEARER's error answer): counted as a failure then. */
+  readonly refused?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -267,7 +269,10 @@ export class SaslSession {
       if (penalty > 0) await sleep(penalty);
       let answer: Buffer;
       try {
+        const refusedBefore = exchange.refused === true;
         answer = await exchange.step(message);
+        // Counted at the error answer: a client that never sends the closing message still counts.
+        if (!refusedBefore && exchange.refused) this.auth.recordFailure(host);
         if (exchange.complete) {
           const principal = `User:${exchange.username}`;
           if (this.authenticatedAs !== null && principal !== this.authenticatedAs) {
@@ -286,7 +291,7 @@ export class SaslSession {
         return answer;
       } catch (err) {
         if (!(err instanceof AuthenticationFailure)) throw err;
-        this.auth.recordFailure(host);
+        if (!exchange.refused) this.auth.recordFailure(host);
         this.current = null;
         this.phase = 'handshake';
         this.auth.logger.info(`failed SASL ${this.mechanism} authentication from ${host} on connection ${this.conn.id}: ${err.message}`);
