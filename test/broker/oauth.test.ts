@@ -1,7 +1,8 @@
 // SASL/OAUTHBEARER over real TCP: signed JWTs (RS256 from a JWKS file, ES256 from a PEM key, keys
 // made here with node:crypto) with Fjord's client and kafkajs; expired tokens, wrong signatures,
 // audiences and issuers refused with RFC 7628's error exchange; the unsecured mode on and off; the
-// principal; the session lifetime bounded by the token; start-up checks; kcat with an unsecured JWT.
+// principal; the session lifetime bounded by the token; start-up checks; kcat with an unsecured JWT;
+// confluent-kafka-python with a signed token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -266,14 +267,45 @@ test('kcat (librdkafka) with an unsecured JWT (enable.sasl.oauthbearer.unsecure.
   }
 });
 
-async function spawnAsync(cmd: string, args: string[], input?: string): Promise<string> {
+const PY_OAUTH = `
+import sys, time
+from confluent_kafka import Producer, Consumer
+address, topic, token, exp = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+conf = {'bootstrap.servers': address, 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'OAUTHBEARER',
+        'oauth_cb': lambda _config: (token, exp)}
+p = Producer(conf)
+p.produce(topic, b'from-librdkafka')
+assert p.flush(20) == 0, 'produce did not finish'
+c = Consumer(dict(conf, **{'group.id': 'py-' + topic, 'auto.offset.reset': 'earliest'}))
+c.subscribe([topic])
+for _ in range(60):
+    m = c.poll(1.0)
+    if m is not None and m.error() is None:
+        print(m.value().decode())
+        break
+c.close()
+`;
+
+test('confluent-kafka-python (librdkafka) with a signed RS256 token from oauth_cb produces and consumes', { skip: has('python3', ['-c', 'import confluent_kafka']) ? false : 'confluent-kafka-python is not installed' }, async () => {
+  const broker = await oauthBroker();
+  try {
+    const topic = uniqueTopic('py-oauth');
+    const exp = now() + 3600;
+    const got = await spawnAsync('python3', ['-c', PY_OAUTH, broker.address, topic, jwt(claims({ sub: 'py-user', exp })), String(exp)], undefined, 90000);
+    assert.equal(got.trim(), 'from-librdkafka');
+  } finally {
+    await broker.stop();
+  }
+});
+
+async function spawnAsync(cmd: string, args: string[], input?: string, timeoutMs = 30000): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    const timer = setTimeout(() => p.kill(), 30000);
+    const timer = setTimeout(() => p.kill(), timeoutMs);
     p.on('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);

@@ -135,7 +135,11 @@ test('fjord server --add-scram: malformed values are refused at start with a one
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, reason);
   }
-  const bad = await fjord(['server', '--data-dir', 'memory', '--port', '0', '--sasl-enabled-mechanisms', 'OAUTHBEARER']);
+  const bad = await fjord(['server', '--data-dir', 'memory', '--port', '0', '--sasl-enabled-mechanisms', 'GSSAPI']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--sasl-enabled-mechanisms must be a comma-separated list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
+  assert.match(bad.stderr, /--sasl-enabled-mechanisms must be a comma-separated list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/);
+  // OAUTHBEARER without keys (or the unsecured mode) is refused in one line.
+  const keyless = await fjord(['server', '--data-dir', 'memory', '--port', '0', '--sasl-enabled-mechanisms', 'OAUTHBEARER']);
+  assert.equal(keyless.code, 2, keyless.stderr);
+  assert.match(keyless.stderr, /^fjord server: OAUTHBEARER is enabled without keys to check tokens: .*\n$/);
 });
