@@ -5,6 +5,8 @@ import {
   FjordAggregateError, FjordConnectionError, FjordError, FjordNumberOfRetriesExceeded, FjordProtocolError,
   FjordTopicMetadataError, Kafka, logLevel, type SaslOptions,
 } from '../client/index.js';
+import { loadCommandConfig } from './command-config.js';
+import { UsageError } from './usage-error.js';
 
 /** Exit codes. Scripts can rely on them. */
 export const Exit = {
@@ -19,9 +21,7 @@ export const Exit = {
   INTERRUPTED: 130,
 } as const;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './usage-error.js';
 
 /** Bad input data (a malformed line, an unreadable file): exit 1 with the message. */
 export class InputError extends Error {
@@ -34,6 +34,7 @@ export const COMMON_OPTIONS = {
   brokers: { type: 'string' },
   'client-id': { type: 'string' },
   'request-timeout': { type: 'string' },
+  'command-config': { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -43,6 +44,9 @@ export const COMMON_HELP = `Connection:
                              default localhost:9092); --brokers is the same
   --client-id <id>           client id sent to the broker (default fjord-cli)
   --request-timeout <ms>     how long to wait for a broker answer (default 30000)
+  --command-config <file>    Kafka's client properties file: security.protocol, sasl.mechanism,
+                             sasl.jaas.config, ssl.* (PEM), client.id, request.timeout.ms
+                             (FJORD_COMMAND_CONFIG)
   -v, --verbose              log what the client does, on stderr
   -h, --help                 show this help
 `;
@@ -108,13 +112,18 @@ export function brokersOf(values: Values): string[] {
 }
 
 export function kafkaFor(values: Values, sasl?: SaslOptions): Kafka {
+  // Flags win over the properties file, as with Kafka's tools.
+  const configFile = str(values['command-config']) ?? process.env.FJORD_COMMAND_CONFIG;
+  const file = configFile ? loadCommandConfig(configFile) : {};
+  const flagged = str(values['bootstrap-server']) ?? str(values.brokers) ?? process.env.FJORD_BROKERS;
   return new Kafka({
-    sasl,
-    clientId: str(values['client-id']) ?? 'fjord-cli',
-    brokers: brokersOf(values),
+    sasl: sasl ?? file.sasl,
+    ssl: file.ssl,
+    clientId: str(values['client-id']) ?? file.clientId ?? 'fjord-cli',
+    brokers: flagged === undefined && file.brokers ? file.brokers : brokersOf(values),
     logLevel: values.verbose ? logLevel.INFO : logLevel.NOTHING,
     connectionTimeout: 3000,
-    requestTimeout: int('--request-timeout', str(values['request-timeout']), 1) ?? 30000,
+    requestTimeout: int('--request-timeout', str(values['request-timeout']), 1) ?? file.requestTimeout ?? 30000,
     // Fail fast: a command line is interactive, not a long-running service.
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
   });
