@@ -6,6 +6,8 @@ import { addScramUsers } from './auth/add-scram.js';
 import { Authorizer } from './auth/acls.js';
 import { CredentialStore } from './auth/credentials.js';
 import { SaslAuthenticator } from './auth/sasl.js';
+import { QuotaEnforcer } from './quotas/enforcer.js';
+import { QuotaStore } from './quotas/store.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import { DEFAULT_CONFIG, topicDefault } from './settings.js';
@@ -39,6 +41,8 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly credentials: CredentialStore;
   readonly acls: Authorizer;
   readonly sasl: SaslAuthenticator;
+  readonly quotaStore: QuotaStore;
+  readonly quotas: QuotaEnforcer;
   private isOpen = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
 
@@ -78,6 +82,8 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.credentials = new CredentialStore(this.storage, this.logger);
     this.sasl = new SaslAuthenticator(this.config, this.credentials, this.logger);
     this.acls = new Authorizer(this.storage, this.logger, this.config);
+    this.quotaStore = new QuotaStore(this.storage, this.logger);
+    this.quotas = new QuotaEnforcer(this.config, this.quotaStore);
     // Requests that arrive between the bind and the end of start() wait for storage to open.
     const dispatch = createDispatcher(this);
     let opened: () => void = () => undefined;
@@ -135,6 +141,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       await this.transactions.start();
       await this.credentials.start();
       await this.acls.start();
+      await this.quotaStore.start();
       if (this.config.addScram) await addScramUsers(this.credentials, this.config.addScram, this.logger);
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));

@@ -80,6 +80,10 @@ export interface BrokerConfig {
   saslOauthbearerClockSkewSeconds: number;
   /** fjord.sasl.oauthbearer.unsecured.jwt: accept unsigned (alg none) tokens; development only. */
   saslOauthbearerUnsecuredJwt: boolean;
+  /** quota.window.num: samples a client quota's rate is measured over. */
+  quotaWindowNum: number;
+  /** quota.window.size.seconds: the length of one sample. */
+  quotaWindowSizeSeconds: number;
   /** --add-scram: SCRAM users created at start when missing (kafka-storage format --add-scram). */
   addScram?: ScramUserSpec[];
   /** authorizer.class.name: non-empty turns ACLs on (auth/acls.ts). */

@@ -94,7 +94,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id, connection: conn, sasl, principal: conn.principal };
     let result: HandlerResult<object>;
     try {
-      result = handler.handle(ctx, request);
+      result = services.quotas.run(ctx, request, frame.length, () => handler.handle(ctx, request));
     } catch (err) {
       throw failure(header, conn, err);
     }

@@ -11,6 +11,8 @@ import type { SaslAuthenticator, SaslSession } from './auth/sasl.js';
 import type { BrokerConfig } from './config.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
+import type { QuotaEnforcer } from './quotas/enforcer.js';
+import type { QuotaStore } from './quotas/store.js';
 import type { ConnectionInfo } from './server.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { Topics } from './topics.js';
@@ -51,6 +53,9 @@ export interface BrokerServices {
   readonly sasl: SaslAuthenticator;
   /** ACLs and the authorization decision (auth/acls.ts; handlers call its `authorize(ctx, ...)`). */
   readonly acls: Authorizer;
+  /** Client quota configuration (DescribeClientQuotas / AlterClientQuotas) and its enforcement. */
+  readonly quotaStore: QuotaStore;
+  readonly quotas: QuotaEnforcer;
 }
 
 /** One API this broker serves and its version range, as ApiVersions lists it. */

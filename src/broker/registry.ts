@@ -37,6 +37,8 @@ import { alterUserScramCredentialsHandler } from './handlers/alter-user-scram-cr
 import { createAclsHandler } from './handlers/create-acls.js';
 import { describeAclsHandler } from './handlers/describe-acls.js';
 import { deleteAclsHandler } from './handlers/delete-acls.js';
+import { describeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { alterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -81,6 +83,8 @@ const HANDLERS: readonly AnyApiHandler[] = [
   describeAclsHandler,
   createAclsHandler,
   deleteAclsHandler,
+  describeClientQuotasHandler,
+  alterClientQuotasHandler,
   ...GROUP_HANDLERS,
 ];
 

@@ -42,6 +42,8 @@ export interface ConnectionInfo {
   principal: string;
   /** Writes the responses of the requests already taken, then closes; nothing more is read (a failed authentication). */
   closeAfterResponses(reason: string): void;
+  /** Reads no further request for `ms` (a client over its quota: quotas/enforcer.ts). */
+  mute(ms: number): void;
 }
 
 /** One listener to bind: its identity, hosts and port, and TLS for SSL / SASL_SSL listeners. */
@@ -176,6 +178,8 @@ export class Connection implements ConnectionInfo {
   principal: string;
   /** Set by closeAfterResponses: why the connection ends once its queued responses are written. */
   private closeWhenFlushed: string | null = null;
+  /** While set, the connection is muted (throttled by a quota): no frame is taken. */
+  private muteTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: net.Socket,
@@ -195,6 +199,7 @@ export class Connection implements ConnectionInfo {
     socket.on('drain', () => this.maybeResume());
     socket.on('close', () => {
       this.closed = true;
+      if (this.muteTimer) clearTimeout(this.muteTimer);
       this.giveBack();
       this.onClose(this);
     });
@@ -262,6 +267,17 @@ export class Connection implements ConnectionInfo {
     if (this.queue.length === 0) this.flush();
   }
 
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    if (this.muteTimer) clearTimeout(this.muteTimer);
+    this.socket.pause();
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.takeFrames();
+      this.maybeResume();
+    }, ms);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed || this.draining) return;
     this.lastActivity = Date.now();
@@ -272,7 +288,7 @@ export class Connection implements ConnectionInfo {
   /** Dispatches every whole frame received; stops at a partial one or one the budget cannot take yet. */
   private takeFrames(): void {
     const max = this.options.maxRequestBytes;
-    while (!this.closed && !this.draining && this.cancelWait === null) {
+    while (!this.closed && !this.draining && this.cancelWait === null && this.muteTimer === null) {
       if (this.received.length < 4) break;
       if (this.reserved < 0) {
         const size = this.received.peekInt32();
@@ -389,7 +405,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.closed || this.draining || !this.socket.isPaused() || this.cancelWait !== null) return;
+    if (this.closed || this.draining || !this.socket.isPaused() || this.cancelWait !== null || this.muteTimer !== null) return;
     if (this.partialSince !== null) this.partialSince = Date.now(); // the client could not send while paused
     if (this.queue.length < MAX_IN_FLIGHT && this.socket.writableLength <= MAX_UNSENT_BYTES) this.socket.resume();
   }
