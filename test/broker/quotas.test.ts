@@ -306,3 +306,20 @@ test('quotas survive a restart of the broker on the same data dir, and are enfor
     dir.remove();
   }
 });
+
+test('request_percentage: handler time over the quota throttles (Metadata carries throttle_time_ms); ApiVersions is exempt', async () => {
+  const broker = await withBroker({ quotaWindowNum: 2, quotaWindowSizeSeconds: 1 });
+  const c = await RawConnection.connect(broker.port);
+  try {
+    assert.equal((await alter(c, [{ entity: [{ entityType: 'client-id', entityName: 'busy' }], ops: [op('request_percentage', 0.0001)] }]))[0].errorCode, 0);
+    for (let i = 0; i < 3; i++) assert.equal((await call(c, ApiKey.ApiVersions, 3, { clientSoftwareName: 'q', clientSoftwareVersion: '1' }, 'busy')).body.throttleTimeMs, 0);
+    const r = await call(c, ApiKey.Metadata, 9, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, 'busy');
+    assert.ok(r.body.throttleTimeMs > 0, 'a request costs more than 0.0001% of a thread');
+    const next = await call(c, ApiKey.Metadata, 9, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, 'other');
+    assert.ok(next.ms >= r.body.throttleTimeMs - 20, 'the connection was not read while throttled');
+    assert.equal(next.body.throttleTimeMs, 0, 'another client id has no quota');
+  } finally {
+    c.close();
+    await broker.stop();
+  }
+});
