@@ -112,6 +112,11 @@ export class QuotaStore {
     return run;
   }
 
+  /** True while no quota is set (enforcement then costs nothing). */
+  get isEmpty(): boolean {
+    return this.entities.size === 0;
+  }
+
   /** Every entity with at least one value. */
   list(): { entity: QuotaEntity; values: Map<QuotaKey, number> }[] {
     return [...this.entities.values()];
