@@ -9,6 +9,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { AlterClientQuotasRequestEntryData, AlterClientQuotasResponse } from '../../protocol/generated/types.js';
 import { QUOTA_KEYS, isEntityType, isQuotaKey, type QuotaChange, type QuotaEntity } from '../quotas/store.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 type Checked = { entity: QuotaEntity; changes: QuotaChange[] } | { code: number; message: string };
@@ -47,6 +48,13 @@ export const alterClientQuotasHandler = defineHandler({
   maxVersion: 1,
   async handle(ctx, req): Promise<AlterClientQuotasResponse> {
     const entries: AlterClientQuotasResponse['entries'] = [];
+    // Kafka: ALTER_CONFIGS on the cluster, for every entry.
+    if (!authorize(ctx, 'ALTER_CONFIGS', 'CLUSTER')) {
+      return {
+        throttleTimeMs: 0,
+        entries: req.entries.map((e) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed', entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })) })),
+      };
+    }
     for (const entry of req.entries) {
       const c = check(entry);
       let errorCode: number = ErrorCode.NONE;

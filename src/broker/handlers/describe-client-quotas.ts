@@ -8,6 +8,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeClientQuotasResponse } from '../../protocol/generated/types.js';
 import { isEntityType, type EntityType } from '../quotas/store.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
 export const describeClientQuotasHandler = defineHandler({
@@ -16,6 +17,8 @@ export const describeClientQuotasHandler = defineHandler({
   maxVersion: 1,
   handle(ctx, req): DescribeClientQuotasResponse {
     const fail = (errorCode: number, errorMessage: string): DescribeClientQuotasResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, entries: null });
+    // Kafka: DESCRIBE_CONFIGS on the cluster.
+    if (!authorize(ctx, 'DESCRIBE_CONFIGS', 'CLUSTER')) return fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed');
     const exact = new Map<string, string | null>();
     const present = new Set<string>();
     for (const c of req.components) {
