@@ -190,6 +190,7 @@ Commands:
   groups      list, describe (lag), reset offsets of and delete consumer groups
   configs     describe and change topic and broker configs
   users       list, add and delete SCRAM users (SASL credentials)
+  acls        list, add and remove ACLs (kafka-acls' flags)
 
 Run "fjord <command> --help" for a command's options and examples.
 Client commands reach the broker at --bootstrap-server (default localhost:9092, or FJORD_BROKERS).
@@ -219,6 +220,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./configs.js')).runConfigs(rest);
     case 'users':
       return (await import('./users.js')).runUsers(rest);
+    case 'acls':
+      return (await import('./acls.js')).runAcls(rest);
     case undefined:
     case '-h':
     case '--help':

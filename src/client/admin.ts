@@ -26,6 +26,30 @@ const SCRAM_DIGEST: Readonly<Record<ScramMechanismName, { hash: string; length: 
   'SCRAM-SHA-256': { hash: 'sha256', length: 32 }, 'SCRAM-SHA-512': { hash: 'sha512', length: 64 },
 };
 
+/** One ACL, kafkajs' shape (numbers from AclResourceTypes, ResourcePatternTypes, AclOperationTypes, AclPermissionTypes). */
+export interface AclBinding {
+  resourceType: number;
+  resourceName: string;
+  /** Default LITERAL (3). */
+  resourcePatternType?: number;
+  principal: string;
+  /** Default '*'. */
+  host?: string;
+  operation: number;
+  permissionType: number;
+}
+
+/** A filter over ACLs (describeAcls, deleteAcls): absent names, principals and hosts match any. */
+export interface AclFilter {
+  resourceType: number;
+  resourceName?: string | null;
+  resourcePatternType?: number;
+  principal?: string | null;
+  host?: string | null;
+  operation: number;
+  permissionType: number;
+}
+
 /** A SCRAM user's credentials as DescribeUserScramCredentials reports them (never a key or salt). */
 export interface UserScramCredentials {
   user: string;
@@ -582,6 +606,56 @@ export class Admin {
       brokers: [...this.cluster.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
       controller: this.cluster.controllerId >= 0 ? this.cluster.controllerId : null,
       clusterId: this.cluster.clusterId ?? '',
+    };
+  }
+
+  /** kafkajs' createAcls: every binding is created or the call throws (the broker is all-or-nothing per binding). */
+  async createAcls(options: { acl: AclBinding[] }): Promise<boolean> {
+    const acl = options?.acl;
+    if (!Array.isArray(acl) || acl.length === 0) throw new FjordNonRetriableError(`Invalid ACL array ${acl}`);
+    const results = await this.onController(async (request) => (await request(ApiKey.CreateAcls, {
+      creations: acl.map((a) => ({
+        resourceType: a.resourceType, resourceName: a.resourceName, resourcePatternType: a.resourcePatternType ?? 3,
+        principal: a.principal, host: a.host ?? '*', operation: a.operation, permissionType: a.permissionType,
+      })),
+    })).results);
+    throwItemErrors(results.map((r, i) => ({ code: r.errorCode, target: `${acl[i].principal} on ${acl[i].resourceName}`, message: r.errorMessage })));
+    return true;
+  }
+
+  /** kafkajs' describeAcls: the bindings that match one filter, grouped by resource. */
+  async describeAcls(filter: AclFilter): Promise<{ throttleTime: number; errorCode: number; resources: { resourceType: number; resourceName: string; resourcePatternType: number; acls: { principal: string; host: string; operation: number; permissionType: number }[] }[] }> {
+    const res = await this.onController((request) => request(ApiKey.DescribeAcls, {
+      resourceTypeFilter: filter.resourceType, resourceNameFilter: filter.resourceName ?? null, patternTypeFilter: filter.resourcePatternType ?? 3,
+      principalFilter: filter.principal ?? null, hostFilter: filter.host ?? null, operation: filter.operation, permissionType: filter.permissionType,
+    }));
+    if (res.errorCode !== 0) throw new FjordProtocolError(res.errorCode, res.errorMessage ?? undefined);
+    return {
+      throttleTime: res.throttleTimeMs,
+      errorCode: res.errorCode,
+      resources: res.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.patternType ?? 3, acls: r.acls })),
+    };
+  }
+
+  /** kafkajs' deleteAcls: per filter, the bindings it removed. */
+  async deleteAcls(options: { filters: AclFilter[] }): Promise<{ filterResponses: { errorCode: number; errorMessage: string | null; matchingAcls: (Required<AclBinding> & { errorCode: number; errorMessage: string | null })[] }[] }> {
+    const filters = options?.filters;
+    if (!Array.isArray(filters) || filters.length === 0) throw new FjordNonRetriableError(`Invalid ACL filter array ${filters}`);
+    const results = await this.onController(async (request) => (await request(ApiKey.DeleteAcls, {
+      filters: filters.map((f) => ({
+        resourceTypeFilter: f.resourceType, resourceNameFilter: f.resourceName ?? null, patternTypeFilter: f.resourcePatternType ?? 3,
+        principalFilter: f.principal ?? null, hostFilter: f.host ?? null, operation: f.operation, permissionType: f.permissionType,
+      })),
+    })).filterResults);
+    throwItemErrors(results.map((r, i) => ({ code: r.errorCode, target: `filter ${i}`, message: r.errorMessage })));
+    return {
+      filterResponses: results.map((r) => ({
+        errorCode: r.errorCode, errorMessage: r.errorMessage,
+        matchingAcls: r.matchingAcls.map((m) => ({
+          errorCode: m.errorCode, errorMessage: m.errorMessage, resourceType: m.resourceType, resourceName: m.resourceName,
+          resourcePatternType: m.patternType ?? 3, principal: m.principal, host: m.host, operation: m.operation, permissionType: m.permissionType,
+        })),
+      })),
     };
   }
 

@@ -82,7 +82,7 @@ export class Kafka {
 // changing only the module name) -----------------------------------------------------------------
 
 export { Admin } from './admin.js';
-export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry, ScramMechanismName, UserScramCredentials } from './admin.js';
+export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry, ScramMechanismName, UserScramCredentials, AclBinding, AclFilter } from './admin.js';
 export {
   AclOperationTypes, AclPermissionTypes, AclResourceTypes, AdminEvents, CompressionCodecs, CompressionTypes,
   ConfigResourceTypes, ConfigSource, ConsumerEvents, ProducerEvents, ResourcePatternTypes, ResourceTypes,

@@ -29,6 +29,9 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.AddOffsetsToTxn, [0, 4]],
   [ApiKey.EndTxn, [0, 4]], // v5 needs KIP-890's epoch bump per transaction
   [ApiKey.TxnOffsetCommit, [0, 4]],
+  [ApiKey.DescribeAcls, [1, 3]], // v0 has no pattern types
+  [ApiKey.CreateAcls, [1, 3]],
+  [ApiKey.DeleteAcls, [1, 3]],
   [ApiKey.DescribeConfigs, [0, 4]],
   [ApiKey.AlterConfigs, [0, 2]],
   [ApiKey.CreatePartitions, [0, 3]],

@@ -9,7 +9,7 @@ export const ApiKey = {
   DescribeGroups: 15, ListGroups: 16, SaslHandshake: 17, ApiVersions: 18, CreateTopics: 19,
   DeleteTopics: 20, DeleteRecords: 21, InitProducerId: 22, OffsetForLeaderEpoch: 23,
   AddPartitionsToTxn: 24, AddOffsetsToTxn: 25, EndTxn: 26, WriteTxnMarkers: 27, TxnOffsetCommit: 28,
-  DescribeConfigs: 32, AlterConfigs: 33, CreatePartitions: 37, DeleteGroups: 42,
+  DescribeAcls: 29, CreateAcls: 30, DeleteAcls: 31, DescribeConfigs: 32, AlterConfigs: 33, CreatePartitions: 37, DeleteGroups: 42,
   IncrementalAlterConfigs: 44, OffsetDelete: 47, DescribeCluster: 60, DescribeProducers: 61,
   DescribeTransactions: 65, ListTransactions: 66,
   ConsumerGroupHeartbeat: 68, ConsumerGroupDescribe: 69,

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka as KafkaJS, logLevel as kjsLogLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../src/client/index.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeBatch } from '../../src/protocol/records.js';
@@ -400,6 +401,41 @@ test('transaction APIs, FindCoordinator, DescribeProducers and OffsetForLeaderEp
     assert.equal(await markers(alice), ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'WriteTxnMarkers needs CLUSTER_ACTION');
   } finally {
     for (const c of [admin, alice, bob]) c.close();
+    await broker.stop();
+  }
+});
+
+test('admin createAcls / describeAcls / deleteAcls in kafkajs\' shape: Fjord\'s client and kafkajs itself', async () => {
+  const broker = await aclBroker();
+  const sasl = { mechanism: 'plain' as const, username: 'admin', password: 'admin-secret' };
+  const fjordAdmin = new Kafka({ brokers: [broker.address], sasl, logLevel: logLevel.NOTHING }).admin();
+  const kafkajsAdmin = new KafkaJS({ brokers: [broker.address], sasl, logLevel: kjsLogLevel.NOTHING }).admin();
+  await fjordAdmin.connect();
+  await kafkajsAdmin.connect();
+  try {
+    const topic = uniqueTopic('acl-admin');
+    const binding = { resourceType: ResourceType.TOPIC, resourceName: topic, resourcePatternType: PatternType.LITERAL, principal: 'User:alice', host: '*', operation: AclOperation.READ, permissionType: AclPermission.ALLOW };
+    const filter = { resourceType: ResourceType.TOPIC, resourceName: topic, resourcePatternType: PatternType.LITERAL, operation: AclOperation.ANY, permissionType: AclPermission.ANY };
+    assert.equal(await fjordAdmin.createAcls({ acl: [binding] }), true);
+    await kafkajsAdmin.createAcls({ acl: [{ ...binding, principal: 'User:bob', operation: AclOperation.WRITE }] });
+    for (const admin of [fjordAdmin, kafkajsAdmin]) {
+      const described = await admin.describeAcls(filter);
+      assert.equal(described.resources.length, 1);
+      assert.deepEqual(described.resources[0].acls.map((a) => `${a.principal}:${a.operation}`).sort(), [`User:alice:${AclOperation.READ}`, `User:bob:${AclOperation.WRITE}`]);
+    }
+    const deleted = await fjordAdmin.deleteAcls({ filters: [{ ...filter, principal: 'User:alice' }] });
+    assert.deepEqual(deleted.filterResponses[0].matchingAcls.map((m) => m.principal), ['User:alice']);
+    const left = await kafkajsAdmin.deleteAcls({ filters: [filter] });
+    assert.deepEqual(left.filterResponses[0].matchingAcls.map((m) => m.principal), ['User:bob']);
+    assert.equal((await fjordAdmin.describeAcls(filter)).resources.length, 0);
+    // Not a super user: CLUSTER_AUTHORIZATION_FAILED, as an error.
+    const aliceAdmin = new Kafka({ brokers: [broker.address], sasl: { mechanism: 'plain', username: 'alice', password: 'alice-secret' }, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await aliceAdmin.connect();
+    await assert.rejects(aliceAdmin.createAcls({ acl: [binding] }), /CLUSTER_AUTHORIZATION_FAILED|[Aa]uthoriz/);
+    await aliceAdmin.disconnect();
+  } finally {
+    await fjordAdmin.disconnect();
+    await kafkajsAdmin.disconnect();
     await broker.stop();
   }
 });
