@@ -18,13 +18,12 @@
 //
 // Each change is one uncompressed batch appended with {sync: true} before the answer. Records of an
 // unknown shape are skipped with a warning.
-import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog, Storage } from '../../storage/types.js';
+import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const ACL_LOG = '__fjord_acls';
 const FORMAT_VERSION = 1;
-const READ_BYTES = 4 * 1024 * 1024;
 
 /** Kafka's ResourceType codes. */
 export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
@@ -148,15 +147,9 @@ export function aclHost(clientHost: string): string {
 }
 
 function decode(key: Buffer | null, value: Buffer | null): { binding: AclBinding; present: boolean } | string {
-  if (key === null) return 'record without key';
-  let k: unknown;
-  let v: unknown;
-  try {
-    k = JSON.parse(key.toString('utf8'));
-    v = value === null ? null : JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'record that is not JSON';
-  }
+  const parsed = parseJsonRecord(key, value);
+  if (typeof parsed === 'string') return parsed;
+  const { key: k, value: v } = parsed;
   if (!Array.isArray(k) || k.length !== 8 || k[0] !== 'acl') return 'record with an unknown key';
   const [, resourceType, resourceName, patternType, principal, host, operation, permission] = k as unknown[];
   if (typeof resourceType !== 'number' || typeof resourceName !== 'string' || typeof patternType !== 'number' || typeof principal !== 'string'
@@ -181,28 +174,13 @@ export class Authorizer {
   /** Opens the log and replays it (after storage opened). */
   async start(): Promise<void> {
     const log = await this.storage.internalLog(ACL_LOG);
-    const end = log.logEndOffset();
-    let next = log.logStartOffset();
-    while (next < end) {
-      const { chunks } = await log.read(next, READ_BYTES, true);
-      if (chunks.length === 0) break;
-      const before = next;
-      for (const chunk of chunks) {
-        for (const { header, bytes } of iterateBatches(chunk)) {
-          const after = header.baseOffset + header.lastOffsetDelta + 1;
-          if (after <= next) continue;
-          next = after;
-          if (header.attributes & (Attr.CONTROL | Attr.COMPRESSION_MASK)) continue;
-          for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
-            const d = decode(rec.key, rec.value);
-            if (typeof d === 'string') this.logger.warn(`${ACL_LOG}: skipped a ${d} at offset ${rec.offset}`);
-            else if (d.present) this.acls.set(keyOf(d.binding), d.binding);
-            else this.acls.delete(keyOf(d.binding));
-          }
-        }
-      }
-      if (next === before) break;
-    }
+    const skipped = (reason: string, offset: number) => this.logger.warn(`${ACL_LOG}: skipped a ${reason} at offset ${offset}`);
+    await replayInternalLog(log, (key, value, offset) => {
+      const d = decode(key, value);
+      if (typeof d === 'string') skipped(d, offset);
+      else if (d.present) this.acls.set(keyOf(d.binding), d.binding);
+      else this.acls.delete(keyOf(d.binding));
+    }, skipped);
     this.log = log;
   }
 
@@ -275,11 +253,7 @@ export class Authorizer {
       const log = this.log;
       if (!log) throw new Error('the ACL store is not open');
       if (bindings.length === 0) return;
-      const now = Date.now();
-      const bytes = encodeBatch({
-        records: bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null, timestamp: now })),
-      });
-      await log.append(bytes, validateBatches(bytes), { sync: true });
+      await appendDurably(log, bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null })));
       for (const b of bindings) {
         if (present) this.acls.set(keyOf(b), b);
         else this.acls.delete(keyOf(b));

@@ -12,14 +12,13 @@
 //
 // Each change is one uncompressed batch appended with {sync: true} before the store answers. The
 // log is not compacted (changes are rare); records of an unknown shape are skipped with a warning.
-import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog, Storage } from '../../storage/types.js';
+import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 import { isScramMechanism, type ScramCredential, type ScramMechanism } from './scram.js';
 
 export const SCRAM_LOG = '__fjord_scram_credentials';
 const FORMAT_VERSION = 1;
-const READ_BYTES = 4 * 1024 * 1024;
 
 function encode(user: string, mechanism: ScramMechanism, cred: ScramCredential | null): { key: Buffer; value: Buffer | null } {
   return {
@@ -32,15 +31,9 @@ function encode(user: string, mechanism: ScramMechanism, cred: ScramCredential |
 }
 
 function decode(key: Buffer | null, value: Buffer | null): { user: string; mechanism: ScramMechanism; cred: ScramCredential | null } | string {
-  if (key === null) return 'record without key';
-  let k: unknown;
-  let v: unknown;
-  try {
-    k = JSON.parse(key.toString('utf8'));
-    v = value === null ? null : JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'record that is not JSON';
-  }
+  const parsed = parseJsonRecord(key, value);
+  if (typeof parsed === 'string') return parsed;
+  const { key: k, value: v } = parsed;
   if (!Array.isArray(k) || k.length !== 3 || k[0] !== 'scram' || typeof k[1] !== 'string' || typeof k[2] !== 'string' || !isScramMechanism(k[2])) return 'record with an unknown key';
   const [, user, mechanism] = k as [string, string, ScramMechanism];
   if (v === null) return { user, mechanism, cred: null };
@@ -67,27 +60,12 @@ export class CredentialStore {
   /** Opens the log and replays it (after storage opened). */
   async start(): Promise<void> {
     const log = await this.storage.internalLog(SCRAM_LOG);
-    const end = log.logEndOffset();
-    let next = log.logStartOffset();
-    while (next < end) {
-      const { chunks } = await log.read(next, READ_BYTES, true);
-      if (chunks.length === 0) break;
-      const before = next;
-      for (const chunk of chunks) {
-        for (const { header, bytes } of iterateBatches(chunk)) {
-          const after = header.baseOffset + header.lastOffsetDelta + 1;
-          if (after <= next) continue;
-          next = after;
-          if (header.attributes & (Attr.CONTROL | Attr.COMPRESSION_MASK)) continue;
-          for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
-            const d = decode(rec.key, rec.value);
-            if (typeof d === 'string') this.logger.warn(`${SCRAM_LOG}: skipped a ${d} at offset ${rec.offset}`);
-            else this.apply(d.user, d.mechanism, d.cred);
-          }
-        }
-      }
-      if (next === before) break;
-    }
+    const skipped = (reason: string, offset: number) => this.logger.warn(`${SCRAM_LOG}: skipped a ${reason} at offset ${offset}`);
+    await replayInternalLog(log, (key, value, offset) => {
+      const d = decode(key, value);
+      if (typeof d === 'string') skipped(d, offset);
+      else this.apply(d.user, d.mechanism, d.cred);
+    }, skipped);
     this.log = log;
   }
 
@@ -118,8 +96,7 @@ export class CredentialStore {
     const run = this.chain.then(async () => {
       const log = this.log;
       if (!log) throw new Error('the credential store is not open');
-      const bytes = encodeBatch({ records: [{ ...encode(user, mechanism, cred), timestamp: Date.now() }] });
-      await log.append(bytes, validateBatches(bytes), { sync: true });
+      await appendDurably(log, [encode(user, mechanism, cred)]);
       this.apply(user, mechanism, cred);
     });
     this.chain = run.catch(() => undefined);

@@ -19,14 +19,13 @@
 // {sync: true}. Keys of an unknown shape and values with "v" other than 1 are skipped on replay, so a
 // later format can add record types. The log is compacted by rewriting the live records (see
 // GroupRuntime.maybeCompact in runtime.ts) and deleting everything before them.
-import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
+import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
 
 export const OFFSETS_LOG = '__consumer_offsets';
 const FORMAT_VERSION = 1;
 /** Records per batch when writing many at once (compaction, group deletion). */
 const RECORDS_PER_BATCH = 500;
-const READ_BYTES = 4 * 1024 * 1024;
 
 export interface OffsetValue {
   offset: number;
@@ -101,15 +100,10 @@ const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v =
 
 /** Decodes one record, or returns a reason it was skipped. */
 export function decodeEntry(key: Buffer | null, value: Buffer | null): LogEntry | string {
-  if (key === null) return 'record without key';
-  let k: unknown;
-  let v: any;
-  try {
-    k = JSON.parse(key.toString('utf8'));
-    v = value === null ? null : JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'record that is not JSON';
-  }
+  const parsed = parseJsonRecord(key, value);
+  if (typeof parsed === 'string') return parsed;
+  const k = parsed.key;
+  const v: any = parsed.value;
   if (!Array.isArray(k) || !isStr(k[1])) return 'record with an unknown key';
   if (v !== null && (typeof v !== 'object' || v.v !== FORMAT_VERSION)) return `record of format version ${v?.v}`;
   if (k[0] === 'offset' && k.length === 4 && isStr(k[2]) && isInt(k[3])) {
@@ -154,48 +148,17 @@ export class OffsetsStore {
   constructor(readonly log: PartitionLog) {}
 
   /** Appends the entries durably; resolves with the log offset of the first one (entry i is at base + i). */
-  async append(entries: LogEntry[]): Promise<number> {
-    if (entries.length === 0) throw new Error('assertion: empty append to the offsets log');
-    const now = Date.now();
-    const batches: Buffer[] = [];
-    for (let i = 0; i < entries.length; i += RECORDS_PER_BATCH) {
-      const records = entries.slice(i, i + RECORDS_PER_BATCH).map((e) => ({ ...encodeEntry(e), timestamp: now }));
-      batches.push(encodeBatch({ records }));
-    }
-    const bytes = batches.length === 1 ? batches[0] : Buffer.concat(batches);
-    const result = await this.log.append(bytes, validateBatches(bytes), { sync: true });
-    return result.baseOffset;
+  append(entries: LogEntry[]): Promise<number> {
+    return appendDurably(this.log, entries.map(encodeEntry), RECORDS_PER_BATCH);
   }
 
   /** Calls `visit` for every record from the log start to its end, in order. */
-  async replay(visit: (entry: LogEntry, offset: number) => void, skipped: (reason: string, offset: number) => void): Promise<void> {
-    const start = this.log.logStartOffset();
-    const end = this.log.logEndOffset();
-    let next = start;
-    while (next < end) {
-      const { chunks } = await this.log.read(next, READ_BYTES, true);
-      if (chunks.length === 0) break;
-      const before = next;
-      for (const chunk of chunks) {
-        for (const { header, bytes } of iterateBatches(chunk)) {
-          const after = header.baseOffset + header.lastOffsetDelta + 1;
-          if (after <= next) continue;
-          next = after;
-          if (header.attributes & Attr.CONTROL) continue;
-          if (header.attributes & Attr.COMPRESSION_MASK) {
-            skipped('compressed batch (never written by the coordinator)', header.baseOffset);
-            continue;
-          }
-          for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
-            if (rec.offset < start) continue; // the first batch may begin before the log start
-            const entry = decodeEntry(rec.key, rec.value);
-            if (typeof entry === 'string') skipped(entry, rec.offset);
-            else visit(entry, rec.offset);
-          }
-        }
-      }
-      if (next === before) break; // no whole batch came back: nothing more to read
-    }
+  replay(visit: (entry: LogEntry, offset: number) => void, skipped: (reason: string, offset: number) => void): Promise<void> {
+    return replayInternalLog(this.log, (key, value, offset) => {
+      const entry = decodeEntry(key, value);
+      if (typeof entry === 'string') skipped(entry, offset);
+      else visit(entry, offset);
+    }, skipped);
   }
 
   /** Records in the log (live or superseded). */

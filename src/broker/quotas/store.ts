@@ -13,13 +13,12 @@
 // The changes of one entity in one AlterClientQuotas are one uncompressed batch, appended with
 // {sync: true} before the answer. Not compacted (changes are rare); unknown records are skipped
 // with a warning.
-import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog, Storage } from '../../storage/types.js';
+import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const QUOTA_LOG = '__fjord_client_quotas';
 const FORMAT_VERSION = 1;
-const READ_BYTES = 4 * 1024 * 1024;
 
 /** The entity types Fjord serves (Kafka's `ip` type, connection_creation_rate, is not). */
 export const ENTITY_TYPES = ['user', 'client-id'] as const;
@@ -60,27 +59,12 @@ export class QuotaStore {
 
   async start(): Promise<void> {
     const log = await this.storage.internalLog(QUOTA_LOG);
-    const end = log.logEndOffset();
-    let next = log.logStartOffset();
-    while (next < end) {
-      const { chunks } = await log.read(next, READ_BYTES, true);
-      if (chunks.length === 0) break;
-      const before = next;
-      for (const chunk of chunks) {
-        for (const { header, bytes } of iterateBatches(chunk)) {
-          const after = header.baseOffset + header.lastOffsetDelta + 1;
-          if (after <= next) continue;
-          next = after;
-          if (header.attributes & (Attr.CONTROL | Attr.COMPRESSION_MASK)) continue;
-          for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
-            const d = decodeRecord(rec.key, rec.value);
-            if (typeof d === 'string') this.logger.warn(`${QUOTA_LOG}: skipped a ${d} at offset ${rec.offset}`);
-            else this.apply(d.entity, [d.change]);
-          }
-        }
-      }
-      if (next === before) break;
-    }
+    const skipped = (reason: string, offset: number) => this.logger.warn(`${QUOTA_LOG}: skipped a ${reason} at offset ${offset}`);
+    await replayInternalLog(log, (key, value, offset) => {
+      const d = decodeRecord(key, value);
+      if (typeof d === 'string') skipped(d, offset);
+      else this.apply(d.entity, [d.change]);
+    }, skipped);
     this.log = log;
   }
 
@@ -104,8 +88,7 @@ export class QuotaStore {
     const run = this.chain.then(async () => {
       const log = this.log;
       if (!log) throw new Error('the quota store is not open');
-      const bytes = encodeBatch({ records: changes.map((c) => ({ ...encodeRecord(entity, c), timestamp: Date.now() })) });
-      await log.append(bytes, validateBatches(bytes), { sync: true });
+      await appendDurably(log, changes.map((c) => encodeRecord(entity, c)));
       this.apply(entity, changes);
     });
     this.chain = run.catch(() => undefined);
@@ -156,15 +139,9 @@ function encodeRecord(entity: QuotaEntity, c: QuotaChange): { key: Buffer; value
 }
 
 function decodeRecord(key: Buffer | null, value: Buffer | null): { entity: QuotaEntity; change: QuotaChange } | string {
-  if (key === null) return 'record without key';
-  let k: unknown;
-  let v: unknown;
-  try {
-    k = JSON.parse(key.toString('utf8'));
-    v = value === null ? null : JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'record that is not JSON';
-  }
+  const parsed = parseJsonRecord(key, value);
+  if (typeof parsed === 'string') return parsed;
+  const { key: k, value: v } = parsed;
   if (!Array.isArray(k) || k.length !== 3 || k[0] !== 'quota' || typeof k[1] !== 'object' || k[1] === null || typeof k[2] !== 'string' || !isQuotaKey(k[2])) {
     return 'record with an unknown key';
   }

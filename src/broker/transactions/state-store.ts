@@ -20,13 +20,12 @@
 // {sync: true}, completed before the coordinator acts on it. Records of an unknown shape or another
 // "v" are skipped with a warning on replay. The log is not compacted yet (issue 15): it grows by one
 // small record per state change, and a start replays all of it.
-import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
+import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
 import type { TxnOffset } from '../groups/coordinator.js';
 
 export const TXN_LOG = '__transaction_state';
 const FORMAT_VERSION = 1;
-const READ_BYTES = 4 * 1024 * 1024;
 
 export const TXN_STATES = ['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort', 'Dead'] as const;
 export type TxnStateName = (typeof TXN_STATES)[number];
@@ -67,15 +66,9 @@ function isOffset(o: unknown): o is TxnOffset {
 
 /** One record decoded: the id and its state (null = tombstone), or the reason it was skipped. */
 export function decodeTxnRecord(key: Buffer | null, value: Buffer | null): { id: string; record: TxnRecord | null } | string {
-  if (key === null) return 'record without key';
-  let k: unknown;
-  let v: unknown;
-  try {
-    k = JSON.parse(key.toString('utf8'));
-    v = value === null ? null : JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'record that is not JSON';
-  }
+  const parsed = parseJsonRecord(key, value);
+  if (typeof parsed === 'string') return parsed;
+  const { key: k, value: v } = parsed;
   if (!Array.isArray(k) || k.length !== 2 || k[0] !== 'txn' || !isStr(k[1])) return 'record with an unknown key';
   if (v === null) return { id: k[1], record: null };
   if (typeof v !== 'object') return 'malformed transaction record';
@@ -115,43 +108,20 @@ export class TxnStateStore {
 
   /** Appends one record and waits for it to be on stable storage. */
   async write(transactionalId: string, record: TxnRecord): Promise<void> {
-    const bytes = encodeBatch({ records: [{ ...encodeTxnRecord(transactionalId, record), timestamp: Date.now() }] });
-    await this.log.append(bytes, validateBatches(bytes), { sync: true });
+    await appendDurably(this.log, [encodeTxnRecord(transactionalId, record)]);
   }
 
-  /** Calls `visit` for every record from the log start to its end, in order. */
+  /** Calls `visit` for every record from the log start to its end, in order; resolves with how many it visited. */
   async replay(visit: (id: string, record: TxnRecord | null) => void, skipped: (reason: string, offset: number) => void): Promise<number> {
-    const start = this.log.logStartOffset();
-    const end = this.log.logEndOffset();
-    let next = start;
     let count = 0;
-    while (next < end) {
-      const { chunks } = await this.log.read(next, READ_BYTES, true);
-      if (chunks.length === 0) break;
-      const before = next;
-      for (const chunk of chunks) {
-        for (const { header, bytes } of iterateBatches(chunk)) {
-          const after = header.baseOffset + header.lastOffsetDelta + 1;
-          if (after <= next) continue;
-          next = after;
-          if (header.attributes & Attr.CONTROL) continue;
-          if (header.attributes & Attr.COMPRESSION_MASK) {
-            skipped('compressed batch (never written by the coordinator)', header.baseOffset);
-            continue;
-          }
-          for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
-            if (rec.offset < start) continue;
-            const decoded = decodeTxnRecord(rec.key, rec.value);
-            if (typeof decoded === 'string') skipped(decoded, rec.offset);
-            else {
-              count++;
-              visit(decoded.id, decoded.record);
-            }
-          }
-        }
+    await replayInternalLog(this.log, (key, value, offset) => {
+      const decoded = decodeTxnRecord(key, value);
+      if (typeof decoded === 'string') skipped(decoded, offset);
+      else {
+        count++;
+        visit(decoded.id, decoded.record);
       }
-      if (next === before) break;
-    }
+    }, skipped);
     return count;
   }
 }

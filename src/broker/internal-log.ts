@@ -1,0 +1,78 @@
+// What every broker store kept in an internal log shares (`__consumer_offsets`,
+// `__transaction_state`, SCRAM credentials, ACLs, client quotas): records whose key and value are
+// UTF-8 JSON, appended durably in uncompressed batches, and read back from the log start at start-up.
+// Each store keeps its own record format (documented in its header) and its own in-memory state.
+import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../protocol/records.js';
+import type { PartitionLog } from '../storage/types.js';
+
+/** Bytes asked for per read while replaying. */
+const READ_BYTES = 4 * 1024 * 1024;
+
+export interface InternalRecord {
+  key: Buffer;
+  /** null: a tombstone. */
+  value: Buffer | null;
+}
+
+/**
+ * Appends the records with {sync: true} (on stable storage when it resolves), `perBatch` records
+ * per uncompressed batch (default: all in one). Resolves with the offset of the first record;
+ * record i is at that offset + i.
+ */
+export async function appendDurably(log: PartitionLog, records: readonly InternalRecord[], perBatch = records.length): Promise<number> {
+  if (records.length === 0) throw new Error(`assertion: empty append to ${log.topic}`);
+  const timestamp = Date.now();
+  const batches: Buffer[] = [];
+  for (let i = 0; i < records.length; i += perBatch) {
+    batches.push(encodeBatch({ records: records.slice(i, i + perBatch).map((r) => ({ ...r, timestamp })) }));
+  }
+  const bytes = batches.length === 1 ? batches[0] : Buffer.concat(batches);
+  return (await log.append(bytes, validateBatches(bytes), { sync: true })).baseOffset;
+}
+
+/**
+ * Calls `visit` for every record from the log start to its end, in order. Control batches are
+ * passed over; compressed batches (never written by a store) and records before the log start
+ * (the first batch may begin before it) are reported through `skipped` or left out.
+ */
+export async function replayInternalLog(
+  log: PartitionLog,
+  visit: (key: Buffer | null, value: Buffer | null, offset: number) => void,
+  skipped: (reason: string, offset: number) => void,
+): Promise<void> {
+  const start = log.logStartOffset();
+  const end = log.logEndOffset();
+  let next = start;
+  while (next < end) {
+    const { chunks } = await log.read(next, READ_BYTES, true);
+    if (chunks.length === 0) break;
+    const before = next;
+    for (const chunk of chunks) {
+      for (const { header, bytes } of iterateBatches(chunk)) {
+        const after = header.baseOffset + header.lastOffsetDelta + 1;
+        if (after <= next) continue;
+        next = after;
+        if (header.attributes & Attr.CONTROL) continue;
+        if (header.attributes & Attr.COMPRESSION_MASK) {
+          skipped('compressed batch (never written by the broker)', header.baseOffset);
+          continue;
+        }
+        for (const rec of decodeRecords(header, bytes.subarray(BATCH_HEADER_SIZE))) {
+          if (rec.offset < start) continue;
+          visit(rec.key, rec.value, rec.offset);
+        }
+      }
+    }
+    if (next === before) break; // no whole batch came back: nothing more to read
+  }
+}
+
+/** A record's key and value parsed as JSON (value null for a tombstone), or why it cannot be. */
+export function parseJsonRecord(key: Buffer | null, value: Buffer | null): { key: unknown; value: unknown } | string {
+  if (key === null) return 'record without key';
+  try {
+    return { key: JSON.parse(key.toString('utf8')), value: value === null ? null : JSON.parse(value.toString('utf8')) };
+  } catch {
+    return 'record that is not JSON';
+  }
+}
