@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  BROKER_SETTINGS, BROKER_SETTING_KEYS, FIXED_BROKER_CONFIGS, TOPIC_SETTINGS, brokerDefaultText, envVar,
+  BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, FIXED_BROKER_CONFIGS, TOPIC_SETTINGS, brokerDefaultText, envVar,
 } from '../src/broker/settings.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,15 +68,20 @@ export function renderSettingsDoc(): string {
     'IncrementalAlterConfigs, `fjord configs alter`). Any other key, or a value outside the type, is refused',
     'with INVALID_CONFIG. A topic without its own value takes the default, which for some comes from a broker setting.',
     '',
-    row(['Kafka name', 'type', 'default', 'default comes from', 'what it does']),
-    row(Array(5).fill('---')),
+    'Support: **honoured** does what Kafka does; **single-node** is accepted and true by construction on one',
+    'node; **refused** accepts only the default and answers any other value with INVALID_CONFIG and the reason.',
+    '',
+    row(['Kafka name', 'type', 'Fjord default', 'Kafka default', 'default comes from', 'support', 'what it does']),
+    row(Array(7).fill('---')),
   );
   for (const [name, s] of Object.entries(TOPIC_SETTINGS)) {
-    const from = s.from !== undefined
-      ? `${code(BROKER_SETTINGS[s.from].kafka ?? s.from)} (${code(`--${BROKER_SETTINGS[s.from].flag}`)})`
+    const keys = s.derived?.from ?? (s.from !== undefined ? [s.from] : []);
+    const from = keys.length > 0
+      ? keys.map((k) => `${code(BROKER_SETTINGS[k].kafka ?? k)} (${code(`--${BROKER_SETTINGS[k].flag}`)})`).join(', else ')
       : s.kafkaBroker ? `fixed here (Kafka: ${code(s.kafkaBroker)})` : 'fixed here';
-    const value = s.from !== undefined ? brokerDefaultText(s.from) : (s.default ?? '');
-    out.push(row([code(name), cell(s.type.shape), code(cell(value)), from, cell(s.description)]));
+    const value = s.derived ? s.derived.value(DEFAULT_CONFIG) : s.from !== undefined ? brokerDefaultText(s.from) : (s.default ?? '');
+    const kafkaDefault = s.kafkaDefault ?? 'same';
+    out.push(row([code(name), cell(s.type.shape), code(cell(value)), cell(kafkaDefault), from, s.support ?? 'see text', cell(s.description)]));
   }
   return out.join('\n') + '\n';
 }

@@ -55,7 +55,12 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.listeners = this.bindings.map((b) => b.info);
     this.storage = createStorage(
       this.config.dataDir,
-      { flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')), indexIntervalBytes: 4096, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles },
+      {
+        flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')),
+        indexIntervalBytes: this.config.indexIntervalBytes, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles,
+        // Topics are made just below; storage asks only once it is open.
+        segmentPolicy: (topic) => this.topics.segmentPolicy(topic),
+      },
       (level, msg) => this.logger[level](msg),
     );
     this.topics = new Topics(this.storage, this.config, this.logger);

@@ -22,8 +22,35 @@ export interface BrokerConfig {
   flush: 'always' | 'os' | number;
   /** log.segment.bytes */
   segmentBytes: number;
-  /** log.retention.ms: the retention.ms of topics that do not set their own; -1 keeps records forever. */
-  retentionMs: number;
+  /** log.roll.ms, else log.roll.hours: the segment.ms of topics that do not set their own. */
+  rollMs?: number;
+  rollHours: number;
+  /** log.roll.jitter.ms, else log.roll.jitter.hours: the segment.jitter.ms default. */
+  rollJitterMs?: number;
+  rollJitterHours: number;
+  /** log.index.size.max.bytes: the segment.index.bytes default. */
+  segmentIndexBytes: number;
+  /** log.index.interval.bytes: the index.interval.bytes default. */
+  indexIntervalBytes: number;
+  /** log.segment.delete.delay.ms: the file.delete.delay.ms default. */
+  segmentDeleteDelayMs: number;
+  /**
+   * log.retention.ms, else log.retention.minutes, else log.retention.hours: the retention.ms of
+   * topics that do not set their own; -1 keeps records forever.
+   */
+  retentionMs?: number;
+  retentionMinutes?: number;
+  retentionHours: number;
+  /** log.retention.bytes: the retention.bytes default; -1 = no size bound. */
+  retentionBytes: number;
+  /** log.message.timestamp.type, log.message.timestamp.before.max.ms / after.max.ms: topic defaults. */
+  messageTimestampType: 'CreateTime' | 'LogAppendTime';
+  messageTimestampBeforeMaxMs: number;
+  messageTimestampAfterMaxMs: number;
+  /** min.insync.replicas: the topic default. */
+  minInsyncReplicas: number;
+  /** compression.type: the topic default. */
+  compressionType: 'uncompressed' | 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'producer';
   /** socket.request.max.bytes: larger frames close the connection. */
   maxRequestBytes: number;
   /** queued.max.request.bytes: bytes of requests being received or handled, broker-wide; -1 = no bound. */

@@ -1,9 +1,26 @@
-// Time-based retention (retention.ms): periodically advances each partition's log start past
-// batches whose max timestamp is older than the topic's retention, letting the storage engine
-// drop whole segments below it. Runs every `intervalMs` (log.retention.check.interval.ms).
-import type { Storage } from '../storage/types.js';
+// Retention: periodically advances each partition's log start, letting the storage engine drop
+// whole segments below it. By time (retention.ms): past batches whose max timestamp is older than
+// the topic's retention. By size (retention.bytes): past the oldest whole segments while the
+// partition stays above the bound without them, never the active segment (as Kafka). Runs every
+// `intervalMs` (log.retention.check.interval.ms).
+import type { PartitionLog, Storage } from '../storage/types.js';
 import type { Logger } from './logger.js';
 import type { Topics } from './topics.js';
+
+/**
+ * The log start that leaves the partition at most `limit` bytes by dropping its oldest whole
+ * segments, never the last (active) one; the current start when nothing can go.
+ */
+function sizeTarget(log: PartitionLog, limit: number): number {
+  const segs = log.segmentSizes?.() ?? [];
+  let excess = segs.reduce((sum, s) => sum + s.bytes, 0) - limit;
+  let target = log.logStartOffset();
+  for (let i = 0; i < segs.length - 1 && excess >= segs[i].bytes; i++) {
+    excess -= segs[i].bytes;
+    target = Math.max(target, segs[i + 1].baseOffset);
+  }
+  return target;
+}
 
 export class RetentionTask {
   private timer: NodeJS.Timeout | null = null;
@@ -33,17 +50,34 @@ export class RetentionTask {
     const pass = async () => {
       for (const topic of this.storage.topics()) {
         const retentionMs = Number(this.topics.configValue(topic, 'retention.ms'));
-        if (!Number.isFinite(retentionMs) || retentionMs < 0) continue; // -1 = keep forever
-        const cutoff = now - retentionMs;
+        const retentionBytes = Number(this.topics.configValue(topic, 'retention.bytes'));
+        const byTime = Number.isFinite(retentionMs) && retentionMs >= 0; // -1 = keep forever
+        const bySize = Number.isFinite(retentionBytes) && retentionBytes >= 0;
+        if (!byTime && !bySize) continue;
         for (let p = 0; p < topic.partitionCount; p++) {
           const log = this.storage.partition(topic.name, p);
           if (!log || log.logEndOffset() === log.logStartOffset()) continue;
-          const firstKept = await log.offsetForTimestamp(cutoff);
-          const target = firstKept ? firstKept.offset : log.logEndOffset();
+          const why: string[] = [];
+          let target = log.logStartOffset();
+          if (byTime) {
+            const firstKept = await log.offsetForTimestamp(now - retentionMs);
+            const t = firstKept ? firstKept.offset : log.logEndOffset();
+            if (t > target) {
+              target = t;
+              why.push(`retention.ms ${retentionMs}`);
+            }
+          }
+          if (bySize) {
+            const t = sizeTarget(log, retentionBytes);
+            if (t > target) {
+              target = t;
+              why.push(`retention.bytes ${retentionBytes}`);
+            }
+          }
           if (target > log.logStartOffset()) {
             const start = await log.deleteBefore(target);
             moved++;
-            this.logger.info(`retention: ${topic.name}-${p} now starts at offset ${start} (retention.ms ${retentionMs})`);
+            this.logger.info(`retention: ${topic.name}-${p} now starts at offset ${start} (${why.join(', ')})`);
           }
         }
       }

@@ -56,7 +56,8 @@ function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { m
       if (n === null || n < min || n > max) throw new Error(`${name} must be an integer${allowed(n)}, not "${text}"`);
       return Number(n);
     },
-    format: (value) => String(value),
+    // Long.MAX_VALUE is 2^63 as a double; it is written back as Kafka writes it.
+    format: (value) => (value >= 2 ** 63 ? String(INT64_MAX) : String(value)),
   };
 }
 
@@ -64,6 +65,13 @@ function integer(kafkaType: 'INT' | 'LONG', low: bigint, high: bigint, opts: { m
 export const int = (opts: { min?: number; max?: number; unit?: string } = {}) => integer('INT', BigInt(INT32_MIN), BigInt(INT32_MAX), opts);
 /** A 64-bit integer (Kafka's LONG); durations in ms are longs in Kafka. */
 export const long = (opts: { min?: number; max?: number; unit?: string } = {}) => integer('LONG', INT64_MIN, INT64_MAX, opts);
+
+/** Kafka's Long.MAX_VALUE ("no bound") as a number: 2^63, written back as 9223372036854775807. */
+export const LONG_MAX = 2 ** 63;
+const LONG_MAX_TEXT = String(INT64_MAX);
+
+/** compression.type's values (broker and topic). */
+export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
 
 /** The longest delay a Node timer takes (2^31-1 ms, ~24.8 days); a longer one fires after 1 ms. */
 const TIMER_MAX_MS = INT32_MAX;
@@ -339,8 +347,23 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   maxOpenFiles: { flag: 'max-open-files', type: int({ min: 1 }), default: undefined, defaultText: '1024, or a quarter of ulimit -n when lower', scope: 'broker', description: 'segment files the file engine keeps open, all partitions together; past it the least recently used file nobody is reading or writing is closed (and reopened at its next use). Connections and short-lived files come on top: keep it well below the open-files limit (ulimit -n)' },
   autoCreateTopics: { kafka: 'auto.create.topics.enable', flag: 'auto-create', type: onOff(), default: true, scope: 'broker', description: 'create unknown topics on first use (Metadata, Produce)' },
   flush: { flag: 'flush', type: flushMode(), default: 'always', scope: 'broker', description: 'always: acks=all is answered after fsync; os: leave it to the OS; a number: fsync every so many ms' },
-  segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'size at which a log segment rolls to a new file' },
-  retentionMs: { kafka: 'log.retention.ms', flag: 'log-retention-ms', type: long({ min: -1, unit: 'ms' }), default: 7 * 24 * 3600 * 1000, scope: 'broker', description: 'default retention.ms of topics: records older than this are deleted; -1 keeps them' },
+  segmentBytes: { kafka: 'log.segment.bytes', flag: 'log-segment-bytes', type: int({ min: 14, unit: 'bytes' }), default: 1024 * 1024 * 1024, scope: 'broker', description: 'default segment.bytes of topics: size at which a log segment rolls to a new file' },
+  rollMs: { kafka: 'log.roll.ms', flag: 'log-roll-ms', type: long({ min: 1, unit: 'ms' }), default: undefined, defaultText: 'log.roll.hours', example: '3600000', scope: 'broker', description: 'default segment.ms of topics: a segment older than this rolls at the next append' },
+  rollHours: { kafka: 'log.roll.hours', flag: 'log-roll-hours', type: int({ min: 1, unit: 'hours' }), default: 168, scope: 'broker', description: 'log.roll.ms in hours, when log.roll.ms is not set' },
+  rollJitterMs: { kafka: 'log.roll.jitter.ms', flag: 'log-roll-jitter-ms', type: long({ min: 0, unit: 'ms' }), default: undefined, defaultText: 'log.roll.jitter.hours', example: '1000', scope: 'broker', description: 'default segment.jitter.ms of topics: each segment rolls up to this much (random) before segment.ms' },
+  rollJitterHours: { kafka: 'log.roll.jitter.hours', flag: 'log-roll-jitter-hours', type: int({ min: 0, unit: 'hours' }), default: 0, scope: 'broker', description: 'log.roll.jitter.ms in hours, when log.roll.jitter.ms is not set' },
+  segmentIndexBytes: { kafka: 'log.index.size.max.bytes', flag: 'log-index-size-max-bytes', type: int({ min: 4, unit: 'bytes' }), default: 10 * 1024 * 1024, scope: 'broker', description: 'default segment.index.bytes of topics: a segment whose offset index (8 bytes an entry) or time index (12) would pass this rolls' },
+  indexIntervalBytes: { kafka: 'log.index.interval.bytes', flag: 'log-index-interval-bytes', type: int({ min: 0, unit: 'bytes' }), default: 4096, scope: 'broker', description: 'default index.interval.bytes of topics: bytes between two offset index entries' },
+  segmentDeleteDelayMs: { kafka: 'log.segment.delete.delay.ms', flag: 'log-segment-delete-delay-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 60000, scope: 'broker', description: 'default file.delete.delay.ms of topics: how long the files of a segment retention or DeleteRecords removed stay on disk (as name.deleted) before they are deleted' },
+  retentionMs: { kafka: 'log.retention.ms', flag: 'log-retention-ms', type: long({ min: -1, unit: 'ms' }), default: undefined, defaultText: 'log.retention.minutes', example: '86400000', scope: 'broker', description: 'default retention.ms of topics: records older than this are deleted; -1 keeps them' },
+  retentionMinutes: { kafka: 'log.retention.minutes', flag: 'log-retention-minutes', type: int({ min: -1, unit: 'minutes' }), default: undefined, defaultText: 'log.retention.hours', example: '1440', scope: 'broker', description: 'log.retention.ms in minutes, when log.retention.ms is not set' },
+  retentionHours: { kafka: 'log.retention.hours', flag: 'log-retention-hours', type: int({ min: -1, unit: 'hours' }), default: 168, scope: 'broker', description: 'log.retention.ms in hours, when neither log.retention.ms nor log.retention.minutes is set' },
+  retentionBytes: { kafka: 'log.retention.bytes', flag: 'log-retention-bytes', type: long({ min: -1, unit: 'bytes' }), default: -1, example: '1073741824', scope: 'broker', description: 'default retention.bytes of topics: a partition larger than this loses its oldest whole segments; -1: no bound' },
+  messageTimestampType: { kafka: 'log.message.timestamp.type', flag: 'log-message-timestamp-type', type: oneOf(['CreateTime', 'LogAppendTime']), default: 'CreateTime', scope: 'broker', description: 'default message.timestamp.type of topics' },
+  messageTimestampBeforeMaxMs: { kafka: 'log.message.timestamp.before.max.ms', flag: 'log-message-timestamp-before-max-ms', type: long({ min: 0, unit: 'ms' }), default: LONG_MAX, scope: 'broker', description: 'default message.timestamp.before.max.ms of topics' },
+  messageTimestampAfterMaxMs: { kafka: 'log.message.timestamp.after.max.ms', flag: 'log-message-timestamp-after-max-ms', type: long({ min: 0, unit: 'ms' }), default: 3600000, scope: 'broker', description: 'default message.timestamp.after.max.ms of topics' },
+  minInsyncReplicas: { kafka: 'min.insync.replicas', flag: 'min-insync-replicas', type: int({ min: 1 }), default: 1, scope: 'broker', description: 'default min.insync.replicas of topics (one node: above 1, acks=all produces fail with NOT_ENOUGH_REPLICAS)' },
+  compressionType: { kafka: 'compression.type', flag: 'compression-type', type: oneOf(COMPRESSION_TYPES), default: 'producer', scope: 'broker', description: 'default compression.type of topics' },
   retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
   maxRequestBytes: { kafka: 'socket.request.max.bytes', flag: 'socket-request-max-bytes', type: int({ min: 1, unit: 'bytes' }), default: 100 * 1024 * 1024, scope: 'broker', description: 'largest request frame; a larger one closes the connection' },
   // Kafka's default is -1 (no bound). Fjord's 256 MiB: two frames of the default socket.request.max.bytes
@@ -411,6 +434,19 @@ export function envVar(flag: string): string {
   return `FJORD_${flag.toUpperCase().replaceAll('-', '_')}`;
 }
 
+/** leader/follower.replication.throttled.replicas: '', '*', or partition:broker pairs. */
+export const throttledReplicas = (): ValueType<string> => ({
+  kafkaType: 'LIST',
+  shape: "'' | * | partition:broker,...",
+  placeholder: 'p:b[,...]',
+  parse(value, name) {
+    const v = value.trim();
+    if (v === '' || v === '*' || v.split(',').every((i) => /^\s*\d+\s*:\s*\d+\s*$/.test(i))) return v;
+    throw new Error(`${name} must be *, or [partition]:[broker] pairs separated by commas, not "${value}"`);
+  },
+  format: (value) => value,
+});
+
 /** Kafka broker configs whose value is fixed on a single node; DescribeConfigs reports them read-only. */
 export const FIXED_BROKER_CONFIGS: Readonly<Record<string, { value: string; type: ValueType<number>; description: string }>> = {
   'default.replication.factor': { value: '1', type: int({ min: 1 }), description: 'one node, one replica' },
@@ -422,24 +458,73 @@ export interface TopicSetting {
   readonly type: ValueType<unknown>;
   /** The broker setting whose value is this setting's default... */
   readonly from?: keyof BrokerConfig;
+  /** ...or several broker settings that together make it (log.retention.ms / .minutes / .hours)... */
+  readonly derived?: { readonly from: readonly BrokerSettingKey[]; value(config: BrokerConfig): string };
   /** ...or the default itself, with Kafka's broker setting that would supply it (not settable here). */
   readonly default?: string;
   readonly kafkaBroker?: string;
+  /** Kafka's default, where Fjord's differs. */
+  readonly kafkaDefault?: string;
+  /**
+   * honoured: does what Kafka does; single-node: accepted, and true by construction on one node;
+   * refused: only the default is accepted, any other value gets INVALID_CONFIG with `description`.
+   */
+  readonly support?: 'honoured' | 'single-node' | 'refused';
   readonly description: string;
 }
+
+/** The value of a broker setting given in ms, minutes or hours: the first one set wins (Kafka's rule). */
+function firstSet(config: BrokerConfig, parts: readonly [BrokerSettingKey, number][]): string {
+  for (const [key, scale] of parts) {
+    const v = config[key];
+    if (typeof v === 'number') return String(v < 0 ? -1 : v * scale);
+  }
+  return '';
+}
+
+const HOUR = 3600 * 1000;
+const NO_TIERED = 'tiered storage (remote.storage.enable) is not supported';
 
 /** Every topic config a topic may override, in name order (DescribeConfigs lists them so). */
 export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
   'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', description: 'delete: retention removes old records; compact is accepted but not implemented yet' },
-  'compression.type': { type: oneOf(['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer']), default: 'producer', kafkaBroker: 'compression.type', description: 'accepted; batches are always stored as the producer compressed them' },
-  'max.message.bytes': { type: int({ min: 0, unit: 'bytes' }), from: 'maxMessageBytes', description: 'the largest record batch accepted on this topic' },
-  'message.timestamp.type': { type: oneOf(['CreateTime', 'LogAppendTime']), default: 'CreateTime', kafkaBroker: 'log.message.timestamp.type', description: 'LogAppendTime: the broker stamps batches with its clock as they arrive' },
-  'min.insync.replicas': { type: int({ min: 1 }), default: '1', kafkaBroker: 'min.insync.replicas', description: 'accepted; one node is always in sync' },
-  'retention.bytes': { type: long(), default: '-1', kafkaBroker: 'log.retention.bytes', description: 'accepted; size-based retention is not enforced yet' },
-  'retention.ms': { type: long({ min: -1, unit: 'ms' }), from: 'retentionMs', description: 'records older than this are deleted; -1 keeps them' },
-  'segment.bytes': { type: int({ min: 14, unit: 'bytes' }), from: 'segmentBytes', description: "accepted; segments roll at the broker's log.segment.bytes" },
-  'segment.ms': { type: long({ min: 1, unit: 'ms' }), default: String(7 * 24 * 3600 * 1000), kafkaBroker: 'log.roll.ms', description: 'accepted; segments roll after 7 days whatever the topic says' },
-  'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', description: 'accepted; one node has no unclean leader to elect' },
+  'compression.type': { type: oneOf(COMPRESSION_TYPES), from: 'compressionType', support: 'honoured', description: 'producer: batches are stored as the producer compressed them; any other codec: batches compressed otherwise are recompressed by the broker on the way in (as Kafka does)' },
+  'compression.gzip.level': { type: int({ min: -1, max: 9 }), default: '-1', kafkaBroker: 'compression.gzip.level', support: 'refused', description: 'recompression uses each codec\'s default level; only -1 is accepted' },
+  'compression.lz4.level': { type: int({ min: 1, max: 17 }), default: '9', kafkaBroker: 'compression.lz4.level', support: 'refused', description: 'recompression uses each codec\'s default level; only 9 is accepted' },
+  'compression.zstd.level': { type: int({ min: -131072, max: 22 }), default: '3', kafkaBroker: 'compression.zstd.level', support: 'refused', description: 'recompression uses each codec\'s default level; only 3 is accepted' },
+  'file.delete.delay.ms': { type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), from: 'segmentDeleteDelayMs', support: 'honoured', description: 'a segment removed by retention or DeleteRecords is renamed *.deleted and its files deleted this much later' },
+  'flush.messages': { type: long({ min: 1 }), default: LONG_MAX_TEXT, kafkaBroker: 'log.flush.interval.messages', support: 'refused', description: 'fsync is broker-wide here (--flush: always, os or an interval); per-topic flushing is not supported, only the default is accepted' },
+  'flush.ms': { type: long({ min: 0, unit: 'ms' }), default: LONG_MAX_TEXT, kafkaBroker: 'log.flush.interval.ms', support: 'refused', description: 'fsync is broker-wide here (--flush: always, os or an interval); per-topic flushing is not supported, only the default is accepted' },
+  'follower.replication.throttled.replicas': { type: throttledReplicas(), default: '', kafkaBroker: 'follower.replication.throttled.replicas', support: 'single-node', description: 'accepted and checked; one node has no replication to throttle' },
+  'index.interval.bytes': { type: int({ min: 0, unit: 'bytes' }), from: 'indexIntervalBytes', support: 'honoured', description: 'bytes between two entries of a segment\'s offset and time indexes' },
+  'leader.replication.throttled.replicas': { type: throttledReplicas(), default: '', kafkaBroker: 'leader.replication.throttled.replicas', support: 'single-node', description: 'accepted and checked; one node has no replication to throttle' },
+  'local.retention.bytes': { type: long({ min: -2, unit: 'bytes' }), default: '-2', kafkaBroker: 'log.local.retention.bytes', support: 'refused', description: `${NO_TIERED}; only -2 (retention.bytes) is accepted` },
+  'local.retention.ms': { type: long({ min: -2, unit: 'ms' }), default: '-2', kafkaBroker: 'log.local.retention.ms', support: 'refused', description: `${NO_TIERED}; only -2 (retention.ms) is accepted` },
+  'max.message.bytes': { type: int({ min: 0, unit: 'bytes' }), from: 'maxMessageBytes', support: 'honoured', description: 'the largest record batch accepted on this topic (MESSAGE_TOO_LARGE)' },
+  'message.timestamp.after.max.ms': { type: long({ min: 0, unit: 'ms' }), from: 'messageTimestampAfterMaxMs', support: 'honoured', description: 'CreateTime: a batch with a record timestamped further than this in the future is refused with INVALID_TIMESTAMP' },
+  'message.timestamp.before.max.ms': { type: long({ min: 0, unit: 'ms' }), from: 'messageTimestampBeforeMaxMs', support: 'honoured', description: 'CreateTime: a batch with a record timestamped further than this in the past is refused with INVALID_TIMESTAMP' },
+  'message.timestamp.type': { type: oneOf(['CreateTime', 'LogAppendTime']), from: 'messageTimestampType', support: 'honoured', description: 'LogAppendTime: the broker stamps batches with its clock as they arrive' },
+  'min.insync.replicas': { type: int({ min: 1 }), from: 'minInsyncReplicas', support: 'honoured', description: 'the in-sync replica set is this one node: above 1, acks=all produces fail with NOT_ENOUGH_REPLICAS (acks 0 and 1 succeed), as in Kafka with one replica' },
+  'preallocate': { type: bool(), default: 'false', kafkaBroker: 'log.preallocate', support: 'refused', description: 'segment files grow as they are written; preallocation is not supported, only false is accepted' },
+  'remote.log.copy.disable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.copy.disable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
+  'remote.log.delete.on.disable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.delete.on.disable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
+  'remote.storage.enable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.storage.system.enable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
+  'retention.bytes': { type: long({ min: -1, unit: 'bytes' }), from: 'retentionBytes', support: 'honoured', description: 'a partition larger than this loses its oldest whole segments at the next retention pass; -1: no bound' },
+  'retention.ms': {
+    type: long({ min: -1, unit: 'ms' }), support: 'honoured', description: 'segments whose newest record is older than this are deleted at the next retention pass; -1 keeps them',
+    derived: { from: ['retentionMs', 'retentionMinutes', 'retentionHours'], value: (c) => firstSet(c, [['retentionMs', 1], ['retentionMinutes', 60000], ['retentionHours', HOUR]]) },
+  },
+  'segment.bytes': { type: int({ min: 14, unit: 'bytes' }), from: 'segmentBytes', kafkaDefault: '1073741824 (at least 1048576)', support: 'honoured', description: 'a segment rolls to a new file before it would pass this size' },
+  'segment.index.bytes': { type: int({ min: 4, unit: 'bytes' }), from: 'segmentIndexBytes', support: 'honoured', description: 'a segment rolls before its offset index (8 bytes an entry) or time index (12 bytes) would pass this size' },
+  'segment.jitter.ms': {
+    type: long({ min: 0, unit: 'ms' }), support: 'honoured', description: 'each segment rolls a random 0..this ms before segment.ms',
+    derived: { from: ['rollJitterMs', 'rollJitterHours'], value: (c) => firstSet(c, [['rollJitterMs', 1], ['rollJitterHours', HOUR]]) },
+  },
+  'segment.ms': {
+    type: long({ min: 1, unit: 'ms' }), support: 'honoured', description: 'a segment whose first append is older than this rolls at the next append',
+    derived: { from: ['rollMs', 'rollHours'], value: (c) => firstSet(c, [['rollMs', 1], ['rollHours', HOUR]]) },
+  },
+  'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', support: 'single-node', description: 'accepted; the one replica is always the leader and always in sync, so no election is ever unclean' },
 };
 
 /** The row of a topic setting; own keys only, so a client sending "toString" gets a clean refusal. */
@@ -492,16 +577,54 @@ export function parseBrokerSetting<K extends keyof BrokerConfig>(config: Partial
 export function topicDefault(config: BrokerConfig, name: string): string | undefined {
   const setting = topicSetting(name);
   if (!setting) return undefined;
+  if (setting.derived) return setting.derived.value(config);
   return setting.from !== undefined ? brokerValueText(config, setting.from) : setting.default;
 }
 
+/** The broker settings a topic setting's default comes from (empty when it is fixed here). */
+export function topicDefaultFrom(name: string): readonly BrokerSettingKey[] {
+  const setting = topicSetting(name);
+  return setting?.derived?.from ?? (setting?.from !== undefined ? [setting.from] : []);
+}
+
 /**
- * Where a topic setting's default comes from: 'broker' when the broker setting that supplies it was
+ * Where a topic setting's default comes from: 'broker' when a broker setting that supplies it was
  * changed from its own default (Kafka's STATIC_BROKER_CONFIG), else 'default'.
  */
 export function topicDefaultSource(config: BrokerConfig, name: string): 'broker' | 'default' {
-  const from = topicSetting(name)?.from;
-  return from !== undefined && !isBrokerDefault(config, from) ? 'broker' : 'default';
+  return topicDefaultFrom(name).some((key) => !isBrokerDefault(config, key)) ? 'broker' : 'default';
+}
+
+/** One synonym of a config as DescribeConfigs (includeSynonyms) reports it, in precedence order. */
+export interface ConfigSynonym {
+  name: string;
+  value: string;
+  source: number;
+}
+
+/**
+ * Where a topic setting's value could come from, in Kafka's order: the topic's own value
+ * (DYNAMIC_TOPIC_CONFIG), each broker setting behind its default that was set
+ * (STATIC_BROKER_CONFIG), then the default under the broker setting's name (DEFAULT_CONFIG).
+ */
+export function topicSynonyms(config: BrokerConfig, name: string, override: string | undefined): ConfigSynonym[] {
+  const setting = topicSetting(name);
+  if (!setting) return [];
+  const out: ConfigSynonym[] = [];
+  if (override !== undefined) out.push({ name, value: override, source: KAFKA_CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG });
+  const from = topicDefaultFrom(name);
+  for (const key of from) {
+    const kafka = BROKER_SETTINGS[key].kafka;
+    if (kafka && !isBrokerDefault(config, key)) out.push({ name: kafka, value: brokerValueText(config, key), source: KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG });
+  }
+  const withDefault = from.find((key) => BROKER_SETTINGS[key].default !== undefined);
+  if (withDefault !== undefined) {
+    const kafka = BROKER_SETTINGS[withDefault].kafka ?? name;
+    out.push({ name: kafka, value: brokerDefaultText(withDefault), source: KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG });
+  } else if (setting.default !== undefined) {
+    out.push({ name: setting.kafkaBroker ?? name, value: setting.default, source: KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG });
+  }
+  return out;
 }
 
 /** Why `value` is not acceptable for topic config `name`, or null when it is. */
@@ -509,7 +632,10 @@ export function topicConfigProblem(name: string, value: string): string | null {
   const setting = topicSetting(name);
   if (!setting) return `unknown topic config ${name}`;
   try {
-    setting.type.parse(value, name);
+    const parsed = setting.type.parse(value, name);
+    if (setting.support === 'refused' && setting.default !== undefined && setting.type.format(parsed) !== setting.type.format(setting.type.parse(setting.default, name))) {
+      return `${name}=${value} is not supported by Fjord: ${setting.description}`;
+    }
     return null;
   } catch (err) {
     return (err as Error).message;

@@ -2,10 +2,10 @@
 // one-creation-per-name guarantee), auto-creation, and the effective value of a topic setting
 // (the topic's override, else the default from the settings table).
 import { ErrorCode } from '../protocol/generated/errors.js';
-import type { Storage, TopicMeta } from '../storage/types.js';
+import type { SegmentPolicy, Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import { KAFKA_CONFIG_SOURCE, MAX_PARTITIONS, TOPIC_SETTINGS, topicConfigProblem, topicDefault, topicDefaultSource } from './settings.js';
+import { KAFKA_CONFIG_SOURCE, MAX_PARTITIONS, TOPIC_SETTINGS, topicConfigProblem, topicDefault, topicDefaultSource, topicSynonyms, type ConfigSynonym } from './settings.js';
 
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
@@ -58,6 +58,8 @@ export interface EffectiveTopicConfig {
   readonly value: string;
   /** DYNAMIC_TOPIC_CONFIG (the topic's own), STATIC_BROKER_CONFIG (a broker setting that was set) or DEFAULT_CONFIG. */
   readonly source: number;
+  /** Where the value could come from, in precedence order (DescribeConfigs includeSynonyms). */
+  readonly synonyms: ConfigSynonym[];
 }
 
 /** A topic request refused with a Kafka error code (the handler puts both in its response). */
@@ -80,12 +82,33 @@ export class Topics {
     return Object.hasOwn(topic.configs, key) ? topic.configs[key] : topicDefault(this.config, key);
   }
 
+  /** Segment settings per topic configs object (a config change replaces the object, so this never goes stale). */
+  private readonly policies = new WeakMap<Record<string, string>, SegmentPolicy>();
+
+  /** How a topic's partitions roll and remove segments (file engine); undefined for a name that is no topic (internal logs). */
+  segmentPolicy(name: string): SegmentPolicy | undefined {
+    const topic = this.storage.topic(name);
+    if (!topic) return undefined;
+    let p = this.policies.get(topic.configs);
+    if (!p) {
+      const n = (key: string) => Number(this.configValue(topic, key));
+      p = {
+        segmentBytes: n('segment.bytes'), segmentMs: n('segment.ms'), segmentJitterMs: n('segment.jitter.ms'),
+        segmentIndexBytes: n('segment.index.bytes'), indexIntervalBytes: n('index.interval.bytes'), fileDeleteDelayMs: n('file.delete.delay.ms'),
+      };
+      this.policies.set(topic.configs, p);
+    }
+    return p;
+  }
+
   /** Every topic config of a topic with these overrides, in name order, with where each value comes from. */
   effectiveConfigs(overrides: Readonly<Record<string, string>>): EffectiveTopicConfig[] {
     return Object.keys(TOPIC_SETTINGS).sort().map((name) => {
-      if (Object.hasOwn(overrides, name)) return { name, value: overrides[name], source: KAFKA_CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG };
+      const own = Object.hasOwn(overrides, name) ? overrides[name] : undefined;
+      const synonyms = topicSynonyms(this.config, name, own);
+      if (own !== undefined) return { name, value: own, source: KAFKA_CONFIG_SOURCE.DYNAMIC_TOPIC_CONFIG, synonyms };
       const source = topicDefaultSource(this.config, name) === 'broker' ? KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG : KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG;
-      return { name, value: topicDefault(this.config, name) ?? '', source };
+      return { name, value: topicDefault(this.config, name) ?? '', source, synonyms };
     });
   }
 

@@ -112,6 +112,11 @@ export class MemoryPartitionLog implements PartitionLog {
 
   async sync(): Promise<void> {}
 
+  /** No segments here: each batch counts as one (retention.bytes drops the oldest batches). */
+  segmentSizes(): { baseOffset: number; bytes: number }[] {
+    return this.batches.map((b) => ({ baseOffset: b.baseOffset, bytes: b.bytes.length }));
+  }
+
   async deleteBefore(offset: number): Promise<number> {
     const target = Math.min(offset, this.endOffset);
     if (target <= this.startOffset) return this.startOffset;

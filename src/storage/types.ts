@@ -114,6 +114,11 @@ export interface PartitionLog {
 
   /** fsync everything written so far. */
   sync(): Promise<void>;
+  /**
+   * The log's segments, oldest first: base offset and size in bytes (retention.bytes deletes whole
+   * segments from the oldest). The memory engine counts each batch as a segment.
+   */
+  segmentSizes?(): { baseOffset: number; bytes: number }[];
   /** Deletes records below `offset` (DeleteRecords / retention). Returns the new log start offset. */
   deleteBefore(offset: number): Promise<number>;
   close(): Promise<void>;
@@ -122,12 +127,33 @@ export interface PartitionLog {
 /** Where an engine reports what it repaired or failed at (recovery, rollbacks); info is routine. */
 export type StorageLogger = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
+/** How a file-engine partition rolls and removes its segments (Kafka's segment.* topic configs). */
+export interface SegmentPolicy {
+  /** segment.bytes: roll before a segment would pass this size. */
+  readonly segmentBytes: number;
+  /** segment.ms: roll at the next append once a segment's first append is this old... */
+  readonly segmentMs: number;
+  /** ...minus a random 0..segment.jitter.ms drawn per segment. */
+  readonly segmentJitterMs: number;
+  /** segment.index.bytes: roll before the offset index (8 B an entry) or time index (12 B) would pass this. */
+  readonly segmentIndexBytes: number;
+  /** index.interval.bytes */
+  readonly indexIntervalBytes: number;
+  /** file.delete.delay.ms: a removed segment's files are renamed *.deleted and deleted this much later. */
+  readonly fileDeleteDelayMs: number;
+}
+
 export interface StorageOptions {
   /** 'always' = fsync before acks=-1 answers (group commit); a number = fsync every N ms; 'os' = never. */
   flush: 'always' | 'os' | number;
   segmentBytes: number;
   segmentMs: number;
   indexIntervalBytes: number;
+  /**
+   * File engine: a topic's own segment settings (from its configs over the broker defaults);
+   * undefined (or absent) means the options above, with no jitter, 10 MiB indexes and no delete delay.
+   */
+  segmentPolicy?: (topic: string) => SegmentPolicy | undefined;
   /** File engine: bytes the tail caches of all partitions may pin together (default 64 MiB; 0 = none). */
   tailCacheBytes?: number;
   /** File engine: segment files open at once, all partitions together (default: 1024, or a quarter of `ulimit -n` if lower). */

@@ -91,8 +91,13 @@ test('fjord server --help lists every flag, variable and default', () => {
 test('topic configs: unknown keys and values outside the type are refused with INVALID_CONFIG', () => {
   const good: Record<string, string> = {
     'cleanup.policy': 'compact, delete', 'compression.type': 'zstd', 'max.message.bytes': '0', 'message.timestamp.type': 'LogAppendTime',
-    'min.insync.replicas': '1', 'retention.bytes': '-5', 'retention.ms': '-1', 'segment.bytes': '14', 'segment.ms': '9223372036854775807',
-    'unclean.leader.election.enable': 'TRUE',
+    'min.insync.replicas': '1', 'retention.bytes': '-1', 'retention.ms': '-1', 'segment.bytes': '14', 'segment.ms': '9223372036854775807',
+    'unclean.leader.election.enable': 'TRUE', 'compression.gzip.level': '-1', 'compression.lz4.level': '9', 'compression.zstd.level': '3',
+    'file.delete.delay.ms': '0', 'flush.messages': '9223372036854775807', 'flush.ms': '9223372036854775807',
+    'follower.replication.throttled.replicas': '0:1,1:1', 'leader.replication.throttled.replicas': '*', 'index.interval.bytes': '100',
+    'local.retention.bytes': '-2', 'local.retention.ms': '-2', 'message.timestamp.after.max.ms': '0', 'message.timestamp.before.max.ms': '9223372036854775807',
+    'preallocate': 'False', 'remote.log.copy.disable': 'false', 'remote.log.delete.on.disable': 'false', 'remote.storage.enable': 'false',
+    'segment.index.bytes': '4096', 'segment.jitter.ms': '0',
   };
   assert.deepEqual(Object.keys(good).sort(), Object.keys(TOPIC_SETTINGS).sort(), 'a good value for every topic setting');
   for (const [name, value] of Object.entries(good)) assert.equal(topicConfigProblem(name, value), null, name);
@@ -109,6 +114,15 @@ test('topic configs: unknown keys and values outside the type are refused with I
     ['compression.type', 'brotli', /compression.type must be one of uncompressed, zstd, lz4, snappy, gzip, producer/],
     ['message.timestamp.type', 'Now', /CreateTime, LogAppendTime/],
     ['unclean.leader.election.enable', 'yes', /must be true or false/],
+    ['retention.bytes', '-5', /retention.bytes must be an integer of at least -1/],
+    // Refused settings take only their default, and say why.
+    ['preallocate', 'true', /preallocate=true is not supported by Fjord: .*only false is accepted/],
+    ['remote.storage.enable', 'true', /tiered storage .* is not supported/],
+    ['local.retention.ms', '1000', /tiered storage/],
+    ['flush.messages', '1', /flush.messages=1 is not supported by Fjord: fsync is broker-wide/],
+    ['flush.ms', '1000', /per-topic flushing is not supported/],
+    ['compression.zstd.level', '9', /only 3 is accepted/],
+    ['leader.replication.throttled.replicas', 'all', /must be \*, or \[partition\]:\[broker\] pairs/],
   ];
   const broker = new Broker({ dataDir: 'memory' });
   for (const [name, value, message] of bad) {

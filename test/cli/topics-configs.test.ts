@@ -110,7 +110,7 @@ test('configs: broker settings show their source; bad topic values are refused w
   let r = await fjord(['configs', 'describe', '--broker', '1', ...b]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /num\.partitions +1 +default-config/);
-  assert.match(r.stdout, /log\.retention\.ms +604800000 +default-config/);
+  assert.match(r.stdout, /log\.retention\.hours +168 +default-config/);
   r = await fjord(['configs', 'describe', '--broker', '1', '--json', ...b]);
   assert.equal(JSON.parse(r.stdout)['offsets.retention.minutes'], '10080');
 

@@ -2,11 +2,12 @@
 // topic's overrides (source DYNAMIC_TOPIC_CONFIG) or the broker defaults (source DEFAULT_CONFIG, or
 // STATIC_BROKER_CONFIG when the broker setting behind it was set). Names, types and defaults come
 // from the settings table (settings.ts); broker configs are read-only.
-// configurationKeys null = every key. Synonyms (v1+) and documentation (v3+) are left empty.
+// configurationKeys null = every key. Synonyms (v1+, includeSynonyms) of topic configs: the topic's
+// value, the broker settings behind the default that were set, the default; documentation (v3+) is empty.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
-  DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult,
+  DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult, DescribeConfigsResponseDescribeConfigsSynonym,
 } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
@@ -15,10 +16,10 @@ import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../se
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 
-function entry(name: string, value: string | null, source: number, readOnly: boolean, isSensitive = false): DescribeConfigsResponseDescribeConfigsResourceResult {
+function entry(name: string, value: string | null, source: number, readOnly: boolean, isSensitive = false, synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = []): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
     name, value, readOnly, isDefault: source === KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG, configSource: source, isSensitive,
-    synonyms: [], configType: kafkaConfigType(name), documentation: null,
+    synonyms, configType: kafkaConfigType(name), documentation: null,
   };
 }
 
@@ -42,7 +43,7 @@ export const describeConfigsHandler = defineHandler({
       if (r.resourceType === RESOURCE_TOPIC) {
         const topic = services.storage.topic(r.resourceName);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };
-        const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false));
+        const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false, false, req.includeSynonyms ? c.synonyms : []));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_BROKER) {

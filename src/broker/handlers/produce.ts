@@ -24,11 +24,13 @@
 // decompression runs. Within one request the compressed checks run one partition after another,
 // sharing the request's budget.
 import { ApiKey } from '../../protocol/apis.js';
-import { DEFAULT_MAX_DECOMPRESSED_BYTES, Codec } from '../../protocol/compression.js';
+import { CODEC_NAMES, DEFAULT_MAX_DECOMPRESSED_BYTES, Codec, compress } from '../../protocol/compression.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
 import { messageSetToBatches } from '../../protocol/legacy.js';
-import { Attr, InvalidRecordError, batchCodec, checkCompressedBatches, validateBatches, type BatchHeader } from '../../protocol/records.js';
+import {
+  Attr, BATCH_HEADER_SIZE, InvalidRecordError, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
+} from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
 import { isInternalTopic } from '../topics.js';
 import { authorize } from '../auth/acls.js';
@@ -70,9 +72,15 @@ interface RequestChecks {
 }
 
 /** The header checks every batch gets (after validateBatches or a legacy conversion); an outcome when one fails. */
-function headerProblem(ctx: RequestContext, topicName: string, index: number, headers: readonly BatchHeader[], maxMessageBytes: number, largestLegacy: number): PartitionOutcome | null {
+function headerProblem(ctx: RequestContext, topicName: string, index: number, headers: readonly BatchHeader[], limits: TopicLimits, largestLegacy: number): PartitionOutcome | null {
   const legacy = ctx.version < 3;
+  const { maxMessageBytes } = limits;
+  const now = Date.now();
   for (const h of headers) {
+    // message.timestamp.before/after.max.ms (CreateTime topics): the batch's first and newest timestamps.
+    if (limits.timestamps && (h.baseTimestamp < now - limits.beforeMaxMs || h.maxTimestamp > now + limits.afterMaxMs)) {
+      return failure(index, ErrorCode.INVALID_TIMESTAMP, `timestamp ${h.baseTimestamp < now - limits.beforeMaxMs ? h.baseTimestamp : h.maxTimestamp} is out of the range message.timestamp.before.max.ms ${limits.beforeMaxMs} / after.max.ms ${limits.afterMaxMs} of ${topicName} allows around the broker's time ${now}`);
+    }
     const size = legacy ? largestLegacy : h.size;
     if (size > maxMessageBytes) return failure(index, ErrorCode.MESSAGE_TOO_LARGE, `${legacy ? 'message' : 'batch'} of ${size} bytes exceeds max.message.bytes ${maxMessageBytes}`);
     // zstd needs Produce v7+ (KIP-110), as in Kafka.
@@ -85,6 +93,55 @@ function headerProblem(ctx: RequestContext, topicName: string, index: number, he
     }
   }
   return null;
+}
+
+/** What a topic's settings demand of each batch. */
+interface TopicLimits {
+  maxMessageBytes: number;
+  /** Whether timestamps are checked (CreateTime topics; LogAppendTime ones get the broker's). */
+  timestamps: boolean;
+  beforeMaxMs: number;
+  afterMaxMs: number;
+}
+
+/** compression.type's codec, or null for `producer` (batches are stored as sent). */
+function targetCodec(type: string | undefined): number | null {
+  switch (type) {
+    case 'uncompressed': return Codec.none;
+    case 'gzip': return Codec.gzip;
+    case 'snappy': return Codec.snappy;
+    case 'lz4': return Codec.lz4;
+    case 'zstd': return Codec.zstd;
+    default: return null;
+  }
+}
+
+/**
+ * The batches with their records compressed with `codec` (compression.type set on the topic, as
+ * Kafka's LogValidator recompresses); batches already in it are kept as sent. Producer ids,
+ * sequences, timestamps and attributes other than the codec stay.
+ */
+async function recompress(c: Checked, codec: number, maxDecompressedBytes: number): Promise<Checked> {
+  const out: Buffer[] = [];
+  const headers: BatchHeader[] = [];
+  let at = 0;
+  for (const h of c.headers) {
+    const batch = c.records.subarray(at, at + h.size);
+    at += h.size;
+    if (batchCodec(h) === codec) {
+      out.push(batch);
+      headers.push(h);
+      continue;
+    }
+    const section = await batchRecordsSection(batch, h, { maxBytes: maxDecompressedBytes });
+    const body = codec === Codec.none ? section : await compress(codec, section);
+    const b = Buffer.allocUnsafe(BATCH_HEADER_SIZE + body.length);
+    body.copy(b, BATCH_HEADER_SIZE);
+    writeBatchHeader(b, { ...h, attributes: (h.attributes & ~Attr.COMPRESSION_MASK) | codec });
+    out.push(b);
+    headers.push(readBatchHeader(b));
+  }
+  return { records: out.length === 1 ? out[0] : Buffer.concat(out), headers };
 }
 
 /** Runs `check` after the request's previous one, with the budget left then; charges what it used. */
@@ -148,9 +205,19 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   const log: PartitionLog | undefined = topic && services.storage.partition(topicName, index);
   if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
   if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
-  const maxMessageBytes = Number(services.topics.configValue(topic, 'max.message.bytes'));
+  const setting = (key: string) => services.topics.configValue(topic, key);
+  // min.insync.replicas: the in-sync set is this node alone; acks=all needs it to be enough (Kafka: NOT_ENOUGH_REPLICAS).
+  const minIsr = Number(setting('min.insync.replicas'));
+  if (acks === -1 && minIsr > 1) {
+    return failure(index, ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replicas of ${topicName}-${index} are 1, fewer than min.insync.replicas ${minIsr} (a single-node broker has one replica)`);
+  }
+  const maxMessageBytes = Number(setting('max.message.bytes'));
   const partitionLimit = Math.min(DEFAULT_MAX_DECOMPRESSED_BYTES, DECOMPRESSION_FACTOR * maxMessageBytes);
-  const logAppend = services.topics.configValue(topic, 'message.timestamp.type') === 'LogAppendTime';
+  const logAppend = setting('message.timestamp.type') === 'LogAppendTime';
+  const limits: TopicLimits = {
+    maxMessageBytes, timestamps: !logAppend, beforeMaxMs: Number(setting('message.timestamp.before.max.ms')), afterMaxMs: Number(setting('message.timestamp.after.max.ms')),
+  };
+  const codec = targetCodec(setting('compression.type'));
 
   // The checks: synchronous for uncompressed v2 batches, a promise when something must be decompressed.
   let checked: Checked | Promise<Checked | PartitionOutcome>;
@@ -164,10 +231,10 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
         converted = { records: c.bytes, headers: c.headers };
         largest = c.largestMessage;
         return c.decompressedBytes;
-      }, partitionLimit).then(() => headerProblem(ctx, topicName, index, converted!.headers, maxMessageBytes, largest) ?? converted!);
+      }, partitionLimit).then(() => headerProblem(ctx, topicName, index, converted!.headers, limits, largest) ?? converted!);
     } else {
       const headers = validateBatches(records);
-      const problem = headerProblem(ctx, topicName, index, headers, maxMessageBytes, 0);
+      const problem = headerProblem(ctx, topicName, index, headers, limits, 0);
       if (problem) return problem;
       const sent = records;
       checked = headers.some((h) => batchCodec(h) !== 0)
@@ -177,6 +244,19 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   } catch (err) {
     if (err instanceof InvalidRecordError) return failure(index, err.errorCode, err.message);
     throw err;
+  }
+  if (codec !== null && (checked instanceof Promise || checked.headers.some((h) => batchCodec(h) !== codec))) {
+    checked = Promise.resolve(checked).then(async (c) => {
+      if (isOutcome(c) || c.headers.every((h) => batchCodec(h) === codec)) return c;
+      let r: Checked;
+      try {
+        r = await recompress(c, codec, partitionLimit);
+      } catch (err) {
+        return failure(index, ErrorCode.CORRUPT_MESSAGE, `recompressing to ${CODEC_NAMES[codec]}: ${(err as Error).message}`);
+      }
+      const big = r.headers.find((h) => h.size > maxMessageBytes);
+      return big ? failure(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${big.size} bytes after recompression exceeds max.message.bytes ${maxMessageBytes}`) : r;
+    });
   }
 
   const before = appendQueues.get(log);

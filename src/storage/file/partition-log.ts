@@ -1,16 +1,16 @@
 // One partition of the file engine: recovery of its segments at open, the append queue (queued
 // appends → one writev), rollback of failed writes, the read path (tail cache, index lookups,
 // read-ahead), timestamp lookups, fsync, retention and clean close.
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Attr, readBatchHeader, type BatchHeader, type TxnMarker } from '../../protocol/records.js';
 import { appendMarker, stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
-import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
+import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult, type SegmentPolicy } from '../types.js';
 import { deferred, Mutex, type Deferred } from './async-util.js';
 import type { LogContext } from './context.js';
-import { asStorageError, errText, fsyncDir, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
+import { asStorageError, errText, fsyncDir, isNotFound, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
 import { findSegment, HDR, INDEX_RE, INT32_MAX, scanHeaders, SCAN_CHUNK, scanValid, Segment, SEGMENT_RE, SegmentGone, segmentName, type SegmentMark } from './segment.js';
 import { cloneEntry, parseSnapshot, type ProducerSnapshot } from './producer-snapshot.js';
 import { TailCache } from './tail-cache.js';
@@ -37,6 +37,12 @@ const READ_AHEAD_BYTES = 1024 * 1024;
 const READ_AHEAD_SLOTS = 2;
 /** Temp files of writeFileAtomic (`<name>.<pid>.<n>.tmp`): the only temp files open() removes. */
 const OWN_TMP_RE = /\.\d+\.\d+\.tmp$/;
+/** Files of a removed segment waiting out file.delete.delay.ms (open() deletes any it finds). */
+const DELETED_RE = /^\d{20}\.(log|index|timeindex)\.deleted$/;
+const OFFSET_ENTRY_BYTES = 8;
+const TIME_ENTRY_BYTES = 12;
+/** segment.index.bytes when nothing says otherwise (Kafka's log.index.size.max.bytes default). */
+const DEFAULT_INDEX_BYTES = 10 * 1024 * 1024;
 
 interface WriteJob {
   seg: Segment;
@@ -71,6 +77,9 @@ export class FilePartitionLog implements PartitionLog {
   private readonly txns = new TxnState();
   /** Copy-on-write, so a reader holding the array sees a consistent list. */
   private segments: Segment[] = [];
+  private readonly jitters = new WeakMap<Segment, number>();
+  /** Timers deleting removed segments' files after file.delete.delay.ms. */
+  private readonly pendingDeletes = new Set<NodeJS.Timeout>();
   private startOffset = 0;
   private writtenEnd = 0;
   private assignedNext = 0;
@@ -125,7 +134,29 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   private get interval(): number {
-    return this.ctx.options.indexIntervalBytes;
+    return this.policy().indexIntervalBytes;
+  }
+
+  /** The topic's segment settings (segment.*, index.interval.bytes, file.delete.delay.ms), else the storage's. */
+  private policy(): SegmentPolicy {
+    const o = this.ctx.options;
+    return o.segmentPolicy?.(this.topic) ?? {
+      segmentBytes: o.segmentBytes, segmentMs: o.segmentMs, segmentJitterMs: 0, segmentIndexBytes: DEFAULT_INDEX_BYTES,
+      indexIntervalBytes: o.indexIntervalBytes, fileDeleteDelayMs: 0,
+    };
+  }
+
+  /** Segments and their sizes, oldest first (retention.bytes). */
+  segmentSizes(): { baseOffset: number; bytes: number }[] {
+    return this.segments.map((s) => ({ baseOffset: s.base, bytes: s.assignedSize }));
+  }
+
+  /** segment.jitter.ms: a random amount drawn once per segment, below both the jitter and segment.ms. */
+  private jitterOf(seg: Segment, o: SegmentPolicy): number {
+    if (o.segmentJitterMs <= 0) return 0;
+    let j = this.jitters.get(seg);
+    if (j === undefined) this.jitters.set(seg, (j = Math.floor(Math.random() * Math.min(o.segmentJitterMs, o.segmentMs))));
+    return j;
   }
 
   private active(): Segment {
@@ -145,7 +176,7 @@ export class FilePartitionLog implements PartitionLog {
     for (const n of names) {
       const m = SEGMENT_RE.exec(n);
       if (m) bases.push(Number(m[1]));
-      else if (OWN_TMP_RE.test(n)) await unlinkQuiet(join(this.dir, n)); // only our own temp files
+      else if (OWN_TMP_RE.test(n) || DELETED_RE.test(n)) await unlinkQuiet(join(this.dir, n)); // only our own temp and set-aside files
     }
     for (const n of names) {
       // Index files whose segment is gone: a deletion interrupted by a crash.
@@ -363,7 +394,7 @@ export class FilePartitionLog implements PartitionLog {
     const now = Date.now();
     let seg = this.active();
     let prev: Segment | undefined;
-    if (this.shouldRoll(seg, own.length, count, now)) {
+    if (this.shouldRoll(seg, own.length, count, headers.length, now)) {
       prev = seg;
       seg = new Segment(this.dir, this.assignedNext, this.interval, this.ctx.handles);
       this.segments = [...this.segments, seg];
@@ -416,11 +447,14 @@ export class FilePartitionLog implements PartitionLog {
     return { baseOffset, lastOffset: endOffset - 1, logAppendTime: options.logAppendTime ?? -1, logStartOffset: this.startOffset };
   }
 
-  private shouldRoll(seg: Segment, len: number, count: number, now: number): boolean {
+  private shouldRoll(seg: Segment, len: number, count: number, batches: number, now: number): boolean {
     if (seg.assignedSize === 0) return false;
-    const o = this.ctx.options;
+    const o = this.policy();
     if (seg.assignedSize + len > o.segmentBytes) return true;
-    if (seg.firstAppendMs !== undefined && now - seg.firstAppendMs >= o.segmentMs) return true;
+    if (seg.firstAppendMs !== undefined && now - seg.firstAppendMs >= o.segmentMs - this.jitterOf(seg, o)) return true;
+    // Each batch may add one entry to each index (and sealing one more to the time index).
+    if ((seg.offsets.length + batches) * OFFSET_ENTRY_BYTES > o.segmentIndexBytes) return true;
+    if ((seg.times.length + batches + 1) * TIME_ENTRY_BYTES > o.segmentIndexBytes) return true;
     // Relative offsets are int32 in the index files.
     return this.assignedNext + count - seg.base > INT32_MAX;
   }
@@ -850,9 +884,28 @@ export class FilePartitionLog implements PartitionLog {
     while (n < segs.length - 1 && segs[n + 1].base <= offset && segs[n + 1].fileReady && segs[n].finished) n++;
     if (n === 0) return;
     this.segments = segs.slice(n);
+    const delay = this.policy().fileDeleteDelayMs;
     for (const s of segs.slice(0, n)) {
       this.dirty.delete(s);
-      await s.dispose(true).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}: ${errText(e)}`));
+      if (delay <= 0) {
+        await s.dispose(true).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}: ${errText(e)}`));
+        continue;
+      }
+      // file.delete.delay.ms: set aside as *.deleted now (open() deletes those after a crash), deleted later.
+      const closed = s.dispose(false);
+      const files = [s.logPath, s.indexPath, s.timeIndexPath];
+      try {
+        for (const f of files) await rename(f, `${f}.deleted`).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+      } catch (e) {
+        this.ctx.log('error', `${this.label}: setting ${s.logPath} aside for deletion: ${errText(e)}`);
+      }
+      await closed.catch((e: unknown) => this.ctx.log('error', `${this.label}: closing ${s.logPath}: ${errText(e)}`));
+      const timer = setTimeout(() => {
+        this.pendingDeletes.delete(timer);
+        void Promise.all(files.map((f) => unlinkQuiet(`${f}.deleted`))).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}.deleted: ${errText(e)}`));
+      }, delay);
+      timer.unref();
+      this.pendingDeletes.add(timer);
     }
   }
 
@@ -878,6 +931,9 @@ export class FilePartitionLog implements PartitionLog {
       }
     }
     this.state = 'closed';
+    // Segments waiting out file.delete.delay.ms stay as *.deleted; the next open deletes them.
+    for (const t of this.pendingDeletes) clearTimeout(t);
+    this.pendingDeletes.clear();
     this.listeners.clear();
     this.cache.clear();
     this.dirty.clear();
