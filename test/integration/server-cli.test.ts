@@ -100,7 +100,7 @@ test('fjord server --help is written from the settings table; an environment val
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /--port <n> +\(FJORD_PORT, default 9092\)/);
-  assert.match(help.out, /--log-retention-ms <ms> +\(FJORD_LOG_RETENTION_MS, default 604800000\)/);
+  assert.match(help.out, /--log-retention-hours <hours> +\(FJORD_LOG_RETENTION_HOURS, default 168\)/);
   assert.match(help.out, /--auto-create <on\|off> +\(FJORD_AUTO_CREATE, default on, Kafka: auto.create.topics.enable\)/);
   const bad = await run([], { FJORD_OFFSETS_RETENTION_MINUTES: '0' });
   assert.equal(bad.code, 2);

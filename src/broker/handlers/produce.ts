@@ -4,7 +4,11 @@
 // Batches are checked as Kafka's LogValidator checks them (protocol/records.ts validateBatches:
 // CRC32C, sizes, record count = lastOffsetDelta + 1, and the records themselves walked, offset
 // deltas 0..n-1); a compressed batch is decompressed and walked too (checkCompressedBatches), off
-// the event loop, and never recompressed. Decompression is capped: per partition at
+// the event loop; it is stored as sent unless the topic's compression.type names a codec, then
+// batches of any other codec are recompressed (as Kafka's LogValidator does). Topic settings
+// also checked here: min.insync.replicas (acks=-1 with more than 1: NOT_ENOUGH_REPLICAS, the one
+// node being the whole in-sync set) and message.timestamp.before/after.max.ms (INVALID_TIMESTAMP
+// from the batch's first and newest timestamps). Decompression is capped: per partition at
 // DECOMPRESSION_FACTOR × max.message.bytes, per request at REQUEST_DECOMPRESSION_LIMIT
 // (MESSAGE_TOO_LARGE past either). Kafka's internal topics cannot be written (INVALID_TOPIC_EXCEPTION,
 // as Kafka's ReplicaManager answers "Cannot append to internal topic"). LogAppendTime topics get
