@@ -54,7 +54,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.bindings = bindingsOf(this.config);
     this.listeners = this.bindings.map((b) => b.info);
     this.storage = createStorage(
-      this.config.dataDir,
+      this.config.storage ?? this.config.dataDir,
       {
         flush: this.config.flush, segmentBytes: this.config.segmentBytes, segmentMs: Number(topicDefault(this.config, 'segment.ms')),
         indexIntervalBytes: this.config.indexIntervalBytes, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles,

@@ -13,6 +13,8 @@ export interface BrokerConfig {
   advertisedPort?: number;
   /** 'memory' or a folder path for the file engine. */
   dataDir: string | 'memory';
+  /** A storage URL (memory:, file:<path>, postgres://...); when set it replaces dataDir. */
+  storage?: string;
   nodeId: number;
   defaultPartitions: number;
   autoCreateTopics: boolean;

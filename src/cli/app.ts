@@ -170,8 +170,8 @@ async function runServer(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  const storage = parseStorageSpec(full.dataDir);
-  const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : `in ${resolve(storage.path)}`;
+  const storage = parseStorageSpec(full.storage ?? full.dataDir);
+  const where = storage.engine === 'memory' ? 'in memory (nothing is kept)' : storage.engine === 'postgres' ? `in ${storage.display}` : `in ${resolve(storage.path)}`;
   const hostText = (hosts: string[]) => hosts.map((h) => (h === '' ? '*' : h.includes(':') ? `[${h}]` : h)).join(', ');
   const listening = full.listeners === undefined
     ? `${hostText(broker.bound[0].boundHosts)} port ${broker.bound[0].port} (advertised as ${broker.advertisedHost}:${broker.advertisedPort})`

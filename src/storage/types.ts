@@ -1,5 +1,5 @@
 // The storage interface: a catalog of topics and one append-only log per partition.
-// Two engines implement it: `file` (segmented log on disk, the default) and `memory`.
+// Three engines implement it: `file` (segmented log on disk, the default), `memory` and `postgres`.
 // Storage knows nothing of sockets or the Kafka request format beyond RecordBatch v2 bytes.
 import type { BatchHeader, TxnMarker } from '../protocol/records.js';
 import type { ProducerStateTable } from './producer-state.js';
@@ -161,7 +161,7 @@ export interface StorageOptions {
 }
 
 export interface Storage {
-  readonly kind: 'file' | 'memory';
+  readonly kind: 'file' | 'memory' | 'postgres';
   /** Cluster id kept with the data, so a restarted broker reports the same one. */
   readonly clusterId: string;
   /** Loads the catalog and recovers every partition. */

@@ -1,7 +1,7 @@
 // The storage contract: the same tests, unchanged, against every engine (through createStorage and
 // the Storage / PartitionLog interface only). What an engine cannot do is a capability flag on its
 // entry below (durable, tearTail, crash, segmentCount), never a test of its name.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { iterateBatches, validateBatches } from '../../src/protocol/records.js';
 import { createStorage } from '../../src/storage/engines.js';
 import { StorageError, TxnMarkerEpochError, type Storage, type StorageOptions } from '../../src/storage/types.js';
 import { append, batch, batchBases, BIG, mustPartition, opts, records, tmp } from './helpers.js';
+import { pgSkipReason, startPgServer } from '../pg-server.js';
 
 interface EngineCase {
   name: string;
@@ -47,8 +48,18 @@ const ENGINES: EngineCase[] = [
   },
 ];
 
+// PostgreSQL: a throw-away server for this file; each case gets a schema of its own in one database.
+// Nothing to free at a "crash": the next instance claims the partitions (a new leader epoch).
+const pgSkip = pgSkipReason();
+if (pgSkip) console.log(`# postgres contract skipped: ${pgSkip}`);
+const pg = pgSkip ? null : await startPgServer();
+if (pg) after(() => pg.stop());
+let pgSchemas = 0;
+ENGINES.push({ name: 'postgres', freshSpec: () => `${pg?.url ?? 'postgres://absent/none'}?schema=contract_${++pgSchemas}`, durable: true, crash: () => undefined });
+
 for (const engine of ENGINES) {
-  describe(`storage contract: ${engine.name} engine`, () => {
+  const skipAll = engine.name === 'postgres' && pgSkip ? { skip: pgSkip } : {};
+  describe(`storage contract: ${engine.name} engine`, skipAll, () => {
     const durableOnly = { skip: engine.durable ? false : 'the engine keeps nothing across instances' };
 
     async function openStore(spec: string, o: Partial<StorageOptions> = {}, logs: string[] = []): Promise<Storage> {

@@ -22,14 +22,22 @@ test('memory, file: and plain paths pick their engines', () => {
   assert.deepEqual(parseStorageSpec('C:\\fjord'), { engine: 'file', path: 'C:\\fjord' }, 'a drive letter is not a scheme');
 });
 
-test('unknown and not-yet-supported schemes throw an error naming the supported ones', () => {
-  assert.throws(() => parseStorageSpec('foo:bar'), /unknown storage scheme "foo:".*supported: memory:, file:<path>/);
-  assert.throws(() => parseStorageSpec('postgres://u:secret@localhost/db'), (err: unknown) => {
-    assert.ok(err instanceof Error);
-    assert.match(err.message, /postgres engine is not supported yet; supported: memory:/);
-    assert.doesNotMatch(err.message, /secret/, 'the URL (and its password) is not echoed');
-    return true;
-  });
+test('postgres:// and postgresql:// URLs pick the postgres engine; messages never show the password', () => {
+  assert.deepEqual(parseStorageSpec('postgres://u:secret@localhost:5432/db'), { engine: 'postgres', url: 'postgres://u:secret@localhost:5432/db', display: 'postgres://u:***@localhost:5432/db' });
+  assert.equal(parseStorageSpec('postgresql://db.example/fjord?schema=c1').engine, 'postgres');
+  assert.equal(parseStorageSpec('POSTGRES://h/d').engine, 'postgres');
+  assert.equal(createStorage('postgres://u:secret@localhost/db', DEFAULT_STORAGE_OPTIONS).kind, 'postgres');
+  for (const bad of ['postgres:u:secret@host/db', 'postgres://u:secret@host/db?schema=a;drop', 'postgres://u:secret@[bad/db']) {
+    assert.throws(() => parseStorageSpec(bad), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.doesNotMatch(err.message, /secret/, `${bad}: the password is not echoed`);
+      return true;
+    });
+  }
+});
+
+test('unknown schemes throw an error naming the supported ones', () => {
+  assert.throws(() => parseStorageSpec('foo:bar'), /unknown storage scheme "foo:".*supported: memory:, file:<path>.*postgres:\/\//);
   assert.throws(() => parseStorageSpec('memory:/x'), /memory: takes no path/);
   assert.throws(() => parseStorageSpec('file:'), /file: needs a path/);
   assert.throws(() => parseStorageSpec(''), /empty/);
