@@ -13,7 +13,7 @@
 // whose first segment has a colon (`a:b`) must be written `./a:b` or `file:a:b`.
 import { DataDirError, FileStorage } from './file/index.js';
 import { MemoryStorage } from './memory.js';
-import { PostgresStorage, parsePgUrl, redactUrl } from './postgres/index.js';
+import { PostgresStorage, parsePgUrl } from './postgres/index.js';
 import type { Storage, StorageLogger, StorageOptions } from './types.js';
 
 /** A data dir the file engine refuses at open (not Fjord's, locked, newer format, unwritable…): one line with the fix. */
@@ -47,7 +47,7 @@ export function parseStorageSpec(spec: string): StorageSpec {
     return { engine: 'file', path };
   }
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    if (!rest.startsWith('//')) throw new Error(`storage "${redactUrl(spec)}": a postgres URL starts ${scheme}://`);
+    if (!rest.startsWith('//')) throw new Error(`storage: a postgres URL starts ${scheme}://, e.g. ${scheme}://user:password@host:5432/database (the setting is not shown: it may hold a password)`);
     return { engine: 'postgres', url: spec, display: parsePgUrl(spec).display };
   }
   // Only the scheme is echoed: the rest of a URL may carry a password.

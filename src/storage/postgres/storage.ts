@@ -48,7 +48,8 @@ export function parsePgUrl(spec: string): PgTarget {
   try {
     url = new URL(spec);
   } catch {
-    throw new Error(`storage: not a valid postgres URL (${redactUrl(spec)}); expected postgres://user:password@host:port/database`);
+    // Not echoed, not even redacted: a URL that does not parse may not be redacted right either.
+    throw new Error('storage: not a valid postgres URL; expected postgres://user:password@host:port/database (the setting is not shown: it may hold a password)');
   }
   const schema = url.searchParams.get('schema') ?? undefined;
   url.searchParams.delete('schema');
@@ -77,6 +78,8 @@ export class PostgresStorage implements Storage, PartitionHost {
   private readonly internal = new Map<string, Promise<PgPartitionLog>>();
   private queue: AppendJob[] = [];
   private committing = false;
+  private transactions = 0;
+  private appendsCommitted = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   readonly perPartitionCache: number;
@@ -90,6 +93,11 @@ export class PostgresStorage implements Storage, PartitionHost {
     this.target = parsePgUrl(spec);
     this.cacheLimit = options.tailCacheBytes ?? DEFAULT_CACHE_BUDGET;
     this.perPartitionCache = Math.min(CACHE_PER_PARTITION, this.cacheLimit);
+  }
+
+  /** Append transactions committed and the appends they held (group commit: fewer transactions than appends). */
+  stats(): { transactions: number; appends: number } {
+    return { transactions: this.transactions, appends: this.appendsCommitted };
   }
 
   get clusterId(): string {
@@ -320,6 +328,8 @@ export class PostgresStorage implements Storage, PartitionHost {
           break;
         }
         if (refused.size === 0) {
+          this.transactions++;
+          this.appendsCommitted += group.length;
           for (const j of group) j.log.committed(j);
           break;
         }
