@@ -70,9 +70,10 @@ test('a bad flag exits 2 with a hint; a busy port exits 1 with a clear message',
   blocker.close();
   assert.equal(busy.code, 1);
   assert.match(busy.out, /already in use/);
-  const planned = await run(['--data-dir', 'postgres://fjord:hunter2@db.example/fjord', '--port', '0']);
+  // A database that is not there (nothing listens on port 1): one line naming it, without the password.
+  const planned = await run(['--storage', 'postgres://fjord:hunter2@127.0.0.1:1/fjord', '--port', '0']);
   assert.equal(planned.code, 1);
-  assert.match(planned.out, /postgres engine is not supported yet; supported: memory:, file:<path>/);
+  assert.match(planned.out, /could not start: cannot connect to postgres:\/\/fjord:\*\*\*@127\.0\.0\.1:1\/fjord/);
   assert.doesNotMatch(planned.out, /hunter2/, 'a URL password is never echoed');
   assert.doesNotMatch(planned.out, /\n\s+at /, 'one line, no stack trace');
 });
