@@ -10,16 +10,23 @@
 // module proxy, Maven Central, apt for kcat). Every client gets a fresh broker (file storage in a
 // temporary directory); logs of every scenario and broker are kept in .cache/conformance/logs/.
 //
+// Security scenarios (a Scenario with `secure`) run each against a broker of their own with four
+// listeners — PLAINTEXT (setup), SASL_SSL, SASL_PLAINTEXT and SSL with ssl.client.auth=required —
+// certificates made in the run by openssl, SCRAM users from --add-scram, OAUTHBEARER checked against
+// a JWKS file of a key made in the run, and the ACL authorizer on; what a program needs to connect
+// comes in environment variables (see `startSecureFjord`).
+//
 // Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note]
 //   --only / --skip take client names or client/scenario ids (prefix match).
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, chmodSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
+import { hasOpenssl, makeCa } from '../tls-certs.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -250,6 +257,10 @@ interface Scenario {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   input?: string;
+  /** Runs against a broker of its own with the security listeners (`startSecureFjord`), plus these server args. */
+  secure?: string[];
+  /** After a secure scenario passed: a problem found in the broker's log, or null. */
+  brokerCheck?: (log: string) => string | null;
 }
 
 interface Client {
@@ -269,6 +280,13 @@ const nodeScript = (file: string) => ['node', join(HERE, 'node', file)];
 const goBin = (prog: string) => join(CACHE, 'go', 'bin', prog);
 const goScenarios = (prog: string, names: string[], timeoutMs = 90_000): Scenario[] => names.map((name) => ({ name, cmd: [goBin(prog), name, '{bootstrap}', '{topic}'], timeoutMs }));
 const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'];
+/**
+ * Server args of a security scenario's own broker. Wrong-password scenarios raise the per-address
+ * failure limit: librdkafka and others retry at once, and the penalty past the limit (tested in
+ * test/broker/sasl.test.ts) would slow the good client that follows from the same address.
+ */
+const secureArgs = (name: string): string[] => (name.endsWith('wrong-password') ? ['--sasl-failed-authentication-limit', '1000'] : []);
+
 
 async function goBuild(prog: string): Promise<void> {
   mkdirSync(join(CACHE, 'go', 'bin'), { recursive: true });
@@ -304,12 +322,15 @@ const clients: Client[] = [
   {
     name: 'kcat',
     setup: ['kcat'],
-    scenarios: ['produce-consume', 'metadata', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [...nodeScript('kcat.mjs'), name, '{bootstrap}', '{topic}'] })),
+    scenarios: ['produce-consume', 'metadata', 'consumer-group', ...CODECS.map((c) => `compression-${c}`)].map((name): Scenario => ({ name, cmd: [...nodeScript('kcat.mjs'), name, '{bootstrap}', '{topic}'] }))
+      .concat(['sasl-ssl-scram-sha-512', 'sasl-ssl-oauthbearer-oidc', 'sasl-wrong-password'].map((name) => ({ name, cmd: [...nodeScript('kcat.mjs'), name, '{bootstrap}', '{topic}'], secure: secureArgs(name) })))
+      .concat([{ name: 'sasl-ssl-oauthbearer-unsecured', cmd: [...nodeScript('kcat.mjs'), 'sasl-ssl-oauthbearer-unsecured', '{bootstrap}', '{topic}'], secure: ['--sasl-oauthbearer-unsecured-jwt'] }]),
   },
   {
     name: 'confluent-kafka-python',
     setup: ['python'],
-    scenarios: ['produce-delivery-reports', 'consumer-group-earliest', 'admin', 'transactions', ...CODECS.map((c) => `compression-${c}`)].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'] })),
+    scenarios: ['produce-delivery-reports', 'consumer-group-earliest', 'admin', 'transactions', ...CODECS.map((c) => `compression-${c}`)].map((name): Scenario => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'] }))
+      .concat(['sasl-ssl-scram-sha-512', 'sasl-ssl-oauthbearer', 'sasl-wrong-password'].map((name) => ({ name, cmd: [PY, join(HERE, 'python', 'confluent.py'), name, '{bootstrap}', '{topic}'], secure: secureArgs(name) }))),
   },
   {
     name: 'kafka-python',
@@ -441,9 +462,14 @@ const selected = (id: string) => (!only || only.some((o) => matches(id, o))) && 
 interface Fjord { server: ServerProcess; bootstrap: string; dataDir: string; stop(): Promise<void> }
 
 async function startFjord(client: string, extra: string[] = []): Promise<Fjord> {
-  const dataDir = mkdtempSync(join(tmpdir(), `fjord-conformance-${client}-`));
-  const server = await startServerProcess(['--host', '127.0.0.1,::1', '--advertised-host', 'localhost', '--data-dir', dataDir,
+  return startFjordWith(client, ['--host', '127.0.0.1,::1', '--advertised-host', 'localhost', '--data-dir', '{dataDir}',
     '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...extra]);
+}
+
+/** Starts `fjord server` with these args (`{dataDir}`: a fresh temporary directory); the log is kept as `<name>--broker.log`. */
+async function startFjordWith(name: string, args: string[]): Promise<Fjord> {
+  const dataDir = mkdtempSync(join(tmpdir(), `fjord-conformance-${name.replace(/[^a-zA-Z0-9._-]/g, '-')}-`));
+  const server = await startServerProcess(args.map((a) => a.replaceAll('{dataDir}', dataDir)));
   return {
     server, dataDir, bootstrap: `localhost:${server.port}`,
     async stop() {
@@ -453,9 +479,91 @@ async function startFjord(client: string, extra: string[] = []): Promise<Fjord> 
         await server.exited;
         clearTimeout(t);
       }
-      writeFileSync(join(LOGS, `${client}--broker.log`), server.output());
+      writeFileSync(join(LOGS, `${name}--broker.log`), server.output());
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The users every secure broker has (SCRAM-SHA-256 and -512 each); admin is a super user. */
+export const SECURE_USERS = { alice: 'alice-secret', admin: 'admin-secret' } as const;
+const MTLS_SUBJECT = '/O=Fjord Conformance/CN=mtls-client';
+const JWT_ISSUER = 'https://issuer.conformance.test';
+const JWT_AUDIENCE = 'fjord';
+
+interface SecureMaterial { dir: string; env: NodeJS.ProcessEnv; serverArgs: string[] }
+/** Signed tokens must name this issuer and audience; not asked of unsecured tokens (librdkafka's carry neither, and Kafka's unsecured validator does not check them). */
+const CLAIM_ARGS = ['--sasl-oauthbearer-expected-issuer', JWT_ISSUER, '--sasl-oauthbearer-expected-audience', JWT_AUDIENCE];
+let secureMaterial: SecureMaterial | null = null;
+
+/** Certificates, the OAUTHBEARER key and JWKS: made once per run (openssl and node:crypto). */
+function secureSetup(): SecureMaterial {
+  if (secureMaterial) return secureMaterial;
+  if (!hasOpenssl()) throw new Error('openssl is not installed (the security scenarios make their certificates with it)');
+  const dir = mkdtempSync(join(tmpdir(), 'fjord-conformance-tls-'));
+  const ca = makeCa(dir, '/CN=Fjord Conformance CA');
+  const server = ca.issue('server', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
+  const client = ca.issue('mtls-client', MTLS_SUBJECT);
+  // A second client certificate from a CA the broker does not trust.
+  const rogue = makeCa(mkdtempSync(join(tmpdir(), 'fjord-conformance-rogue-')), '/CN=Rogue CA').issue('rogue', '/CN=rogue');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwks = join(dir, 'jwks.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'conformance-1', use: 'sig', alg: 'ES256' }] }));
+  const jwtKey = join(dir, 'jwt-signing.key');
+  writeFileSync(jwtKey, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  const users = Object.entries(SECURE_USERS).flatMap(([name, password]) => ['SCRAM-SHA-256', 'SCRAM-SHA-512'].map((m) => `${m}=[name=${name},password=${password}]`)).join(';');
+  secureMaterial = {
+    dir,
+    env: {
+      FJORD_CA: ca.caFile,
+      FJORD_CLIENT_CERT: client.certFile, FJORD_CLIENT_KEY: client.keyFile, FJORD_CLIENT_BUNDLE: client.bundleFile,
+      FJORD_ROGUE_CERT: rogue.certFile, FJORD_ROGUE_KEY: rogue.keyFile,
+      FJORD_MTLS_PRINCIPAL: 'User:mtls-client',
+      FJORD_USER: 'alice', FJORD_PASSWORD: SECURE_USERS.alice, FJORD_ADMIN_USER: 'admin', FJORD_ADMIN_PASSWORD: SECURE_USERS.admin,
+      FJORD_JWT_KEY: jwtKey, FJORD_JWT_KID: 'conformance-1', FJORD_JWT_ISSUER: JWT_ISSUER, FJORD_JWT_AUDIENCE: JWT_AUDIENCE,
+    },
+    serverArgs: [
+      '--listeners', 'PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
+      '--ssl-keystore-location', server.bundleFile, '--ssl-truststore-location', ca.caFile,
+      '--listener-ssl', 'listener.name.ssl.ssl.client.auth=required',
+      '--ssl-principal-mapping-rules', 'RULE:^CN=([^,]+),O=Fjord Conformance$/$1/,DEFAULT',
+      '--sasl-enabled-mechanisms', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+      '--add-scram', users,
+      '--sasl-oauthbearer-jwks-endpoint-url', pathToFileURL(jwks).href,
+      '--authorizer-class-name', 'fjord', '--super-users', 'User:admin', '--allow-everyone-if-no-acl-found', 'true',
+    ],
+  };
+  return secureMaterial;
+}
+
+/** A signed OAUTHBEARER token (ES256, the run's key) for `sub`, valid for `seconds`. */
+function mintToken(sub: string, seconds = 900): string {
+  const m = secureSetup();
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const head = `${b64({ alg: 'ES256', typ: 'JWT', kid: m.env.FJORD_JWT_KID })}.${b64({ sub, iss: JWT_ISSUER, aud: JWT_AUDIENCE, iat: now, exp: now + seconds })}`;
+  const sig = sign('sha256', Buffer.from(head), { key: readFileSync(m.env.FJORD_JWT_KEY!), dsaEncoding: 'ieee-p1363' });
+  return `${head}.${sig.toString('base64url')}`;
+}
+
+/**
+ * A broker with the security listeners for one scenario. The scenario gets, besides `{bootstrap}`
+ * (the PLAINTEXT listener, loopback, for setup), FJORD_SASL_SSL, FJORD_SASL_PLAINTEXT and FJORD_SSL
+ * (host:port of each), the CA and client certificate files, the SCRAM users (FJORD_USER /
+ * FJORD_PASSWORD; FJORD_ADMIN_* is a super user), FJORD_OAUTH_TOKEN (a signed token for alice) and
+ * the signing key (FJORD_JWT_*) for programs that mint their own.
+ */
+async function startSecureFjord(client: string, scenario: string, extra: string[]): Promise<Fjord & { env: NodeJS.ProcessEnv }> {
+  const m = secureSetup();
+  const claims = extra.includes('--sasl-oauthbearer-unsecured-jwt') ? [] : CLAIM_ARGS;
+  const fjord = await startFjordWith(`${client}--${scenario}`, ['--data-dir', '{dataDir}', '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...m.serverArgs, ...claims, ...extra]);
+  const ports: Record<string, string> = {};
+  for (const match of fjord.server.output().matchAll(/(\w+) \((\w+)\) on [^,;]*? port (\d+)/g)) ports[match[1]!] = `127.0.0.1:${match[3]}`;
+  for (const name of ['PLAINTEXT', 'SASL_SSL', 'SASL_PLAINTEXT', 'SSL']) if (!ports[name]) throw new Error(`the secure broker did not report its ${name} listener: ${lastLines(fjord.server.output(), 2)}`);
+  return {
+    ...fjord,
+    bootstrap: ports.PLAINTEXT!,
+    env: { ...m.env, FJORD_SASL_SSL: ports.SASL_SSL, FJORD_SASL_PLAINTEXT: ports.SASL_PLAINTEXT, FJORD_SSL: ports.SSL, FJORD_OAUTH_TOKEN: mintToken('alice') },
   };
 }
 
@@ -479,6 +587,22 @@ function printTable(): void {
   process.stdout.write(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${shown.map(line).join('\n')}\n`);
 }
 
+/** Runs one scenario program against `fjord` and records it; true when it passed. */
+async function runScenario(c: Client, s: Scenario, fjord: Fjord, env: NodeJS.ProcessEnv): Promise<void> {
+  const topic = `conf-${c.name}-${s.name}`.replace(/[^a-zA-Z0-9._-]/g, '-');
+  const sub = (a: string) => a.replaceAll('{bootstrap}', fjord.bootstrap).replaceAll('{topic}', topic);
+  const [cmd, ...args] = s.cmd.map(sub);
+  const r = await run(cmd!, args, { cwd: s.cwd, env: { FJORD_BOOTSTRAP: fjord.bootstrap, ...env, ...s.env }, timeoutMs: s.timeoutMs ?? 90_000, input: s.input, log: join(LOGS, `${c.name}--${s.name}.log`) });
+  const skipLine = /^SKIP: (.*)$/m.exec(r.out);
+  if (r.code === 3 && skipLine) { record(c.name, s.name, 'skip', r.ms, skipLine[1]!); return; }
+  const failLine = /^FAIL: (.*)$/m.exec(r.out);
+  const ran = r.code === 0 && !r.timedOut;
+  const brokerProblem = ran && s.brokerCheck ? s.brokerCheck(fjord.server.output()) : null;
+  const ok = ran && brokerProblem === null;
+  record(c.name, s.name, ok, r.ms, ok ? '' : brokerProblem !== null ? `broker log: ${brokerProblem}` : r.timedOut ? `timed out after ${s.timeoutMs ?? 90_000} ms: ${lastLines(r.out)}` : failLine?.[1] ?? lastLines(r.out, 2));
+  if (fjord.server.child.exitCode !== null) throw new Error(`the broker exited during ${c.name}/${s.name}: ${lastLines(fjord.server.output(), 3)}`);
+}
+
 async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   if (process.argv.includes('--list')) {
@@ -499,25 +623,29 @@ async function main(): Promise<void> {
       for (const s of scenarios) record(c.name, s.name, 'skip', 0, reason);
       continue;
     }
-    const fjord = await startFjord(c.name, c.serverArgs);
-    try {
-      if (c.suite) { await c.suite(fjord.bootstrap, fjord); continue; }
-      for (const s of scenarios) {
-        const topic = `conf-${c.name}-${s.name}`.replace(/[^a-zA-Z0-9._-]/g, '-');
-        const sub = (a: string) => a.replaceAll('{bootstrap}', fjord.bootstrap).replaceAll('{topic}', topic);
-        const [cmd, ...args] = s.cmd.map(sub);
-        const r = await run(cmd!, args, { cwd: s.cwd, env: { FJORD_BOOTSTRAP: fjord.bootstrap, ...s.env }, timeoutMs: s.timeoutMs ?? 90_000, input: s.input, log: join(LOGS, `${c.name}--${s.name}.log`) });
-        const ok = r.code === 0 && !r.timedOut;
-        const skipLine = /^SKIP: (.*)$/m.exec(r.out);
-        if (r.code === 3 && skipLine) { record(c.name, s.name, 'skip', r.ms, skipLine[1]!); continue; }
-        const failLine = /^FAIL: (.*)$/m.exec(r.out);
-        record(c.name, s.name, ok, r.ms, ok ? '' : r.timedOut ? `timed out after ${s.timeoutMs ?? 90_000} ms: ${lastLines(r.out)}` : failLine?.[1] ?? lastLines(r.out, 2));
-        if (fjord.server.child.exitCode !== null) throw new Error(`the broker exited during ${c.name}/${s.name}: ${lastLines(fjord.server.output(), 3)}`);
+    const plain = scenarios.filter((s) => !s.secure);
+    if (c.suite || plain.length > 0) {
+      const fjord = await startFjord(c.name, c.serverArgs);
+      try {
+        if (c.suite) await c.suite(fjord.bootstrap, fjord);
+        else for (const s of plain) await runScenario(c, s, fjord, {});
+      } catch (err) {
+        record(c.name, '(run)', false, 0, (err as Error).message);
+      } finally {
+        await fjord.stop();
       }
-    } catch (err) {
-      record(c.name, '(run)', false, 0, (err as Error).message);
-    } finally {
-      await fjord.stop();
+    }
+    for (const s of scenarios.filter((x) => x.secure)) {
+      let fjord: (Fjord & { env: NodeJS.ProcessEnv }) | undefined;
+      try {
+        fjord = await startSecureFjord(c.name, s.name, s.secure!);
+        await runScenario(c, s, fjord, fjord.env);
+      } catch (err) {
+        const recorded = results.some((r) => r.client === c.name && r.scenario === s.name);
+        record(c.name, recorded ? `${s.name} (run)` : s.name, false, 0, (err as Error).message);
+      } finally {
+        await fjord?.stop();
+      }
     }
   }
   // Allowlisted scenarios that were selected but never ran count as failures.

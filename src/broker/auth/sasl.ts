@@ -278,8 +278,10 @@ export class SaslSession {
           if (this.authenticatedAs !== null && principal !== this.authenticatedAs) {
             throw new AuthenticationFailure(`Cannot change principals during re-authentication from ${this.authenticatedAs} to ${principal}`);
           }
+          const reauthenticated = this.authenticatedAs !== null;
           this.authenticatedAs = principal;
           this.conn.principal = principal;
+          this.auth.logger.debug(`${reauthenticated ? 're-authenticated' : 'authenticated'} ${principal} with SASL ${this.mechanism} from ${host} on connection ${this.conn.id}`);
           this.phase = 'authenticated';
           this.current = null;
           const reauthMs = this.auth.config.connectionsMaxReauthMs;

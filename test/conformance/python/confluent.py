@@ -1,8 +1,12 @@
 """confluent-kafka (Python, librdkafka): producer with delivery reports; consumer with group.id and
-auto.offset.reset=earliest; AdminClient; every codec; a transactional consume-transform-produce loop."""
+auto.offset.reset=earliest; AdminClient; every codec; a transactional consume-transform-produce loop.
+Security (each on a broker of its own, see run.ts startSecureFjord): SASL_SSL with SCRAM-SHA-512,
+SASL_SSL with OAUTHBEARER (an oauth_cb handing librdkafka a signed ES256 JWT the broker checks
+against its JWKS file), a wrong password."""
+import os
 import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient, NewTopic, ConfigResource
 
@@ -42,8 +46,8 @@ def produce(bootstrap, topic, records, **conf):
             fail(f"delivery report offsets on partition {part} are not increasing")
 
 
-def consume(bootstrap, topic, records, group):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": True})
+def consume(bootstrap, topic, records, group, **conf):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": True, **conf})
     c.subscribe([topic])
     e = Expect(records)
     import time
@@ -86,7 +90,7 @@ def consumer_group_earliest(bootstrap, topic):
 def admin(bootstrap, topic):
     a = AdminClient({"bootstrap.servers": bootstrap})
     a.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1, config={"retention.ms": "3600000"})])[topic].result(20)
-    md = a.list_topics(timeout=10)
+    md = a.list_topics(timeout=5)
     if topic not in md.topics or len(md.topics[topic].partitions) != 2:
         fail("created topic not listed with 2 partitions")
     res = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
@@ -164,7 +168,60 @@ def codec(name):
     return run
 
 
+def scram(password=None):
+    return {"security.protocol": "SASL_SSL", "ssl.ca.location": os.environ["FJORD_CA"], "sasl.mechanisms": "SCRAM-SHA-512",
+            "sasl.username": os.environ["FJORD_USER"], "sasl.password": password or os.environ["FJORD_PASSWORD"]}
+
+
+def secure_round_trip(topic, conf, n=300):
+    """Produce (delivery reports) and consume back in a group, both over the SASL_SSL listener."""
+    broker = os.environ["FJORD_SASL_SSL"]
+    records = make_records(n, topic)
+    produce(broker, topic, records, **conf)
+    consume(broker, topic, records, topic + "-g", **conf)
+
+
+def oauthbearer():
+    calls = []
+
+    def token(_config):
+        # The token run.ts signed for alice (issuer, audience, kid as the broker expects); librdkafka
+        # refreshes before expiry by calling back.
+        calls.append(1)
+        return os.environ["FJORD_OAUTH_TOKEN"], time.time() + 600, os.environ["FJORD_USER"], {}
+
+    return calls, {"security.protocol": "SASL_SSL", "ssl.ca.location": os.environ["FJORD_CA"], "sasl.mechanisms": "OAUTHBEARER", "oauth_cb": token}
+
+
+def sasl_ssl_oauthbearer(_bootstrap, topic):
+    calls, conf = oauthbearer()
+    secure_round_trip(topic, conf)
+    if not calls:
+        fail("oauth_cb was never called")
+
+
+def sasl_wrong_password(_bootstrap, topic):
+    errors = []
+    a = AdminClient({"bootstrap.servers": os.environ["FJORD_SASL_SSL"], **scram("not-the-password"), "error_cb": errors.append})
+    started = time.time()
+    try:
+        a.list_topics(timeout=5)
+        fail("list_topics with a wrong password succeeded")
+    except KafkaException:
+        pass
+    a.poll(1)  # serves error_cb
+    if not any(e.code() == KafkaError._AUTHENTICATION for e in errors):
+        fail(f"no authentication error reported (errors: {[str(e) for e in errors][:2]})")
+    if time.time() - started > 20:
+        fail("took over 20 s to report the failure")
+    # The broker keeps serving: the right password works.
+    secure_round_trip(topic, scram(), 50)
+
+
 main({
+    "sasl-ssl-scram-sha-512": lambda _b, topic: secure_round_trip(topic, scram()),
+    "sasl-ssl-oauthbearer": sasl_ssl_oauthbearer,
+    "sasl-wrong-password": sasl_wrong_password,
     "produce-delivery-reports": produce_delivery_reports,
     "consumer-group-earliest": consumer_group_earliest,
     "admin": admin,
