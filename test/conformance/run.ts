@@ -299,7 +299,23 @@ function javaScenarios(short: keyof typeof JAVA_CLIENTS): Scenario[] {
     name,
     get cmd() { return ['java', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp(), 'Conformance', name, '{bootstrap}', '{topic}']; },
     timeoutMs: 120_000,
-  }));
+  } as Scenario)).concat(['sasl-ssl-scram-sha-256', 'sasl-ssl-scram-sha-512', 'mtls-acl', 'reauth-scram', 'sasl-wrong-password'].map((name): Scenario => ({
+    name,
+    get cmd() { return ['java', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp(), 'Security', name, '{bootstrap}', '{topic}']; },
+    timeoutMs: 120_000,
+    // KIP-368: 1.5 s sessions; the broker logs each re-authentication at DEBUG.
+    secure: name === 'reauth-scram' ? ['--connections-max-reauth-ms', '1500', '--log-level', 'debug'] : secureArgs(name),
+    brokerCheck: name === 'reauth-scram' ? reauthenticated(3) : undefined,
+  })));
+}
+
+/** The broker's log shows at least `n` re-authentications (of any connection), none refused. */
+function reauthenticated(n: number): (log: string) => string | null {
+  return (log) => {
+    const count = log.split('\n').filter((l) => l.includes(' re-authenticated User:')).length;
+    if (count < n) return `${count} re-authentications logged, want at least ${n}`;
+    return /failed SASL|expired \(connections.max.reauth.ms\)/.test(log) ? 'a failed authentication or an expired session was logged' : null;
+  };
 }
 
 const clients: Client[] = [
