@@ -280,6 +280,7 @@ const nodeScript = (file: string) => ['node', join(HERE, 'node', file)];
 const goBin = (prog: string) => join(CACHE, 'go', 'bin', prog);
 const goScenarios = (prog: string, names: string[], timeoutMs = 90_000): Scenario[] => names.map((name) => ({ name, cmd: [goBin(prog), name, '{bootstrap}', '{topic}'], timeoutMs }));
 const CODECS = ['gzip', 'snappy', 'lz4', 'zstd'];
+const goSecure = (prog: string, names: string[]): Scenario[] => goScenarios(prog, names).map((s) => ({ ...s, secure: secureArgs(s.name) }));
 /**
  * Server args of a security scenario's own broker. Wrong-password scenarios raise the per-address
  * failure limit: librdkafka and others retry at once, and the penalty past the limit (tested in
@@ -357,7 +358,15 @@ const clients: Client[] = [
     name: 'sarama',
     setup: ['go'],
     build: () => goBuild('sarama'),
-    scenarios: goScenarios('sarama', ['sync-producer-waitforall', 'partition-consumer-newest', 'consumer-group', 'transactions', ...CODECS.map((c) => `compression-${c}`)]),
+    scenarios: [...goScenarios('sarama', ['sync-producer-waitforall', 'partition-consumer-newest', 'consumer-group', 'transactions', ...CODECS.map((c) => `compression-${c}`)]),
+      ...goSecure('sarama', ['sasl-ssl-scram-sha-256', 'sasl-ssl-scram-sha-512', 'sasl-plaintext-scram-sha-256', 'sasl-wrong-password'])],
+  },
+  {
+    // franz-go's own test suite is the franz-go-kgo client below (PLAINTEXT); this is SASL.
+    name: 'franz-go',
+    setup: ['go'],
+    build: () => goBuild('franz'),
+    scenarios: goSecure('franz', ['sasl-ssl-scram-sha-256', 'sasl-ssl-scram-sha-512', 'sasl-plaintext-scram-sha-256', 'sasl-plaintext-scram-sha-512', 'sasl-wrong-password']),
   },
   {
     name: 'sarama-0.10.2',

@@ -1,11 +1,17 @@
 // IBM/sarama (current release, default protocol version): SyncProducer with WaitForAll, a random
 // partitioner and Return.Successes; a consumer that lists a topic's partitions and consumes each
 // from OffsetNewest; a consumer group; every codec; a transactional producer (Producer.Transaction.ID)
-// with AddOffsetsToTxn, commit and abort, read back by a ReadCommitted consumer.
+// with AddOffsetsToTxn, commit and abort, read back by a ReadCommitted consumer. Security (each on
+// a broker of its own, see run.ts startSecureFjord): SCRAM-SHA-256/512 over SASL_SSL and
+// SASL_PLAINTEXT (SCRAM client: scram.go), a wrong password.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +58,11 @@ func produce(a check.Args, c *sarama.Config, records []check.Record) map[int32]i
 
 // consumeAll reads every partition from the oldest offset until every record was seen.
 func consumeAll(a check.Args, records []check.Record, start int64) {
-	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, config())
+	consumeAllWith(a, config(), records, start)
+}
+
+func consumeAllWith(a check.Args, c *sarama.Config, records []check.Record, start int64) {
+	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, c)
 	check.Must(err, "NewConsumer")
 	defer consumer.Close()
 	parts, err := consumer.Partitions(a.Topic)
@@ -191,8 +201,63 @@ func transactions(a check.Args) {
 	pom.AsyncClose()
 }
 
+// scramConfig authenticates with SCRAM as FJORD_USER, over TLS or not.
+func scramConfig(mechanism sarama.SASLMechanism, useTLS bool, password string) *sarama.Config {
+	c := config()
+	c.Net.SASL.Enable = true
+	c.Net.SASL.Handshake = true
+	c.Net.SASL.Mechanism = mechanism
+	c.Net.SASL.User = check.Env("FJORD_USER")
+	c.Net.SASL.Password = password
+	c.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient {
+		if mechanism == sarama.SASLTypeSCRAMSHA512 {
+			return &scramClient{newHash: sha512.New}
+		}
+		return &scramClient{newHash: sha256.New}
+	}
+	c.Net.TLS.Enable = useTLS
+	if useTLS {
+		c.Net.TLS.Config = check.TLSConfig()
+	}
+	return c
+}
+
+// secure produces (auto-creating the topic) and consumes back over a SASL listener.
+func secure(mechanism sarama.SASLMechanism, useTLS bool) func(check.Args) {
+	return func(a check.Args) {
+		a.Bootstrap = check.Listener(useTLS)
+		c := scramConfig(mechanism, useTLS, check.Env("FJORD_PASSWORD"))
+		records := check.Records(300, a.Topic)
+		produce(a, c, records)
+		consumeAllWith(a, c, records, sarama.OffsetOldest)
+	}
+}
+
+// wrongPassword: NewClient reports SASL_AUTHENTICATION_FAILED; then the right password works.
+func wrongPassword(a check.Args) {
+	c := scramConfig(sarama.SASLTypeSCRAMSHA512, true, "not-the-password")
+	c.Metadata.Retry.Max = 1
+	started := time.Now()
+	client, err := sarama.NewClient([]string{check.Listener(true)}, c)
+	if err == nil {
+		client.Close()
+		check.Fail("NewClient with a wrong password succeeded")
+	}
+	if !errors.Is(err, sarama.ErrSASLAuthenticationFailed) && !strings.Contains(err.Error(), "SASL Authentication failed") {
+		check.Fail("want an authentication failure, got: %v", err)
+	}
+	if time.Since(started) > 20*time.Second {
+		check.Fail("the failure took %v", time.Since(started))
+	}
+	secure(sarama.SASLTypeSCRAMSHA512, true)(a)
+}
+
 func main() {
 	check.Main(map[string]func(check.Args){
+		"sasl-ssl-scram-sha-256":       secure(sarama.SASLTypeSCRAMSHA256, true),
+		"sasl-ssl-scram-sha-512":       secure(sarama.SASLTypeSCRAMSHA512, true),
+		"sasl-plaintext-scram-sha-256": secure(sarama.SASLTypeSCRAMSHA256, false),
+		"sasl-wrong-password":          wrongPassword,
 		"sync-producer-waitforall": func(a check.Args) {
 			createTopic(a, 3)
 			records := check.Records(600, a.Topic)
