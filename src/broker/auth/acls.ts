@@ -275,3 +275,25 @@ export interface AuthorizeContext {
 export function authorize(ctx: AuthorizeContext, op: Operation, type: AuthorizedResource, name: string = CLUSTER_NAME): boolean {
   return ctx.services.acls.authorize(ctx.principal, ctx.clientHost, op, type, name);
 }
+
+/**
+ * The operations Kafka reports in an authorizedOperations field per resource type (its
+ * AclEntry.supportedOperations): ALL is never reported, only what it grants.
+ */
+export const SUPPORTED_OPERATIONS: Readonly<Record<AuthorizedResource, readonly Operation[]>> = {
+  TOPIC: ['READ', 'WRITE', 'CREATE', 'DESCRIBE', 'DELETE', 'ALTER', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS'],
+  GROUP: ['READ', 'DESCRIBE', 'DELETE'],
+  CLUSTER: ['CREATE', 'CLUSTER_ACTION', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS', 'IDEMPOTENT_WRITE', 'ALTER', 'DESCRIBE'],
+  TRANSACTIONAL_ID: ['DESCRIBE', 'WRITE'],
+};
+
+/**
+ * An authorizedOperations bit field as Kafka computes it: bit `code` set for each supported
+ * operation of the resource type the principal is allowed (implied ones included: READ allows
+ * DESCRIBE). Without an authorizer, every supported operation.
+ */
+export function authorizedOperations(ctx: AuthorizeContext, type: AuthorizedResource, name: string = CLUSTER_NAME): number {
+  let bits = 0;
+  for (const op of SUPPORTED_OPERATIONS[type]) if (authorize(ctx, op, type, name)) bits |= 1 << AclOperation[op];
+  return bits;
+}

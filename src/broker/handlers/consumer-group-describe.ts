@@ -3,15 +3,12 @@
 // group and assignment epochs, the assignor in use, and per member its epoch, subscription, current
 // and target assignment (topic id and name). A classic group or an unknown id answers
 // GROUP_ID_NOT_FOUND (admin clients then fall back to DescribeGroups). includeAuthorizedOperations:
-// with no authorizer every group operation (READ, DELETE, DESCRIBE) is allowed.
+// the group operations (READ, DESCRIBE, DELETE) the principal is allowed (all three without an authorizer).
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseDescribedGroup } from '../../protocol/generated/types.js';
-import { authorize } from '../auth/acls.js';
+import { authorize, authorizedOperations } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
-
-/** AclOperation codes READ (3), DELETE (6), DESCRIBE (8) as a bit field. */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 export const consumerGroupDescribeHandler = defineHandler({
   apiKey: ApiKey.ConsumerGroupDescribe,
@@ -25,7 +22,7 @@ export const consumerGroupDescribeHandler = defineHandler({
         assignorName: '', members: [], authorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       } : {
         ...g,
-        authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+        authorizedOperations: req.includeAuthorizedOperations && g.errorCode === ErrorCode.NONE ? authorizedOperations(ctx, 'GROUP', g.groupId) : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       })),
     };
   },

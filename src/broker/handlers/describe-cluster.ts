@@ -1,10 +1,11 @@
-// DescribeCluster v0–1: this one broker, which is also the controller.
+// DescribeCluster v0–1: this one broker, which is also the controller. Everyone may ask (as in
+// Kafka); includeClusterAuthorizedOperations gets the cluster operations the principal is allowed,
+// 0 without DESCRIBE on the cluster.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeClusterResponse } from '../../protocol/generated/types.js';
+import { authorize, authorizedOperations } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
-
-/** Kafka's "authorized operations not requested" value (no authorizer here). */
 
 export const describeClusterHandler = defineHandler({
   apiKey: ApiKey.DescribeCluster,
@@ -19,11 +20,13 @@ export const describeClusterHandler = defineHandler({
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       };
     }
+    const clusterAuthorizedOperations = !req.includeClusterAuthorizedOperations ? AUTHORIZED_OPERATIONS_NOT_REQUESTED
+      : authorize(ctx, 'DESCRIBE', 'CLUSTER') ? authorizedOperations(ctx, 'CLUSTER') : 0;
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
       clusterId: services.node.clusterId, controllerId: services.node.nodeId,
       brokers: [{ brokerId: services.node.nodeId, host: ctx.connection.listener.advertisedHost, port: ctx.connection.listener.advertisedPort, rack: null }],
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations,
     };
   },
 });

@@ -9,10 +9,8 @@ import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartitio
 import type { TopicMeta } from '../../storage/types.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
-import { authorize } from '../auth/acls.js';
+import { authorize, authorizedOperations } from '../auth/acls.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
-
-/** Kafka's "authorized operations not requested" value (no authorizer here). */
 
 export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
   const node = ctx.services.node.nodeId;
@@ -88,13 +86,22 @@ export const metadataHandler = defineHandler({
         topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
       }
     }
+    // v8+: authorizedOperations when asked for (the cluster's only in v8-10), as Kafka computes them:
+    // topics the principal may describe (not the refused ones); the cluster 0 without DESCRIBE on it.
+    if (version >= 8 && req.includeTopicAuthorizedOperations) {
+      for (const t of topics) {
+        if (t.name !== null && t.errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED) t.topicAuthorizedOperations = authorizedOperations(ctx, 'TOPIC', t.name);
+      }
+    }
+    const clusterAuthorizedOperations = version < 8 || version > 10 || !req.includeClusterAuthorizedOperations ? AUTHORIZED_OPERATIONS_NOT_REQUESTED
+      : authorize(ctx, 'DESCRIBE', 'CLUSTER') ? authorizedOperations(ctx, 'CLUSTER') : 0;
     return {
       throttleTimeMs: 0,
       brokers: brokerList(ctx),
       clusterId: services.node.clusterId,
       controllerId: services.node.nodeId,
       topics,
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations,
     };
   },
 });
