@@ -2,7 +2,7 @@
 // profiles): building Fjord and the Go load generator into .cache/bench, starting Fjord, running
 // the load generators, sampling resident memory, machine facts.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,8 @@ import { freePort, runKafkaClassSync, waitForMetadata } from '../kafka-dist.mjs'
 import { fjordNodeFlags } from '../node-flags.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CACHE = join(ROOT, '.cache', 'bench');
+// FJORD_BENCH_CACHE=<dir> builds Fjord and the Go tool elsewhere (e.g. when .cache is shared between checkouts).
+export const CACHE = process.env.FJORD_BENCH_CACHE ? resolve(process.env.FJORD_BENCH_CACHE) : join(ROOT, '.cache', 'bench');
 export const GO_TOOL = join(CACHE, 'fjord-bench');
 export const MIB = 1024 * 1024;
 
@@ -89,14 +90,37 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * A CA and a certificate for 127.0.0.1 / localhost signed by it (EC P-256, openssl), in `dir`:
+ * { caFile, keystoreFile (key + certificate, PEM) } for the TLS targets.
+ */
+export function makeTlsMaterial(dir) {
+  mkdirSync(dir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const f = (n) => join(dir, n);
+  const run = (args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  run(['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=fjord bench CA']);
+  run(['req', '-new', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-set_serial', '1', '-days', '2', '-out', f('server.pem'), '-extfile', f('server.ext')]);
+  writeFileSync(f('server-keystore.pem'), readFileSync(f('server.key'), 'utf8') + readFileSync(f('server.pem'), 'utf8'));
+  return { caFile: f('ca.pem'), keystoreFile: f('server-keystore.pem') };
+}
+
+/**
  * Starts `node <main> server` on 127.0.0.1 with a fresh data dir; resolves when Metadata answers.
  * flush: 'os' | 'always' | '<ms>'. nodeArgs: e.g. ['--cpu-prof', '--cpu-prof-dir=...'].
+ * tls: { keystoreFile } adds an SSL listener (the PLAINTEXT one stays, for the readiness probe);
+ * `bootstrap` is then the SSL listener's address.
  */
-export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], extraArgs = [] }) {
+export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], extraArgs = [], tls = null }) {
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : null;
+  const listen = tls
+    ? ['--listeners', `PLAINTEXT://127.0.0.1:${port},SSL://127.0.0.1:${tlsPort}`, '--ssl-keystore-location', tls.keystoreFile]
+    : ['--port', String(port), '--host', '127.0.0.1'];
   const output = [];
   const since = performance.now();
-  const child = spawn(process.execPath, [...(fjordNodeFlags(ROOT) ?? []), ...nodeArgs, ...(process.env.FJORD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'server', '--port', String(port), '--host', '127.0.0.1',
+  const child = spawn(process.execPath, [...(fjordNodeFlags(ROOT) ?? []), ...nodeArgs, ...(process.env.FJORD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), main, 'server', ...listen,
     '--data-dir', dataDir, '--flush', flush, '--group-initial-rebalance-delay-ms', '0', ...extraArgs],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   // FJORD_BENCH_BROKER_LOG=<file> keeps everything the broker prints (e.g. with --trace-gc in FJORD_BENCH_NODE_ARGS).
@@ -118,17 +142,18 @@ export async function startFjord({ main, dataDir, flush = 'os', nodeArgs = [], e
   };
   try {
     const readyMs = await waitForMetadata('127.0.0.1', port, { since, child, timeoutMs: 30000 });
-    return { bootstrap: `127.0.0.1:${port}`, port, pid: child.pid, child, readyMs, output, stop };
+    return { bootstrap: `127.0.0.1:${tlsPort ?? port}`, port: tlsPort ?? port, pid: child.pid, child, readyMs, output, stop };
   } catch (err) {
     await stop();
     throw new Error(`Fjord did not start: ${err.message}\n${output.slice(-20).join('\n')}`);
   }
 }
 
-/** Runs the Go tool; resolves its JSON answer. */
-export function goTool(mode, args, { timeoutMs = 15 * 60000 } = {}) {
+/** Runs the Go tool; resolves its JSON answer. tlsCa: connect with TLS trusting this CA file. */
+export function goTool(mode, args, { timeoutMs = 15 * 60000, tlsCa = null } = {}) {
   return new Promise((res, rej) => {
-    const child = spawn(GO_TOOL, [mode, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = tlsCa ? { ...process.env, FJORD_BENCH_TLS_CA: tlsCa } : process.env;
+    const child = spawn(GO_TOOL, [mode, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -142,10 +167,13 @@ export function goTool(mode, args, { timeoutMs = 15 * 60000 } = {}) {
   });
 }
 
-/** kafka-producer-perf-test; parses its summary line. */
-export async function javaProduce({ bootstrap, topic, records, size, acks, dist }) {
+/** Client properties for Kafka's Java tools to connect over TLS trusting `caFile` (PEM). */
+export const javaTlsProps = (caFile) => ['security.protocol=SSL', 'ssl.truststore.type=PEM', `ssl.truststore.location=${caFile}`];
+
+/** kafka-producer-perf-test; parses its summary line. clientProps: extra producer properties (k=v). */
+export async function javaProduce({ bootstrap, topic, records, size, acks, dist, clientProps = [] }) {
   const r = await runKafkaClassSync('producer-perf-test', ['--topic', topic, '--num-records', String(records), '--record-size', String(size),
-    '--throughput', '-1', '--producer-props', `bootstrap.servers=${bootstrap}`, `acks=${acks}`], { dist, heap: '512M' });
+    '--throughput', '-1', '--producer-props', `bootstrap.servers=${bootstrap}`, `acks=${acks}`, ...clientProps], { dist, heap: '512M' });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   const m = /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(line);
   if (r.code !== 0 || !m) throw new Error(`kafka-producer-perf-test failed (${r.code}): ${line}\n${r.stderr.slice(-2000)}`);
@@ -153,10 +181,19 @@ export async function javaProduce({ bootstrap, topic, records, size, acks, dist 
     latency: { avgMs: +m[4], maxMs: +m[5], p50Ms: +m[6], p95Ms: +m[7], p99Ms: +m[8], p999Ms: +m[9] } };
 }
 
-/** kafka-consumer-perf-test (a group consumer); fetch.* figures exclude the group join. */
-export async function javaConsume({ bootstrap, topic, records, dist }) {
+/**
+ * kafka-consumer-perf-test (a group consumer); fetch.* figures exclude the group join.
+ * clientProps: extra consumer properties (k=v), written to configDir/consumer.properties.
+ */
+export async function javaConsume({ bootstrap, topic, records, dist, clientProps = [], configDir = null }) {
+  const config = [];
+  if (clientProps.length) {
+    const file = join(configDir ?? os.tmpdir(), `bench-consumer-${process.pid}.properties`);
+    writeFileSync(file, clientProps.join('\n') + '\n');
+    config.push('--consumer.config', file);
+  }
   const r = await runKafkaClassSync('consumer-perf-test', ['--bootstrap-server', bootstrap, '--topic', topic, '--messages', String(records),
-    '--timeout', '60000'], { dist, heap: '512M' });
+    '--timeout', '60000', ...config], { dist, heap: '512M' });
   const lines = r.stdout.trim().split('\n');
   const f = (lines.pop() ?? '').split(',').map((s) => s.trim());
   if (r.code !== 0 || f.length < 10) throw new Error(`kafka-consumer-perf-test failed (${r.code}): ${lines.join('\n')}\n${r.stderr.slice(-2000)}`);

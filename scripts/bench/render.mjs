@@ -17,10 +17,9 @@ const fmt = (v, digits = 1) => {
 const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${(a / b).toFixed(2)}×`);
 const krec = (v) => (v == null ? '' : ` (${v >= 1e6 ? (v / 1e6).toFixed(2) + 'M' : (v / 1e3).toFixed(0) + 'k'} rec/s)`);
 
-/** Every figure as { name, unit, better, values: {kafka, fjord, 'fjord-always'}, extra } */
-export function figures(res) {
+/** Every figure as { name, unit, better, values: {kafka, fjord, 'fjord-always', ...}, extra } */
+export function figures(res, ids = ['kafka', 'fjord', 'fjord-always']) {
   const T = res.targets;
-  const ids = ['kafka', 'fjord', 'fjord-always'];
   const rows = [];
   const row = (name, unit, better, get, extra) => {
     const values = {};
@@ -83,9 +82,40 @@ export function renderTable(res) {
   return lines.join('\n');
 }
 
+const TLS_IDS = ['kafka', 'kafka-tls', 'fjord', 'fjord-tls'];
+
+/** The TLS run's table: each broker plain and over TLS, what TLS costs each, and Fjord next to Kafka over TLS. */
+export function renderTlsTable(res) {
+  const head = ['figure', 'unit', `Kafka ${res.kafka?.version ?? ''}`.trim(), 'Kafka TLS', 'TLS/plain', 'Fjord', 'Fjord TLS', 'TLS/plain', 'Fjord TLS / Kafka TLS'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  // Start-up does not depend on TLS (the TLS targets start once): throughput, latency and memory rows only.
+  for (const r of figures(res, TLS_IDS).filter((x) => !x.name.startsWith('start to ready'))) {
+    const v = r.values;
+    const cell = (id) => (v[id] == null ? '–' : `${fmt(v[id], r.unit === 'ms' ? (v[id] < 10 ? 2 : 1) : 1)}${r.notes[id] ?? ''}`);
+    lines.push(`| ${[r.name, `${r.unit} (${r.better} is better)`, cell('kafka'), cell('kafka-tls'), ratio(v['kafka-tls'], v.kafka),
+      cell('fjord'), cell('fjord-tls'), ratio(v['fjord-tls'], v.fjord), ratio(v['fjord-tls'], v['kafka-tls'])].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The TLS section of docs/performance.md. */
+export function renderTlsRun(res, file) {
+  const m = res.machine;
+  const out = [];
+  out.push(`Run of ${res.startedAt} (${res.quick ? 'quick' : 'full'}, ${Math.round(res.durationSec / 60)} min), produced by:`);
+  out.push('', '```sh', res.command, '```', '');
+  out.push(`Results: \`${file ? relative(ROOT, file) : '(not saved)'}\`. Fjord ${res.fjord?.commit}${res.fjord?.uncommittedSrc ? ' (with uncommitted changes in src/ at the time)' : ''}; Apache Kafka ${res.kafka?.version} (KRaft single node, heap ${res.kafka?.heap}). `
+    + `${m.nproc} cores (${m.cpu}), ${m.node}, ${m.java}; load average at start ${m.loadavgAtStart?.join(' / ')}, at end ${m.loadavgAtEnd?.join(' / ')}.`, '');
+  out.push(renderTlsTable(res), '');
+  out.push('Broker CPU per GiB (user+system CPU of the broker process / data moved):', '');
+  out.push(renderCpuTable(res, TLS_IDS), '');
+  if (res.notes?.length) out.push(...res.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
 /** Broker CPU seconds per GiB moved, franz-go rows: a figure other load disturbs less than throughput. */
-export function renderCpuTable(res) {
-  const ids = ['kafka', 'fjord', 'fjord-always'].filter((id) => res.targets[id]);
+export function renderCpuTable(res, all = ['kafka', 'fjord', 'fjord-always']) {
+  const ids = all.filter((id) => res.targets[id]);
   const lines = [`| scenario (franz-go) | ${ids.map((id) => res.targets[id].label).join(' | ')} |`, `|---|${ids.map(() => '---:').join('|')}|`];
   const names = [];
   for (const id of ids) for (const n of Object.keys(res.targets[id].scenarios)) if (!names.includes(n) && !n.startsWith('end-to-end') && !n.startsWith('transactions')) names.push(n);
@@ -173,5 +203,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const file = resolve(process.argv[2] ?? '');
   const res = JSON.parse(readFileSync(file, 'utf8'));
   if (process.argv.includes('--print')) process.stdout.write(renderRun(res, file) + '\n');
+  else if (res.tls) { updateDocsSection('bench-tls', renderTlsRun(res, file)); console.error(`rendered ${file} into ${DOC} (TLS section)`); }
   else { updateDocs(res, file); console.error(`rendered ${file} into ${DOC}`); }
 }

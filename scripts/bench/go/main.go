@@ -9,10 +9,14 @@
 //	fjord-bench txn     -brokers B -topic T -records N -per-txn K -size S
 //	fjord-bench tcp     -bytes N [-chunk 1048576]
 //	fjord-bench disk    -dir D -bytes N
+//
+// FJORD_BENCH_TLS_CA=<PEM file>: the Kafka modes connect with TLS, trusting that CA.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -96,6 +100,17 @@ func acksOpts(acks string, linger time.Duration, batch int) []kgo.Opt {
 
 func client(brokers string, opts ...kgo.Opt) *kgo.Client {
 	all := append([]kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ClientID("fjord-bench")}, opts...)
+	if caFile := os.Getenv("FJORD_BENCH_TLS_CA"); caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			die("FJORD_BENCH_TLS_CA: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			die("FJORD_BENCH_TLS_CA: no certificate in %s", caFile)
+		}
+		all = append(all, kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+	}
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
 		die("client: %v", err)
