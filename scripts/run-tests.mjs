@@ -23,9 +23,13 @@ if (files.length === 0) {
   console.error('no test files found under', roots.join(' '));
   process.exit(1);
 }
+// Brokers that tests start as `fjord server` children write text lines (tests match them; piped
+// stderr would otherwise mean JSON) and open no HTTP listener (its default port, 9080, is one per
+// machine and tests run in parallel); a test that wants either passes the flag, which wins.
+const env = { FJORD_LOG_FORMAT: 'text', FJORD_HTTP_PORT: 'none', ...process.env };
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -3,7 +3,7 @@
 import { Broker } from './broker/broker.js';
 import type { BrokerConfig } from './broker/config.js';
 import { ConfigError, type SecurityProtocol } from './broker/listeners.js';
-import { createLogger, type Logger } from './broker/logger.js';
+import type { Logger } from './broker/logger.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './broker/config.js';
@@ -60,7 +60,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const listenHosts = host === undefined ? ['127.0.0.1'] : Array.isArray(host) ? host : [host];
   const named = listeners === undefined ? undefined : (Array.isArray(listeners) ? listeners : listeners.split(',')).map((l) => l.trim()).filter(Boolean);
   const config: Partial<BrokerConfig> = { port: 0, dataDir: 'memory', logLevel: 'warn', ...rest, listenHosts, ...(named ? { listeners: named } : {}) };
-  const broker = new Broker(config, logger ?? createLogger(config.logLevel));
+  const broker = new Broker(config, logger);
   await broker.start();
   let stopped: Promise<void> | null = null;
   return {

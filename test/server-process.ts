@@ -21,7 +21,10 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
   const hostArgs = named || args.includes('--host') || args.includes('--default-hosts') ? [] : ['--host', '127.0.0.1'];
   const portArgs = named ? [] : ['--port', '0'];
   const rest = args.filter((a) => a !== '--default-hosts');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', ...hostArgs, ...portArgs, ...rest], {
+  // Text log lines (tests match them) and no HTTP listener (port 9080 is one per machine) unless asked.
+  const logArgs = args.includes('--log-format') ? [] : ['--log-format', 'text'];
+  const httpArgs = args.includes('--http-port') ? [] : ['--http-port', 'none'];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'server', ...hostArgs, ...portArgs, ...logArgs, ...httpArgs, ...rest], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

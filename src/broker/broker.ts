@@ -14,7 +14,9 @@ import { DEFAULT_CONFIG, topicDefault } from './settings.js';
 import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, resolveLogFormat, type Logger } from './logger.js';
+import { HttpListener, isLoopbackHost } from './http/server.js';
+import { BrokerMetrics } from './metrics.js';
 import { CloseConnection, KafkaServer, type ListenerBinding } from './server.js';
 import { ConfigError, advertisable, resolveListeners, unauthenticatedNetworkProblem, unservedProtocolProblem, type ListenerInfo, type ListenerSpec } from './listeners.js';
 import { ListenerTls, sslConfigFor } from './tls.js';
@@ -43,16 +45,23 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly sasl: SaslAuthenticator;
   readonly quotaStore: QuotaStore;
   readonly quotas: QuotaEnforcer;
+  /** Prometheus metrics; null without an HTTP listener (nothing is counted then). */
+  readonly metrics: BrokerMetrics | null;
+  /** The HTTP listener (/metrics, /health, /ready); null unless httpPort is set (fjord server sets it). */
+  readonly http: HttpListener | null;
   private isOpen = false;
+  private stopping = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
 
   constructor(config: Partial<BrokerConfig> = {}, logger?: Logger) {
     this.config = { ...DEFAULT_CONFIG, ...config };
-    this.logger = logger ?? createLogger(this.config.logLevel);
+    this.logger = logger ?? createLogger(this.config.logLevel, undefined, resolveLogFormat(this.config.logFormat));
     // Listeners and their TLS material first: a config that cannot be served (or must not be, on a
     // network without authentication) is refused before anything is bound or opened.
     this.bindings = bindingsOf(this.config);
     this.listeners = this.bindings.map((b) => b.info);
+    const httpPort = this.config.httpPort;
+    this.metrics = httpPort !== undefined && httpPort >= 0 ? new BrokerMetrics() : null;
     this.storage = createStorage(
       this.config.storage ?? this.config.dataDir,
       {
@@ -60,6 +69,7 @@ export class Broker implements BrokerServices, NodeIdentity {
         indexIntervalBytes: this.config.indexIntervalBytes, tailCacheBytes: this.config.tailCacheBytes, maxOpenFiles: this.config.maxOpenFiles,
         // Topics are made just below; storage asks only once it is open.
         segmentPolicy: (topic) => this.topics.segmentPolicy(topic),
+        ...(this.metrics ? { observer: this.metrics.storageObserver } : {}),
       },
       (level, msg) => this.logger[level](msg),
     );
@@ -90,7 +100,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.quotaStore = new QuotaStore(this.storage, this.logger);
     this.quotas = new QuotaEnforcer(this.config, this.quotaStore);
     // Requests that arrive between the bind and the end of start() wait for storage to open.
-    const dispatch = createDispatcher(this);
+    const dispatch = createDispatcher(this, this.metrics ?? undefined);
     let opened: () => void = () => undefined;
     let failed: (err: Error) => void = () => undefined;
     const whenOpen = new Promise<void>((resolve, reject) => {
@@ -106,7 +116,17 @@ export class Broker implements BrokerServices, NodeIdentity {
       sslReloadIntervalMs: this.config.sslReloadIntervalMs,
       logger: this.logger,
       dispatch: (frame, conn, release) => (this.isOpen ? dispatch(frame, conn, release) : whenOpen.then(() => dispatch(frame, conn, release))),
+      ...(this.metrics ? { onAccept: this.metrics.connectionAccepted.bind(this.metrics) } : {}),
     });
+    this.metrics?.attach({ storage: this.storage, groups: this.groups, connections: () => this.server.connectionInfos(), storageOpen: () => this.isOpen && !this.stopping });
+    const metrics = this.metrics;
+    this.http = httpPort !== undefined && httpPort >= 0 ? new HttpListener({
+      host: this.config.httpHost,
+      port: httpPort,
+      logger: this.logger,
+      readiness: () => this.notReadyReason(),
+      ...(metrics ? { metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }) } : {}),
+    }) : null;
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
   }
 
@@ -135,6 +155,19 @@ export class Broker implements BrokerServices, NodeIdentity {
   async start(): Promise<void> {
     const bound = await this.server.listen(this.bindings);
     this.bound = bound;
+    // The HTTP listener comes up with the Kafka listeners, before storage opens: /health answers
+    // and /ready says "storage is opening" during a long recovery. A failed bind touches no data.
+    if (this.http) {
+      try {
+        await this.http.listen();
+      } catch (err) {
+        await this.server.close();
+        throw err;
+      }
+      if (!isLoopbackHost(this.config.httpHost)) {
+        this.logger.warn(`the HTTP listener on ${this.config.httpHost} port ${this.http.port} serves /metrics, /health and /ready without authentication to anyone who can reach it (topic and group names, offsets): bind it to loopback (--http-host 127.0.0.1) or keep it behind a firewall`);
+      }
+    }
     bound.forEach(({ boundHosts, port }, i) => {
       const { spec, info } = this.bindings[i];
       info.advertisedHost = spec.advertisedHost ?? advertisable(boundHosts[0]);
@@ -151,6 +184,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));
       await this.server.close();
+      await this.http?.close();
       throw err;
     }
     // Authentication without authorization: every authenticated user may do everything. Say so once.
@@ -173,6 +207,7 @@ export class Broker implements BrokerServices, NodeIdentity {
    * connections and then storage close: a request is not cut off by closed storage mid-way.
    */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.retention.stop();
     this.server.stopAccepting();
     await this.groups.stop();
@@ -181,6 +216,21 @@ export class Broker implements BrokerServices, NodeIdentity {
     await this.transactions.stop();
     await this.server.close();
     await this.storage.close();
+    await this.http?.close();
+  }
+
+  /** Why the broker cannot serve right now (what /ready answers with 503), or null when it can. */
+  notReadyReason(): string | null {
+    if (this.stopping) return 'the broker is stopping';
+    if (!this.isOpen) return 'storage is opening (listeners bound, requests wait)';
+    return null;
+  }
+
+  /** "host:port" of the HTTP listener once started; null without one. */
+  get httpAddress(): string | null {
+    if (!this.http || this.http.port === 0) return null;
+    const host = this.config.httpHost;
+    return `${host.includes(':') ? `[${host}]` : host}:${this.http.port}`;
   }
 }
 

@@ -1,7 +1,7 @@
 // Broker configuration: the shape of the settings. Their defaults (DEFAULT_CONFIG), flags,
 // environment variables, Kafka names and checks are in the one table of src/broker/settings.ts.
 import type { ScramUserSpec } from './auth/add-scram.js';
-import type { LogLevel } from './logger.js';
+import type { LogFormatSetting, LogLevel } from './logger.js';
 
 export interface BrokerConfig {
   /** TCP port; 0 picks a free one. */
@@ -122,6 +122,12 @@ export interface BrokerConfig {
   /** allow.everyone.if.no.acl.found */
   allowEveryoneIfNoAclFound: boolean;
   logLevel: LogLevel;
+  /** --log-format: text lines, JSON lines (pino), or auto (text on a terminal). */
+  logFormat: LogFormatSetting;
+  /** --http-port: the HTTP listener (/metrics, /health, /ready); undefined or -1: none, 0: a free port. */
+  httpPort?: number;
+  /** --http-host: where the HTTP listener binds. */
+  httpHost: string;
   /** listeners: NAME://host:port items; absent: one PLAINTEXT listener on listenHosts and port. */
   listeners?: string[];
   /** advertised.listeners: NAME://host:port per listener name (host or port left out: from the bind). */

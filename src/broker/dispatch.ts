@@ -30,8 +30,29 @@ function requestKeepsFrame(schema: MessageSchema, version: number): boolean {
   return keeps;
 }
 
-export function createDispatcher(services: BrokerServices): Dispatch {
+/** Told of every answered request (metrics.ts implements it); calls must be cheap and synchronous. */
+export interface RequestObserver {
+  /** `response` is null for a request answered with nothing (acks=0) or on a closed connection. */
+  requestDone(apiKey: number, version: number, request: object, response: object | null, seconds: number): void;
+}
+
+export function createDispatcher(services: BrokerServices, observer?: RequestObserver): Dispatch {
   const servedApis = supportedApis();
+  // Timing costs a clock read per request: only when metrics or request logging want it.
+  const logRequests = services.logger.isLevelEnabled?.('debug') === true;
+  const timed = observer !== undefined || logRequests;
+  /** A request answered (before its response is encoded): metrics, and the debug line per request. */
+  const done = (header: RequestHeader, conn: ConnectionInfo, request: object, body: object | null, started: number): void => {
+    const seconds = (performance.now() - started) / 1000;
+    observer?.requestDone(header.apiKey, header.apiVersion, request, body, seconds);
+    if (logRequests) {
+      const api = apiName(header.apiKey);
+      services.logger.debug(`request ${api} v${header.apiVersion} from ${conn.clientHost}`, {
+        api, version: header.apiVersion, correlationId: header.correlationId, clientId: header.clientId, principal: conn.principal,
+        clientHost: conn.clientHost, listener: conn.listener.name, latencyMs: Math.round(seconds * 1e6) / 1000,
+      });
+    }
+  };
   /** A handler's failure as the connection sees it: CloseConnection with the reason to log, if any. */
   const failure = (header: RequestHeader, conn: ConnectionInfo, err: unknown): CloseConnection => {
     const api = `${apiName(header.apiKey)} v${header.apiVersion}`;
@@ -92,6 +113,7 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     }
     if (!requestKeepsFrame(handler.schema.request, header.apiVersion)) releaseFrame();
     const ctx: RequestContext = { services, servedApis, header, version: header.apiVersion, clientHost: conn.clientHost, connectionId: conn.id, connection: conn, sasl, principal: conn.principal };
+    const started = timed ? performance.now() : 0;
     let result: HandlerResult<object>;
     try {
       result = services.quotas.run(ctx, request, frame.length, () => handler.handle(ctx, request));
@@ -100,10 +122,14 @@ export function createDispatcher(services: BrokerServices): Dispatch {
     }
     if (result instanceof Promise) {
       return result.then(
-        (body) => respond(handler, header, header.apiVersion, body, conn),
+        (body) => {
+          if (timed) done(header, conn, request, body, started);
+          return respond(handler, header, header.apiVersion, body, conn);
+        },
         (err) => { throw failure(header, conn, err); },
       );
     }
+    if (timed) done(header, conn, request, result, started);
     return respond(handler, header, header.apiVersion, result, conn);
   };
 }

@@ -82,6 +82,8 @@ export interface ServerOptions {
   readonly sslReloadIntervalMs?: number;
   readonly logger: Logger;
   readonly dispatch: Dispatch;
+  /** Told of each accepted connection (metrics). */
+  readonly onAccept?: (listener: ListenerInfo) => void;
 }
 
 /** Requests a connection may have in flight before we stop reading from its socket. */
@@ -541,6 +543,7 @@ export class KafkaServer {
     }
     const conn = new Connection(socket, binding.info, principal, this.options, this.requestBudget, (c) => this.connections.delete(c), (p) => this.track(p));
     this.connections.add(conn);
+    this.options.onAccept?.(binding.info);
     this.options.logger.debug(`connection ${conn.id} from ${conn.clientHost} on listener ${binding.info.name} (${binding.info.securityProtocol}) as ${principal}`);
   }
 

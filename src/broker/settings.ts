@@ -9,7 +9,7 @@ import { formatAddScram, parseAddScram, type ScramUserSpec } from './auth/add-sc
 import { SASL_MECHANISMS } from './auth/sasl.js';
 import type { BrokerConfig, ListenerSslOverrides } from './config.js';
 import { SECURITY_PROTOCOLS, parseEndpoint } from './listeners.js';
-import type { LogLevel } from './logger.js';
+import type { LogFormatSetting, LogLevel } from './logger.js';
 import { parsePrincipalRules } from './tls.js';
 
 /** Kafka's ConfigType, as DescribeConfigs v3+ reports it. */
@@ -327,6 +327,22 @@ export type BrokerSettingKey = keyof { [K in keyof BrokerConfig]-?: true };
 export type BrokerSettingTable = { readonly [K in BrokerSettingKey]: BrokerSetting<K> };
 
 const PORT = { min: 0, max: 65535 };
+/** The HTTP listener's port under `fjord server` (SERVER_DEFAULTS). */
+export const SERVER_HTTP_PORT = 9080;
+
+/** --http-port: a port (0: a free one), or none / -1 for no HTTP listener (-1 is how none is kept). */
+export const httpPort = (): ValueType<number> => ({
+  kafkaType: 'INT',
+  shape: 'int 0..65535 | none',
+  placeholder: 'port|none',
+  parse(value, name) {
+    if (value === 'none' || value === '-1') return -1;
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 0 && n <= 65535)) throw new Error(`${name} must be a port from 0 to 65535 or none, not "${value}"`);
+    return n;
+  },
+  format: (value) => (value < 0 ? 'none' : String(value)),
+});
 /** The most partitions one topic may have (a bound on the files and memory one request can cost). */
 export const MAX_PARTITIONS = 100000;
 
@@ -418,8 +434,19 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   authorizerClassName: { kafka: 'authorizer.class.name', flag: 'authorizer-class-name', type: authorizerName(), default: '', defaultText: 'none (no authorization)', example: 'fjord', scope: 'broker', description: 'turns authorization (ACLs) on: fjord, or Kafka\'s org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer); empty: every client may do everything. ACLs: CreateAcls/DeleteAcls, kafka-acls, `fjord acls`' },
   superUsers: { kafka: 'super.users', flag: 'super-users', type: principalList(), default: [], example: 'User:admin', scope: 'broker', description: 'principals allowed every operation whatever the ACLs say (User:a;User:b)' },
   allowEveryoneIfNoAclFound: { kafka: 'allow.everyone.if.no.acl.found', flag: 'allow-everyone-if-no-acl-found', type: bool(), default: false, scope: 'broker', description: 'with an authorizer: a resource no ACL names is open to everyone (otherwise only super users may use it)' },
-  logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr)' },
+  logLevel: { flag: 'log-level', type: oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent']), default: 'info', scope: 'broker', description: 'least important log line written (to stderr); debug adds a line per request (API, version, client id, principal, latency)' },
+  logFormat: { flag: 'log-format', type: oneOf<LogFormatSetting>(['auto', 'text', 'json']), default: 'auto', scope: 'broker', description: 'text: readable lines; json: one JSON object a line (pino: level, time, msg and fields); auto: text when stderr is a terminal, json otherwise' },
+  // No Kafka name: Kafka exposes metrics over JMX. Off in embedded brokers (startBroker); fjord
+  // server listens on SERVER_DEFAULTS.httpPort unless told otherwise.
+  httpPort: { flag: 'http-port', type: httpPort(), default: undefined, defaultText: `${SERVER_HTTP_PORT} for fjord server, none for embedded brokers`, example: String(SERVER_HTTP_PORT), scope: 'broker', description: 'port of the HTTP listener serving /metrics (Prometheus), /health and /ready (docs/metrics.md); 0 picks a free one; none (or -1) turns it off' },
+  httpHost: { flag: 'http-host', type: text('string', 'host'), default: '127.0.0.1', scope: 'broker', description: 'host the HTTP listener binds; its endpoints are read-only and unauthenticated, so a non-loopback host is logged as a WARN at start' },
 };
+
+/**
+ * Defaults `fjord server` applies over DEFAULT_CONFIG (an embedded broker keeps the table's): the
+ * HTTP listener is on for the server command only.
+ */
+export const SERVER_DEFAULTS: Partial<BrokerConfig> = { httpPort: SERVER_HTTP_PORT };
 
 /** The keys of BrokerConfig in table order. */
 export const BROKER_SETTING_KEYS = Object.keys(BROKER_SETTINGS) as (keyof BrokerConfig)[];

@@ -7,8 +7,9 @@ import { Broker } from '../broker/broker.js';
 import type { BrokerConfig } from '../broker/config.js';
 import { configFromProperties, parseProperties } from '../broker/config-file.js';
 import { ConfigError } from '../broker/listeners.js';
-import { createLogger } from '../broker/logger.js';
-import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
+import { createLogger, resolveLogFormat } from '../broker/logger.js';
+import { HttpBindError } from '../broker/http/server.js';
+import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, SERVER_DEFAULTS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
 import { DataDirError, parseStorageSpec } from '../storage/engines.js';
 import { StorageError } from '../storage/types.js';
 
@@ -122,8 +123,8 @@ async function runServer(argv: string[]): Promise<number> {
     return 0;
   }
   const started = performance.now();
-  const full = { ...DEFAULT_CONFIG, ...settings.config };
-  const logger = createLogger(full.logLevel);
+  const full = { ...DEFAULT_CONFIG, ...SERVER_DEFAULTS, ...settings.config };
+  const logger = createLogger(full.logLevel, undefined, resolveLogFormat(full.logFormat));
   if (settings.unsupported.length > 0) {
     logger.warn(`${settings.configFile}: ${settings.unsupported.length} setting(s) Fjord does not support, not applied: ${settings.unsupported.join(', ')}`);
   }
@@ -145,7 +146,8 @@ async function runServer(argv: string[]): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     const port = (e as { port?: number }).port ?? full.port;
     const fix = full.listeners ? 'change it in listeners' : 'pick another with --port';
-    if (e.code === 'EADDRINUSE') logger.error(`port ${port} is already in use — is another broker running? ${fix}`);
+    if (err instanceof HttpBindError) logger.error(`could not start: ${err.message}${err.code === 'EADDRINUSE' ? ' (already in use)' : ''}; pick another port with --http-port, or turn the HTTP listener off with --http-port none`);
+    else if (e.code === 'EADDRINUSE') logger.error(`port ${port} is already in use — is another broker running? ${fix}`);
     else if (e.code === 'EACCES' && e.syscall === 'listen') logger.error(`no permission to listen on port ${port} (ports below 1024 need privileges): ${fix}`);
     // The data dir's problems (and storage errors) are one line that says the fix; anything else is a bug: its stack helps.
     else if (err instanceof DataDirError || err instanceof StorageError) logger.error(`could not start: ${e.message}`);
@@ -176,7 +178,8 @@ async function runServer(argv: string[]): Promise<number> {
   const listening = full.listeners === undefined
     ? `${hostText(broker.bound[0].boundHosts)} port ${broker.bound[0].port} (advertised as ${broker.advertisedHost}:${broker.advertisedPort})`
     : broker.listeners.map((l, i) => `${l.name} (${l.securityProtocol}) on ${hostText(broker.bound[i].boundHosts)} port ${broker.bound[i].port} (advertised as ${l.advertisedHost}:${l.advertisedPort})`).join(', ');
-  logger.info(`Fjord listening on ${listening}; data ${where}; ready in ${Math.round(performance.now() - started)} ms`);
+  const http = broker.httpAddress === null ? '' : `; metrics at http://${broker.httpAddress}/metrics`;
+  logger.info(`Fjord listening on ${listening}; data ${where}; ready in ${Math.round(performance.now() - started)} ms${http}`);
   return -1; // keep running
 }
 

@@ -5,11 +5,19 @@
 export class GroupSync {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
-  constructor(private readonly doSync: () => Promise<void>) {}
+  /** `onSync`, when given, is told each fsync's duration in seconds and whether it failed (metrics). */
+  constructor(private readonly doSync: () => Promise<void>, private readonly onSync?: (seconds: number, failed: boolean) => void) {}
 
   sync(): Promise<void> {
     if (!this.running) {
-      this.running = this.doSync().finally(() => {
+      const onSync = this.onSync;
+      const started = onSync ? performance.now() : 0;
+      const run = this.doSync();
+      const timed = onSync ? run.then(
+        () => onSync((performance.now() - started) / 1000, false),
+        (err: unknown) => { onSync((performance.now() - started) / 1000, true); throw err; },
+      ) : run;
+      this.running = timed.finally(() => {
         this.running = null;
       });
       return this.running;

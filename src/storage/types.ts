@@ -143,6 +143,17 @@ export interface SegmentPolicy {
   readonly fileDeleteDelayMs: number;
 }
 
+/**
+ * What an engine reports as it works, for the broker's metrics. Storage only calls it (the broker
+ * passes it in StorageOptions; storage imports nothing of the broker); calls are cheap and synchronous.
+ */
+export interface StorageObserver {
+  /** One fsync of a partition's data (a group commit, shared by its waiters) ended: seconds taken, and whether it failed. */
+  fsync?(seconds: number, failed: boolean): void;
+  /** An operation on stored data failed with a StorageError (not a closed log, not corrupt data). */
+  error?(operation: 'write' | 'fsync' | 'read'): void;
+}
+
 export interface StorageOptions {
   /** 'always' = fsync before acks=-1 answers (group commit); a number = fsync every N ms; 'os' = never. */
   flush: 'always' | 'os' | number;
@@ -158,6 +169,8 @@ export interface StorageOptions {
   tailCacheBytes?: number;
   /** File engine: segment files open at once, all partitions together (default: 1024, or a quarter of `ulimit -n` if lower). */
   maxOpenFiles?: number;
+  /** Told of fsync times and storage errors (metrics); absent: nobody listens. */
+  observer?: StorageObserver;
 }
 
 export interface Storage {

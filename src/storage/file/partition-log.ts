@@ -88,7 +88,7 @@ export class FilePartitionLog implements PartitionLog {
   private idleWaiters: (() => void)[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly dirty = new Set<Segment>();
-  private readonly groupSync = new GroupSync(() => this.fsyncDirty());
+  private readonly groupSync: GroupSync;
   private readonly cache: TailCache;
   private readAheads: ReadAhead[] = [];
   private readonly startLock = new Mutex();
@@ -102,6 +102,7 @@ export class FilePartitionLog implements PartitionLog {
     private readonly label: string,
   ) {
     this.cache = new TailCache(ctx.tailCache);
+    this.groupSync = new GroupSync(() => this.fsyncDirty(), ctx.options.observer?.fsync);
   }
 
   logStartOffset(): number {
@@ -605,6 +606,7 @@ export class FilePartitionLog implements PartitionLog {
     } finally {
       // Rejected only now, so a caller that sees the error also sees the log cleaned up.
       const error = new StorageError(`${this.label}: write failed: ${errText(err)}`);
+      this.ctx.options.observer?.error?.('write');
       for (const f of failed) f.done.reject(error);
     }
   }
@@ -618,6 +620,7 @@ export class FilePartitionLog implements PartitionLog {
       } catch (err) {
         // A segment deleted under us (retention): start over from the new log start.
         if (err instanceof SegmentGone && attempt < 3) continue;
+        if (!(err instanceof CorruptDataError) && this.state === 'open') this.ctx.options.observer?.error?.('read');
         throw asStorageError(`${this.label}: read at ${offset} failed`, err);
       }
     }
