@@ -44,13 +44,10 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-type Labels<T extends string> = Partial<Record<T, string | number>>;
-
 export class BrokerMetrics implements RequestObserver {
   /** What /metrics serves: this broker's metrics and the process's. */
   readonly registry: Registry;
   private readonly own = new Registry();
-  private readonly requests: Counter<'request' | 'version'>;
   private readonly errors: Counter<'request' | 'error'>;
   private readonly latency: Histogram<'request' | 'version'>;
   private readonly messagesIn: Counter<'topic'>;
@@ -59,6 +56,8 @@ export class BrokerMetrics implements RequestObserver {
   private readonly connectionsCreated: Counter<'listener'>;
   private readonly fsyncs: Histogram;
   private readonly storageErrors: Counter<'operation'>;
+  /** Requests answered per API and version (key apiKey * 256 + version), copied into `requests` at a scrape. */
+  private readonly perRequest = new Map<number, { labels: { request: string; version: number }; count: number }>();
   /** Topics with per-topic counters: their series are dropped once the topic is gone. */
   private readonly countedTopics = new Set<string>();
   /** Topic id → name, for Fetch v13+ responses (refreshed when an id is not found). */
@@ -77,7 +76,14 @@ export class BrokerMetrics implements RequestObserver {
 
   constructor() {
     const registers = [this.own];
-    this.requests = new Counter({ name: 'kafka_network_requestmetrics_requests_total', help: 'Requests answered, by API and version (Kafka: kafka.network:type=RequestMetrics,name=RequestsPerSec)', labelNames: ['request', 'version'], registers });
+    const metrics = this;
+    new Counter({
+      name: 'kafka_network_requestmetrics_requests_total', help: 'Requests answered, by API and version (Kafka: kafka.network:type=RequestMetrics,name=RequestsPerSec)', labelNames: ['request', 'version'], registers,
+      collect() {
+        this.reset();
+        for (const { labels, count } of metrics.perRequest.values()) this.inc(labels, count);
+      },
+    });
     this.errors = new Counter({ name: 'kafka_network_requestmetrics_errors_total', help: 'Error codes in responses other than NONE, one per partition or resource carrying one (Kafka: RequestMetrics ErrorsPerSec)', labelNames: ['request', 'error'], registers });
     this.latency = new Histogram({ name: 'kafka_network_requestmetrics_totaltime_seconds', help: 'Time from a request read to its response built, in seconds (Kafka: RequestMetrics TotalTimeMs)', labelNames: ['request', 'version'], buckets: REQUEST_BUCKETS, registers });
     this.messagesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_messagesin_total', help: 'Records appended by Produce, by topic (Kafka: BrokerTopicMetrics MessagesInPerSec)', labelNames: ['topic'], registers });
@@ -87,7 +93,6 @@ export class BrokerMetrics implements RequestObserver {
     this.fsyncs = new Histogram({ name: 'kafka_log_logflushstats_logflush_seconds', help: 'fsyncs of partition data (one group commit each), in seconds (Kafka: LogFlushStats LogFlushRateAndTimeMs)', buckets: FSYNC_BUCKETS, registers });
     this.storageErrors = new Counter({ name: 'fjord_storage_errors_total', help: 'Failed writes, reads and fsyncs of stored data (requests got KAFKA_STORAGE_ERROR)', labelNames: ['operation'], registers });
 
-    const metrics = this;
     new Gauge({
       name: 'kafka_server_socketservermetrics_connection_count', help: 'Open connections, by listener (Kafka: socket-server-metrics connection-count)', labelNames: ['listener'], registers,
       collect() {
@@ -163,24 +168,28 @@ export class BrokerMetrics implements RequestObserver {
 
   /** dispatch.ts: a request was answered (`response` null: acks=0 Produce, or a closed connection). */
   requestDone(apiKey: number, version: number, request: object, response: object | null, seconds: number): void {
-    const name = apiName(apiKey);
-    const labels: Labels<'request' | 'version'> = { request: name, version };
-    this.requests.inc(labels);
-    this.latency.observe(labels, seconds);
-    if (response !== null) this.countErrors(name, response);
+    // One label object per API and version, made once; the request count is a plain number until a scrape.
+    const key = apiKey * 256 + version;
+    let entry = this.perRequest.get(key);
+    if (!entry) this.perRequest.set(key, (entry = { labels: { request: apiName(apiKey), version }, count: 0 }));
+    entry.count++;
+    this.latency.observe(entry.labels, seconds);
+    if (response !== null) this.countErrors(entry.labels.request, response);
     if (apiKey === ApiKey.Produce) this.produced(request, response);
     else if (apiKey === ApiKey.Fetch && response !== null) this.fetched(response);
   }
 
   /** Every errorCode field of a response (other than NONE), wherever it sits. */
   private countErrors(request: string, response: object): void {
-    const walk = (value: unknown): void => {
+    const walk = (value: object): void => {
       if (Array.isArray(value)) {
-        for (const v of value) if (v !== null && typeof v === 'object') walk(v);
+        for (const v of value as unknown[]) if (v !== null && typeof v === 'object') walk(v);
         return;
       }
-      if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
-      for (const [key, v] of Object.entries(value)) {
+      if (Buffer.isBuffer(value)) return;
+      const fields = value as Record<string, unknown>;
+      for (const key in fields) {
+        const v = fields[key];
         if (key === 'errorCode') {
           if (typeof v === 'number' && v !== 0) this.errors.inc({ request, error: ERROR_NAMES.get(v) ?? String(v) });
         } else if (key !== 'records' && v !== null && typeof v === 'object') walk(v);
