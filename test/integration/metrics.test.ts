@@ -4,7 +4,10 @@
 // storage opens), JSON log lines with the request fields, and the defaults (off when embedded).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import parsePrometheus, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { Broker } from '../../src/broker/broker.js';
 import { isLoopbackHost } from '../../src/broker/http/server.js';
@@ -13,6 +16,8 @@ import { serverConfig } from '../../src/cli/app.js';
 import { startBroker } from '../../src/index.js';
 import { eventually, kafkaFor, tempDir, uniqueTopic } from '../helpers.js';
 import { startServerProcess } from '../server-process.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -118,6 +123,13 @@ test('/metrics follows produce and consume: requests, bytes and records in, byte
     assert.equal(sum(behind, 'kafka_consumergroup_lag', { consumergroup: group, topic, partition: '0' }), 7);
     assert.equal(sum(behind, 'kafka_consumergroup_lag_sum', { consumergroup: group, topic }), 7);
     assert.equal(sum(behind, 'kafka_server_brokertopicmetrics_messagesin_total', { topic }), 32);
+
+    // Every metric the Grafana dashboard queries exists.
+    const dashboard = readFileSync(join(root, 'docs/grafana/fjord.json'), 'utf8');
+    const queried = new Set([...dashboard.matchAll(/\b((?:kafka|fjord|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]));
+    assert.ok(queried.size >= 15, [...queried].join(' '));
+    const served = (name: string) => behind.families.some((f) => f.name === name || (f.type === 'HISTOGRAM' && `${f.name}_bucket` === name) || (f.type === 'HISTOGRAM' && `${f.name}_sum` === name));
+    for (const name of queried) assert.ok(served(name), `the dashboard's ${name} is not served`);
 
     // A deleted topic's series go.
     await admin.deleteTopics({ topics: [topic] });
