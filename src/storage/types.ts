@@ -112,6 +112,12 @@ export interface PartitionLog {
   /** Calls `listener` after each append becomes readable; returns the unsubscribe function. */
   onAppend(listener: () => void): () => void;
 
+  /**
+   * One compaction pass (cleanup.policy=compact), when the engine compacts (the file engine);
+   * null when nothing was due. See src/storage/file/cleaner.ts.
+   */
+  compact?(settings: CompactionSettings): Promise<CleanResult | null>;
+
   /** fsync everything written so far. */
   sync(): Promise<void>;
   /**
@@ -122,6 +128,34 @@ export interface PartitionLog {
   /** Deletes records below `offset` (DeleteRecords / retention). Returns the new log start offset. */
   deleteBefore(offset: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What a compaction pass needs: the topic's settings, the cleaner's, the time. */
+export interface CompactionSettings {
+  deleteRetentionMs: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  minCleanableDirtyRatio: number;
+  /** log.cleaner.dedupe.buffer.size: bytes of the offset map (24 a key). */
+  dedupeBufferBytes: number;
+  /** log.cleaner.io.max.bytes.per.second (Infinity: no bound). */
+  ioBytesPerSecond: number;
+  /** Cleaned segments are made of input groups of at most this many bytes. */
+  segmentBytes: number;
+  now: number;
+  /** Checked between batches: true ends the pass (nothing replaced after that). */
+  stopping?: () => boolean;
+}
+
+export interface CleanResult {
+  segmentsIn: number;
+  segmentsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  recordsIn: number;
+  recordsOut: number;
+  /** The cleaner's checkpoint after the pass: records below it were deduplicated. */
+  cleanedTo: number;
 }
 
 /** Where an engine reports what it repaired or failed at (recovery, rollbacks); info is routine. */

@@ -7,7 +7,8 @@ import { Attr, readBatchHeader, type BatchHeader, type TxnMarker } from '../../p
 import { appendMarker, stampBatches } from '../append.js';
 import { GroupSync } from '../group-commit.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
-import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult, type SegmentPolicy } from '../types.js';
+import { CorruptDataError, StorageError, type AppendOptions, type AppendResult, type CleanResult, type CompactionSettings, type PartitionLog, type ReadResult, type SegmentPolicy } from '../types.js';
+import { cleanPartition, crashPoint, recoverCleaning, type CleanerView } from './cleaner.js';
 import { deferred, Mutex, type Deferred } from './async-util.js';
 import type { LogContext } from './context.js';
 import { asStorageError, errText, fsyncDir, isNotFound, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
@@ -172,6 +173,7 @@ export class FilePartitionLog implements PartitionLog {
   async open(): Promise<void> {
     if (this.state !== 'new') throw new Error(`assertion: ${this.label} opened twice`);
     await mkdir(this.dir, { recursive: true });
+    await recoverCleaning(this.dir, (level, msg) => this.ctx.log(level, msg));
     const names = await readdir(this.dir);
     const bases: number[] = [];
     for (const n of names) {
@@ -291,8 +293,9 @@ export class FilePartitionLog implements PartitionLog {
     let bad: { pos: number; why: string } | null = null;
     const r = await seg.peek((fh) =>
       scanHeaders(fh, pos, size, (h, at) => {
-        if (h.magic !== 2 || h.baseOffset !== expect || h.lastOffsetDelta < 0 || h.baseOffset + h.lastOffsetDelta >= nextBase) {
-          bad = { pos: at, why: `batch header does not follow on (offset ${h.baseOffset}, ${expect} due)` };
+        // Offsets only increase: a compacted segment has gaps between batches (cleaner.ts).
+        if (h.magic !== 2 || h.baseOffset < expect || h.lastOffsetDelta < 0 || h.baseOffset + h.lastOffsetDelta >= nextBase) {
+          bad = { pos: at, why: `batch header does not follow on (offset ${h.baseOffset}, ${expect} or later due)` };
           return false;
         }
         visit(h, at);
@@ -691,7 +694,8 @@ export class FilePartitionLog implements PartitionLog {
         if (h.size < HDR || h.size > size - pos) return `impossible batch length ${h.size}`;
         if (h.magic !== 2) return `magic ${h.magic}`;
         if (h.lastOffsetDelta < 0 || h.baseOffset < seg.base || h.baseOffset + h.lastOffsetDelta >= segEnd) return `offsets ${h.baseOffset}+${h.lastOffsetDelta} outside the segment`;
-        if (expect >= 0 && h.baseOffset !== expect) return `offset ${h.baseOffset} where ${expect} was due`;
+        // Compacted segments have gaps between batches: offsets only have to increase.
+        if (expect >= 0 && h.baseOffset < expect) return `offset ${h.baseOffset} where ${expect} or later was due`;
         return null;
       };
 
@@ -910,6 +914,81 @@ export class FilePartitionLog implements PartitionLog {
       timer.unref();
       this.pendingDeletes.add(timer);
     }
+  }
+
+  // ----- compaction (cleaner.ts) ------------------------------------------------------------------
+
+  compact(settings: CompactionSettings): Promise<CleanResult | null> {
+    if (this.state !== 'open') return Promise.resolve(null);
+    return cleanPartition(this.cleanerView(), settings);
+  }
+
+  private cleanerView(): CleanerView {
+    return {
+      dir: this.dir,
+      label: this.label,
+      segments: this.segments,
+      startOffset: this.startOffset,
+      lastStable: this.lastStableOffset(),
+      indexInterval: this.interval,
+      newSegment: (base) => new Segment(this.dir, base, this.interval, this.ctx.handles),
+      producerKeeps: (id, lastOffset) => this.producers.entry(id)?.batches.some((b) => b.lastOffset === lastOffset) ?? false,
+      aborted: (id, offset) => this.txns.abortedIn(offset, offset + 1).some((a) => a.producerId === id),
+      replace: (old, fresh, cleanedPath, swapPath, end) => this.replaceSegments(old, fresh, cleanedPath, swapPath, end),
+      log: (level, msg) => this.ctx.log(level, msg),
+    };
+  }
+
+  /**
+   * Puts a cleaned segment in the place of `old` (cleaner.ts has the on-disk protocol): the
+   * rename to the swap name commits; readers of the old segments finish on their files; readers
+   * of `fresh` wait at its gate until its file is in place.
+   */
+  private replaceSegments(old: readonly Segment[], fresh: Segment, cleanedPath: string, swapPath: string, end: number): Promise<boolean> {
+    return this.startLock.run(async () => {
+      const segs = this.segments;
+      const i = segs.indexOf(old[0]);
+      const same = this.state === 'open' && i >= 0 && old.every((s, k) => segs[i + k] === s) && segs[i + old.length]?.base === end;
+      if (!same) {
+        await unlinkQuiet(cleanedPath);
+        return false;
+      }
+      await rename(cleanedPath, swapPath);
+      await fsyncDir(this.dir);
+      crashPoint('after-swap');
+      let opened!: () => void;
+      fresh.gate = new Promise<void>((resolve) => { opened = resolve; });
+      fresh.fileReady = true;
+      const now = this.segments;
+      const j = now.indexOf(old[0]);
+      this.segments = [...now.slice(0, j), fresh, ...now.slice(j + old.length)];
+      // Cached batches of the replaced range would serve records the cleaner removed.
+      this.cache.clear();
+      this.readAheads = [];
+      try {
+        for (const s of old) this.dirty.delete(s);
+        await Promise.all(old.map((s) => s.dispose(false)));
+        for (const s of old) {
+          if (s !== old[0]) await unlinkQuiet(s.logPath);
+          await unlinkQuiet(s.indexPath);
+          await unlinkQuiet(s.timeIndexPath);
+        }
+        crashPoint('after-unlink');
+        await rename(swapPath, fresh.logPath);
+        await fsyncDir(this.dir);
+        crashPoint('after-rename');
+        await fresh.writeIndexes(this.ctx.options.flush !== 'os');
+      } catch (err) {
+        // The swap is committed on disk: the next open finishes it. Until then the segment is unusable.
+        this.ctx.log('error', `${this.label}: moving cleaned segment ${segmentName(fresh.base)} into place failed (${errText(err)}); a restart finishes it`);
+        void fresh.dispose(false);
+        throw err;
+      } finally {
+        fresh.gate = null;
+        opened();
+      }
+      return true;
+    });
   }
 
   /**

@@ -130,6 +130,12 @@ export class Segment implements PooledFile {
   /** Damage found in this segment has been logged (once per segment, not once per read). */
   damageReported = false;
 
+  /**
+   * Set while a compacted segment's file is being moved into place (cleaner.ts): uses wait for it,
+   * so nothing opens the path before it holds this segment's bytes.
+   */
+  gate: Promise<void> | null = null;
+
   /** The open (or opening) handle; null when closed (never used yet, or evicted by the pool). */
   private fhp: Promise<FileHandle> | null = null;
   private users = 0;
@@ -201,6 +207,7 @@ export class Segment implements PooledFile {
   }
 
   private async run<T>(flags: 'r+' | 'w+', fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    if (this.gate) await this.gate;
     if (this.disposed) throw new SegmentGone(this.logPath);
     this.users++;
     try {
