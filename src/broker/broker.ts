@@ -21,6 +21,7 @@ import { CloseConnection, KafkaServer, type ListenerBinding } from './server.js'
 import { ConfigError, advertisable, resolveListeners, unauthenticatedNetworkProblem, unservedProtocolProblem, type ListenerInfo, type ListenerSpec } from './listeners.js';
 import { ListenerTls, sslConfigFor } from './tls.js';
 import { ProducerIdManager } from './producer-ids.js';
+import { LogCleanerTask } from './log-cleaner.js';
 import { RetentionTask } from './retention.js';
 import { Topics } from './topics.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
@@ -35,6 +36,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly transactions: TransactionCoordinator;
   readonly server: KafkaServer;
   readonly retention: RetentionTask;
+  readonly cleaner: LogCleanerTask;
   /** Every listener, in config order; advertised addresses are set by start() from the binds (or advertised.listeners). */
   readonly listeners: readonly ListenerInfo[];
   /** Per listener (same order): the hosts and port actually bound, once started. */
@@ -128,6 +130,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       ...(metrics ? { metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }) } : {}),
     }) : null;
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
+    this.cleaner = new LogCleanerTask(this.storage, this.topics, this.logger, this.config);
   }
 
   /** This broker's identity, as handlers read it (the broker is its own NodeIdentity). */
@@ -194,6 +197,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.isOpen = true;
     this.openGate.opened();
     this.retention.start();
+    this.cleaner.start();
   }
 
   /** Creates a topic with the checks CreateTopics makes (for embedders: `running.broker.createTopic`). */
@@ -209,6 +213,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.retention.stop();
+    await this.cleaner.stop();
     this.server.stopAccepting();
     await this.groups.stop();
     await this.server.drain();

@@ -53,6 +53,14 @@ export interface BrokerConfig {
   minInsyncReplicas: number;
   /** compression.type: the topic default. */
   compressionType: 'uncompressed' | 'zstd' | 'lz4' | 'snappy' | 'gzip' | 'producer';
+  /** log.cleaner.backoff.ms: how often the cleaner looks for work. */
+  logCleanerBackoffMs: number;
+  /** log.cleaner.dedupe.buffer.size: bytes of the cleaner's offset map. */
+  logCleanerDedupeBufferSize: number;
+  /** log.cleaner.io.max.bytes.per.second (Number.MAX_VALUE: no bound). */
+  logCleanerIoMaxBytesPerSecond: number;
+  /** log.cleaner.threads: 1 only. */
+  logCleanerThreads: number;
   /** socket.request.max.bytes: larger frames close the connection. */
   maxRequestBytes: number;
   /** queued.max.request.bytes: bytes of requests being received or handled, broker-wide; -1 = no bound. */

@@ -13,7 +13,7 @@ import type { LogFormatSetting, LogLevel } from './logger.js';
 import { parsePrincipalRules } from './tls.js';
 
 /** Kafka's ConfigType, as DescribeConfigs v3+ reports it. */
-export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as const;
+export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7 } as const;
 export type KafkaConfigType = keyof typeof KAFKA_CONFIG_TYPE;
 
 /** Kafka's ConfigSource numbers (DescribeConfigs v1+, CreateTopics v5+) of the sources Fjord has. */
@@ -72,6 +72,24 @@ const LONG_MAX_TEXT = String(INT64_MAX);
 
 /** compression.type's values (broker and topic). */
 export const COMPRESSION_TYPES = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
+
+/** A floating-point number (Kafka's DOUBLE), plain decimal or exponent notation, within [min, max]. */
+export const double = (opts: { min?: number; max?: number } = {}): ValueType<number> => {
+  const min = opts.min ?? -Number.MAX_VALUE;
+  const max = opts.max ?? Number.MAX_VALUE;
+  const range = opts.max !== undefined ? ` ${min}..${max}` : opts.min !== undefined ? ` ≥ ${min}` : '';
+  return {
+    kafkaType: 'DOUBLE',
+    shape: `double${range}`,
+    placeholder: 'x',
+    parse(text, name) {
+      const n = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim()) ? Number(text) : NaN;
+      if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number${range ? ` from ${min} to ${max}`.replace(` to ${Number.MAX_VALUE}`, '') : ''}, not "${text}"`);
+      return n;
+    },
+    format: (value) => String(value),
+  };
+};
 
 /** The longest delay a Node timer takes (2^31-1 ms, ~24.8 days); a longer one fires after 1 ms. */
 const TIMER_MAX_MS = INT32_MAX;
@@ -382,6 +400,11 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   minInsyncReplicas: { kafka: 'min.insync.replicas', flag: 'min-insync-replicas', type: int({ min: 1 }), default: 1, scope: 'broker', description: 'default min.insync.replicas of topics (one node: above 1, acks=all produces fail with NOT_ENOUGH_REPLICAS)' },
   compressionType: { kafka: 'compression.type', flag: 'compression-type', type: oneOf(COMPRESSION_TYPES), default: 'producer', scope: 'broker', description: 'default compression.type of topics' },
   retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
+  // Compaction (cleanup.policy=compact, src/broker/log-cleaner.ts, docs/compaction.md).
+  logCleanerBackoffMs: { kafka: 'log.cleaner.backoff.ms', flag: 'log-cleaner-backoff-ms', type: long({ min: 1, max: TIMER_MAX_MS, unit: 'ms' }), default: 15000, scope: 'broker', description: 'how often the log cleaner looks for compacted partitions with enough to clean' },
+  logCleanerDedupeBufferSize: { kafka: 'log.cleaner.dedupe.buffer.size', flag: 'log-cleaner-dedupe-buffer-size', type: long({ min: 1024, unit: 'bytes' }), default: 128 * 1024 * 1024, scope: 'broker', description: 'memory of the cleaner\'s offset map, 24 bytes a key (allocated per pass, only as large as the dirty records need); when the keys of the dirty section do not fit, a pass cleans a prefix of it' },
+  logCleanerIoMaxBytesPerSecond: { kafka: 'log.cleaner.io.max.bytes.per.second', flag: 'log-cleaner-io-max-bytes-per-second', type: double({ min: 1 }), default: Number.MAX_VALUE, defaultText: 'no bound', scope: 'broker', description: 'bytes per second the cleaner reads and writes together, on average' },
+  logCleanerThreads: { kafka: 'log.cleaner.threads', flag: 'log-cleaner-threads', type: int({ min: 1, max: 1 }), default: 1, scope: 'broker', description: 'cleaner threads: one (the cleaner is one task; other values are refused)' },
   maxRequestBytes: { kafka: 'socket.request.max.bytes', flag: 'socket-request-max-bytes', type: int({ min: 1, unit: 'bytes' }), default: 100 * 1024 * 1024, scope: 'broker', description: 'largest request frame; a larger one closes the connection' },
   // Kafka's default is -1 (no bound). Fjord's 256 MiB: two frames of the default socket.request.max.bytes
   // still fit with room for many ordinary ones, while 100 clients each sitting on a 20 MiB frame can
@@ -515,7 +538,7 @@ const NO_TIERED = 'tiered storage (remote.storage.enable) is not supported';
 
 /** Every topic config a topic may override, in name order (DescribeConfigs lists them so). */
 export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
-  'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', description: 'delete: retention removes old records; compact is accepted but not implemented yet' },
+  'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', description: 'delete: retention removes old records; compact: the log cleaner keeps the latest record per key (records without a key are refused); both: both (docs/compaction.md)' },
   'compression.type': { type: oneOf(COMPRESSION_TYPES), from: 'compressionType', support: 'honoured', description: 'producer: batches are stored as the producer compressed them; any other codec: batches compressed otherwise are recompressed by the broker on the way in (as Kafka does)' },
   'compression.gzip.level': { type: int({ min: -1, max: 9 }), default: '-1', kafkaBroker: 'compression.gzip.level', support: 'refused', description: 'recompression uses each codec\'s default level; only -1 is accepted' },
   'compression.lz4.level': { type: int({ min: 1, max: 17 }), default: '9', kafkaBroker: 'compression.lz4.level', support: 'refused', description: 'recompression uses each codec\'s default level; only 9 is accepted' },
@@ -553,6 +576,10 @@ export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
     derived: { from: ['rollMs', 'rollHours'], value: (c) => firstSet(c, [['rollMs', 1], ['rollHours', HOUR]]) },
   },
   'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', support: 'single-node', description: 'accepted; the one replica is always the leader and always in sync, so no election is ever unclean' },
+  'delete.retention.ms': { type: long({ min: 0, unit: 'ms' }), default: '86400000', kafkaBroker: 'log.cleaner.delete.retention.ms', description: 'compacted topics: a tombstone (null value) is kept at least this long after its segment was last written' },
+  'max.compaction.lag.ms': { type: long({ min: 1, unit: 'ms' }), default: '9223372036854775807', kafkaBroker: 'log.cleaner.max.compaction.lag.ms', description: 'compacted topics: a rolled segment whose newest record is older than this is cleaned whatever min.cleanable.dirty.ratio says' },
+  'min.cleanable.dirty.ratio': { type: double({ min: 0, max: 1 }), default: '0.5', kafkaBroker: 'log.cleaner.min.cleanable.ratio', description: 'compacted topics: cleaned when the uncleaned part is at least this share of the rolled segments' },
+  'min.compaction.lag.ms': { type: long({ min: 0, unit: 'ms' }), default: '0', kafkaBroker: 'log.cleaner.min.compaction.lag.ms', description: 'compacted topics: a segment is cleaned only once its newest record is this old' },
 };
 
 /** The row of a topic setting; own keys only, so a client sending "toString" gets a clean refusal. */

@@ -168,8 +168,8 @@ export class Topics {
   /** Creates a topic after checkCreate(); throws TopicError. */
   async create(name: string, partitions: number, configs: Record<string, string> = {}): Promise<TopicMeta> {
     this.checkCreate(name, partitions, configs);
-    if (configs['cleanup.policy']?.includes('compact')) {
-      this.logger.warn(`topic ${name}: cleanup.policy=compact is accepted but log compaction is not implemented yet; only retention removes records`);
+    if (configs['cleanup.policy']?.includes('compact') && this.storage.kind === 'memory') {
+      this.logger.warn(`topic ${name}: cleanup.policy=compact: the memory engine does not compact (nothing it holds outlives the process); the file engine does`);
     }
     // checkCreate checked the budget; reserving now, with no await in between, keeps it exact.
     const release = this.reservePartitions(partitions);

@@ -226,6 +226,8 @@ export interface Storage {
    * across restarts (the file engine persists the reserved range before answering).
    */
   allocateProducerIds(count: number): Promise<number>;
+  /** Names of the internal logs opened so far (engines that compact them say which exist). */
+  openInternalLogs?(): string[];
   /** A log not visible as a topic (e.g. the group coordinator's offsets log), created on first use. */
   internalLog(name: string): Promise<PartitionLog>;
   close(): Promise<void>;

@@ -98,11 +98,14 @@ test('topic configs: unknown keys and values outside the type are refused with I
     'local.retention.bytes': '-2', 'local.retention.ms': '-2', 'message.timestamp.after.max.ms': '0', 'message.timestamp.before.max.ms': '9223372036854775807',
     'preallocate': 'False', 'remote.log.copy.disable': 'false', 'remote.log.delete.on.disable': 'false', 'remote.storage.enable': 'false',
     'segment.index.bytes': '4096', 'segment.jitter.ms': '0',
+    'delete.retention.ms': '0', 'max.compaction.lag.ms': '9223372036854775807', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0',
   };
   assert.deepEqual(Object.keys(good).sort(), Object.keys(TOPIC_SETTINGS).sort(), 'a good value for every topic setting');
   for (const [name, value] of Object.entries(good)) assert.equal(topicConfigProblem(name, value), null, name);
   const bad: [string, string, RegExp][] = [
     ['no.such.config', '1', /unknown topic config no.such.config/],
+    ['min.cleanable.dirty.ratio', '1.5', /min.cleanable.dirty.ratio must be a number from 0 to 1/],
+    ['min.cleanable.dirty.ratio', 'half', /must be a number/],
     ['toString', '1', /unknown topic config toString/],
     ['retention.ms', 'soon', /retention.ms must be an integer of at least -1, not "soon"/],
     ['retention.ms', '-2', /at least -1/],

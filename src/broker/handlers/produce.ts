@@ -33,7 +33,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
 import { messageSetToBatches } from '../../protocol/legacy.js';
 import {
-  Attr, BATCH_HEADER_SIZE, InvalidRecordError, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
+  Attr, BATCH_HEADER_SIZE, InvalidRecordError, RecordCursor, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
 } from '../../protocol/records.js';
 import { StorageError, type PartitionLog } from '../../storage/types.js';
 import { isInternalTopic } from '../topics.js';
@@ -200,6 +200,37 @@ function appendChecked(ctx: RequestContext, topicName: string, index: number, lo
   );
 }
 
+/**
+ * A compacted topic takes no record without a key (Kafka's LogValidator: INVALID_RECORD).
+ * keylessPlain walks the uncompressed batches in place; keylessCompressed decompresses the others
+ * again, once checkCompressedBatches has checked them (compacted topics only).
+ */
+const KEYLESS = 'compacted topic cannot accept a record without a key';
+
+function keylessPlain(index: number, records: Buffer, headers: readonly BatchHeader[]): PartitionOutcome | null {
+  let at = 0;
+  for (const h of headers) {
+    const from = at;
+    at += h.size;
+    if (batchCodec(h) !== 0) continue;
+    const cursor = new RecordCursor(h, records.subarray(from + BATCH_HEADER_SIZE, at));
+    while (cursor.next()) if (cursor.key === null) return failure(index, ErrorCode.INVALID_RECORD, KEYLESS);
+  }
+  return null;
+}
+
+async function keylessCompressed(index: number, records: Buffer, headers: readonly BatchHeader[]): Promise<PartitionOutcome | null> {
+  let at = 0;
+  for (const h of headers) {
+    const bytes = records.subarray(at, at + h.size);
+    at += h.size;
+    if (batchCodec(h) === 0) continue;
+    const cursor = new RecordCursor(h, await batchRecordsSection(bytes, h));
+    while (cursor.next()) if (cursor.key === null) return failure(index, ErrorCode.INVALID_RECORD, KEYLESS);
+  }
+  return null;
+}
+
 function producePartition(ctx: RequestContext, shared: RequestChecks, topicName: string, index: number, records: Buffer | null, acks: number): PartitionOutcome | Promise<PartitionOutcome> {
   const legacy = ctx.version < 3;
   const { services } = ctx;
@@ -223,6 +254,8 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   };
   const codec = targetCodec(setting('compression.type'));
 
+  const compacted = services.topics.configValue(topic, 'cleanup.policy')?.split(',').includes('compact') ?? false;
+
   // The checks: synchronous for uncompressed v2 batches, a promise when something must be decompressed.
   let checked: Checked | Promise<Checked | PartitionOutcome>;
   try {
@@ -235,14 +268,16 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
         converted = { records: c.bytes, headers: c.headers };
         largest = c.largestMessage;
         return c.decompressedBytes;
-      }, partitionLimit).then(() => headerProblem(ctx, topicName, index, converted!.headers, limits, largest) ?? converted!);
+      }, partitionLimit).then(async () => headerProblem(ctx, topicName, index, converted!.headers, limits, largest) ?? (compacted ? keylessPlain(index, converted!.records, converted!.headers) ?? (await keylessCompressed(index, converted!.records, converted!.headers)) : null) ?? converted!);
     } else {
       const headers = validateBatches(records);
       const problem = headerProblem(ctx, topicName, index, headers, limits, 0);
       if (problem) return problem;
       const sent = records;
+      const keyless = compacted ? keylessPlain(index, records, headers) : null;
+      if (keyless) return keyless;
       checked = headers.some((h) => batchCodec(h) !== 0)
-        ? queueCheck(shared, (budget) => checkCompressedBatches(sent, headers, budget), partitionLimit).then(() => ({ records: sent, headers }))
+        ? queueCheck(shared, (budget) => checkCompressedBatches(sent, headers, budget), partitionLimit).then(async () => (compacted ? await keylessCompressed(index, sent, headers) : null) ?? { records: sent, headers })
         : { records, headers };
     }
   } catch (err) {

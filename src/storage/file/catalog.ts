@@ -488,6 +488,11 @@ export class FileStorage implements Storage {
     });
   }
 
+  /** Names of the internal logs opened so far (the log cleaner compacts only those). */
+  openInternalLogs(): string[] {
+    return [...this.internal.keys()];
+  }
+
   async internalLog(name: string): Promise<PartitionLog> {
     this.assertOpen();
     checkName('internal log', name);
