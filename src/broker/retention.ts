@@ -49,7 +49,7 @@ export class RetentionTask {
     let moved = 0;
     const pass = async () => {
       for (const topic of this.storage.topics()) {
-        // cleanup.policy=compact alone: records go only through the log cleaner, never by age.
+        // cleanup.policy=compact alone: records go only through the log cleaner, never by age or size.
         if (!(this.topics.configValue(topic, 'cleanup.policy') ?? 'delete').split(',').includes('delete')) continue;
         const retentionMs = Number(this.topics.configValue(topic, 'retention.ms'));
         const retentionBytes = Number(this.topics.configValue(topic, 'retention.bytes'));

@@ -47,7 +47,7 @@ test('kill -9 at every step of a cleaning pass, and at random moments, never los
       await check();
     }
     // Random moments: the broker is killed while it cleans (or just after).
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       await write(12);
       await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
       server.child.kill('SIGKILL');

@@ -19,7 +19,7 @@
 //      A batch keeps its baseOffset and lastOffsetDelta (offsets of survivors never change; gaps
 //      appear, as in Kafka); it is copied as stored when all its records stay, else rewritten
 //      (recompressed with its own codec, CRC recomputed).
-//   4. The swap (crash-safe, DESIGN invariant 29): <base>.log.cleaned is written and fsynced, then
+//   4. The swap (crash-safe, DESIGN invariant 31): <base>.log.cleaned is written and fsynced, then
 //      renamed to <base>.<end>.swap (the commit point: <end> is the base of the segment after the
 //      group) and the folder fsynced; then the old segments of [base, end) are deleted, the swap is
 //      renamed to <base>.log, the folder fsynced and the indexes written. recoverCleaning() at

@@ -13,6 +13,8 @@
 //     <base>.timeindex        int64 max timestamp so far, int32 offset - base of the batch that reached it
 //     log-start-offset        decimal text, written atomically by deleteBefore
 //     producer-state.json     written at clean close, deleted once loaded
+//     cleaner-offset-checkpoint  compacted topics: where the last cleaning pass ended (cleaner.ts)
+//     <base>.log.cleaned, <base>.<end>.swap  a cleaning pass in progress; finished or undone at open
 //   __internal/<name>/        internal logs, same segment format, not in the catalog
 //
 // Anything else in the folder is not Fjord's: it is reported at open and never deleted.
