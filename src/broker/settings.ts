@@ -538,7 +538,7 @@ const NO_TIERED = 'tiered storage (remote.storage.enable) is not supported';
 
 /** Every topic config a topic may override, in name order (DescribeConfigs lists them so). */
 export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
-  'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', description: 'delete: retention removes old records; compact: the log cleaner keeps the latest record per key (records without a key are refused); both: both (docs/compaction.md)' },
+  'cleanup.policy': { type: list(['delete', 'compact']), default: 'delete', kafkaBroker: 'log.cleanup.policy', support: 'honoured', description: 'delete: retention removes old records; compact: the log cleaner keeps the latest record per key (records without a key are refused); both: both (docs/compaction.md)' },
   'compression.type': { type: oneOf(COMPRESSION_TYPES), from: 'compressionType', support: 'honoured', description: 'producer: batches are stored as the producer compressed them; any other codec: batches compressed otherwise are recompressed by the broker on the way in (as Kafka does)' },
   'compression.gzip.level': { type: int({ min: -1, max: 9 }), default: '-1', kafkaBroker: 'compression.gzip.level', support: 'refused', description: 'recompression uses each codec\'s default level; only -1 is accepted' },
   'compression.lz4.level': { type: int({ min: 1, max: 17 }), default: '9', kafkaBroker: 'compression.lz4.level', support: 'refused', description: 'recompression uses each codec\'s default level; only 9 is accepted' },
@@ -576,10 +576,10 @@ export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
     derived: { from: ['rollMs', 'rollHours'], value: (c) => firstSet(c, [['rollMs', 1], ['rollHours', HOUR]]) },
   },
   'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', support: 'single-node', description: 'accepted; the one replica is always the leader and always in sync, so no election is ever unclean' },
-  'delete.retention.ms': { type: long({ min: 0, unit: 'ms' }), default: '86400000', kafkaBroker: 'log.cleaner.delete.retention.ms', description: 'compacted topics: a tombstone (null value) is kept at least this long after its segment was last written' },
-  'max.compaction.lag.ms': { type: long({ min: 1, unit: 'ms' }), default: '9223372036854775807', kafkaBroker: 'log.cleaner.max.compaction.lag.ms', description: 'compacted topics: a rolled segment whose newest record is older than this is cleaned whatever min.cleanable.dirty.ratio says' },
-  'min.cleanable.dirty.ratio': { type: double({ min: 0, max: 1 }), default: '0.5', kafkaBroker: 'log.cleaner.min.cleanable.ratio', description: 'compacted topics: cleaned when the uncleaned part is at least this share of the rolled segments' },
-  'min.compaction.lag.ms': { type: long({ min: 0, unit: 'ms' }), default: '0', kafkaBroker: 'log.cleaner.min.compaction.lag.ms', description: 'compacted topics: a segment is cleaned only once its newest record is this old' },
+  'delete.retention.ms': { type: long({ min: 0, unit: 'ms' }), default: '86400000', kafkaBroker: 'log.cleaner.delete.retention.ms', support: 'honoured', description: 'compacted topics: a tombstone (null value) is kept at least this long after its segment was last written' },
+  'max.compaction.lag.ms': { type: long({ min: 1, unit: 'ms' }), default: '9223372036854775807', kafkaBroker: 'log.cleaner.max.compaction.lag.ms', support: 'honoured', description: 'compacted topics: a rolled segment whose newest record is older than this is cleaned whatever min.cleanable.dirty.ratio says' },
+  'min.cleanable.dirty.ratio': { type: double({ min: 0, max: 1 }), default: '0.5', kafkaBroker: 'log.cleaner.min.cleanable.ratio', support: 'honoured', description: 'compacted topics: cleaned when the uncleaned part is at least this share of the rolled segments' },
+  'min.compaction.lag.ms': { type: long({ min: 0, unit: 'ms' }), default: '0', kafkaBroker: 'log.cleaner.min.compaction.lag.ms', support: 'honoured', description: 'compacted topics: a segment is cleaned only once its newest record is this old' },
 };
 
 /** The row of a topic setting; own keys only, so a client sending "toString" gets a clean refusal. */
