@@ -72,10 +72,19 @@ export interface CleanerView {
   log(level: 'info' | 'warn' | 'error', msg: string): void;
 }
 
-/** Test-only: FJORD_TEST_CRASH_AT=cleaner-<step> kills the process (SIGKILL) at that step. */
+let crashTicks = 0;
+
+/**
+ * Test-only: FJORD_TEST_CRASH_AT=cleaner-<step> kills the process (SIGKILL) at that step;
+ * FJORD_TEST_CRASH_AT=cleaner-tick-<n> at the n-th step of any kind since the process started
+ * (every read of a segment chunk, every write of the cleaned file, and the named steps of the
+ * swap count), so a test can kill a pass at a chosen moment instead of at a chosen time.
+ */
 export function crashPoint(step: string): void {
   const at = process.env.FJORD_TEST_CRASH_AT;
-  if (at && at === `cleaner-${step}`) {
+  if (!at?.startsWith('cleaner-')) return;
+  crashTicks++;
+  if (at === `cleaner-${step}` || at === `cleaner-tick-${crashTicks}`) {
     process.stderr.write(`FJORD_TEST_CRASH_AT=${at}: killing the process (test-only fault injection)\n`);
     process.kill(process.pid, 'SIGKILL');
   }
@@ -190,6 +199,7 @@ async function* batchesOf(seg: Segment, throttle: Throttle): AsyncGenerator<{ h:
   while (pos < size) {
     const want = Math.min(READ_CHUNK, size - pos);
     const chunk = await seg.use((fh) => readAt(fh, pos, want));
+    crashPoint('read');
     await throttle.take(chunk.length);
     let used = 0;
     for (const { header, bytes } of iterateBatches(chunk)) {
@@ -317,6 +327,7 @@ export async function cleanPartition(view: CleanerView, s: CompactionSettings): 
     const ok = await cleanGroup(view, group, end, map, mapEnd, s, throttle, result);
     if (!ok) return null; // the log changed under us: try again next time
   }
+  crashPoint('before-checkpoint');
   await writeFileAtomic(join(view.dir, CHECKPOINT_FILE), `${mapEnd}\n`);
   return result;
 }
@@ -335,6 +346,7 @@ async function cleanGroup(view: CleanerView, group: Segment[], end: number, map:
     const flush = async () => {
       if (pendingBytes === 0) return;
       await writeAllAt(fh, pending, size - pendingBytes);
+      crashPoint('write');
       await throttle.take(pendingBytes);
       pending = [];
       pendingBytes = 0;
