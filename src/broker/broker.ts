@@ -2,6 +2,9 @@
 // from its config, hands them to the request dispatcher, and starts and stops them in order.
 // Nothing under handlers/ imports this file: handlers get the services through the request context.
 import { createStorage } from '../storage/engines.js';
+import { PostgresStorage } from '../storage/postgres/index.js';
+import { COORDINATOR_LOGS, PgCluster } from './cluster/pg-cluster.js';
+import { SingleNode, type ClusterView } from './cluster/view.js';
 import { addScramUsers } from './auth/add-scram.js';
 import { Authorizer } from './auth/acls.js';
 import { CredentialStore } from './auth/credentials.js';
@@ -51,6 +54,9 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly metrics: BrokerMetrics | null;
   /** The HTTP listener (/metrics, /health, /ready); null unless httpPort is set (fjord server sets it). */
   readonly http: HttpListener | null;
+  /** Membership and leadership: this node alone, or the brokers sharing a PostgreSQL database. */
+  readonly cluster: ClusterView;
+  private readonly pgCluster: PgCluster | null;
   private isOpen = false;
   private stopping = false;
   private readonly openGate: { opened(): void; failed(err: Error): void };
@@ -101,6 +107,27 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.acls = new Authorizer(this.storage, this.logger, this.config);
     this.quotaStore = new QuotaStore(this.storage, this.logger);
     this.quotas = new QuotaEnforcer(this.config, this.quotaStore);
+    if (this.storage instanceof PostgresStorage) {
+      // Several brokers may share the database: the coordinators run where the internal logs are led.
+      this.pgCluster = new PgCluster(this.storage, this.config, this.logger, this.listeners, {
+        start: async () => {
+          await this.groups.start();
+          await this.transactions.start();
+        },
+        stop: async () => {
+          await this.transactions.stop();
+          await this.groups.stop();
+        },
+      });
+      this.cluster = this.pgCluster;
+    } else {
+      if (this.config.nodeId < 0) throw new ConfigError('--node-id -1 (an id allocated by the cluster) needs --storage postgres://...; give this broker an id of 0 or more');
+      this.pgCluster = null;
+      this.cluster = new SingleNode(() => ({
+        nodeId: this.config.nodeId, rack: this.config.rack ?? null,
+        listeners: this.listeners.map((l) => ({ name: l.name, host: l.advertisedHost, port: l.advertisedPort })),
+      }));
+    }
     // Requests that arrive between the bind and the end of start() wait for storage to open.
     const dispatch = createDispatcher(this, this.metrics ?? undefined);
     let opened: () => void = () => undefined;
@@ -141,7 +168,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     return this.storage.clusterId;
   }
   get nodeId(): number {
-    return this.config.nodeId;
+    return this.pgCluster ? this.pgCluster.nodeId : this.config.nodeId;
   }
   /** The first listener's advertised address (what an embedder's `address` is). */
   get advertisedHost(): string {
@@ -178,8 +205,14 @@ export class Broker implements BrokerServices, NodeIdentity {
     });
     try {
       await this.storage.open();
-      await this.groups.start();
-      await this.transactions.start();
+      if (this.pgCluster) {
+        // The coordinators' logs exist before anyone can be named their leader.
+        for (const name of COORDINATOR_LOGS) await this.storage.internalLog(name);
+        await this.pgCluster.start();
+      } else {
+        await this.groups.start();
+        await this.transactions.start();
+      }
       await this.credentials.start();
       await this.acls.start();
       await this.quotaStore.start();
@@ -219,6 +252,8 @@ export class Broker implements BrokerServices, NodeIdentity {
     await this.server.drain();
     // After the drain: an EndTxn in flight finishes writing its markers first.
     await this.transactions.stop();
+    // Leaves the cluster before storage closes: the others take its partitions over at once.
+    await this.pgCluster?.stop();
     await this.server.close();
     await this.storage.close();
     await this.http?.close();

@@ -15,7 +15,14 @@ export interface BrokerConfig {
   dataDir: string | 'memory';
   /** A storage URL (memory:, file:<path>, postgres://...); when set it replaces dataDir. */
   storage?: string;
+  /** node.id; -1 (PostgreSQL cluster mode only): the lowest id no live broker of the database holds. */
   nodeId: number;
+  /** broker.rack: reported in Metadata / DescribeCluster. */
+  rack?: string;
+  /** Cluster mode (PostgreSQL): how often a broker renews its lease, how long the lease lasts, how often it polls leadership. */
+  clusterHeartbeatMs: number;
+  clusterLeaseMs: number;
+  clusterPollMs: number;
   defaultPartitions: number;
   autoCreateTopics: boolean;
   /** Most partitions of all topics together (internal logs not counted); Fjord's own setting. */

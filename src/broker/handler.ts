@@ -8,6 +8,7 @@ import type { Storage } from '../storage/types.js';
 import type { Authorizer } from './auth/acls.js';
 import type { CredentialStore } from './auth/credentials.js';
 import type { SaslAuthenticator, SaslSession } from './auth/sasl.js';
+import type { ClusterView } from './cluster/view.js';
 import type { BrokerConfig } from './config.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
@@ -47,6 +48,8 @@ export interface BrokerServices {
   readonly producerIds: ProducerIdManager;
   readonly transactions: TransactionCoordinator;
   readonly node: NodeIdentity;
+  /** Live brokers, the controller, partition leaders and the coordinators' broker (cluster/view.ts). */
+  readonly cluster: ClusterView;
   /** SCRAM credentials (DescribeUserScramCredentials / AlterUserScramCredentials, SASL). */
   readonly credentials: CredentialStore;
   /** SASL authentication: each connection's session (auth/sasl.ts). */

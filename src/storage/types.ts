@@ -40,6 +40,15 @@ export class StorageError extends Error {
 }
 
 /**
+ * This broker does not lead the partition (now): another broker of the cluster does, or it is
+ * moving. The request gets NOT_LEADER_OR_FOLLOWER and the client refreshes its metadata.
+ */
+export class NotLeaderError extends StorageError {
+  override name = 'NotLeaderError';
+  readonly errorCode = 6; // NOT_LEADER_OR_FOLLOWER
+}
+
+/**
  * Stored bytes that do not check out (a torn length, a bad CRC, garbage) where a batch should be:
  * the request gets CORRUPT_MESSAGE for that partition; the bytes stay on disk for an operator.
  */

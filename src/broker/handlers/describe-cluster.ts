@@ -1,10 +1,11 @@
-// DescribeCluster v0–1: this one broker, which is also the controller. Everyone may ask (as in
-// Kafka); includeClusterAuthorizedOperations gets the cluster operations the principal is allowed,
-// 0 without DESCRIBE on the cluster.
+// DescribeCluster v0–1: the live brokers (one node: itself) and the controller (the lowest live id).
+// Everyone may ask (as in Kafka); includeClusterAuthorizedOperations gets the cluster operations the
+// principal is allowed, 0 without DESCRIBE on the cluster.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DescribeClusterResponse } from '../../protocol/generated/types.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
+import { memberAddress } from '../cluster/view.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler } from '../handler.js';
 
 export const describeClusterHandler = defineHandler({
@@ -24,8 +25,11 @@ export const describeClusterHandler = defineHandler({
       : authorize(ctx, 'DESCRIBE', 'CLUSTER') ? authorizedOperations(ctx, 'CLUSTER') : 0;
     return {
       throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 1,
-      clusterId: services.node.clusterId, controllerId: services.node.nodeId,
-      brokers: [{ brokerId: services.node.nodeId, host: ctx.connection.listener.advertisedHost, port: ctx.connection.listener.advertisedPort, rack: null }],
+      clusterId: services.node.clusterId, controllerId: services.cluster.controllerId(),
+      brokers: services.cluster.members().flatMap((m) => {
+        const a = memberAddress(services.cluster, ctx.connection.listener, m);
+        return a ? [{ brokerId: m.nodeId, host: a.host, port: a.port, rack: m.rack }] : [];
+      }),
       clusterAuthorizedOperations,
     };
   },

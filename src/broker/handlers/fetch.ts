@@ -21,6 +21,7 @@ import type {
 import { readBatchHeader } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
 import { authorize } from '../auth/acls.js';
+import { leadsHere } from '../cluster/view.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 
 interface Wanted {
@@ -45,10 +46,13 @@ function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['to
     // READ on the topic (Kafka checks it before existence; an unknown id stays UNKNOWN_TOPIC_ID).
     const denied = (meta !== undefined || !byId) && !authorize(ctx, 'READ', 'TOPIC', topicKey.topic);
     const parts = t.partitions.map((p): Wanted => {
-      const log = meta && !denied ? storage.partition(meta.name, p.partition) : undefined;
+      const found = meta && !denied ? storage.partition(meta.name, p.partition) : undefined;
+      // Only the leader serves a partition (no follower fetching): elsewhere NOT_LEADER_OR_FOLLOWER.
+      const notLeader = found !== undefined && !leadsHere(ctx.services.cluster, found.topic, p.partition);
+      const log = notLeader ? undefined : found;
       return {
         topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log,
-        unknownError: denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        unknownError: notLeader ? ErrorCode.NOT_LEADER_OR_FOLLOWER : denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       };
     });
     return { topicKey, parts };

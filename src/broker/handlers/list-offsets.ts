@@ -8,8 +8,8 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse,
 } from '../../protocol/generated/types.js';
-import { LEADER_EPOCH } from '../../storage/append.js';
 import { authorize } from '../auth/acls.js';
+import { leadsHere } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog } from '../../storage/types.js';
@@ -48,15 +48,18 @@ export const listOffsetsHandler = defineHandler({
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
       for (const p of t.partitions) {
         const log = storage.partition(t.name, p.partitionIndex);
+        const epoch = ctx.services.cluster.leader(t.name, p.partitionIndex)?.epoch ?? -1;
         const answer = (errorCode: number, offset: number, timestamp: number) =>
           partitions.push({
             partitionIndex: p.partitionIndex, errorCode, timestamp, offset,
-            leaderEpoch: offset >= 0 ? LEADER_EPOCH : -1,
+            leaderEpoch: offset >= 0 ? epoch : -1,
             oldStyleOffsets: offset >= 0 ? [offset] : [],
           });
         if (!authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)) { answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1); continue; }
         if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
-        if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
+        if (!leadsHere(ctx.services.cluster, t.name, p.partitionIndex)) { answer(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1); continue; }
+        if ((p.currentLeaderEpoch ?? -1) > epoch) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
+        if ((p.currentLeaderEpoch ?? -1) >= 0 && (p.currentLeaderEpoch ?? -1) < epoch) { answer(ErrorCode.FENCED_LEADER_EPOCH, -1, -1); continue; }
         const ts = p.timestamp;
         // As Kafka: a search by timestamp finds nothing a reader of this isolation level cannot fetch yet.
         const fetchable = () => (req.isolationLevel === 1 ? log.lastStableOffset() : log.logEndOffset());

@@ -1,4 +1,7 @@
-// Metadata v0–12. One broker, which leads every partition in leader epoch 0 and is the controller.
+// Metadata v0–12. One node leads every partition in leader epoch 0 and is the controller; on
+// PostgreSQL (docs/cluster.md) the live brokers, each partition's leader and epoch (replicas = ISR =
+// the leader: the database holds the copies) and the lowest live id as controller come from
+// services.cluster. A partition between leaders answers LEADER_NOT_AVAILABLE.
 // Topic selection: v0 empty list = all topics; v1+ null = all, empty = none. Auto-creation:
 // v0–3 always ask for it implicitly, v4+ only with allowAutoTopicCreation (and the broker allowing it).
 // v10+ topics may be named by id; v10+ responses carry topic ids (which unlocks Fetch v13+).
@@ -7,35 +10,44 @@ import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
-import { LEADER_EPOCH } from '../../storage/append.js';
 import { isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
+import { memberAddress } from '../cluster/view.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
 
 export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
-  const node = ctx.services.node.nodeId;
+  const { cluster } = ctx.services;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.topicId,
     isInternal: false,
-    partitions: Array.from({ length: t.partitionCount }, (_, p): MetadataResponsePartition => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: p,
-      leaderId: node,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
-    })),
+    partitions: Array.from({ length: t.partitionCount }, (_, p): MetadataResponsePartition => {
+      const leader = cluster.leader(t.name, p);
+      if (!leader) {
+        return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: p, leaderId: -1, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] };
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        partitionIndex: p,
+        leaderId: leader.nodeId,
+        leaderEpoch: leader.epoch,
+        replicaNodes: [leader.nodeId],
+        isrNodes: [leader.nodeId],
+        offlineReplicas: [],
+      };
+    }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
 }
 
-/** This broker, at the advertised address of the listener the client came in through. */
+/** The live brokers, at their advertised address for the listener the client came in through. */
 export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
-  const { advertisedHost, advertisedPort } = ctx.connection.listener;
-  return [{ nodeId: ctx.services.node.nodeId, host: advertisedHost, port: advertisedPort, rack: null }];
+  const { cluster } = ctx.services;
+  return cluster.members().flatMap((m): MetadataResponseBroker[] => {
+    const a = memberAddress(cluster, ctx.connection.listener, m);
+    return a ? [{ nodeId: m.nodeId, host: a.host, port: a.port, rack: m.rack }] : [];
+  });
 }
 
 const denied = (name: string | null): MetadataResponseTopic =>
@@ -99,7 +111,7 @@ export const metadataHandler = defineHandler({
       throttleTimeMs: 0,
       brokers: brokerList(ctx),
       clusterId: services.node.clusterId,
-      controllerId: services.node.nodeId,
+      controllerId: services.cluster.controllerId(),
       topics,
       clusterAuthorizedOperations,
     };

@@ -26,8 +26,12 @@ export const offsetForLeaderEpochHandler = defineHandler({
             ({ errorCode, partition: p.partition, leaderEpoch, endOffset });
           if (!authorize(ctx, 'DESCRIBE', 'TOPIC', t.topic)) return out(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1);
           if (!log) return out(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
-          if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) return out(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1);
-          if (p.leaderEpoch > LEADER_EPOCH) return out(ErrorCode.NONE, -1, -1);
+          // The partition's leader epoch (on PostgreSQL it moves with leadership; batches keep LEADER_EPOCH).
+          const current = ctx.services.cluster.leader(t.topic, p.partition);
+          if (!current || current.nodeId !== ctx.services.cluster.nodeId) return out(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1);
+          if ((p.currentLeaderEpoch ?? -1) > current.epoch) return out(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1);
+          if ((p.currentLeaderEpoch ?? -1) >= 0 && (p.currentLeaderEpoch ?? -1) < current.epoch) return out(ErrorCode.FENCED_LEADER_EPOCH, -1, -1);
+          if (p.leaderEpoch > current.epoch) return out(ErrorCode.NONE, -1, -1);
           return out(ErrorCode.NONE, LEADER_EPOCH, log.logEndOffset());
         }),
       })),

@@ -35,7 +35,8 @@ import { messageSetToBatches } from '../../protocol/legacy.js';
 import {
   Attr, BATCH_HEADER_SIZE, InvalidRecordError, RecordCursor, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
 } from '../../protocol/records.js';
-import { StorageError, type PartitionLog } from '../../storage/types.js';
+import { NotLeaderError, StorageError, type PartitionLog } from '../../storage/types.js';
+import { leadsHere } from '../cluster/view.js';
 import { isInternalTopic } from '../topics.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
@@ -191,6 +192,8 @@ function appendChecked(ctx: RequestContext, topicName: string, index: number, lo
   return appended.then(
     (r): PartitionOutcome => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
     (err) => {
+      // Another broker leads the partition now (its epoch moved): the client asks Metadata again.
+      if (err instanceof NotLeaderError) return failure(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, err.message);
       if (err instanceof StorageError) {
         services.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
         return failure(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
@@ -239,6 +242,7 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
   const topic = services.storage.topic(topicName);
   const log: PartitionLog | undefined = topic && services.storage.partition(topicName, index);
   if (!topic || !log) return failure(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no partition ${topicName}-${index}`);
+  if (!leadsHere(services.cluster, topicName, index)) return failure(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `this broker (node ${services.cluster.nodeId}) does not lead ${topicName}-${index}`);
   if (!records || records.length === 0) return failure(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
   const setting = (key: string) => services.topics.configValue(topic, key);
   // min.insync.replicas: the in-sync set is this node alone; acks=all needs it to be enough (Kafka: NOT_ENOUGH_REPLICAS).

@@ -6,14 +6,23 @@
 // A failed transaction fails this partition's appends in it and behind it, undoes their producer
 // state, and reloads the partition from the database (the truth, also when a COMMIT's outcome was
 // unknown); a moved epoch leaves it fenced: every later append fails.
+//
+// In a cluster (docs/cluster.md) a partition this broker does not lead is a follower: its state
+// is loaded at open (so internal logs can be replayed), appends are refused with LeaderEpochError,
+// and `lead(epoch)` — called when the database names this broker leader at `epoch` — reloads it
+// from the database (whatever the previous leader committed) before it takes appends.
+//
+// Pseudo-segments: the database has no files, but retention.bytes drops "oldest whole segments";
+// rows are grouped, in offset order, into runs of at most the topic's segment.bytes
+// (`segmentSizes`), computed at load and extended at each commit.
 import { Attr, readBatchHeader, type BatchHeader, type TxnMarker } from '../../protocol/records.js';
 import { appendMarker, stampBatches } from '../append.js';
 import { ProducerStateTable, type ProducerEntry } from '../producer-state.js';
 import { TxnState, txnEventOf, type TxnEvent } from '../txn-state.js';
-import { StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
+import { NotLeaderError, StorageError, type AppendOptions, type AppendResult, type PartitionLog, type ReadResult } from '../types.js';
 
 /** An append refused because another broker holds the partition now (its leader epoch moved on). */
-export class LeaderEpochError extends StorageError {
+export class LeaderEpochError extends NotLeaderError {
   override name = 'LeaderEpochError';
 }
 
@@ -51,7 +60,9 @@ export interface PartitionHost {
   offsetForTimestamp(partitionId: number, timestamp: number, below: number): Promise<{ offset: number; timestamp: number } | null>;
   deleteBefore(log: PgPartitionLog, target: number): Promise<void>;
   /** The partition row as stored now (null: deleted) and the headers needed to rebuild producer and transaction state. */
-  loadState(partitionId: number): Promise<PartitionRow | null>;
+  loadState(partitionId: number, segmentBytes: number): Promise<PartitionRow | null>;
+  /** The topic's segment.bytes: the size of the pseudo-segments retention.bytes removes. */
+  segmentBytes(topic: string): number;
   cacheAdmit(log: PgPartitionLog, entry: CacheEntry): void;
   cacheDrop(entry: CacheEntry): void;
   readonly perPartitionCache: number;
@@ -64,6 +75,10 @@ export interface PartitionRow {
   leaderEpoch: number;
   /** Batches with a producer id, oldest first: the header (61 bytes), or the whole batch for control batches. */
   producerBatches: Buffer[];
+  /** The stored rows grouped into runs of at most segment.bytes (retention.bytes), oldest first. */
+  segments: { baseOffset: number; bytes: number }[];
+  /** The node the database names leader (null: none yet). */
+  leaderNode: number | null;
 }
 
 export interface CacheEntry {
@@ -84,7 +99,13 @@ export class PgPartitionLog implements PartitionLog {
   private endOffset = 0;
   /** The next offset to assign. */
   private assignedEnd = 0;
-  private state: 'open' | 'recovering' | 'fenced' | 'closed' = 'open';
+  private state: 'open' | 'recovering' | 'fenced' | 'follower' | 'closed' = 'open';
+  /** Leadership as the database last said (cluster mode): node and epoch; Metadata reports them. */
+  leaderNode: number | null = null;
+  leaderEpoch = 0;
+  private segments: { baseOffset: number; bytes: number }[] = [];
+  /** Bumped by every lead()/follow(), so an older lead() that finishes late does nothing. */
+  private turn = 0;
   private fencedBecause = '';
   /** Appends handed to the committer and not yet committed or failed, in offset order. */
   private pending: AppendJob[] = [];
@@ -100,8 +121,8 @@ export class PgPartitionLog implements PartitionLog {
     readonly partition: number,
     /** fjord_partitions.id */
     readonly id: number,
-    /** The leader epoch this broker claimed; every append's transaction checks it. */
-    readonly epoch: number,
+    /** The leader epoch this broker claimed (or follows); every append's transaction checks it. */
+    public epoch: number,
     private readonly host: PartitionHost,
   ) {
     this.label = `${topic}-${partition}`;
@@ -122,7 +143,68 @@ export class PgPartitionLog implements PartitionLog {
     }
     this.txns.dropBefore(this.startOffset);
     this.producers.loadFrom(producers);
+    this.segments = row.segments.map((x) => ({ ...x }));
+    this.leaderNode = row.leaderNode;
+    this.leaderEpoch = row.leaderEpoch;
     this.clearCache();
+  }
+
+  /** Runs of stored rows of at most segment.bytes, oldest first (retention.bytes). */
+  segmentSizes(): { baseOffset: number; bytes: number }[] {
+    return this.segments.map((x) => ({ ...x }));
+  }
+
+  /** Cluster mode: another broker leads (or nobody yet); appends are refused until lead(). */
+  follow(leaderNode: number | null, leaderEpoch: number): void {
+    this.leaderNode = leaderNode;
+    this.leaderEpoch = leaderEpoch;
+    if (this.state === 'closed' || this.state === 'follower') return;
+    this.turn++;
+    this.state = 'follower';
+    this.fencedBecause = `${this.label}: led by ${leaderNode === null ? 'no broker yet' : `node ${leaderNode}`} in leader epoch ${leaderEpoch}`;
+  }
+
+  /** Whether this broker takes appends for the partition now (it leads and has loaded the state). */
+  leading(): boolean {
+    return this.state === 'open' || this.state === 'recovering';
+  }
+
+  /**
+   * Cluster mode: the database names this broker leader at `epoch`. Waits for appends still in
+   * flight under an older epoch (they fail the epoch check or committed), reloads the partition
+   * from the database and takes appends; resolves false when the row says otherwise by then.
+   */
+  async lead(epoch: number): Promise<boolean> {
+    if (this.state === 'closed') return false;
+    if (this.epoch === epoch && (this.state === 'open' || this.state === 'recovering')) return true;
+    const turn = ++this.turn;
+    this.state = 'follower';
+    this.fencedBecause = `${this.label}: this broker is taking leadership over (epoch ${epoch}); retry`;
+    await this.idle();
+    for (;;) {
+      if (turn !== this.turn || !this.isOpen()) return false;
+      try {
+        const row = await this.host.loadState(this.id, this.host.segmentBytes(this.topic));
+        if (turn !== this.turn || !this.isOpen()) return false;
+        if (!row) {
+          this.state = 'closed';
+          return false;
+        }
+        if (row.leaderEpoch !== epoch) {
+          this.follow(row.leaderNode, row.leaderEpoch);
+          return false;
+        }
+        const before = this.endOffset;
+        this.restore(row);
+        this.epoch = epoch;
+        this.state = 'open';
+        if (this.endOffset !== before) for (const l of this.listeners) l();
+        return true;
+      } catch (err) {
+        this.host.log('warn', `${this.label}: loading state to lead it failed (${err instanceof Error ? err.message : String(err)}); retrying`);
+        await new Promise((r) => setTimeout(r, RELOAD_RETRY_MS));
+      }
+    }
   }
 
   logStartOffset(): number { return this.startOffset; }
@@ -139,7 +221,7 @@ export class PgPartitionLog implements PartitionLog {
     switch (this.state) {
       case 'open': return null;
       case 'closed': return new StorageError(`${this.label} is closed`);
-      case 'fenced': return new LeaderEpochError(this.fencedBecause);
+      case 'fenced': case 'follower': return new LeaderEpochError(this.fencedBecause);
       case 'recovering': return new StorageError(`${this.label} is reloading its state from the database after a failed write; retry`);
     }
   }
@@ -192,6 +274,12 @@ export class PgPartitionLog implements PartitionLog {
       this.host.cacheAdmit(this, entry);
     }
     while (this.cacheBytes > this.host.perPartitionCache && this.cache.length > 0) this.evictFront();
+    const segmentBytes = this.host.segmentBytes(this.topic);
+    for (const row of job.rows) {
+      const last = this.segments[this.segments.length - 1];
+      if (last && last.bytes + row.bytes.length <= segmentBytes) last.bytes += row.bytes.length;
+      else this.segments.push({ baseOffset: row.baseOffset, bytes: row.bytes.length });
+    }
     job.resolve({ baseOffset: job.baseOffset, lastOffset: job.endOffset - 1, logAppendTime: job.logAppendTime, logStartOffset: this.startOffset });
     for (const l of this.listeners) l();
     this.wakeIdle();
@@ -217,7 +305,7 @@ export class PgPartitionLog implements PartitionLog {
     this.assignedEnd = this.endOffset;
     const reason = fenced ? `${this.label}: the stored leader epoch or log end no longer matches this broker's (epoch ${this.epoch}, end ${this.endOffset})` : `${this.label}: write failed: ${err.message}`;
     if (jobs.length > 0) this.host.log('error', `${reason}; rejecting ${jobs.length} append(s)`);
-    const error = new StorageError(reason);
+    const error = fenced ? new LeaderEpochError(reason) : new StorageError(reason);
     for (const j of jobs) j.reject(error);
     this.wakeIdle();
     if (this.state === 'open') {
@@ -229,7 +317,7 @@ export class PgPartitionLog implements PartitionLog {
   private async reload(): Promise<void> {
     while (this.state === 'recovering') {
       try {
-        const row = await this.host.loadState(this.id);
+        const row = await this.host.loadState(this.id, this.host.segmentBytes(this.topic));
         if (this.state !== 'recovering') return;
         if (!row) {
           this.state = 'closed';
@@ -323,6 +411,9 @@ export class PgPartitionLog implements PartitionLog {
       this.startOffset = target;
       this.txns.dropBefore(target);
       while (this.cache.length > 0 && this.cache[0].lastOffset < target) this.evictFront();
+      // Runs wholly below the new start are gone; one that straddles it keeps its size until the next load.
+      while (this.segments.length > 1 && this.segments[1].baseOffset <= target) this.segments.shift();
+      if (this.segments.length > 0 && this.segments[0].baseOffset < target) this.segments[0].baseOffset = target;
     }
     return this.startOffset;
   }

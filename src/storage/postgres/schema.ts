@@ -2,9 +2,10 @@
 // under an advisory lock so brokers starting together do it once; `fjord_schema` holds the version.
 //
 //   fjord_schema      (version)                                   one row: the schema version
-//   fjord_cluster     (id = 1, cluster_id, next_producer_id)       one row
+//   fjord_cluster     (id = 1, cluster_id, next_producer_id, catalog_version)   one row
 //   fjord_topics      (topic_id, name, internal, partition_count, configs jsonb)
-//   fjord_partitions  (id, topic_id, partition, log_start, log_end, leader_epoch, leader)
+//   fjord_partitions  (id, topic_id, partition, log_start, log_end, leader_epoch, leader, leader_node)
+//   fjord_brokers     (node_id, incarnation, listeners jsonb, rack, expires_at)   the cluster's members and their leases
 //   fjord_batches     (partition_id, base_offset, last_offset, max_timestamp, producer_id, control, batch bytea)
 //
 // A batch row is one RecordBatch v2 exactly as stored (offsets stamped). `log_end` is the offset
@@ -14,7 +15,7 @@
 // holds a whole cluster's state.
 import type { PoolClient } from 'pg';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** pg_advisory_xact_lock key of schema migrations ("fjord" in ASCII). */
 const MIGRATION_LOCK = 0x666a6f7264;
 
@@ -54,6 +55,18 @@ const MIGRATIONS: Record<number, string> = {
     );
     -- Batches are written once and read back whole: keep them out of TOAST compression.
     ALTER TABLE fjord_batches ALTER COLUMN batch SET STORAGE EXTERNAL;
+  `,
+  // Phase 2, the cluster: brokers with leases, a leader node per partition, a catalog version.
+  2: `
+    CREATE TABLE fjord_brokers (
+      node_id integer PRIMARY KEY,
+      incarnation text NOT NULL,
+      listeners jsonb NOT NULL,
+      rack text,
+      expires_at timestamptz NOT NULL
+    );
+    ALTER TABLE fjord_partitions ADD COLUMN leader_node integer;
+    ALTER TABLE fjord_cluster ADD COLUMN catalog_version bigint NOT NULL DEFAULT 0;
   `,
 };
 

@@ -21,6 +21,7 @@ import pg from 'pg';
 import type { TopicMeta, PartitionLog, Storage, StorageLogger, StorageOptions } from '../types.js';
 import { StorageError } from '../types.js';
 import { migrate, quoteIdent } from './schema.js';
+import { planLeaders, type BrokerRow } from './cluster.js';
 import { LeaderEpochError, PgPartitionLog, type AppendJob, type CacheEntry, type PartitionHost, type PartitionRow } from './partition-log.js';
 
 /** Rows per INSERT statement (one prepared statement per count up to this). */
@@ -31,6 +32,8 @@ const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 /** The newest batches kept per partition, and all partitions together unless tailCacheBytes says otherwise. */
 const CACHE_PER_PARTITION = 4 * 1024 * 1024;
 const DEFAULT_CACHE_BUDGET = 64 * 1024 * 1024;
+/** pg_advisory_xact_lock key of membership changes and leader assignment ("fjordC"). */
+const MEMBERSHIP_LOCK = 0x666a6f726443;
 /** Rows fetched per range-read query. */
 const READ_PAGE = 64;
 
@@ -76,6 +79,17 @@ export class PostgresStorage implements Storage, PartitionHost {
   private readonly meta = new Map<string, TopicMeta>();
   private readonly logs = new Map<string, PgPartitionLog[]>();
   private readonly internal = new Map<string, Promise<PgPartitionLog>>();
+  /** Internal logs once open (the cluster poll walks them with the topics' logs). */
+  private readonly internalOpen = new Map<string, PgPartitionLog>();
+  /**
+   * Cluster mode (docs/cluster.md): set before open by the broker. Partitions are then led by the
+   * node the database names (`fjord_partitions.leader_node`, moved by `rebalance`), not claimed at open.
+   */
+  private cluster: { nodeId: number; catalogChanged: () => Promise<void> } | null = null;
+  private clusterMode = false;
+  private catalogVersion = -1;
+  /** Topic names this broker is creating right now (a catalog reload leaves them to the creator). */
+  private readonly creating = new Set<string>();
   private queue: AppendJob[] = [];
   private committing = false;
   private transactions = 0;
@@ -143,8 +157,12 @@ export class PostgresStorage implements Storage, PartitionHost {
       this._clusterId = (await client.query<{ cluster_id: string }>('SELECT cluster_id FROM fjord_cluster WHERE id = 1')).rows[0].cluster_id;
       // Phase 1: one broker leads every partition; opening claims them all (epoch + 1), which
       // fences any earlier instance still running against this database.
-      const parts = await client.query<{ id: string; topic_id: string; partition: number; leader_epoch: number }>(
-        'UPDATE fjord_partitions SET leader_epoch = leader_epoch + 1, leader = $1 RETURNING id, topic_id, partition, leader_epoch', [this.me]);
+      // In cluster mode nothing is claimed: the rebalance names leaders (partitions start as followers).
+      const parts = this.clusterMode
+        ? await client.query<{ id: string; topic_id: string; partition: number; leader_epoch: number }>('SELECT id, topic_id, partition, leader_epoch FROM fjord_partitions')
+        : await client.query<{ id: string; topic_id: string; partition: number; leader_epoch: number }>(
+          'UPDATE fjord_partitions SET leader_epoch = leader_epoch + 1, leader = $1 RETURNING id, topic_id, partition, leader_epoch', [this.me]);
+      this.catalogVersion = Number((await client.query<{ v: string }>('SELECT catalog_version AS v FROM fjord_cluster WHERE id = 1')).rows[0].v);
       const topics = await client.query<{ topic_id: string; name: string; internal: boolean; partition_count: number; configs: Record<string, string> }>(
         'SELECT topic_id, name, internal, partition_count, configs FROM fjord_topics');
       await client.query('COMMIT');
@@ -161,11 +179,15 @@ export class PostgresStorage implements Storage, PartitionHost {
         }
         const logs = list.map((p) => new PgPartitionLog(t.name, p.partition, p.id, p.epoch, this));
         for (const l of logs) {
-          const row = await this.loadStateWith(client, l.id);
+          const row = await this.loadStateWith(client, l.id, this.segmentBytes(t.name));
           if (!row) throw new StorageError(`${l.label}: partition row vanished during open`);
           l.restore(row);
+          if (this.clusterMode) l.follow(row.leaderNode, row.leaderEpoch);
         }
-        if (t.internal) this.internal.set(t.name, Promise.resolve(logs[0]));
+        if (t.internal) {
+          this.internal.set(t.name, Promise.resolve(logs[0]));
+          this.internalOpen.set(t.name, logs[0]);
+        }
         else {
           this.meta.set(t.name, { name: t.name, topicId: t.topic_id, partitionCount: t.partition_count, configs: { ...t.configs } });
           this.logs.set(t.name, logs);
@@ -187,18 +209,24 @@ export class PostgresStorage implements Storage, PartitionHost {
   topic(name: string): TopicMeta | undefined { return this.meta.get(name); }
   partition(topic: string, partition: number): PartitionLog | undefined { return this.logs.get(topic)?.[partition]; }
 
-  /** Inserts a topic row and its partition rows (this broker leads them, epoch 1). */
+  /**
+   * Inserts a topic row and its partition rows: this broker leads them in epoch 1, or in cluster
+   * mode nobody yet (epoch 0; the rebalance that follows names leaders).
+   */
   private async insertTopic(name: string, internal: boolean, partitionCount: number, configs: Record<string, string>): Promise<{ topicId: string; logs: PgPartitionLog[] }> {
     const topicId = randomUUID();
     const client = await this.db().connect();
+    const epoch = this.clusterMode ? 0 : 1;
     try {
       await client.query('BEGIN');
       await client.query('INSERT INTO fjord_topics (topic_id, name, internal, partition_count, configs) VALUES ($1, $2, $3, $4, $5)', [topicId, name, internal, partitionCount, JSON.stringify(configs)]);
       const rows = await client.query<{ id: string; partition: number; leader_epoch: number }>(
         `INSERT INTO fjord_partitions (topic_id, partition, log_start, log_end, leader_epoch, leader)
-         SELECT $1, p, 0, 0, 1, $3 FROM generate_series(0, $2 - 1) AS p RETURNING id, partition, leader_epoch`, [topicId, partitionCount, this.me]);
+         SELECT $1, p, 0, 0, $4, $3 FROM generate_series(0, $2 - 1) AS p RETURNING id, partition, leader_epoch`, [topicId, partitionCount, this.me, epoch]);
+      await this.bumpCatalog(client);
       await client.query('COMMIT');
       const logs = rows.rows.sort((a, b) => a.partition - b.partition).map((r) => new PgPartitionLog(name, r.partition, toNum(r.id), r.leader_epoch, this));
+      if (this.clusterMode) for (const l of logs) l.follow(null, 0);
       return { topicId, logs };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -212,11 +240,18 @@ export class PostgresStorage implements Storage, PartitionHost {
   async createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMeta> {
     if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error(`invalid partition count ${partitionCount}`);
     if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
-    const { topicId, logs } = await this.insertTopic(name, false, partitionCount, configs);
-    if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
-    const t: TopicMeta = { name, topicId, partitionCount, configs: { ...configs } };
-    this.meta.set(name, t);
-    this.logs.set(name, logs);
+    this.creating.add(name);
+    let t: TopicMeta;
+    try {
+      const { topicId, logs } = await this.insertTopic(name, false, partitionCount, configs);
+      if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
+      t = { name, topicId, partitionCount, configs: { ...configs } };
+      this.meta.set(name, t);
+      this.logs.set(name, logs);
+    } finally {
+      this.creating.delete(name);
+    }
+    await this.catalogChanged();
     return t;
   }
 
@@ -227,7 +262,11 @@ export class PostgresStorage implements Storage, PartitionHost {
     this.meta.delete(name);
     this.logs.delete(name);
     for (const l of logs) await l.close();
-    await this.db().query({ name: 'fjord_delete_topic', text: 'DELETE FROM fjord_topics WHERE topic_id = $1', values: [t.topicId] });
+    await this.inTransaction(async (c) => {
+      await c.query({ name: 'fjord_delete_topic', text: 'DELETE FROM fjord_topics WHERE topic_id = $1', values: [t.topicId] });
+      await this.bumpCatalog(c);
+    });
+    await this.catalogChanged();
   }
 
   async addPartitions(name: string, partitionCount: number): Promise<void> {
@@ -242,9 +281,14 @@ export class PostgresStorage implements Storage, PartitionHost {
       await client.query('UPDATE fjord_topics SET partition_count = $2 WHERE topic_id = $1', [t.topicId, partitionCount]);
       const rows = await client.query<{ id: string; partition: number; leader_epoch: number }>(
         `INSERT INTO fjord_partitions (topic_id, partition, log_start, log_end, leader_epoch, leader)
-         SELECT $1, p, 0, 0, 1, $4 FROM generate_series($2, $3 - 1) AS p RETURNING id, partition, leader_epoch`, [t.topicId, t.partitionCount, partitionCount, this.me]);
+         SELECT $1, p, 0, 0, $5, $4 FROM generate_series($2, $3 - 1) AS p RETURNING id, partition, leader_epoch`, [t.topicId, t.partitionCount, partitionCount, this.me, this.clusterMode ? 0 : 1]);
+      await this.bumpCatalog(client);
       await client.query('COMMIT');
-      for (const r of rows.rows.sort((a, b) => a.partition - b.partition)) logs.push(new PgPartitionLog(name, r.partition, toNum(r.id), r.leader_epoch, this));
+      for (const r of rows.rows.sort((a, b) => a.partition - b.partition)) {
+        const l = new PgPartitionLog(name, r.partition, toNum(r.id), r.leader_epoch, this);
+        if (this.clusterMode) l.follow(null, 0);
+        logs.push(l);
+      }
       t.partitionCount = partitionCount;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -252,12 +296,16 @@ export class PostgresStorage implements Storage, PartitionHost {
     } finally {
       client.release();
     }
+    await this.catalogChanged();
   }
 
   async alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
     const t = this.meta.get(name);
     if (!t) throw new Error(`no topic ${name}`);
-    await this.db().query('UPDATE fjord_topics SET configs = $2 WHERE topic_id = $1', [t.topicId, JSON.stringify(configs)]);
+    await this.inTransaction(async (c) => {
+      await c.query('UPDATE fjord_topics SET configs = $2 WHERE topic_id = $1', [t.topicId, JSON.stringify(configs)]);
+      await this.bumpCatalog(c);
+    });
     t.configs = { ...configs };
   }
 
@@ -273,11 +321,32 @@ export class PostgresStorage implements Storage, PartitionHost {
   internalLog(name: string): Promise<PartitionLog> {
     let p = this.internal.get(name);
     if (!p) {
-      p = this.insertTopic(name, true, 1, {}).then((r) => r.logs[0]);
+      p = this.openInternal(name);
       this.internal.set(name, p);
       p.catch(() => this.internal.delete(name));
     }
     return p;
+  }
+
+  /** Creates an internal log, or (cluster mode) opens the one another broker created meanwhile. */
+  private async openInternal(name: string): Promise<PgPartitionLog> {
+    let log: PgPartitionLog;
+    try {
+      log = (await this.insertTopic(name, true, 1, {})).logs[0];
+    } catch (err) {
+      if (!(this.clusterMode && err instanceof Error && err.message === `topic ${name} exists`)) throw err;
+      const r = await this.db().query<{ id: string; leader_epoch: number }>(
+        'SELECT p.id, p.leader_epoch FROM fjord_partitions p JOIN fjord_topics t USING (topic_id) WHERE t.name = $1 AND p.partition = 0', [name]);
+      if (r.rows.length === 0) throw new StorageError(`internal log ${name}: created by another broker and gone again`);
+      log = new PgPartitionLog(name, 0, toNum(r.rows[0].id), r.rows[0].leader_epoch, this);
+      const row = await this.loadState(log.id, this.segmentBytes(name));
+      if (!row) throw new StorageError(`internal log ${name}: its row vanished`);
+      log.restore(row);
+      log.follow(row.leaderNode, row.leaderEpoch);
+    }
+    this.internalOpen.set(name, log);
+    await this.catalogChanged();
+    return log;
   }
 
   async close(): Promise<void> {
@@ -292,6 +361,212 @@ export class PostgresStorage implements Storage, PartitionHost {
     await this.idle();
     this.closed = true;
     await this.pool?.end().catch(() => undefined);
+  }
+
+  // ----- cluster mode (docs/cluster.md) --------------------------------------------------------------
+
+  /** Cluster mode from the next open(): partitions are led by the node the database names. */
+  enableCluster(catalogChanged: () => Promise<void>): void {
+    if (this.pool) throw new Error('assertion: enableCluster after open');
+    this.clusterMode = true;
+    this.cluster = { nodeId: -1, catalogChanged };
+  }
+
+  private async catalogChanged(): Promise<void> {
+    if (this.cluster && this.cluster.nodeId >= 0) await this.cluster.catalogChanged();
+  }
+
+  private async bumpCatalog(c: pg.PoolClient): Promise<void> {
+    await c.query('UPDATE fjord_cluster SET catalog_version = catalog_version + 1 WHERE id = 1');
+  }
+
+  private async inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.db().connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const r = await fn(client);
+      await client.query('COMMIT');
+      return r;
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Registers this broker under `nodeId` (-1: the lowest id no live broker holds) with a lease.
+   * Returns the node id, or null when a live broker holds `nodeId` (its lease has not run out).
+   */
+  async registerBroker(nodeId: number, incarnation: string, listeners: BrokerRow['listeners'], rack: string | null, leaseMs: number): Promise<number | null> {
+    const id = await this.inTransaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
+      await c.query('DELETE FROM fjord_brokers WHERE expires_at <= now()');
+      let want = nodeId;
+      if (want < 0) {
+        const r = await c.query<{ id: number }>(`SELECT min(n) AS id FROM generate_series(1, (SELECT coalesce(max(node_id), 0) + 1 FROM fjord_brokers)) n
+                                                 WHERE n NOT IN (SELECT node_id FROM fjord_brokers)`);
+        want = r.rows[0].id;
+      }
+      const r = await c.query(
+        `INSERT INTO fjord_brokers (node_id, incarnation, listeners, rack, expires_at) VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
+         ON CONFLICT (node_id) DO NOTHING`, [want, incarnation, JSON.stringify(listeners), rack, leaseMs]);
+      return r.rowCount === 1 ? want : null;
+    });
+    if (id !== null && this.cluster) this.cluster.nodeId = id;
+    return id;
+  }
+
+  /** Renews the lease; false when the row is gone or another incarnation holds the id. */
+  async heartbeat(nodeId: number, incarnation: string, leaseMs: number): Promise<boolean> {
+    const r = await this.db().query({
+      name: 'fjord_heartbeat',
+      text: `UPDATE fjord_brokers SET expires_at = now() + $3 * interval '1 millisecond' WHERE node_id = $1 AND incarnation = $2 AND expires_at > now()`,
+      values: [nodeId, incarnation, leaseMs],
+    });
+    return r.rowCount === 1;
+  }
+
+  /** A clean stop: the row goes at once, so the others move its partitions without waiting for the lease. */
+  async deregister(nodeId: number, incarnation: string): Promise<void> {
+    await this.db().query('DELETE FROM fjord_brokers WHERE node_id = $1 AND incarnation = $2', [nodeId, incarnation]);
+  }
+
+  /**
+   * One leader assignment (any broker; serialized by an advisory lock, skipped when another broker
+   * is doing it and `wait` is false): deletes members whose lease ran out, plans leaders over the
+   * live ones and moves each changed partition by bumping its leader epoch in the same statement.
+   */
+  async rebalance(wait: boolean): Promise<number> {
+    return this.inTransaction(async (c) => {
+      if (wait) await c.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
+      else if (!(await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${MEMBERSHIP_LOCK}) AS ok`)).rows[0].ok) return 0;
+      await c.query('DELETE FROM fjord_brokers WHERE expires_at <= now()');
+      const live = (await c.query<{ node_id: number }>('SELECT node_id FROM fjord_brokers ORDER BY node_id')).rows.map((r) => r.node_id);
+      const parts = await c.query<{ id: string; name: string; internal: boolean; leader_node: number | null }>(
+        'SELECT p.id, t.name, t.internal, p.leader_node FROM fjord_partitions p JOIN fjord_topics t USING (topic_id)');
+      const plan = planLeaders(parts.rows.map((r) => ({ id: toNum(r.id), topic: r.name, internal: r.internal, leader: r.leader_node })), live);
+      if (plan.size === 0) return 0;
+      const ids = [...plan.keys()];
+      await c.query(
+        `UPDATE fjord_partitions p SET leader_node = v.node, leader_epoch = p.leader_epoch + 1, leader = 'node ' || v.node
+         FROM unnest($1::bigint[], $2::integer[]) AS v(id, node) WHERE p.id = v.id`, [ids, ids.map((i) => plan.get(i)!)]);
+      return plan.size;
+    });
+  }
+
+  /**
+   * Reads membership and leadership: reloads the catalog when another broker changed it, lets
+   * every partition this broker now leads load its state (lead), and turns the others into
+   * followers. Returns the live brokers.
+   */
+  async pollCluster(): Promise<BrokerRow[]> {
+    const me = this.cluster?.nodeId ?? -1;
+    const db = this.db();
+    const version = Number((await db.query<{ v: string }>({ name: 'fjord_catalog_version', text: 'SELECT catalog_version AS v FROM fjord_cluster WHERE id = 1' })).rows[0].v);
+    if (version !== this.catalogVersion) await this.reloadCatalog(version);
+    const brokers = await db.query<{ node_id: number; listeners: BrokerRow['listeners']; rack: string | null }>({
+      name: 'fjord_live_brokers', text: 'SELECT node_id, listeners, rack FROM fjord_brokers WHERE expires_at > now() ORDER BY node_id',
+    });
+    const rows = await db.query<{ id: string; leader_node: number | null; leader_epoch: number }>({
+      name: 'fjord_leaders', text: 'SELECT id, leader_node, leader_epoch FROM fjord_partitions',
+    });
+    const byId = new Map<number, PgPartitionLog>();
+    for (const logs of this.logs.values()) for (const l of logs) byId.set(l.id, l);
+    for (const l of this.internalOpen.values()) byId.set(l.id, l);
+    const taking: Promise<boolean>[] = [];
+    for (const r of rows.rows) {
+      const l = byId.get(toNum(r.id));
+      if (!l) continue;
+      if (r.leader_node === me && me >= 0) {
+        l.leaderNode = me;
+        l.leaderEpoch = r.leader_epoch;
+        if (!(l.leading() && l.epoch === r.leader_epoch)) taking.push(l.lead(r.leader_epoch));
+      } else {
+        l.follow(r.leader_node, r.leader_epoch);
+      }
+    }
+    await Promise.all(taking);
+    return brokers.rows.map((b) => ({ nodeId: b.node_id, listeners: b.listeners, rack: b.rack }));
+  }
+
+  /** Topics created, deleted, grown or reconfigured by other brokers become this broker's view. */
+  private async reloadCatalog(version: number): Promise<void> {
+    const db = this.db();
+    const topics = await db.query<{ topic_id: string; name: string; internal: boolean; partition_count: number; configs: Record<string, string> }>(
+      'SELECT topic_id, name, internal, partition_count, configs FROM fjord_topics');
+    const parts = await db.query<{ id: string; topic_id: string; partition: number; leader_epoch: number }>('SELECT id, topic_id, partition, leader_epoch FROM fjord_partitions');
+    const byTopic = new Map<string, { id: number; partition: number; epoch: number }[]>();
+    for (const p of parts.rows) {
+      const list = byTopic.get(p.topic_id) ?? [];
+      list.push({ id: toNum(p.id), partition: p.partition, epoch: p.leader_epoch });
+      byTopic.set(p.topic_id, list);
+    }
+    const seen = new Set<string>();
+    for (const t of topics.rows) {
+      if (t.internal) continue;
+      seen.add(t.name);
+      if (this.creating.has(t.name)) continue;
+      const list = (byTopic.get(t.topic_id) ?? []).sort((a, b) => a.partition - b.partition);
+      let meta = this.meta.get(t.name);
+      if (meta && meta.topicId !== t.topic_id) {
+        // Deleted and created again elsewhere: a different topic under the same name.
+        for (const l of this.logs.get(t.name) ?? []) await l.close();
+        this.meta.delete(t.name);
+        this.logs.delete(t.name);
+        meta = undefined;
+      }
+      const logs = this.logs.get(t.name) ?? [];
+      for (const p of list) {
+        if (p.partition < logs.length) continue;
+        const l = new PgPartitionLog(t.name, p.partition, p.id, p.epoch, this);
+        const row = await this.loadState(p.id, this.segmentBytes(t.name));
+        if (!row) break;
+        l.restore(row);
+        l.follow(row.leaderNode, row.leaderEpoch);
+        logs.push(l);
+      }
+      if (!meta) {
+        this.meta.set(t.name, { name: t.name, topicId: t.topic_id, partitionCount: logs.length, configs: { ...t.configs } });
+        this.logs.set(t.name, logs);
+      } else {
+        meta.partitionCount = logs.length;
+        if (JSON.stringify(meta.configs) !== JSON.stringify(t.configs)) meta.configs = { ...t.configs };
+      }
+    }
+    for (const name of [...this.meta.keys()]) {
+      if (seen.has(name) || this.creating.has(name)) continue;
+      const logs = this.logs.get(name) ?? [];
+      this.meta.delete(name);
+      this.logs.delete(name);
+      for (const l of logs) await l.close();
+    }
+    this.catalogVersion = version;
+  }
+
+  /** Cluster mode: the leader node and epoch the database last named for a partition (undefined: unknown). */
+  leaderOf(topic: string, partition: number): { nodeId: number | null; epoch: number } | undefined {
+    const l = this.logs.get(topic)?.[partition] ?? (partition === 0 ? this.internalOpen.get(topic) : undefined);
+    return l && { nodeId: l.leaderNode, epoch: l.leaderEpoch };
+  }
+
+  /** Whether this broker leads these internal logs now and has loaded them (it runs the coordinators then). */
+  leadsInternalLogs(names: readonly string[]): boolean {
+    return names.every((n) => this.internalOpen.get(n)?.leading() === true);
+  }
+
+  /** The node leading these internal logs (the coordinators' broker), when they all agree. */
+  internalLeader(names: readonly string[]): number | null {
+    let node: number | null = null;
+    for (const n of names) {
+      const l = this.internalOpen.get(n);
+      if (!l || l.leaderNode === null || (node !== null && node !== l.leaderNode)) return null;
+      node = l.leaderNode;
+    }
+    return node;
   }
 
   // ----- the committer --------------------------------------------------------------------------
@@ -466,15 +741,29 @@ export class PostgresStorage implements Storage, PartitionHost {
     }
   }
 
-  loadState(partitionId: number): Promise<PartitionRow | null> {
-    return this.loadStateWith(this.db(), partitionId);
+  loadState(partitionId: number, segmentBytes: number): Promise<PartitionRow | null> {
+    return this.loadStateWith(this.db(), partitionId, segmentBytes);
   }
 
-  private async loadStateWith(db: pg.Pool | pg.PoolClient, partitionId: number): Promise<PartitionRow | null> {
-    const p = await db.query<{ log_start: string; log_end: string; leader_epoch: number }>({
+  segmentBytes(topic: string): number {
+    return this.options.segmentPolicy?.(topic)?.segmentBytes ?? this.options.segmentBytes;
+  }
+
+  private async loadStateWith(db: pg.Pool | pg.PoolClient, partitionId: number, segmentBytes: number): Promise<PartitionRow | null> {
+    const p = await db.query<{ log_start: string; log_end: string; leader_epoch: number; leader_node: number | null }>({
       name: 'fjord_partition_row',
-      text: 'SELECT log_start, log_end, leader_epoch FROM fjord_partitions WHERE id = $1',
+      text: 'SELECT log_start, log_end, leader_epoch, leader_node FROM fjord_partitions WHERE id = $1',
       values: [partitionId],
+    });
+    // Pseudo-segments for retention.bytes: rows in offset order, cut every segment.bytes (by the bytes before each row).
+    const segs = await db.query<{ base: string; bytes: string }>({
+      name: 'fjord_segments',
+      text: `SELECT min(base_offset) AS base, sum(len) AS bytes FROM (
+               SELECT base_offset, octet_length(batch) AS len,
+                      sum(octet_length(batch)) OVER (ORDER BY base_offset) - octet_length(batch) AS before
+               FROM fjord_batches WHERE partition_id = $1) x
+             GROUP BY before / $2 ORDER BY 1`,
+      values: [partitionId, Math.max(1, segmentBytes)],
     });
     if (p.rows.length === 0) return null;
     const b = await db.query<{ head: Buffer }>({
@@ -484,7 +773,10 @@ export class PostgresStorage implements Storage, PartitionHost {
       values: [partitionId],
     });
     const row = p.rows[0];
-    return { logStart: toNum(row.log_start), logEnd: toNum(row.log_end), leaderEpoch: row.leader_epoch, producerBatches: b.rows.map((x) => x.head) };
+    return {
+      logStart: toNum(row.log_start), logEnd: toNum(row.log_end), leaderEpoch: row.leader_epoch, leaderNode: row.leader_node,
+      producerBatches: b.rows.map((x) => x.head), segments: segs.rows.map((x) => ({ baseOffset: toNum(x.base), bytes: toNum(x.bytes) })),
+    };
   }
 
   cacheAdmit(log: PgPartitionLog, entry: CacheEntry): void {

@@ -1,0 +1,63 @@
+// What handlers know of the cluster: its live brokers, the controller, each partition's leader and
+// the coordinators' broker. One node (file and memory engines) is a cluster of itself: it leads
+// everything in epoch 0 and coordinates everything. On PostgreSQL (`pg-cluster.ts`, docs/cluster.md)
+// the answers come from the database's membership and leadership rows.
+import { LEADER_EPOCH } from '../../storage/append.js';
+
+/** A live broker and its advertised address per listener name. */
+export interface ClusterMember {
+  readonly nodeId: number;
+  readonly rack: string | null;
+  readonly listeners: readonly { readonly name: string; readonly host: string; readonly port: number }[];
+}
+
+export interface ClusterView {
+  /** Several brokers may serve this storage (PostgreSQL); false: one node. */
+  readonly multiNode: boolean;
+  /** This broker's node id. */
+  readonly nodeId: number;
+  /** Live brokers by node id (this one included). */
+  members(): readonly ClusterMember[];
+  /** The controller Metadata and DescribeCluster name: the live broker with the lowest id. */
+  controllerId(): number;
+  /** The leader of a partition now (null: none at the moment, e.g. it is moving). */
+  leader(topic: string, partition: number): { nodeId: number; epoch: number } | null;
+  /** The broker running the group and transaction coordinators (null: none at the moment). */
+  coordinatorId(): number | null;
+}
+
+/** Whether this broker leads the partition now (produce, fetch and list-offsets are served only there). */
+export function leadsHere(cluster: ClusterView, topic: string, partition: number): boolean {
+  return cluster.leader(topic, partition)?.nodeId === cluster.nodeId;
+}
+
+/** A member's address on the listener `via` (the one the client came in through); null when it has no such listener. */
+export function memberAddress(
+  cluster: ClusterView, via: { readonly name: string; readonly advertisedHost: string; readonly advertisedPort: number }, member: ClusterMember,
+): { host: string; port: number } | null {
+  // This broker answers with the address of the very listener the client used (invariant 26).
+  if (member.nodeId === cluster.nodeId) return { host: via.advertisedHost, port: via.advertisedPort };
+  const l = member.listeners.find((x) => x.name === via.name);
+  return l ? { host: l.host, port: l.port } : null;
+}
+
+/** One node: itself everywhere. */
+export class SingleNode implements ClusterView {
+  readonly multiNode = false;
+  constructor(private readonly self: () => ClusterMember) {}
+  get nodeId(): number {
+    return this.self().nodeId;
+  }
+  members(): readonly ClusterMember[] {
+    return [this.self()];
+  }
+  controllerId(): number {
+    return this.nodeId;
+  }
+  leader(): { nodeId: number; epoch: number } {
+    return { nodeId: this.nodeId, epoch: LEADER_EPOCH };
+  }
+  coordinatorId(): number {
+    return this.nodeId;
+  }
+}
