@@ -86,6 +86,8 @@ export class PostgresStorage implements Storage, PartitionHost {
    * node the database names (`fjord_partitions.leader_node`, moved by `rebalance`), not claimed at open.
    */
   private cluster: { nodeId: number; catalogChanged: () => Promise<void> } | null = null;
+  /** The connection holding this broker's member lock (cluster mode). */
+  private memberLock: pg.Client | null = null;
   private clusterMode = false;
   private catalogVersion = -1;
   /** Topic names this broker is creating right now (a catalog reload leaves them to the creator). */
@@ -122,6 +124,16 @@ export class PostgresStorage implements Storage, PartitionHost {
     this.logger?.(level, msg);
   }
 
+  private connectionConfig(): pg.ClientConfig {
+    return {
+      connectionString: this.target.connectionString,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: 'fjord',
+      ...(this.target.schema ? { options: `-c search_path=${quoteIdent(this.target.schema)}` } : {}),
+    };
+  }
+
   private db(): pg.Pool {
     if (!this.pool) throw new StorageError('the postgres storage is not open');
     return this.pool;
@@ -129,13 +141,9 @@ export class PostgresStorage implements Storage, PartitionHost {
 
   async open(): Promise<void> {
     const pool = new pg.Pool({
-      connectionString: this.target.connectionString,
+      ...this.connectionConfig(),
       max: 10,
-      connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
-      keepAlive: true,
-      application_name: 'fjord',
-      ...(this.target.schema ? { options: `-c search_path=${quoteIdent(this.target.schema)}` } : {}),
     });
     // An idle connection that breaks (the server restarted) must not crash the process.
     pool.on('error', (err) => this.log('warn', `postgres: idle connection lost: ${err.message}`));
@@ -152,8 +160,9 @@ export class PostgresStorage implements Storage, PartitionHost {
     }
     try {
       await migrate(client, this.target.schema);
-      await client.query('BEGIN');
+      // One snapshot for the catalog: a topic another broker creates meanwhile is seen whole or not at all.
       await client.query('INSERT INTO fjord_cluster (id, cluster_id, next_producer_id) VALUES (1, $1, 0) ON CONFLICT (id) DO NOTHING', [randomBytes(16).toString('base64url')]);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       this._clusterId = (await client.query<{ cluster_id: string }>('SELECT cluster_id FROM fjord_cluster WHERE id = 1')).rows[0].cluster_id;
       // Phase 1: one broker leads every partition; opening claims them all (epoch + 1), which
       // fences any earlier instance still running against this database.
@@ -243,7 +252,18 @@ export class PostgresStorage implements Storage, PartitionHost {
     this.creating.add(name);
     let t: TopicMeta;
     try {
-      const { topicId, logs } = await this.insertTopic(name, false, partitionCount, configs);
+      let inserted: { topicId: string; logs: PgPartitionLog[] };
+      try {
+        inserted = await this.insertTopic(name, false, partitionCount, configs);
+      } catch (err) {
+        // Another broker created it and this one has not seen it yet: see it now.
+        if (this.clusterMode && err instanceof Error && err.message === `topic ${name} exists`) {
+          this.creating.delete(name);
+          await this.catalogChanged();
+        }
+        throw err;
+      }
+      const { topicId, logs } = inserted;
       if (this.meta.has(name)) throw new Error(`topic ${name} exists`);
       t = { name, topicId, partitionCount, configs: { ...configs } };
       this.meta.set(name, t);
@@ -351,6 +371,8 @@ export class PostgresStorage implements Storage, PartitionHost {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.memberLock?.end().catch(() => undefined);
+    this.memberLock = null;
     const all: PgPartitionLog[] = [];
     for (const logs of this.logs.values()) all.push(...logs);
     for (const p of this.internal.values()) {
@@ -398,23 +420,65 @@ export class PostgresStorage implements Storage, PartitionHost {
   }
 
   /**
-   * Registers this broker under `nodeId` (-1: the lowest id no live broker holds) with a lease.
-   * Returns the node id, or null when a live broker holds `nodeId` (its lease has not run out).
+   * The key space of members' session locks: one per schema, so clusters in several schemas of one
+   * database do not see each other's locks (a positive 31-bit hash of the schema name).
+   */
+  private memberLockClass(): number {
+    let h = 0x811c9dc5;
+    for (const ch of `fjord-member:${this.target.schema ?? ''}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+    return (h >>> 1) & 0x7fffffff;
+  }
+
+  /**
+   * The SQL condition "the broker of row b still holds its session lock": a broker takes an
+   * advisory lock (class, node id) on a connection of its own at registration and keeps it; when
+   * its process dies the database drops the connection and the lock at once. So a killed broker is
+   * gone within a poll, without waiting for its lease (which still covers a silent machine).
+   */
+  private lockHeld(): string {
+    return `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+              AND l.classid::bigint = ${this.memberLockClass()} AND l.objid::bigint = b.node_id
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+  }
+
+  private async memberConnection(): Promise<pg.Client> {
+    if (this.memberLock) return this.memberLock;
+    const c = new pg.Client(this.connectionConfig());
+    c.on('error', (err) => {
+      this.log('warn', `postgres: the membership connection broke (${err.message}); this broker registers again`);
+      if (this.memberLock === c) this.memberLock = null;
+    });
+    await c.connect();
+    this.memberLock = c;
+    return c;
+  }
+
+  /**
+   * Registers this broker under `nodeId` (-1: the lowest id no live broker holds) with a lease and
+   * its session lock. Returns the node id, or null when a live broker holds `nodeId`.
    */
   async registerBroker(nodeId: number, incarnation: string, listeners: BrokerRow['listeners'], rack: string | null, leaseMs: number): Promise<number | null> {
+    const lock = await this.memberConnection();
     const id = await this.inTransaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
-      await c.query('DELETE FROM fjord_brokers WHERE expires_at <= now()');
-      let want = nodeId;
-      if (want < 0) {
-        const r = await c.query<{ id: number }>(`SELECT min(n) AS id FROM generate_series(1, (SELECT coalesce(max(node_id), 0) + 1 FROM fjord_brokers)) n
-                                                 WHERE n NOT IN (SELECT node_id FROM fjord_brokers)`);
-        want = r.rows[0].id;
+      await c.query(`DELETE FROM fjord_brokers b WHERE (expires_at <= now() OR NOT ${this.lockHeld()}) AND incarnation <> $1`, [incarnation]);
+      let candidates = [nodeId];
+      if (nodeId < 0) {
+        const r = await c.query<{ id: number }>(`SELECT n AS id FROM generate_series(1, (SELECT coalesce(max(node_id), 0) + 1 FROM fjord_brokers)) n
+                                                 WHERE n NOT IN (SELECT node_id FROM fjord_brokers) ORDER BY n`);
+        candidates = r.rows.map((x) => x.id);
       }
-      const r = await c.query(
-        `INSERT INTO fjord_brokers (node_id, incarnation, listeners, rack, expires_at) VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
-         ON CONFLICT (node_id) DO NOTHING`, [want, incarnation, JSON.stringify(listeners), rack, leaseMs]);
-      return r.rowCount === 1 ? want : null;
+      for (const want of candidates) {
+        const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [this.memberLockClass(), want]);
+        if (!got.rows[0].ok) continue;
+        const r = await c.query(
+          `INSERT INTO fjord_brokers (node_id, incarnation, listeners, rack, expires_at) VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')
+           ON CONFLICT (node_id) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE fjord_brokers.incarnation = EXCLUDED.incarnation`,
+          [want, incarnation, JSON.stringify(listeners), rack, leaseMs]);
+        if (r.rowCount === 1) return want;
+        await lock.query('SELECT pg_advisory_unlock($1, $2)', [this.memberLockClass(), want]);
+      }
+      return null;
     });
     if (id !== null && this.cluster) this.cluster.nodeId = id;
     return id;
@@ -427,12 +491,15 @@ export class PostgresStorage implements Storage, PartitionHost {
       text: `UPDATE fjord_brokers SET expires_at = now() + $3 * interval '1 millisecond' WHERE node_id = $1 AND incarnation = $2 AND expires_at > now()`,
       values: [nodeId, incarnation, leaseMs],
     });
-    return r.rowCount === 1;
+    // Without its session lock (the connection broke) the others treat this broker as gone.
+    return r.rowCount === 1 && this.memberLock !== null;
   }
 
   /** A clean stop: the row goes at once, so the others move its partitions without waiting for the lease. */
   async deregister(nodeId: number, incarnation: string): Promise<void> {
     await this.db().query('DELETE FROM fjord_brokers WHERE node_id = $1 AND incarnation = $2', [nodeId, incarnation]);
+    await this.memberLock?.end().catch(() => undefined);
+    this.memberLock = null;
   }
 
   /**
@@ -444,7 +511,7 @@ export class PostgresStorage implements Storage, PartitionHost {
     return this.inTransaction(async (c) => {
       if (wait) await c.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
       else if (!(await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${MEMBERSHIP_LOCK}) AS ok`)).rows[0].ok) return 0;
-      await c.query('DELETE FROM fjord_brokers WHERE expires_at <= now()');
+      await c.query(`DELETE FROM fjord_brokers b WHERE expires_at <= now() OR NOT ${this.lockHeld()}`);
       const live = (await c.query<{ node_id: number }>('SELECT node_id FROM fjord_brokers ORDER BY node_id')).rows.map((r) => r.node_id);
       const parts = await c.query<{ id: string; name: string; internal: boolean; leader_node: number | null }>(
         'SELECT p.id, t.name, t.internal, p.leader_node FROM fjord_partitions p JOIN fjord_topics t USING (topic_id)');
@@ -469,7 +536,7 @@ export class PostgresStorage implements Storage, PartitionHost {
     const version = Number((await db.query<{ v: string }>({ name: 'fjord_catalog_version', text: 'SELECT catalog_version AS v FROM fjord_cluster WHERE id = 1' })).rows[0].v);
     if (version !== this.catalogVersion) await this.reloadCatalog(version);
     const brokers = await db.query<{ node_id: number; listeners: BrokerRow['listeners']; rack: string | null }>({
-      name: 'fjord_live_brokers', text: 'SELECT node_id, listeners, rack FROM fjord_brokers WHERE expires_at > now() ORDER BY node_id',
+      name: 'fjord_live_brokers', text: `SELECT node_id, listeners, rack FROM fjord_brokers b WHERE expires_at > now() AND ${this.lockHeld()} ORDER BY node_id`,
     });
     const rows = await db.query<{ id: string; leader_node: number | null; leader_epoch: number }>({
       name: 'fjord_leaders', text: 'SELECT id, leader_node, leader_epoch FROM fjord_partitions',
@@ -496,6 +563,7 @@ export class PostgresStorage implements Storage, PartitionHost {
   /** Topics created, deleted, grown or reconfigured by other brokers become this broker's view. */
   private async reloadCatalog(version: number): Promise<void> {
     const db = this.db();
+    // Topics first: their partition rows committed with them, so the second read sees them all.
     const topics = await db.query<{ topic_id: string; name: string; internal: boolean; partition_count: number; configs: Record<string, string> }>(
       'SELECT topic_id, name, internal, partition_count, configs FROM fjord_topics');
     const parts = await db.query<{ id: string; topic_id: string; partition: number; leader_epoch: number }>('SELECT id, topic_id, partition, leader_epoch FROM fjord_partitions');
