@@ -564,19 +564,19 @@ export const TOPIC_SETTINGS: Readonly<Record<string, TopicSetting>> = {
   'remote.log.copy.disable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.copy.disable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
   'remote.log.delete.on.disable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.delete.on.disable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
   'remote.storage.enable': { type: bool(), default: 'false', kafkaBroker: 'remote.log.storage.system.enable', support: 'refused', description: `${NO_TIERED}; only false is accepted` },
-  'retention.bytes': { type: long({ min: -1, unit: 'bytes' }), from: 'retentionBytes', support: 'honoured', description: 'a partition larger than this loses its oldest whole segments at the next retention pass; -1: no bound' },
+  'retention.bytes': { type: long({ min: -1, unit: 'bytes' }), from: 'retentionBytes', support: 'honoured', description: 'a partition larger than this loses its oldest whole segments at the next retention pass (PostgreSQL: pseudo-segments of segment.bytes, docs/cluster.md); -1: no bound' },
   'retention.ms': {
     type: long({ min: -1, unit: 'ms' }), support: 'honoured', description: 'segments whose newest record is older than this are deleted at the next retention pass; -1 keeps them',
     derived: { from: ['retentionMs', 'retentionMinutes', 'retentionHours'], value: (c) => firstSet(c, [['retentionMs', 1], ['retentionMinutes', 60000], ['retentionHours', HOUR]]) },
   },
-  'segment.bytes': { type: int({ min: 14, unit: 'bytes' }), from: 'segmentBytes', kafkaDefault: '1073741824 (at least 1048576)', support: 'honoured', description: 'a segment rolls to a new file before it would pass this size' },
+  'segment.bytes': { type: int({ min: 14, unit: 'bytes' }), from: 'segmentBytes', kafkaDefault: '1073741824 (at least 1048576)', support: 'honoured', description: 'a segment rolls to a new file before it would pass this size (PostgreSQL: the size of the pseudo-segments retention.bytes removes)' },
   'segment.index.bytes': { type: int({ min: 4, unit: 'bytes' }), from: 'segmentIndexBytes', support: 'honoured', description: 'a segment rolls before its offset index (8 bytes an entry) or time index (12 bytes) would pass this size' },
   'segment.jitter.ms': {
     type: long({ min: 0, unit: 'ms' }), support: 'honoured', description: 'each segment rolls a random 0..this ms before segment.ms',
     derived: { from: ['rollJitterMs', 'rollJitterHours'], value: (c) => firstSet(c, [['rollJitterMs', 1], ['rollJitterHours', HOUR]]) },
   },
   'segment.ms': {
-    type: long({ min: 1, unit: 'ms' }), support: 'honoured', description: 'a segment whose first append is older than this rolls at the next append',
+    type: long({ min: 1, unit: 'ms' }), support: 'honoured', description: 'a segment whose first append is older than this rolls at the next append (PostgreSQL: no files, no effect; retention.ms works per batch there)',
     derived: { from: ['rollMs', 'rollHours'], value: (c) => firstSet(c, [['rollMs', 1], ['rollHours', HOUR]]) },
   },
   'unclean.leader.election.enable': { type: bool(), default: 'false', kafkaBroker: 'unclean.leader.election.enable', support: 'single-node', description: 'accepted; the one replica is always the leader and always in sync, so no election is ever unclean' },
