@@ -204,6 +204,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       info.advertisedPort = spec.advertisedPort ?? port;
     });
     try {
+      await this.sasl.start();
       await this.storage.open();
       if (this.pgCluster) {
         // The coordinators' logs exist before anyone can be named their leader.
@@ -255,6 +256,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     // Leaves the cluster before storage closes: the others take its partitions over at once.
     await this.pgCluster?.stop();
     await this.server.close();
+    this.sasl.stop();
     await this.storage.close();
     await this.http?.close();
   }

@@ -110,8 +110,12 @@ export interface BrokerConfig {
   saslFailedAuthenticationLimit: number;
   /** Extra wait before answering any SaslAuthenticate from an address past the limit. */
   saslFailedAuthenticationPenaltyMs: number;
-  /** sasl.oauthbearer.jwks.endpoint.url: a file: URL of the JWKS OAUTHBEARER tokens are checked against. */
+  /** sasl.oauthbearer.jwks.endpoint.url: the JWKS OAUTHBEARER tokens are checked against (https:, http: or file: URL). */
   saslOauthbearerJwksEndpointUrl?: string;
+  /** sasl.oauthbearer.jwks.endpoint.refresh.ms / retry.backoff.ms / retry.backoff.max.ms: fetching an http(s) JWKS. */
+  saslOauthbearerJwksEndpointRefreshMs: number;
+  saslOauthbearerJwksEndpointRetryBackoffMs: number;
+  saslOauthbearerJwksEndpointRetryBackoffMaxMs: number;
   /** fjord.sasl.oauthbearer.public.key.location: a PEM file of public keys OAUTHBEARER tokens are checked against. */
   saslOauthbearerPublicKeyLocation?: string;
   /** sasl.oauthbearer.expected.audience: a token's aud must hold one of these (empty: not checked). */

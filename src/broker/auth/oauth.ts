@@ -3,8 +3,9 @@
 //
 // Tokens are JWTs (RFC 7519) in compact JWS form. Signed ones (RS256/384/512, PS256/384/512,
 // ES256/384/512, EdDSA; never HMAC, which would make a public key a shared secret) are verified with
-// node:crypto against the keys of sasl.oauthbearer.jwks.endpoint.url (a file: URL of a JWKS) and/or
-// a PEM file of public keys (Fjord's own setting). Kafka's unsecured tokens (alg "none", empty
+// node:crypto against the keys of sasl.oauthbearer.jwks.endpoint.url (a JWKS in a file: URL, or
+// served over http(s) by an identity provider: jwks-remote.ts) and/or a PEM file of public keys
+// (Fjord's own setting). Kafka's unsecured tokens (alg "none", empty
 // signature, what librdkafka's enable.sasl.oauthbearer.unsecure.jwt sends) are taken only when
 // fjord.sasl.oauthbearer.unsecured.jwt is on, with a WARN at start.
 //
@@ -27,10 +28,13 @@ import type { BrokerConfig } from '../config.js';
 import { ConfigError } from '../listeners.js';
 import type { Logger } from '../logger.js';
 import { AuthenticationFailure } from './scram.js';
+import { RemoteJwks } from './jwks-remote.js';
 
 export type OAuthSettings = Pick<BrokerConfig,
   'saslEnabledMechanisms' | 'saslOauthbearerJwksEndpointUrl' | 'saslOauthbearerPublicKeyLocation' | 'saslOauthbearerExpectedAudience'
-  | 'saslOauthbearerExpectedIssuer' | 'saslOauthbearerSubClaimName' | 'saslOauthbearerClockSkewSeconds' | 'saslOauthbearerUnsecuredJwt'>;
+  | 'saslOauthbearerExpectedIssuer' | 'saslOauthbearerSubClaimName' | 'saslOauthbearerClockSkewSeconds' | 'saslOauthbearerUnsecuredJwt'
+  | 'saslOauthbearerJwksEndpointRefreshMs' | 'saslOauthbearerJwksEndpointRetryBackoffMs' | 'saslOauthbearerJwksEndpointRetryBackoffMaxMs'
+  | 'sslTruststoreLocation' | 'sslTruststoreCertificates'>;
 
 /** The OAUTHBEARER settings that name keys, claims to expect or the unsecured mode (refused when the mechanism is not enabled). */
 export function oauthSettingsGiven(config: OAuthSettings): string[] {
@@ -77,7 +81,7 @@ const ALGORITHMS: Readonly<Record<string, Algorithm>> = {
   EdDSA: { keyTypes: ['ed25519', 'ed448'], hash: null },
 };
 
-interface VerificationKey {
+export interface VerificationKey {
   readonly key: KeyObject;
   readonly kid?: string;
   /** The JWK's alg, when it names one: the key serves only that algorithm. */
@@ -184,29 +188,54 @@ const b64urlJson = (part: string, what: string): Record<string, unknown> => {
 /** Checks tokens against the configured keys and claims. */
 export class OAuthBearerValidator {
   private readonly files: KeyFile[] = [];
+  /** The provider's JWKS when the URL is http(s): fetched by start(). */
+  private readonly remote: RemoteJwks<VerificationKey> | null = null;
   private lastRefresh = 0;
+
+  /** Fetches a remote JWKS before the broker serves (throws ConfigError when it cannot). */
+  async start(): Promise<void> {
+    await this.remote?.start();
+  }
+
+  stop(): void {
+    this.remote?.stop();
+  }
 
   /** Throws ConfigError (one line) when the settings cannot work. */
   constructor(private readonly config: OAuthSettings, private readonly logger: Logger) {
     const url = config.saslOauthbearerJwksEndpointUrl;
     if (url !== undefined) {
-      if (!/^file:/i.test(url)) {
-        throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url}: only file: URLs are served (Fjord does not fetch keys over the network); save the JWKS to a file and give file:///path/to/jwks.json`);
+      if (/^https?:/i.test(url)) {
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch (err) {
+          throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url is not a valid URL (${(err as Error).message})`);
+        }
+        this.remote = new RemoteJwks(parsed, {
+          refreshMs: config.saslOauthbearerJwksEndpointRefreshMs,
+          retryBackoffMs: config.saslOauthbearerJwksEndpointRetryBackoffMs,
+          retryBackoffMaxMs: config.saslOauthbearerJwksEndpointRetryBackoffMaxMs,
+          extraCa: trustedCa(config),
+        }, parseJwks, logger);
+      } else if (!/^file:/i.test(url)) {
+        throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url.replace(/^([a-z][a-z0-9+.-]*:).*$/is, '$1...')}: give an https:, http: or file: URL`);
+      } else {
+        let path: string;
+        try {
+          path = fileURLToPath(url);
+        } catch (err) {
+          throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url} is not a valid file: URL (${(err as Error).message})`);
+        }
+        this.files.push(new KeyFile(path, 'sasl.oauthbearer.jwks.endpoint.url', parseJwks));
       }
-      let path: string;
-      try {
-        path = fileURLToPath(url);
-      } catch (err) {
-        throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url ${url} is not a valid file: URL (${(err as Error).message})`);
-      }
-      this.files.push(new KeyFile(path, 'sasl.oauthbearer.jwks.endpoint.url', parseJwks));
     }
     if (config.saslOauthbearerPublicKeyLocation !== undefined) {
       this.files.push(new KeyFile(config.saslOauthbearerPublicKeyLocation, 'fjord.sasl.oauthbearer.public.key.location', parsePemKeys));
     }
     for (const f of this.files) f.load();
-    if (this.files.length === 0 && !config.saslOauthbearerUnsecuredJwt) {
-      throw new ConfigError('OAUTHBEARER is enabled without keys to check tokens: set sasl.oauthbearer.jwks.endpoint.url (file:///...jwks.json) or --sasl-oauthbearer-public-key-location, or for development only --sasl-oauthbearer-unsecured-jwt on');
+    if (this.files.length === 0 && !this.remote && !config.saslOauthbearerUnsecuredJwt) {
+      throw new ConfigError('OAUTHBEARER is enabled without keys to check tokens: set sasl.oauthbearer.jwks.endpoint.url (https://... or file:///...jwks.json) or --sasl-oauthbearer-public-key-location, or for development only --sasl-oauthbearer-unsecured-jwt on');
     }
     if (config.saslOauthbearerUnsecuredJwt) {
       logger.warn('OAUTHBEARER takes unsecured JWTs (alg "none", --sasl-oauthbearer-unsecured-jwt): any client can log in as anyone; use it for development only');
@@ -234,10 +263,12 @@ export class OAuthBearerValidator {
   private verifySignature(alg: string, header: Record<string, unknown>, parts: string[]): void {
     const spec = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
     if (!spec) throw new TokenInvalid(`the token's algorithm ${alg} is not accepted (${Object.keys(ALGORITHMS).join(', ')})`);
-    if (this.files.length === 0) throw new TokenInvalid('the token is signed and no keys are configured (only unsecured tokens are accepted)');
+    if (this.files.length === 0 && !this.remote) throw new TokenInvalid('the token is signed and no keys are configured (only unsecured tokens are accepted)');
     this.refreshKeys();
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
-    const candidates = this.files.flatMap((f) => f.keys).filter((k) => (kid === undefined || k.kid === undefined || k.kid === kid) && (k.alg === undefined || k.alg === alg) && fits(k.key, spec));
+    const all = [...this.files.flatMap((f) => f.keys), ...(this.remote?.keys ?? [])];
+    if (kid !== undefined && this.remote && !all.some((k) => k.kid === kid)) this.remote.missingKid(kid);
+    const candidates = all.filter((k) => (kid === undefined || k.kid === undefined || k.kid === kid) && (k.alg === undefined || k.alg === alg) && fits(k.key, spec));
     if (candidates.length === 0) throw new TokenInvalid(`no configured key fits the token (alg ${alg}${kid !== undefined ? `, kid "${kid}"` : ''})`);
     if (!/^[A-Za-z0-9_-]+$/.test(parts[2])) throw new TokenInvalid('the token\'s signature is not base64url');
     const data = Buffer.from(`${parts[0]}.${parts[1]}`);
@@ -292,6 +323,17 @@ export class OAuthBearerValidator {
     const name = claims[claimName];
     if (typeof name !== 'string' || name.trim() === '') throw new TokenInvalid(`the token's principal claim ${claimName} is missing or not a non-empty string`);
     return { name, expiresAtMs: exp * 1000 };
+  }
+}
+
+/** CA certificates of the broker's truststore, also trusted for an https JWKS URL (besides the system's). */
+function trustedCa(config: OAuthSettings): string | undefined {
+  if (config.sslTruststoreCertificates !== undefined) return config.sslTruststoreCertificates;
+  if (config.sslTruststoreLocation === undefined) return undefined;
+  try {
+    return readFileSync(config.sslTruststoreLocation, 'utf8');
+  } catch {
+    return undefined; // the TLS setup reports an unreadable truststore itself
   }
 }
 

@@ -103,6 +103,15 @@ export class SaslAuthenticator {
     }
   }
 
+  /** Fetches what mechanisms need from the network before the broker serves (an OAUTHBEARER JWKS over https). */
+  async start(): Promise<void> {
+    await this.oauth?.start();
+  }
+
+  stop(): void {
+    this.oauth?.stop();
+  }
+
   session(conn: SaslConnection): SaslSession {
     let s = this.sessions.get(conn);
     if (!s) this.sessions.set(conn, (s = new SaslSession(this, conn, requiresSasl(conn))));
