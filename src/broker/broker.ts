@@ -21,7 +21,7 @@ import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { HttpListener, isLoopbackHost } from './http/server.js';
 import { BrokerMetrics } from './metrics.js';
 import { CloseConnection, KafkaServer, type ListenerBinding } from './server.js';
-import { ConfigError, advertisable, resolveListeners, unauthenticatedNetworkProblem, unservedProtocolProblem, type ListenerInfo, type ListenerSpec } from './listeners.js';
+import { ConfigError, advertisable, resolveListeners, saslMechanismsFor, unauthenticatedNetworkProblem, unservedProtocolProblem, type ListenerInfo, type ListenerSpec } from './listeners.js';
 import { ListenerTls, sslConfigFor } from './tls.js';
 import { ProducerIdManager } from './producer-ids.js';
 import { LogCleanerTask } from './log-cleaner.js';
@@ -282,12 +282,16 @@ export class Broker implements BrokerServices, NodeIdentity {
  */
 function bindingsOf(config: BrokerConfig): (ListenerBinding & { readonly spec: ListenerSpec })[] {
   const specs = resolveListeners(config);
-  const unserved = unservedProtocolProblem(specs, config.saslEnabledMechanisms);
+  const unserved = unservedProtocolProblem(specs, (name) => saslMechanismsFor(config, name));
   if (unserved) throw new ConfigError(unserved);
   const open = unauthenticatedNetworkProblem(specs, config, (name) => sslConfigFor(config, name).sslClientAuth);
   if (open) throw new ConfigError(open);
   for (const name of Object.keys(config.listenerSsl ?? {})) {
-    if (!specs.some((s) => s.name === name)) throw new ConfigError(`listener.name.${name.toLowerCase()}.ssl.* names no listener (listeners: ${specs.map((s) => s.name).join(', ')})`);
+    if (!specs.some((s) => s.name === name)) throw new ConfigError(`listener.name.${name.toLowerCase()}.* names no listener (listeners: ${specs.map((s) => s.name).join(', ')})`);
+    const spec = specs.find((s) => s.name === name)!;
+    if (config.listenerSsl?.[name]?.saslEnabledMechanisms !== undefined && spec.securityProtocol !== 'SASL_PLAINTEXT' && spec.securityProtocol !== 'SASL_SSL') {
+      throw new ConfigError(`listener.name.${name.toLowerCase()}.sasl.enabled.mechanisms is set, but listener ${name} uses ${spec.securityProtocol}, which does not authenticate with SASL`);
+    }
   }
   return specs.map((spec) => {
     const secure = spec.securityProtocol === 'SSL' || spec.securityProtocol === 'SASL_SSL';

@@ -100,7 +100,7 @@ export interface BrokerConfig {
   transactionAbortCheckIntervalMs: number;
   /** log.retention.check.interval.ms; 0 turns time-based retention off. */
   retentionCheckIntervalMs: number;
-  /** sasl.enabled.mechanisms: until named listeners exist, non-empty makes the listener require SASL. */
+  /** sasl.enabled.mechanisms: what SASL_PLAINTEXT / SASL_SSL listeners offer (unless listener.name.<name>.sasl.enabled.mechanisms says otherwise). */
   saslEnabledMechanisms: string[];
   /** connections.max.reauth.ms: SASL sessions last this long (KIP-368); 0 = forever. */
   connectionsMaxReauthMs: number;
@@ -177,10 +177,10 @@ export interface BrokerConfig {
   sslPrincipalMappingRules: string;
   /** How often certificate files are re-read (ms); 0: never. */
   sslReloadIntervalMs: number;
-  /** listener.name.<name>.ssl.*: per-listener ssl settings, by upper-case listener name. */
+  /** listener.name.<name>.ssl.* and .sasl.enabled.mechanisms: per-listener settings, by upper-case listener name. */
   listenerSsl?: Record<string, ListenerSslOverrides>;
 }
 
-/** The ssl settings a listener may override (listener.name.<name>.ssl.*). */
+/** The settings a listener may override (listener.name.<name>.ssl.*, listener.name.<name>.sasl.enabled.mechanisms). */
 export type ListenerSslOverrides = Partial<Pick<BrokerConfig, 'sslKeystoreLocation' | 'sslKeystoreKey' | 'sslKeystoreCertificateChain' | 'sslKeyPassword'
-  | 'sslTruststoreLocation' | 'sslTruststoreCertificates' | 'sslClientAuth' | 'sslPrincipalMappingRules'>>;
+  | 'sslTruststoreLocation' | 'sslTruststoreCertificates' | 'sslClientAuth' | 'sslPrincipalMappingRules' | 'saslEnabledMechanisms'>>;

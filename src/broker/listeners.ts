@@ -140,13 +140,21 @@ export function unauthenticatedNetworkProblem(specs: readonly ListenerSpec[], co
 }
 
 /**
+ * The SASL mechanisms a listener offers: its listener.name.<name>.sasl.enabled.mechanisms, else the
+ * broker's sasl.enabled.mechanisms (as Kafka resolves them).
+ */
+export function saslMechanismsFor(config: Pick<BrokerConfig, 'saslEnabledMechanisms' | 'listenerSsl'>, listener: string): readonly string[] {
+  return config.listenerSsl?.[listener.toUpperCase()]?.saslEnabledMechanisms ?? config.saslEnabledMechanisms;
+}
+
+/**
  * A SASL_PLAINTEXT or SASL_SSL listener needs at least one enabled mechanism (Kafka's default,
  * GSSAPI, is not served): without one it is refused rather than served with nothing to log in with.
  */
-export function unservedProtocolProblem(specs: readonly ListenerSpec[], saslMechanisms: readonly string[]): string | null {
-  const sasl = specs.find((s) => s.securityProtocol === 'SASL_PLAINTEXT' || s.securityProtocol === 'SASL_SSL');
-  return sasl && saslMechanisms.length === 0
-    ? `listener ${sasl.name} uses ${sasl.securityProtocol}, but no SASL mechanism is enabled: set sasl.enabled.mechanisms (--sasl-enabled-mechanisms SCRAM-SHA-256,SCRAM-SHA-512)`
+export function unservedProtocolProblem(specs: readonly ListenerSpec[], mechanismsFor: (listener: string) => readonly string[]): string | null {
+  const sasl = specs.find((s) => (s.securityProtocol === 'SASL_PLAINTEXT' || s.securityProtocol === 'SASL_SSL') && mechanismsFor(s.name).length === 0);
+  return sasl
+    ? `listener ${sasl.name} uses ${sasl.securityProtocol}, but no SASL mechanism is enabled: set sasl.enabled.mechanisms (--sasl-enabled-mechanisms SCRAM-SHA-256,SCRAM-SHA-512) or listener.name.${sasl.name.toLowerCase()}.sasl.enabled.mechanisms`
     : null;
 }
 

@@ -232,7 +232,7 @@ export const principalRules = (): ValueType<string> => ({
   format: (value) => value,
 });
 
-/** The ssl settings a listener may override, by their Kafka names (after `listener.name.<name>.`). */
+/** The settings a listener may override, by their Kafka names (after `listener.name.<name>.`): its ssl ones and its SASL mechanisms. */
 export const LISTENER_SSL_KEYS = {
   'ssl.keystore.location': 'sslKeystoreLocation',
   'ssl.keystore.key': 'sslKeystoreKey',
@@ -242,6 +242,7 @@ export const LISTENER_SSL_KEYS = {
   'ssl.truststore.certificates': 'sslTruststoreCertificates',
   'ssl.client.auth': 'sslClientAuth',
   'ssl.principal.mapping.rules': 'sslPrincipalMappingRules',
+  'sasl.enabled.mechanisms': 'saslEnabledMechanisms',
 } as const satisfies Record<string, keyof ListenerSslOverrides>;
 
 /** Splits `listener.name.<name>.<setting>` into the upper-case listener name and the setting, or null. */
@@ -271,7 +272,7 @@ export const listenerSslType = (): ValueType<Record<string, ListenerSslOverrides
     for (const item of value.split(';').map((v) => v.trim()).filter(Boolean)) {
       const eq = item.indexOf('=');
       const prefixed = eq > 0 ? listenerPrefixed(item.slice(0, eq).trim()) : null;
-      if (!prefixed) throw new Error(`${name}: "${item}" is not listener.name.<listener>.<ssl setting>=<value>`);
+      if (!prefixed) throw new Error(`${name}: "${item}" is not listener.name.<listener>.<setting>=<value>`);
       setListenerSsl(overrides, prefixed.listener, prefixed.setting, item.slice(eq + 1).trim(), name);
     }
     return overrides;
@@ -442,7 +443,7 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   sslClientAuth: { kafka: 'ssl.client.auth', flag: 'ssl-client-auth', type: oneOf(['none', 'requested', 'required']), default: 'none', scope: 'broker', description: 'mutual TLS: required refuses clients without a certificate the truststore vouches for; requested takes clients without one (as User:ANONYMOUS) but refuses a bad one' },
   sslPrincipalMappingRules: { kafka: 'ssl.principal.mapping.rules', flag: 'ssl-principal-mapping-rules', type: principalRules(), default: 'DEFAULT', scope: 'broker', description: 'how a client certificate\'s subject (RFC 2253, e.g. CN=alice,O=example) becomes the principal User:<name>; the first RULE:pattern/replacement/[LU] matching the whole subject applies, DEFAULT keeps it whole; no rule applying closes the connection' },
   sslReloadIntervalMs: { flag: 'ssl-reload-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 30000, scope: 'broker', description: 'how often the key, certificate and truststore files are re-read; changed files that work replace the old ones for new connections (files that do not work are reported once and the old ones kept); 0: never' },
-  listenerSsl: { flag: 'listener-ssl', type: listenerSslType(), default: undefined, defaultText: 'none', scope: 'broker', description: 'per-listener ssl settings, Kafka\'s listener.name.<name>.ssl.* (in a config file, one line each)' },
+  listenerSsl: { flag: 'listener-ssl', type: listenerSslType(), default: undefined, defaultText: 'none', scope: 'broker', description: 'per-listener settings, Kafka\'s listener.name.<name>.ssl.* and listener.name.<name>.sasl.enabled.mechanisms (in a config file, one line each)' },
   saslEnabledMechanisms: { kafka: 'sasl.enabled.mechanisms', flag: 'sasl-enabled-mechanisms', type: list(SASL_MECHANISMS, 'm[,m...]', true), default: [], example: 'PLAIN,SCRAM-SHA-512', scope: 'broker', description: 'SASL mechanisms clients of SASL_PLAINTEXT and SASL_SSL listeners may authenticate with (GSSAPI is not supported; OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url, --sasl-oauthbearer-public-key-location or --sasl-oauthbearer-unsecured-jwt); before authenticating, a connection to such a listener may only send ApiVersions, SaslHandshake and SaslAuthenticate. Users: --add-scram, `fjord users`' },
   connectionsMaxReauthMs: { kafka: 'connections.max.reauth.ms', flag: 'connections-max-reauth-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 0, scope: 'broker', description: 'lifetime of a SASL session (KIP-368): SaslAuthenticate v1+ tells the client, and past it the connection is closed at its next request unless it re-authenticated (as the same user); 0: sessions never expire' },
   connectionFailedAuthenticationDelayMs: { kafka: 'connection.failed.authentication.delay.ms', flag: 'connection-failed-authentication-delay-ms', type: int({ min: 0, max: 60000, unit: 'ms' }), default: 100, scope: 'broker', description: 'how long a failed SASL authentication waits before its SASL_AUTHENTICATION_FAILED answer (the connection is then closed)' },

@@ -40,7 +40,7 @@ test('properties: comments, = : and blank separators, escapes, line continuation
   assert.throws(() => parseProperties('k=\\uZZZZ'), /\\uXXXX/);
 });
 
-test('Kafka names set settings, fjord.* names set Fjord\'s own, listener.name.*.ssl.* set per-listener ssl; the rest is reported', () => {
+test('Kafka names set settings, fjord.* names set Fjord\'s own, listener.name.*.ssl.* and .sasl.enabled.mechanisms set per-listener ones; the rest is reported', () => {
   const text = `
 process.roles=broker,controller
 node.id=3
@@ -50,6 +50,7 @@ advertised.listeners=EXTERNAL://broker.example:443
 ssl.client.auth=required
 listener.name.external.ssl.keystore.location=/etc/fjord/external.pem
 listener.name.external.ssl.endpoint.identification.algorithm=
+listener.name.plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
 num.partitions=6
 fjord.data.dir=memory
 log.dirs=/var/lib/kafka
@@ -60,7 +61,7 @@ controller.quorum.voters=1@localhost:9093
   assert.deepEqual(config.listeners, ['PLAINTEXT://127.0.0.1:9092', 'EXTERNAL://0.0.0.0:9093']);
   assert.deepEqual(config.advertisedListeners, ['EXTERNAL://broker.example:443']);
   assert.equal(config.sslClientAuth, 'required');
-  assert.deepEqual(config.listenerSsl, { EXTERNAL: { sslKeystoreLocation: '/etc/fjord/external.pem' } });
+  assert.deepEqual(config.listenerSsl, { EXTERNAL: { sslKeystoreLocation: '/etc/fjord/external.pem' }, PLAINTEXT: { saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256'] } });
   assert.equal(config.defaultPartitions, 6);
   assert.equal(config.dataDir, 'memory');
   assert.deepEqual(unsupported, ['process.roles', 'listener.name.external.ssl.endpoint.identification.algorithm', 'log.dirs', 'controller.quorum.voters']);

@@ -377,3 +377,41 @@ test('the tutorial program: kafkajs with ssl and sasl scram-sha-256 on a SASL_SS
     dir.remove();
   }
 });
+
+test('listener.name.<name>.sasl.enabled.mechanisms: each SASL listener offers its own mechanisms; refused on a listener without SASL', async () => {
+  const broker = await saslBroker({
+    listeners: 'INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0',
+    listenerSecurityProtocolMap: ['INTERNAL:SASL_PLAINTEXT', 'EXTERNAL:SASL_PLAINTEXT'],
+    saslEnabledMechanisms: ['PLAIN'],
+    listenerSsl: { EXTERNAL: { saslEnabledMechanisms: ['SCRAM-SHA-512'] } },
+  });
+  try {
+    const [internal, external] = broker.broker.listeners;
+    const handshake = async (port: number, mechanism: string) => {
+      const c = await RawConnection.connect(port);
+      try {
+        return await c.request(ApiKey.SaslHandshake, 1, { mechanism });
+      } finally {
+        c.close();
+      }
+    };
+    assert.deepEqual(await handshake(internal.advertisedPort, 'PLAIN'), { errorCode: ErrorCode.NONE, mechanisms: ['PLAIN'] });
+    assert.deepEqual(await handshake(internal.advertisedPort, 'SCRAM-SHA-512'), { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: ['PLAIN'] });
+    assert.deepEqual(await handshake(external.advertisedPort, 'PLAIN'), { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: ['SCRAM-SHA-512'] });
+    const admin = fjord(`127.0.0.1:${external.advertisedPort}`, { mechanism: 'scram-sha-512', username: 'bob', password: 'bob-secret' }).admin();
+    await admin.connect();
+    assert.ok(Array.isArray(await admin.listTopics()));
+    await admin.disconnect();
+    await assert.rejects(fjord(`127.0.0.1:${external.advertisedPort}`, { mechanism: 'plain', username: 'bob', password: 'bob-secret' }).admin().connect());
+  } finally {
+    await broker.stop();
+  }
+  await assert.rejects(
+    saslBroker({ listeners: 'SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0', listenerSsl: { PLAINTEXT: { saslEnabledMechanisms: ['PLAIN'] } } }),
+    /listener.name.plaintext.sasl.enabled.mechanisms is set, but listener PLAINTEXT uses PLAINTEXT/,
+  );
+  await assert.rejects(
+    saslBroker({ saslEnabledMechanisms: [], listeners: 'A://127.0.0.1:0,B://127.0.0.1:0', listenerSecurityProtocolMap: ['A:SASL_PLAINTEXT', 'B:SASL_PLAINTEXT'], listenerSsl: { A: { saslEnabledMechanisms: ['PLAIN'] } } }),
+    /listener B uses SASL_PLAINTEXT, but no SASL mechanism is enabled: .*listener.name.b.sasl.enabled.mechanisms/,
+  );
+});

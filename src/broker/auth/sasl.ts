@@ -27,7 +27,7 @@ import type { SaslAuthenticateResponse, SaslHandshakeResponse } from '../../prot
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CredentialStore } from './credentials.js';
-import { ConfigError } from '../listeners.js';
+import { ConfigError, saslMechanismsFor } from '../listeners.js';
 import { OAuthBearerValidator, oauthBearerExchange, oauthSettingsGiven, type OAuthSettings } from './oauth.js';
 import {
   AuthenticationFailure, DEFAULT_ITERATIONS, ScramServerExchange, credentialFromPassword, isScramMechanism, passwordMatches,
@@ -42,7 +42,7 @@ export const ANONYMOUS = 'User:ANONYMOUS';
 export interface SaslConnection {
   readonly id: number;
   /** The listener the connection came in through (server.ts ListenerInfo). */
-  readonly listener: { readonly securityProtocol: string };
+  readonly listener: { readonly securityProtocol: string; readonly name: string };
   readonly clientHost: string;
   principal: string;
   /** Writes the responses already taken, then closes; reads nothing more. */
@@ -50,7 +50,7 @@ export interface SaslConnection {
 }
 
 type SaslSettings = OAuthSettings & Pick<BrokerConfig,
-  'saslEnabledMechanisms' | 'connectionsMaxReauthMs' | 'connectionFailedAuthenticationDelayMs' | 'saslFailedAuthenticationLimit' | 'saslFailedAuthenticationPenaltyMs'>;
+  'saslEnabledMechanisms' | 'listenerSsl' | 'connectionsMaxReauthMs' | 'connectionFailedAuthenticationDelayMs' | 'saslFailedAuthenticationLimit' | 'saslFailedAuthenticationPenaltyMs'>;
 
 /**
  * Whether a connection must authenticate with SASL before anything but ApiVersions: THE one
@@ -96,10 +96,11 @@ export class SaslAuthenticator {
 
   /** Throws ConfigError when OAUTHBEARER's settings cannot work. */
   constructor(readonly config: SaslSettings, readonly credentials: CredentialStore, readonly logger: Logger) {
-    this.oauth = config.saslEnabledMechanisms.includes('OAUTHBEARER') ? new OAuthBearerValidator(config, logger) : null;
+    const everyList = [config.saslEnabledMechanisms, ...Object.values(config.listenerSsl ?? {}).map((o) => o.saslEnabledMechanisms ?? [])];
+    this.oauth = everyList.some((l) => l.includes('OAUTHBEARER')) ? new OAuthBearerValidator(config, logger) : null;
     if (!this.oauth) {
       const set = oauthSettingsGiven(config);
-      if (set.length > 0) throw new ConfigError(`${set.join(', ')} set, but OAUTHBEARER is not in sasl.enabled.mechanisms`);
+      if (set.length > 0) throw new ConfigError(`${set.join(', ')} set, but OAUTHBEARER is not in sasl.enabled.mechanisms (of the broker or of any listener)`);
     }
   }
 
@@ -118,8 +119,9 @@ export class SaslAuthenticator {
     return s;
   }
 
-  get mechanisms(): readonly string[] {
-    return this.config.saslEnabledMechanisms;
+  /** The mechanisms clients of `listener` may use (its listener.name.<name>.sasl.enabled.mechanisms, else the broker's). */
+  mechanismsFor(listener: string): readonly string[] {
+    return saslMechanismsFor(this.config, listener);
   }
 
   /** Recent failures from a client address (pruned to the window). */
@@ -227,7 +229,7 @@ export class SaslSession {
   }
 
   handshake(mechanism: string, version: number): SaslHandshakeResponse {
-    const enabled = [...this.auth.mechanisms];
+    const enabled = [...this.auth.mechanismsFor(this.conn.listener.name)];
     if (!this.required) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: enabled };
     const reauth = this.phase === 'authenticated';
     if (reauth && version === 0) {
