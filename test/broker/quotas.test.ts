@@ -175,7 +175,7 @@ test('producer over producer_byte_rate (client id): throttle_time_ms consistent 
       sent += 64 * KiB;
       assert.equal(r.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
       // The broker read this request only after the previous throttle ended.
-      assert.ok(r.ms >= previousThrottle - 20, `request ${i} answered after ${r.ms} ms, previous throttle ${previousThrottle} ms`);
+      assert.ok(r.ms >= previousThrottle - 60, `request ${i} answered after ${r.ms} ms, previous throttle ${previousThrottle} ms`);
       assert.ok(r.body.throttleTimeMs <= 2000, 'a throttle is at most one full window');
       throttled += r.body.throttleTimeMs;
       previousThrottle = r.body.throttleTimeMs;
@@ -208,7 +208,9 @@ test('consumer over consumer_byte_rate (default client id): fetches capped to th
     let previousThrottle = 0;
     for (let i = 0; i < 100 && offset < 20; i++) {
       const r = await call(c, ApiKey.Fetch, 11, fetchBody(topic, offset), 'slow-consumer');
-      assert.ok(r.ms >= previousThrottle - 20, `fetch answered after ${r.ms} ms, previous throttle ${previousThrottle} ms`);
+      // The mute starts when the broker sends the throttled answer; a loaded client reads that answer
+      // late and so sees less of the mute: 60 ms of slack keeps the check about muting, not load.
+      assert.ok(r.ms >= previousThrottle - 60, `fetch answered after ${r.ms} ms, previous throttle ${previousThrottle} ms`);
       previousThrottle = r.body.throttleTimeMs;
       throttled += r.body.throttleTimeMs;
       if (r.body.throttleTimeMs > 0) {
