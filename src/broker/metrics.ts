@@ -1,11 +1,15 @@
 // The broker's Prometheus metrics (prom-client), served by the HTTP listener (http/server.ts) at
 // /metrics. Names follow Kafka's JMX names as the Prometheus JMX exporter writes them, so Kafka
-// dashboards map over (the mapping: docs/metrics.md). The hot path only increments: dispatch.ts
-// reports each answered request (requestDone), server.ts each accepted connection, storage each
-// fsync and storage error (StorageObserver). Everything that is a state (offsets, sizes, lag,
-// open connections) is a gauge computed when Prometheus scrapes (collect callbacks).
+// dashboards map over (the mapping: docs/metrics.md). The hot path only adds to plain numbers:
+// dispatch.ts reports each answered request (requestDone), server.ts each accepted connection,
+// storage each fsync and storage error (StorageObserver). Per-request and per-topic counts and the
+// request latency buckets are kept in this class's own maps and handed to prom-client when
+// Prometheus scrapes (collect callbacks, PlainHistogram): prom-client's inc/observe with labels
+// validate and hash the label object on every call, which cost more than the rest of a request's
+// bookkeeping (docs/performance.md, Metrics overhead). Everything that is a state (offsets,
+// sizes, lag, open connections) is a gauge computed at the scrape too.
 // Only brokers with an HTTP listener have a BrokerMetrics; without one nothing is counted.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type HistogramConfiguration, type MetricObjectWithValues, type MetricType, type MetricValueWithName } from 'prom-client';
 import { ApiKey, apiName } from '../protocol/apis.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Storage, StorageObserver } from '../storage/types.js';
@@ -30,6 +34,69 @@ const FSYNC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
 
 const ERROR_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
 
+/** One labelled series of a PlainHistogram: counts per bucket (not cumulative), their sum and total. */
+interface HistogramSeries<T extends string> {
+  readonly labels: Readonly<Record<T, string | number>>;
+  /** buckets[i]: observations in (bounds[i-1], bounds[i]]; above the last bound only `count` has them. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** Adds one observation to a series (the bucket found by a linear scan: the bounds are few). */
+function observeInto<T extends string>(series: HistogramSeries<T>, bounds: readonly number[], value: number): void {
+  series.count++;
+  series.sum += value;
+  for (let i = 0; i < bounds.length; i++) {
+    if (value <= bounds[i]) {
+      series.buckets[i]++;
+      return;
+    }
+  }
+}
+
+/**
+ * A Prometheus histogram whose observations are counted outside prom-client (HistogramSeries, by
+ * the broker's hot path) and read when scraped: same text as prom-client's Histogram writes
+ * (cumulative _bucket with le, +Inf, _sum, _count per series).
+ */
+class PlainHistogram<T extends string> extends Histogram<T> {
+  constructor(private readonly config: HistogramConfiguration<T> & { buckets: number[] }, private readonly series: () => Iterable<HistogramSeries<T>>) {
+    super(config);
+    // prom-client's registry writes text from getForPromString when a metric has one (Histogram
+    // has), and from get() otherwise: both answer from the series.
+    Object.defineProperty(this, 'getForPromString', { value: () => this.get() });
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValueWithName<T>>> {
+    const { name, help, buckets } = this.config;
+    const values: MetricValueWithName<T>[] = [];
+    const at = (labels: object, value: number, suffix: string) => values.push({ labels: labels as Partial<Record<T, string | number>>, value, metricName: name + suffix });
+    for (const s of this.series()) {
+      let cumulative = 0;
+      buckets.forEach((le, i) => at({ le, ...s.labels }, (cumulative += s.buckets[i]), '_bucket'));
+      at({ le: '+Inf', ...s.labels }, s.count, '_bucket');
+      at(s.labels, s.sum, '_sum');
+      at(s.labels, s.count, '_count');
+    }
+    // The runtime type is the text Prometheus reads ('histogram'); prom-client's typings call it an enum.
+    return { name, help, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => undefined, values };
+  }
+}
+
+/** What one API and version counted: requests, latency buckets, error codes (code → count). */
+interface RequestStats extends HistogramSeries<'request' | 'version'> {
+  readonly labels: { readonly request: string; readonly version: number };
+  readonly errors: Map<number, number>;
+}
+
+/** Record counts and bytes of one topic. */
+interface TopicStats {
+  messagesIn: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /**
  * Node.js process metrics (event-loop lag, GC pauses, heap, CPU, open handles) under prom-client's
  * standard names. They describe the process, not a broker, so every broker of a process shares
@@ -48,18 +115,13 @@ export class BrokerMetrics implements RequestObserver {
   /** What /metrics serves: this broker's metrics and the process's. */
   readonly registry: Registry;
   private readonly own = new Registry();
-  private readonly errors: Counter<'request' | 'error'>;
-  private readonly latency: Histogram<'request' | 'version'>;
-  private readonly messagesIn: Counter<'topic'>;
-  private readonly bytesIn: Counter<'topic'>;
-  private readonly bytesOut: Counter<'topic'>;
   private readonly connectionsCreated: Counter<'listener'>;
   private readonly fsyncs: Histogram;
   private readonly storageErrors: Counter<'operation'>;
-  /** Requests answered per API and version (key apiKey * 256 + version), copied into `requests` at a scrape. */
-  private readonly perRequest = new Map<number, { labels: { request: string; version: number }; count: number }>();
-  /** Topics with per-topic counters: their series are dropped once the topic is gone. */
-  private readonly countedTopics = new Set<string>();
+  /** Per API and version (key apiKey * 256 + version): plain numbers, read by the collect callbacks at a scrape. */
+  private readonly perRequest = new Map<number, RequestStats>();
+  /** Per topic: plain numbers read at a scrape; a deleted topic's entry (and so its series) is dropped. */
+  private readonly perTopic = new Map<string, TopicStats>();
   /** Topic id → name, for Fetch v13+ responses (refreshed when an id is not found). */
   private topicNames = new Map<string, string>();
 
@@ -84,11 +146,29 @@ export class BrokerMetrics implements RequestObserver {
         for (const { labels, count } of metrics.perRequest.values()) this.inc(labels, count);
       },
     });
-    this.errors = new Counter({ name: 'kafka_network_requestmetrics_errors_total', help: 'Error codes in responses other than NONE, one per partition or resource carrying one (Kafka: RequestMetrics ErrorsPerSec)', labelNames: ['request', 'error'], registers });
-    this.latency = new Histogram({ name: 'kafka_network_requestmetrics_totaltime_seconds', help: 'Time from a request read to its response built, in seconds (Kafka: RequestMetrics TotalTimeMs)', labelNames: ['request', 'version'], buckets: REQUEST_BUCKETS, registers });
-    this.messagesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_messagesin_total', help: 'Records appended by Produce, by topic (Kafka: BrokerTopicMetrics MessagesInPerSec)', labelNames: ['topic'], registers });
-    this.bytesIn = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesin_total', help: 'Record bytes appended by Produce, by topic (Kafka: BrokerTopicMetrics BytesInPerSec)', labelNames: ['topic'], registers });
-    this.bytesOut = new Counter({ name: 'kafka_server_brokertopicmetrics_bytesout_total', help: 'Record bytes served by Fetch, by topic (Kafka: BrokerTopicMetrics BytesOutPerSec)', labelNames: ['topic'], registers });
+    new Counter({
+      name: 'kafka_network_requestmetrics_errors_total', help: 'Error codes in responses other than NONE, one per partition or resource carrying one (Kafka: RequestMetrics ErrorsPerSec)', labelNames: ['request', 'error'], registers,
+      collect() {
+        this.reset();
+        for (const { labels, errors } of metrics.perRequest.values()) {
+          for (const [code, n] of errors) this.inc({ request: labels.request, error: ERROR_NAMES.get(code) ?? String(code) }, n);
+        }
+      },
+    });
+    new PlainHistogram({ name: 'kafka_network_requestmetrics_totaltime_seconds', help: 'Time from a request read to its response built, in seconds (Kafka: RequestMetrics TotalTimeMs)', labelNames: ['request', 'version'], buckets: REQUEST_BUCKETS, registers }, () => metrics.perRequest.values());
+    const perTopic = (name: string, help: string, value: (t: TopicStats) => number) => new Counter({
+      name, help, labelNames: ['topic'], registers,
+      collect() {
+        this.reset();
+        for (const [topic, stats] of metrics.perTopic) {
+          const v = value(stats);
+          if (v > 0) this.inc({ topic }, v);
+        }
+      },
+    });
+    perTopic('kafka_server_brokertopicmetrics_messagesin_total', 'Records appended by Produce, by topic (Kafka: BrokerTopicMetrics MessagesInPerSec)', (t) => t.messagesIn);
+    perTopic('kafka_server_brokertopicmetrics_bytesin_total', 'Record bytes appended by Produce, by topic (Kafka: BrokerTopicMetrics BytesInPerSec)', (t) => t.bytesIn);
+    perTopic('kafka_server_brokertopicmetrics_bytesout_total', 'Record bytes served by Fetch, by topic (Kafka: BrokerTopicMetrics BytesOutPerSec)', (t) => t.bytesOut);
     this.connectionsCreated = new Counter({ name: 'kafka_server_socketservermetrics_connection_creation_total', help: 'Connections accepted, by listener (Kafka: socket-server-metrics connection-creation-total)', labelNames: ['listener'], registers });
     this.fsyncs = new Histogram({ name: 'kafka_log_logflushstats_logflush_seconds', help: 'fsyncs of partition data (one group commit each), in seconds (Kafka: LogFlushStats LogFlushRateAndTimeMs)', buckets: FSYNC_BUCKETS, registers });
     this.storageErrors = new Counter({ name: 'fjord_storage_errors_total', help: 'Failed writes, reads and fsyncs of stored data (requests got KAFKA_STORAGE_ERROR)', labelNames: ['operation'], registers });
@@ -168,55 +248,77 @@ export class BrokerMetrics implements RequestObserver {
 
   /** dispatch.ts: a request was answered (`response` null: acks=0 Produce, or a closed connection). */
   requestDone(apiKey: number, version: number, request: object, response: object | null, seconds: number): void {
-    // One label object per API and version, made once; the request count is a plain number until a scrape.
+    // One entry per API and version, made once; the hot path only adds to its numbers.
     const key = apiKey * 256 + version;
-    let entry = this.perRequest.get(key);
-    if (!entry) this.perRequest.set(key, (entry = { labels: { request: apiName(apiKey), version }, count: 0 }));
-    entry.count++;
-    this.latency.observe(entry.labels, seconds);
-    if (response !== null) this.countErrors(entry.labels.request, response);
-    if (apiKey === ApiKey.Produce) this.produced(request, response);
-    else if (apiKey === ApiKey.Fetch && response !== null) this.fetched(response);
+    let stats = this.perRequest.get(key);
+    if (!stats) {
+      stats = { labels: { request: apiName(apiKey), version }, count: 0, sum: 0, buckets: new Float64Array(REQUEST_BUCKETS.length), errors: new Map() };
+      this.perRequest.set(key, stats);
+    }
+    observeInto(stats, REQUEST_BUCKETS, seconds);
+    if (apiKey === ApiKey.Produce) this.produced(stats, request, response);
+    else if (response !== null) {
+      this.countErrors(stats.errors, response);
+      if (apiKey === ApiKey.Fetch) this.fetched(response);
+    }
   }
 
-  /** Every errorCode field of a response (other than NONE), wherever it sits. */
-  private countErrors(request: string, response: object): void {
-    const walk = (value: object): void => {
-      if (Array.isArray(value)) {
-        for (const v of value as unknown[]) if (v !== null && typeof v === 'object') walk(v);
-        return;
-      }
-      if (Buffer.isBuffer(value)) return;
-      const fields = value as Record<string, unknown>;
-      for (const key in fields) {
-        const v = fields[key];
-        if (key === 'errorCode') {
-          if (typeof v === 'number' && v !== 0) this.errors.inc({ request, error: ERROR_NAMES.get(v) ?? String(v) });
-        } else if (key !== 'records' && v !== null && typeof v === 'object') walk(v);
-      }
-    };
-    walk(response);
+  /** Every errorCode field of a response (other than NONE), wherever it sits (`records` are not opened). */
+  private countErrors(errors: Map<number, number>, value: object): void {
+    if (Array.isArray(value)) {
+      for (const v of value as unknown[]) if (v !== null && typeof v === 'object') this.countErrors(errors, v);
+      return;
+    }
+    if (Buffer.isBuffer(value)) return;
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) {
+      const v = fields[key];
+      if (key === 'errorCode') {
+        if (typeof v === 'number' && v !== 0) errors.set(v, (errors.get(v) ?? 0) + 1);
+      } else if (key !== 'records' && v !== null && typeof v === 'object') this.countErrors(errors, v);
+    }
   }
 
-  /** Bytes and records of the partitions a Produce appended (all of them for acks=0, which has no answer). */
-  private produced(request: object, response: object | null): void {
+  private topicStats(topic: string): TopicStats {
+    let stats = this.perTopic.get(topic);
+    if (!stats) this.perTopic.set(topic, (stats = { messagesIn: 0, bytesIn: 0, bytesOut: 0 }));
+    return stats;
+  }
+
+  /**
+   * A Produce: its partitions' error codes (a Produce response has errorCode only per partition),
+   * and the bytes and records of the partitions it appended (all of them for acks=0, which has no answer).
+   */
+  private produced(stats: RequestStats, request: object, response: object | null): void {
     const topics = (request as { topicData?: { name: string; partitionData: { records: Buffer | Buffer[] | null }[] }[] }).topicData ?? [];
     const answers = (response as { responses?: { partitionResponses: { errorCode: number }[] }[] } | null)?.responses;
-    topics.forEach((t, i) => {
+    if (answers) {
+      for (const t of answers) {
+        for (const p of t.partitionResponses) if (p.errorCode !== 0) stats.errors.set(p.errorCode, (stats.errors.get(p.errorCode) ?? 0) + 1);
+      }
+    }
+    for (let i = 0; i < topics.length; i++) {
+      const t = topics[i];
       let bytes = 0;
       let records = 0;
-      t.partitionData.forEach((p, j) => {
-        if (p.records === null || (answers && answers[i]?.partitionResponses[j]?.errorCode !== 0)) return;
-        for (const b of Array.isArray(p.records) ? p.records : [p.records]) {
-          bytes += b.length;
-          records += recordCount(b);
+      for (let j = 0; j < t.partitionData.length; j++) {
+        const r = t.partitionData[j].records;
+        if (r === null || (answers && answers[i]?.partitionResponses[j]?.errorCode !== 0)) continue;
+        if (Array.isArray(r)) {
+          for (const b of r) {
+            bytes += b.length;
+            records += recordCount(b);
+          }
+        } else {
+          bytes += r.length;
+          records += recordCount(r);
         }
-      });
-      if (bytes === 0) return;
-      this.countedTopics.add(t.name);
-      this.bytesIn.inc({ topic: t.name }, bytes);
-      this.messagesIn.inc({ topic: t.name }, records);
-    });
+      }
+      if (bytes === 0) continue;
+      const topic = this.topicStats(t.name);
+      topic.bytesIn += bytes;
+      topic.messagesIn += records;
+    }
   }
 
   /** Record bytes a Fetch response carries, by topic. */
@@ -231,8 +333,7 @@ export class BrokerMetrics implements RequestObserver {
       if (bytes === 0) continue;
       const topic = t.topic ?? (t.topicId !== undefined ? this.topicName(t.topicId) : undefined);
       if (topic === undefined) continue;
-      this.countedTopics.add(topic);
-      this.bytesOut.inc({ topic }, bytes);
+      this.topicStats(topic).bytesOut += bytes;
     }
   }
 
@@ -249,11 +350,7 @@ export class BrokerMetrics implements RequestObserver {
   private dropGoneTopics(): void {
     const s = this.sources;
     if (!s || !s.storageOpen()) return;
-    for (const topic of this.countedTopics) {
-      if (s.storage.topic(topic)) continue;
-      this.countedTopics.delete(topic);
-      for (const c of [this.bytesIn, this.bytesOut, this.messagesIn]) c.remove({ topic });
-    }
+    for (const topic of this.perTopic.keys()) if (!s.storage.topic(topic)) this.perTopic.delete(topic);
   }
 
   private eachPartition(fn: (topic: string, partition: number, log: NonNullable<ReturnType<Storage['partition']>>) => void): void {
