@@ -238,16 +238,20 @@ function clusterId() {
  * The server.properties of a KRaft single node: Kafka's defaults plus what a single node needs
  * (replication factors of internal topics = 1), like config/server.properties of a download.
  */
-export function serverProperties({ port, controllerPort, logDir, nodeId = 1, extra = {} }) {
+export function serverProperties({ port, controllerPort, logDir, nodeId = 1, extra = {}, listeners = [] }) {
+  // `listeners`: more listeners beside PLAINTEXT (which stays: start-up is probed over it), each
+  // { name, port, protocol } (protocol: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL); their own
+  // settings (TLS, listener.name.<name>.*) go into `extra`.
+  const more = listeners.map((l) => `${l.name}://127.0.0.1:${l.port}`);
   const props = {
     'process.roles': 'broker,controller',
     'node.id': nodeId,
     'controller.quorum.voters': `${nodeId}@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: [`PLAINTEXT://127.0.0.1:${port}`, `CONTROLLER://127.0.0.1:${controllerPort}`, ...more].join(','),
+    'advertised.listeners': [`PLAINTEXT://127.0.0.1:${port}`, ...more].join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': ['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...listeners.map((l) => `${l.name}:${l.protocol}`)].join(','),
     'log.dirs': logDir,
     'num.partitions': 1,
     'offsets.topic.replication.factor': 1,
@@ -264,9 +268,13 @@ export function serverProperties({ port, controllerPort, logDir, nodeId = 1, ext
 /**
  * Formats a fresh KRaft log dir and starts kafka.Kafka; resolves when Metadata answers with a broker.
  * Options: port/controllerPort (free ones when 0/absent), dataDir (a temp dir when absent, removed
- * by stop() unless keepData), heap ('1G'), props (extra server properties), log (a function given
+ * by stop() unless keepData), heap ('1G'), props (extra server properties), listeners (more
+ * listeners: [{ name, protocol, port? }], a free port when absent; see serverProperties),
+ * addScram (SCRAM credentials written at format time, as `kafka-storage format --add-scram`:
+ * [{ mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', name, password }]), log (a function given
  * every output line; by default output is kept in `output` only), readyTimeoutMs.
- * Resolves { bootstrap, host, port, controllerPort, pid, child, readyMs, formatMs, dataDir, stop() }.
+ * Resolves { bootstrap, host, port, controllerPort, listeners (name → host:port), pid, child,
+ * readyMs, formatMs, dataDir, stop() }.
  */
 export async function startKafka(opts = {}) {
   const dist = opts.dist ?? (await ensureKafka({ quiet: opts.quiet ?? false }));
@@ -277,11 +285,25 @@ export async function startKafka(opts = {}) {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'kafka-'));
   const logDir = join(dataDir, 'logs');
   const propsFile = join(dataDir, 'server.properties');
-  writeFileSync(propsFile, serverProperties({ port, controllerPort, logDir, extra: opts.props }));
+  const taken = new Set([port, controllerPort]);
+  const listeners = [];
+  for (const l of opts.listeners ?? []) {
+    let p = l.port;
+    while (!p || taken.has(p)) p = await freePort();
+    taken.add(p);
+    listeners.push({ name: l.name, protocol: l.protocol, port: p });
+  }
+  writeFileSync(propsFile, serverProperties({ port, controllerPort, logDir, extra: opts.props, listeners }));
   const heap = opts.heap ?? '1G';
 
+  const scram = (opts.addScram ?? []).flatMap((c) => {
+    if (!/^SCRAM-SHA-(256|512)$/.test(c.mechanism) || /[,\]\[=]/.test(c.name) || /[,\]\[]/.test(c.password)) {
+      throw new Error(`kafka-dist: addScram entry ${JSON.stringify(c.name)} (${c.mechanism}): mechanism SCRAM-SHA-256/512, no ,[]= in name or password`);
+    }
+    return ['--add-scram', `${c.mechanism}=[name=${c.name},password=${c.password}]`];
+  });
   const t0 = performance.now();
-  const fmt = await runKafkaClassSync('storage', ['format', `--cluster-id=${clusterId()}`, '-c', propsFile], { dist, heap: '256M' });
+  const fmt = await runKafkaClassSync('storage', ['format', `--cluster-id=${clusterId()}`, '-c', propsFile, ...scram], { dist, heap: '256M' });
   const formatMs = performance.now() - t0;
   if (fmt.code !== 0) throw new Error(`kafka storage format failed (${fmt.code}):\n${fmt.stdout}${fmt.stderr}`);
 
@@ -316,7 +338,7 @@ export async function startKafka(opts = {}) {
     await stop();
     throw new Error(`Apache Kafka did not start: ${err.message}\n${output.slice(-40).join('\n')}`);
   }
-  return { bootstrap: `127.0.0.1:${port}`, host: '127.0.0.1', port, controllerPort, pid: child.pid, child, readyMs, formatMs, dataDir, output, stop };
+  return { bootstrap: `127.0.0.1:${port}`, host: '127.0.0.1', port, controllerPort, listeners: Object.fromEntries(listeners.map((l) => [l.name, `127.0.0.1:${l.port}`])), pid: child.pid, child, readyMs, formatMs, dataDir, output, stop };
 }
 
 async function main(argv) {

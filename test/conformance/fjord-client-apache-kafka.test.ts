@@ -1,21 +1,54 @@
 // Fjord's own client against Apache Kafka (KRaft single node from scripts/kafka-dist.mjs; needs
-// Java). Slow, so not part of npm test:
+// Java and openssl): data, groups, transactions over PLAINTEXT; every SASL mechanism over SASL_SSL.
+// Slow, so not part of npm test:
 //   node --import tsx --test test/conformance/fjord-client-apache-kafka.test.ts
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 // @ts-expect-error plain JavaScript module without types
 import { startKafka } from '../../scripts/kafka-dist.mjs';
-import { CompressionTypes, Kafka, logLevel, partitionForKey, type KafkaMessage } from '../../src/client/index.js';
-import { eventually, uniqueTopic } from '../helpers.js';
+import { CompressionTypes, Kafka, logLevel, partitionForKey, type KafkaMessage, type SaslOptions } from '../../src/client/index.js';
+import { eventually, tempDir, uniqueTopic } from '../helpers.js';
+import { makeCa } from '../tls-certs.js';
 import { commitAndAbort, offsetsAgainstPlainCommits, zombieFencing } from '../client/transaction-scenarios.js';
 
-let kafka: { bootstrap: string; stop(): Promise<void> };
+// The broker has a PLAINTEXT listener and a SASL_SSL one (certificates made here) offering PLAIN,
+// SCRAM-SHA-256, SCRAM-SHA-512 (users added at format time, as `kafka-storage format --add-scram`)
+// and OAUTHBEARER in Kafka's unsecured-JWT mode.
+const PASSWORDS = { plain: 'plain-secret', 'scram-sha-256': 'scram256-secret', 'scram-sha-512': 'scram512-secret' } as const;
+const jaas = (module: string, options = '') => `org.apache.kafka.common.security.${module} required${options};`;
+
+let kafka: { bootstrap: string; listeners: Record<string, string>; stop(): Promise<void> };
 let client: Kafka;
+let certs: { path: string; remove(): void } | undefined;
+let caPem = '';
 before(async () => {
-  kafka = await startKafka({ heap: '512M', quiet: true });
+  certs = tempDir('fjord-kafka-certs-');
+  const ca = makeCa(certs.path);
+  caPem = ca.ca;
+  const server = ca.issue('kafka', '/CN=127.0.0.1', 'IP:127.0.0.1,DNS:localhost');
+  kafka = await startKafka({
+    heap: '512M', quiet: true,
+    listeners: [{ name: 'SASL_SSL', protocol: 'SASL_SSL' }],
+    addScram: [
+      { mechanism: 'SCRAM-SHA-256', name: 'alice', password: PASSWORDS['scram-sha-256'] },
+      { mechanism: 'SCRAM-SHA-512', name: 'alice', password: PASSWORDS['scram-sha-512'] },
+    ],
+    props: {
+      'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+      'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+      'listener.name.sasl_ssl.ssl.keystore.location': server.bundleFile,
+      'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', ` user_alice="${PASSWORDS.plain}"`),
+      'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': jaas('scram.ScramLoginModule'),
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': jaas('scram.ScramLoginModule'),
+      'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config': jaas('oauthbearer.OAuthBearerLoginModule', ' unsecuredLoginStringClaim_sub="broker"'),
+    },
+  });
   client = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.WARN, retry: { initialRetryTime: 100, retries: 10 } });
 }, { timeout: 180000 });
-after(async () => { await kafka?.stop(); });
+after(async () => {
+  await kafka?.stop();
+  certs?.remove();
+});
 
 test('admin: create, describe, offsets, configs, cluster', async () => {
   const admin = client.admin();
@@ -150,3 +183,62 @@ test('transactions: a second producer with the same transactional id fences the 
 test('transactions: offsets against plain commits, and a group deleted during the transaction', async () => {
   await offsetsAgainstPlainCommits(client);
 });
+
+/** An unsecured JWT (alg none, empty signature), what Kafka's OAuthBearerUnsecuredValidatorCallbackHandler accepts. */
+function unsecuredJwt(sub: string, expiresInS: number): string {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${b64({ alg: 'none' })}.${b64({ sub, iat: now - 10, exp: now + expiresInS, scope: 'kafka' })}.`;
+}
+
+const mechanisms: { name: string; sasl: SaslOptions; wrong: SaslOptions }[] = [
+  ...(['plain', 'scram-sha-256', 'scram-sha-512'] as const).map((mechanism) => ({
+    name: mechanism,
+    sasl: { mechanism, username: 'alice', password: PASSWORDS[mechanism] } as SaslOptions,
+    wrong: { mechanism, username: 'alice', password: `${PASSWORDS[mechanism]}-wrong` } as SaslOptions,
+  })),
+  {
+    name: 'oauthbearer (unsecured JWT)',
+    sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: unsecuredJwt('alice', 3600) }) },
+    wrong: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: unsecuredJwt('alice', -3600) }) }, // expired
+  },
+];
+
+for (const m of mechanisms) {
+  test(`SASL_SSL ${m.name}: admin, produce, group consume; a wrong credential is refused`, async () => {
+    const secure = new Kafka({
+      brokers: [kafka.listeners.SASL_SSL], clientId: `sasl-${m.name}`, logLevel: logLevel.NOTHING,
+      ssl: { ca: [caPem] }, sasl: m.sasl, retry: { initialRetryTime: 100, retries: 10 }, // the first group waits for __consumer_offsets
+    });
+    const admin = secure.admin();
+    await admin.connect();
+    const topic = uniqueTopic('k-sasl');
+    assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] }), true);
+    const cluster = await admin.describeCluster();
+    assert.deepEqual(cluster.brokers.map((b) => `${b.host}:${b.port}`), [kafka.listeners.SASL_SSL]);
+    const producer = secure.producer({ idempotent: true });
+    await producer.connect();
+    await producer.send({ topic, messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    await producer.disconnect();
+    const consumer = secure.consumer({ groupId: uniqueTopic('k-sasl-group') });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const values = new Set<string>();
+    await consumer.run({ eachMessage: async ({ message }) => { values.add(message.value!.toString()); } });
+    await eventually(() => values.size === 20, 30000, '20 messages over SASL_SSL');
+    await consumer.disconnect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+
+    const wrong = new Kafka({
+      brokers: [kafka.listeners.SASL_SSL], logLevel: logLevel.NOTHING, ssl: { ca: [caPem] }, sasl: m.wrong, retry: { retries: 0 },
+    });
+    const badAdmin = wrong.admin();
+    await assert.rejects(badAdmin.connect().then(() => badAdmin.listTopics()), (err: Error) => {
+      assert.equal(err.name, 'KafkaJSSASLAuthenticationError', `${err.name}: ${err.message}`);
+      assert.match(err.message, /authentication failed/i);
+      return true;
+    });
+    await badAdmin.disconnect();
+  });
+}
