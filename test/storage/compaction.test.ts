@@ -201,3 +201,65 @@ test('recovery: a .cleaned file is dropped (old segments whole); a .swap file is
   assert.deepEqual(await readAll(mustPartition(s4, 'c')), cleaned);
   await s4.close();
 });
+
+test('file.delete.delay.ms: replaced segments wait as *.deleted (the first one\'s <base>.log too), then go; open deletes leftovers', async () => {
+  const dir = tmp();
+  let delay = 60_000;
+  const policy = { segmentPolicy: () => ({ segmentBytes: 2048, segmentMs: 3_600_000, segmentJitterMs: 0, segmentIndexBytes: 10 << 20, indexIntervalBytes: 256, fileDeleteDelayMs: delay }) };
+  const s = await openStore(dir, policy);
+  await s.createTopic('c', 1, { 'cleanup.policy': 'compact' });
+  const log = mustPartition(s, 'c');
+  for (let i = 0; i < 150; i++) await put(log, [{ key: `k${i % 5}`, value: `v${i}-${'q'.repeat(40)}` }]);
+  const before = table(await readAll(log));
+  const pdir = join(dir, 'c-0');
+  const oldLogs = readdirSync(pdir).filter((n) => n.endsWith('.log')).sort();
+  assert.ok(oldLogs.length > 3, oldLogs.join(' '));
+  const r = await log.compact!(settings());
+  assert.ok(r && r.segmentsIn > 1, JSON.stringify(r));
+  const files = readdirSync(pdir);
+  const deleted = files.filter((n) => n.endsWith('.deleted'));
+  // Every replaced segment is set aside, the first (whose name the cleaned segment took) included.
+  for (const n of oldLogs.slice(0, r.segmentsIn)) assert.ok(deleted.includes(`${n}.deleted`), `${n}.deleted in ${files.join(' ')}`);
+  assert.ok(files.includes(oldLogs[0]), 'the cleaned segment sits under the first old name');
+  assert.deepEqual(table(await readAll(log)), before);
+  // A restart deletes what waits (no reader can need it then), and reads the same.
+  await s.close();
+  const s2 = await openStore(dir, policy);
+  assert.deepEqual(readdirSync(pdir).filter((n) => n.endsWith('.deleted')), []);
+  assert.deepEqual(table(await readAll(mustPartition(s2, 'c'))), before);
+  // With a short delay the set-aside files go on their own.
+  delay = 100;
+  const l2 = mustPartition(s2, 'c');
+  for (let i = 0; i < 150; i++) await put(l2, [{ key: `k${i % 5}`, value: `w${i}-${'q'.repeat(40)}` }]);
+  const r2 = await l2.compact!(settings());
+  assert.ok(r2 && r2.segmentsIn > 1, JSON.stringify(r2));
+  const deadline = Date.now() + 10_000;
+  while (readdirSync(pdir).some((n) => n.endsWith('.deleted')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  assert.deepEqual(readdirSync(pdir).filter((n) => n.endsWith('.deleted')), []);
+  assert.equal(table(await readAll(l2)).get('k0'), `w145-${'q'.repeat(40)}`);
+  await s2.close();
+});
+
+test('recovery with file.delete.delay.ms: a swap committed after the first old segment was set aside is finished', async () => {
+  const dir = tmp();
+  const s = await openStore(dir);
+  await s.createTopic('c', 1, {});
+  const log = mustPartition(s, 'c');
+  for (let i = 0; i < 100; i++) await put(log, [{ key: `k${i % 7}`, value: `v${i}-${'w'.repeat(40)}` }]);
+  const before = table(await readAll(log));
+  await log.compact!(settings());
+  const cleaned = await readAll(log);
+  await s.close();
+  const pdir = join(dir, 'c-0');
+  // The state a kill leaves between "old files set aside" and "swap renamed into place".
+  const now = readdirSync(pdir).filter((n) => n.endsWith('.log')).sort();
+  const base = now[0].slice(0, 20);
+  renameSync(join(pdir, now[0]), join(pdir, `${base}.${now[1].slice(0, 20)}.swap`));
+  writeFileSync(join(pdir, `${base}.log.deleted`), 'the old first segment, set aside');
+  writeFileSync(join(pdir, `${base}.index.deleted`), 'its index');
+  const s2 = await openStore(dir);
+  assert.deepEqual(await readAll(mustPartition(s2, 'c')), cleaned);
+  assert.deepEqual(table(cleaned), before);
+  assert.deepEqual(readdirSync(pdir).filter((n) => n.endsWith('.deleted') || n.endsWith('.swap')), []);
+  await s2.close();
+});

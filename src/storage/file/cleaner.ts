@@ -21,11 +21,13 @@
 //      (recompressed with its own codec, CRC recomputed).
 //   4. The swap (crash-safe, DESIGN invariant 31): <base>.log.cleaned is written and fsynced, then
 //      renamed to <base>.<end>.swap (the commit point: <end> is the base of the segment after the
-//      group) and the folder fsynced; then the old segments of [base, end) are deleted, the swap is
-//      renamed to <base>.log, the folder fsynced and the indexes written. recoverCleaning() at
-//      open deletes any .cleaned file (a pass that did not commit: the old segments are whole) and
-//      finishes any .swap (deletes what is left of [base, end), renames it into place), so a crash
-//      at any moment leaves either the old segments or the new one, never a mix.
+//      group) and the folder fsynced; then the old segments of [base, end) are deleted (with
+//      file.delete.delay.ms > 0: renamed to *.deleted, the first one's <base>.log included, and
+//      deleted after the delay, as retention does), the swap is renamed to <base>.log, the folder
+//      fsynced and the indexes written. recoverCleaning() at open deletes any .cleaned file (a pass
+//      that did not commit: the old segments are whole) and finishes any .swap (sets what is left
+//      of [base, end) aside as *.deleted, which open then deletes, and renames the swap into
+//      place), so a crash at any moment leaves either the old segments or the new one, never a mix.
 // Reads and writes of the pass go through a Throttle (log.cleaner.io.max.bytes.per.second).
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
@@ -34,7 +36,7 @@ import { join } from 'node:path';
 import { compress } from '../../protocol/compression.js';
 import { readVarint, readVarlong, type ByteCursor } from '../../protocol/primitives.js';
 import { Attr, BATCH_HEADER_SIZE, batchCodec, batchRecordsSection, iterateBatches, writeBatchHeader, type BatchHeader } from '../../protocol/records.js';
-import { fsyncDir, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
+import { fsyncDir, isNotFound, readAt, readOptional, unlinkQuiet, writeAllAt, writeFileAtomic } from './io.js';
 import type { CleanResult, CompactionSettings } from '../types.js';
 import { INDEX_RE, SEGMENT_RE, Segment, segmentName } from './segment.js';
 
@@ -223,6 +225,8 @@ function iterateBatchSize(chunk: Buffer): number {
   return chunk.length >= 12 ? chunk.readInt32BE(8) + 12 : -1;
 }
 
+const ignoreNotFound = (err: unknown): void => { if (!isNotFound(err)) throw err; };
+
 /** Finishes or undoes a cleaning pass a crash interrupted (see the protocol at the top). Runs before a partition opens. */
 export async function recoverCleaning(dir: string, log: (level: 'warn', msg: string) => void): Promise<void> {
   let names: string[];
@@ -248,7 +252,8 @@ export async function recoverCleaning(dir: string, log: (level: 'warn', msg: str
       const s = SEGMENT_RE.exec(other) ?? INDEX_RE.exec(other);
       if (!s) continue;
       const b = Number(s[1]);
-      if ((b > base && b < end) || (b === base && other !== `${m[1]}.log`)) await unlinkQuiet(join(dir, other));
+      // Set aside as the live swap does (the open that called us deletes *.deleted files next).
+      if ((b > base && b < end) || (b === base && other !== `${m[1]}.log`)) await rename(join(dir, other), join(dir, `${other}.deleted`)).catch(ignoreNotFound);
     }
     await rename(join(dir, n), join(dir, `${m[1]}.log`));
     log('warn', `${dir}: finished a cleaning pass interrupted after it committed (segment ${m[1]} replaces [${base}, ${end}))`);

@@ -898,22 +898,34 @@ export class FilePartitionLog implements PartitionLog {
         await s.dispose(true).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}: ${errText(e)}`));
         continue;
       }
-      // file.delete.delay.ms: set aside as *.deleted now (open() deletes those after a crash), deleted later.
       const closed = s.dispose(false);
-      const files = [s.logPath, s.indexPath, s.timeIndexPath];
       try {
-        for (const f of files) await rename(f, `${f}.deleted`).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+        await this.setAside(s);
       } catch (e) {
         this.ctx.log('error', `${this.label}: setting ${s.logPath} aside for deletion: ${errText(e)}`);
       }
       await closed.catch((e: unknown) => this.ctx.log('error', `${this.label}: closing ${s.logPath}: ${errText(e)}`));
-      const timer = setTimeout(() => {
-        this.pendingDeletes.delete(timer);
-        void Promise.all(files.map((f) => unlinkQuiet(`${f}.deleted`))).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}.deleted: ${errText(e)}`));
-      }, delay);
-      timer.unref();
-      this.pendingDeletes.add(timer);
+      this.deleteLater(s, delay);
     }
+  }
+
+  /**
+   * file.delete.delay.ms, step one: renames a removed segment's files to *.deleted (open() deletes
+   * those after a crash). Retention and the cleaner both go through here.
+   */
+  private async setAside(s: Segment): Promise<void> {
+    for (const f of [s.logPath, s.indexPath, s.timeIndexPath]) await rename(f, `${f}.deleted`).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+  }
+
+  /** Step two: deletes the *.deleted files of `s` once `delay` ms have passed (close() leaves them to the next open). */
+  private deleteLater(s: Segment, delay: number): void {
+    const files = [s.logPath, s.indexPath, s.timeIndexPath].map((f) => `${f}.deleted`);
+    const timer = setTimeout(() => {
+      this.pendingDeletes.delete(timer);
+      void Promise.all(files.map((f) => unlinkQuiet(f))).catch((e: unknown) => this.ctx.log('error', `${this.label}: deleting ${s.logPath}.deleted: ${errText(e)}`));
+    }, delay);
+    timer.unref();
+    this.pendingDeletes.add(timer);
   }
 
   // ----- compaction (cleaner.ts) ------------------------------------------------------------------
@@ -965,18 +977,26 @@ export class FilePartitionLog implements PartitionLog {
       // Cached batches of the replaced range would serve records the cleaner removed.
       this.cache.clear();
       this.readAheads = [];
+      const delay = this.policy().fileDeleteDelayMs;
       try {
         for (const s of old) this.dirty.delete(s);
         await Promise.all(old.map((s) => s.dispose(false)));
-        for (const s of old) {
-          if (s !== old[0]) await unlinkQuiet(s.logPath);
-          await unlinkQuiet(s.indexPath);
-          await unlinkQuiet(s.timeIndexPath);
+        if (delay > 0) {
+          // file.delete.delay.ms, as retention: every old file (the first segment's <base>.log too,
+          // before the swap takes its name) is set aside as *.deleted and deleted later.
+          for (const s of old) await this.setAside(s);
+        } else {
+          for (const s of old) {
+            if (s !== old[0]) await unlinkQuiet(s.logPath); // old[0]'s name is taken over by the rename below
+            await unlinkQuiet(s.indexPath);
+            await unlinkQuiet(s.timeIndexPath);
+          }
         }
         crashPoint('after-unlink');
         await rename(swapPath, fresh.logPath);
         await fsyncDir(this.dir);
         crashPoint('after-rename');
+        if (delay > 0) for (const s of old) this.deleteLater(s, delay);
         await fresh.writeIndexes(this.ctx.options.flush !== 'os');
       } catch (err) {
         // The swap is committed on disk: the next open finishes it. Until then the segment is unusable.
