@@ -190,11 +190,20 @@ export class Topics {
     }
   }
 
-  /** Throws TopicError(INVALID_CONFIG) for unknown keys or values the settings table refuses. */
+  /**
+   * Throws TopicError(INVALID_CONFIG) for unknown keys or values the settings table refuses, and for
+   * cleanup.policy=compact on an engine that does not compact (never accept a setting we ignore;
+   * the memory engine only warns: nothing it holds outlives the process).
+   */
   checkConfigs(configs: Record<string, string>): void {
     for (const [key, value] of Object.entries(configs)) {
       const problem = topicConfigProblem(key, value);
       if (problem) throw new TopicError(ErrorCode.INVALID_CONFIG, problem);
+    }
+    const policy = configs['cleanup.policy'];
+    if (policy !== undefined && policy.split(',').some((p) => p.trim() === 'compact') && !this.storage.compacts && this.storage.kind !== 'memory') {
+      throw new TopicError(ErrorCode.INVALID_CONFIG,
+        `cleanup.policy=${policy} is not supported: the ${this.storage.kind} storage engine does not compact topics (no log cleaner); use cleanup.policy=delete, or the file engine (--data-dir)`);
     }
   }
 

@@ -218,6 +218,8 @@ export interface StorageOptions {
 
 export interface Storage {
   readonly kind: 'file' | 'memory' | 'postgres';
+  /** The engine compacts topics with cleanup.policy=compact (its partitions have `compact`); absent: it does not. */
+  readonly compacts?: boolean;
   /** Cluster id kept with the data, so a restarted broker reports the same one. */
   readonly clusterId: string;
   /** Loads the catalog and recovers every partition. */

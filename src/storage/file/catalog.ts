@@ -125,6 +125,7 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
 
 export class FileStorage implements Storage {
   readonly kind = 'file';
+  readonly compacts = true;
   /** Test-only fault injection (see FaultHooks). */
   readonly faults: FaultHooks = {};
   private meta: MetaFile | null = null;
