@@ -1,8 +1,8 @@
 // Kill -9 during cleaning passes through the real `fjord server`: at each step of the swap
 // protocol (test-only FJORD_TEST_CRASH_AT=cleaner-<step>) and at random moments of a pass
 // (FJORD_TEST_CRASH_AT=cleaner-tick-<n>: the n-th read, write or swap step); after every restart
-// kafkajs reads the latest value of every key, and no .cleaned / .swap file is left; the swap
-// steps again with file.delete.delay.ms (old segments set aside as *.deleted).
+// kafkajs reads the latest value of every key, and no .cleaned / .swap file is left. The swap
+// steps with file.delete.delay.ms: compaction-crash-delay.test.ts.
 //
 // Deterministic by construction: data is written by a server whose cleaner never runs during the
 // test (`quiet`), so the server started next with a crash point always finds the data dirty and
@@ -68,13 +68,6 @@ test('kill -9 at every step of a cleaning pass, and at random moments, never los
     await admin.createTopics({ topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' }] }] });
     await admin.disconnect();
     for (const step of ['after-cleaned', 'after-swap', 'after-unlink', 'after-rename', 'before-checkpoint']) await crashRound(`cleaner-${step}`, false);
-    // file.delete.delay.ms: the old segments are set aside as *.deleted (the first one's <base>.log
-    // before the swap takes its name); kills around that leave old or new too.
-    const alter = kafkaFor(server).admin();
-    await alter.connect();
-    await alter.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' }, { name: 'file.delete.delay.ms', value: '600000' }] }] });
-    await alter.disconnect();
-    for (const step of ['after-swap', 'after-unlink', 'after-rename']) await crashRound(`cleaner-${step}`, false);
     // Random moments of a pass: a step count drawn at random (a count past the pass's end lets it finish).
     for (let i = 0; i < 3; i++) await crashRound(`cleaner-tick-${1 + Math.floor(Math.random() * 60)}`, true);
     // The last kill is at the pass's first read: its checkpoint is not written, so what it was
