@@ -72,6 +72,8 @@ export interface BrokerConfig {
   maxRequestBytes: number;
   /** queued.max.request.bytes: bytes of requests being received or handled, broker-wide; -1 = no bound. */
   queuedMaxRequestBytes: number;
+  /** telemetry.max.bytes: the largest PushTelemetry payload (KIP-714). */
+  telemetryMaxBytes: number;
   /** connections.max.idle.ms: a connection idle (or stuck on a half-sent frame) this long is closed; -1 = never. */
   connectionsMaxIdleMs: number;
   /** fetch.max.bytes: the most record bytes one Fetch response carries, whatever the client asks. */

@@ -39,6 +39,12 @@ import { describeAclsHandler } from './handlers/describe-acls.js';
 import { deleteAclsHandler } from './handlers/delete-acls.js';
 import { describeClientQuotasHandler } from './handlers/describe-client-quotas.js';
 import { alterClientQuotasHandler } from './handlers/alter-client-quotas.js';
+import { describeTopicPartitionsHandler } from './handlers/describe-topic-partitions.js';
+import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { electLeadersHandler } from './handlers/elect-leaders.js';
+import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
+import { describeQuorumHandler } from './handlers/describe-quorum.js';
+import { getTelemetrySubscriptionsHandler, pushTelemetryHandler } from './handlers/telemetry.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -85,6 +91,14 @@ const HANDLERS: readonly AnyApiHandler[] = [
   deleteAclsHandler,
   describeClientQuotasHandler,
   alterClientQuotasHandler,
+  describeTopicPartitionsHandler,
+  describeLogDirsHandler,
+  electLeadersHandler,
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
+  describeQuorumHandler,
+  getTelemetrySubscriptionsHandler,
+  pushTelemetryHandler,
   ...GROUP_HANDLERS,
 ];
 
