@@ -18,8 +18,8 @@ import { defineHandler, type RequestContext } from '../handler.js';
 function reassign(ctx: RequestContext, topic: string, partitionIndex: number, replicas: number[] | null): AlterPartitionReassignmentsResponseReassignablePartitionResponse {
   const { storage, node } = ctx.services;
   const answer = (errorCode: number, errorMessage: string | null) => ({ partitionIndex, errorCode, errorMessage });
-  if (!storage.topic(topic) || !storage.partition(topic, partitionIndex)) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-  if (replicas === null) return answer(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, null);
+  if (!storage.topic(topic) || !storage.partition(topic, partitionIndex)) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Unable to find partition ${topic}:${partitionIndex}.`);
+  if (replicas === null) return answer(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No partition reassignment is in progress.');
   if (replicas.length === 0) return answer(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'The manual partition assignment includes an empty replica list.');
   if (new Set(replicas).size !== replicas.length) {
     return answer(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes the partition with duplicate broker IDs: ${replicas.join(', ')}`);
