@@ -44,7 +44,7 @@ import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
-import { getTelemetrySubscriptionsHandler, pushTelemetryHandler } from './handlers/telemetry.js';
+import { getTelemetrySubscriptionsHandler, listClientMetricsResourcesHandler, pushTelemetryHandler } from './handlers/telemetry.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
 export interface RegisteredHandler {
@@ -99,6 +99,7 @@ const HANDLERS: readonly AnyApiHandler[] = [
   describeQuorumHandler,
   getTelemetrySubscriptionsHandler,
   pushTelemetryHandler,
+  listClientMetricsResourcesHandler,
   ...GROUP_HANDLERS,
 ];
 

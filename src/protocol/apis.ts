@@ -14,7 +14,8 @@ export const ApiKey = {
   DescribeTransactions: 65, ListTransactions: 66,
   ConsumerGroupHeartbeat: 68, ConsumerGroupDescribe: 69,
   DescribeLogDirs: 35, ElectLeaders: 43, AlterPartitionReassignments: 45, ListPartitionReassignments: 46,
-  DescribeQuorum: 55, GetTelemetrySubscriptions: 71, PushTelemetry: 72, DescribeTopicPartitions: 75,
+  DescribeQuorum: 55, GetTelemetrySubscriptions: 71, PushTelemetry: 72, ListClientMetricsResources: 74,
+  DescribeTopicPartitions: 75,
 } as const satisfies Record<string, ApiKeyNumber>;
 
 const byKey = new Map<number, ApiSchema>(API_SCHEMAS.map((a) => [a.apiKey, a]));

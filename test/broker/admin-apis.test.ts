@@ -91,7 +91,7 @@ test('admin APIs of one node: true answers from the broker state', { timeout: 60
     assert.ok(!r.finalizedFeatures.some((f: Message) => f.name === 'transaction.version'), 'no TV2: EndTxn v5 is not served');
     r = await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
     assert.deepEqual(r.supportedFeatures.map((f: Message) => f.name), ['metadata.version']);
-    for (const key of [35, 43, 45, 46, 55, 71, 72, 75]) assert.ok(r.apiKeys.some((k: Message) => k.apiKey === key), `API ${key} advertised`);
+    for (const key of [35, 43, 45, 46, 55, 71, 72, 74, 75]) assert.ok(r.apiKeys.some((k: Message) => k.apiKey === key), `API ${key} advertised`);
 
     // Telemetry: an instance id is handed out; pushes are kept (latest per instance) up to telemetry.max.bytes.
     r = await conn.request(ApiKey.GetTelemetrySubscriptions, 0, { clientInstanceId: ZERO_UUID });
@@ -105,6 +105,8 @@ test('admin APIs of one node: true answers from the broker state', { timeout: 60
     assert.equal((await push(Buffer.alloc(101))).errorCode, ErrorCode.TELEMETRY_TOO_LARGE);
     assert.equal((await push(Buffer.from('x'), 999)).errorCode, ErrorCode.UNKNOWN_SUBSCRIPTION_ID);
     assert.equal(telemetryOf(broker.broker).get(id)?.metrics.toString(), 'two');
+    r = await conn.request(ApiKey.ListClientMetricsResources, 0, {});
+    assert.deepEqual([r.errorCode, r.clientMetricsResources], [0, []]);
   } finally {
     conn.socket.destroy();
     await producer.disconnect();
@@ -129,6 +131,8 @@ test('admin APIs without ACLs for the client: Kafka\'s authorization errors', { 
     r = await conn.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 1000, topics: null });
     assert.equal(r.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     r = await conn.request(ApiKey.DescribeQuorum, 2, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] });
+    assert.equal(r.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    r = await conn.request(ApiKey.ListClientMetricsResources, 0, {});
     assert.equal(r.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
   } finally {
     conn.socket.destroy();

@@ -11,11 +11,14 @@
 // with the zero id or another subscription id is INVALID_REQUEST / UNKNOWN_SUBSCRIPTION_ID, a
 // compression type the subscription does not accept UNSUPPORTED_COMPRESSION_TYPE. A terminating
 // push removes nothing: its payload is the client's last word and is kept.
+// ListClientMetricsResources v0 (Admin.listClientMetricsResources) lists the client-metrics config
+// resources: none (DESCRIBE on the cluster needed, else CLUSTER_AUTHORIZATION_FAILED).
 import { randomUUID } from 'node:crypto';
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { GetTelemetrySubscriptionsResponse, PushTelemetryResponse } from '../../protocol/generated/types.js';
+import type { GetTelemetrySubscriptionsResponse, ListClientMetricsResourcesResponse, PushTelemetryResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
 import { defineHandler, type BrokerServices } from '../handler.js';
 
 /** Kafka's client-metrics interval.ms default: how often a subscribed client pushes. */
@@ -96,5 +99,15 @@ export const pushTelemetryHandler = defineHandler({
       terminating: req.terminating, metrics: Buffer.from(req.metrics), receivedAt: Date.now(), principal: ctx.principal,
     });
     return answer(ErrorCode.NONE);
+  },
+});
+
+export const listClientMetricsResourcesHandler = defineHandler({
+  apiKey: ApiKey.ListClientMetricsResources,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx): ListClientMetricsResourcesResponse {
+    const errorCode = authorize(ctx, 'DESCRIBE', 'CLUSTER') ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    return { throttleTimeMs: 0, errorCode, clientMetricsResources: [] };
   },
 });

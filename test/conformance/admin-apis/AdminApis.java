@@ -107,6 +107,9 @@ public class AdminApis {
         + " observers=" + q.observers().size() + " hw>=0=" + (q.highWatermark() >= 0) + " nodes=" + q.nodes().size());
       for (QuorumInfo.ReplicaState v : q.voters()) same("  voter lag=" + (q.highWatermark() - v.logEndOffset() <= 0) + " fetchTime=" + v.lastFetchTimestamp().isPresent());
 
+      // listClientMetricsResources: none configured on either broker.
+      same("listClientMetricsResources " + admin.listClientMetricsResources().all().get().size());
+
       // describeFeatures: ApiVersions' features.
       FeatureMetadata f = admin.describeFeatures().featureMetadata().get();
       same("features epochPresent=" + f.finalizedFeaturesEpoch().isPresent() + " metadata.version supported=" + f.supportedFeatures().containsKey("metadata.version"));
