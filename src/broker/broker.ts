@@ -6,11 +6,11 @@ import { PostgresStorage } from '../storage/postgres/index.js';
 import { COORDINATOR_LOGS, PgCluster } from './cluster/pg-cluster.js';
 import { SingleNode, type ClusterView } from './cluster/view.js';
 import { addScramUsers } from './auth/add-scram.js';
-import { Authorizer } from './auth/acls.js';
-import { CredentialStore } from './auth/credentials.js';
+import { ACL_LOG, Authorizer } from './auth/acls.js';
+import { CredentialStore, SCRAM_LOG } from './auth/credentials.js';
 import { SaslAuthenticator } from './auth/sasl.js';
 import { QuotaEnforcer } from './quotas/enforcer.js';
-import { QuotaStore } from './quotas/store.js';
+import { QUOTA_LOG, QuotaStore } from './quotas/store.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import { DEFAULT_CONFIG, topicDefault } from './settings.js';
@@ -217,6 +217,12 @@ export class Broker implements BrokerServices, NodeIdentity {
       await this.credentials.start();
       await this.acls.start();
       await this.quotaStore.start();
+      // Cluster mode: changes made on the broker leading the internal logs reach this one within a poll.
+      this.pgCluster?.follow([SCRAM_LOG, ACL_LOG, QUOTA_LOG], async () => {
+        await this.credentials.catchUp();
+        await this.acls.catchUp();
+        await this.quotaStore.catchUp();
+      });
       if (this.config.addScram) await addScramUsers(this.credentials, this.config.addScram, this.logger);
     } catch (err) {
       this.openGate.failed(new CloseConnection('the broker failed to start'));

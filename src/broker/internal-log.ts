@@ -1,6 +1,9 @@
 // What every broker store kept in an internal log shares (`__consumer_offsets`,
 // `__transaction_state`, SCRAM credentials, ACLs, client quotas): records whose key and value are
 // UTF-8 JSON, appended durably in uncompressed batches, and read back from the log start at start-up.
+// In cluster mode the SCRAM, ACL and quota stores also follow their logs while running: each keeps
+// the next offset it has applied and reads on from there at every cluster poll (`catchUp`), since
+// only the broker leading the internal logs appends to them.
 // Each store keeps its own record format (documented in its header) and its own in-memory state.
 import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../protocol/records.js';
 import type { PartitionLog } from '../storage/types.js';
@@ -31,16 +34,19 @@ export async function appendDurably(log: PartitionLog, records: readonly Interna
 }
 
 /**
- * Calls `visit` for every record from the log start to its end, in order. Control batches are
- * passed over; compressed batches (never written by a store) and records before the log start
- * (the first batch may begin before it) are reported through `skipped` or left out.
+ * Calls `visit` for every record from `from` (never before the log start) to the log's
+ * end, in order, and resolves with the offset after the last one read: the `from` of the next call,
+ * so a store follows a log another broker appends to (cluster mode) by calling this again. Control
+ * batches are passed over; compressed batches (never written by a store) and records before `from`
+ * (a batch may begin before it) are reported through `skipped` or left out.
  */
-export async function replayInternalLog(
+export async function replayInternalLogFrom(
   log: PartitionLog,
+  from: number,
   visit: (key: Buffer | null, value: Buffer | null, offset: number) => void,
   skipped: (reason: string, offset: number) => void,
-): Promise<void> {
-  const start = log.logStartOffset();
+): Promise<number> {
+  const start = Math.max(from, log.logStartOffset());
   const end = log.logEndOffset();
   let next = start;
   while (next < end) {
@@ -65,6 +71,16 @@ export async function replayInternalLog(
     }
     if (next === before) break; // no whole batch came back: nothing more to read
   }
+  return next;
+}
+
+/** The whole log, from its start (replayInternalLogFrom from 0). */
+export async function replayInternalLog(
+  log: PartitionLog,
+  visit: (key: Buffer | null, value: Buffer | null, offset: number) => void,
+  skipped: (reason: string, offset: number) => void,
+): Promise<void> {
+  await replayInternalLogFrom(log, 0, visit, skipped);
 }
 
 /** A record's key and value parsed as JSON (value null for a tombstone), or why it cannot be. */

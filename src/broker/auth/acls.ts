@@ -10,7 +10,8 @@
 // DELEGATION_TOKEN and USER resources are refused at creation (Fjord has no delegation tokens).
 //
 // The ACLs live in memory and in the internal log `__fjord_acls` (Storage.internalLog), replayed at
-// start. Record format (format version 1), key and value UTF-8 JSON:
+// start and, in cluster mode, followed while running (`catchUp` at each poll).
+// Record format (format version 1), key and value UTF-8 JSON:
 //
 //   key   ["acl", resourceType, resourceName, patternType, principal, host, operation, permission]
 //         (the numbers of Kafka's protocol)
@@ -19,7 +20,7 @@
 // Each change is one uncompressed batch appended with {sync: true} before the answer. Records of an
 // unknown shape are skipped with a warning.
 import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
+import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const ACL_LOG = '__fjord_acls';
@@ -162,6 +163,8 @@ function decode(key: Buffer | null, value: Buffer | null): { binding: AclBinding
 export class Authorizer {
   private readonly acls = new Map<string, AclBinding>();
   private log: PartitionLog | null = null;
+  /** The offset after the last record applied. */
+  private next = 0;
   private chain: Promise<unknown> = Promise.resolve();
   readonly enabled: boolean;
   private readonly superUsers: ReadonlySet<string>;
@@ -174,14 +177,27 @@ export class Authorizer {
   /** Opens the log and replays it (after storage opened). */
   async start(): Promise<void> {
     const log = await this.storage.internalLog(ACL_LOG);
+    this.next = await this.replay(log, 0);
+    this.log = log;
+  }
+
+  private replay(log: PartitionLog, from: number): Promise<number> {
     const skipped = (reason: string, offset: number) => this.logger.warn(`${ACL_LOG}: skipped a ${reason} at offset ${offset}`);
-    await replayInternalLog(log, (key, value, offset) => {
+    return replayInternalLogFrom(log, from, (key, value, offset) => {
       const d = decode(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else if (d.present) this.acls.set(keyOf(d.binding), d.binding);
       else this.acls.delete(keyOf(d.binding));
     }, skipped);
-    this.log = log;
+  }
+
+  /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
+  catchUp(): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.log) this.next = await this.replay(this.log, this.next);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** May `principal` from `clientHost` do `op` on the resource? */
@@ -253,7 +269,8 @@ export class Authorizer {
       const log = this.log;
       if (!log) throw new Error('the ACL store is not open');
       if (bindings.length === 0) return;
-      await appendDurably(log, bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null })));
+      const records = bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null }));
+      this.next = Math.max(this.next, (await appendDurably(log, records)) + records.length);
       for (const b of bindings) {
         if (present) this.acls.set(keyOf(b), b);
         else this.acls.delete(keyOf(b));

@@ -2,7 +2,8 @@
 // ServerKey; never a password), kept in memory and written to the internal log
 // `__fjord_scram_credentials` (Storage.internalLog: a file under the data dir's __internal/ with the
 // file engine, memory only with the memory engine), replayed on start (the last record of a user
-// and mechanism wins). PLAIN checks passwords against the same store (see sasl.ts).
+// and mechanism wins) and, in cluster mode, followed while running (`catchUp` at each poll).
+// PLAIN checks passwords against the same store (see sasl.ts).
 //
 // Record format (format version 1). Key and value are UTF-8 JSON:
 //
@@ -13,7 +14,7 @@
 // Each change is one uncompressed batch appended with {sync: true} before the store answers. The
 // log is not compacted (changes are rare); records of an unknown shape are skipped with a warning.
 import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
+import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 import { isScramMechanism, type ScramCredential, type ScramMechanism } from './scram.js';
 
@@ -52,6 +53,8 @@ function decode(key: Buffer | null, value: Buffer | null): { user: string; mecha
 export class CredentialStore {
   private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
   private log: PartitionLog | null = null;
+  /** The offset after the last record applied. */
+  private next = 0;
   /** Changes one at a time, in order: the log and the map agree. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -60,13 +63,26 @@ export class CredentialStore {
   /** Opens the log and replays it (after storage opened). */
   async start(): Promise<void> {
     const log = await this.storage.internalLog(SCRAM_LOG);
+    this.next = await this.replay(log, 0);
+    this.log = log;
+  }
+
+  private replay(log: PartitionLog, from: number): Promise<number> {
     const skipped = (reason: string, offset: number) => this.logger.warn(`${SCRAM_LOG}: skipped a ${reason} at offset ${offset}`);
-    await replayInternalLog(log, (key, value, offset) => {
+    return replayInternalLogFrom(log, from, (key, value, offset) => {
       const d = decode(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else this.apply(d.user, d.mechanism, d.cred);
     }, skipped);
-    this.log = log;
+  }
+
+  /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
+  catchUp(): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.log) this.next = await this.replay(this.log, this.next);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   private apply(user: string, mechanism: ScramMechanism, cred: ScramCredential | null): void {
@@ -96,7 +112,7 @@ export class CredentialStore {
     const run = this.chain.then(async () => {
       const log = this.log;
       if (!log) throw new Error('the credential store is not open');
-      await appendDurably(log, [encode(user, mechanism, cred)]);
+      this.next = Math.max(this.next, (await appendDurably(log, [encode(user, mechanism, cred)])) + 1);
       this.apply(user, mechanism, cred);
     });
     this.chain = run.catch(() => undefined);

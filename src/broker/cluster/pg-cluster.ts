@@ -5,7 +5,9 @@
 //           database names this broker leader of load their state, the rest follow.
 //   every clusterHeartbeatMs   renew the lease (re-register if it was lost)
 //   every clusterPollMs        try the leader assignment (one broker at a time, advisory lock), then
-//                              read membership, leadership and catalog changes
+//                              read membership, leadership and catalog changes, then let the
+//                              followers of the internal logs (SCRAM, ACLs, quotas) apply what
+//                              their leader appended (`follow`)
 //   stop    delete the row and reassign at once, so the others take over without waiting for the lease
 //
 // The group and transaction coordinators run on the broker that leads the internal logs: started
@@ -39,6 +41,8 @@ export class PgCluster implements ClusterView {
   private coordinating = false;
   private stopped = false;
   private lastPollError = '';
+  /** Internal logs whose stores follow them at each poll, and how they catch up. */
+  private followed: { logs: readonly string[]; catchUp: () => Promise<void> } | null = null;
 
   constructor(
     private readonly storage: PostgresStorage,
@@ -88,6 +92,15 @@ export class PgCluster implements ClusterView {
     await this.coordinatorChain;
   }
 
+  /**
+   * At every poll, after leadership is read: the internal logs `logs` learn their end from the
+   * database and `catchUp` applies the records past what their stores applied (cluster mode's
+   * follow of SCRAM credentials, ACLs and quotas, written only where the internal logs are led).
+   */
+  follow(logs: readonly string[], catchUp: () => Promise<void>): void {
+    this.followed = { logs, catchUp };
+  }
+
   /** Assigns leaders now (waiting for the lock) and reads the result: after a catalog change or at start. */
   refresh(): Promise<void> {
     return this.serial(async () => {
@@ -103,6 +116,10 @@ export class PgCluster implements ClusterView {
         const moved = await this.storage.rebalance(false);
         if (moved > 0) this.logger.info(`cluster: moved the leadership of ${moved} partition(s)`);
         await this.poll();
+        if (this.followed) {
+          await this.storage.followInternalLogs(this.followed.logs);
+          await this.followed.catchUp();
+        }
         this.lastPollError = '';
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);

@@ -1,8 +1,8 @@
 // Client quota configuration: values per quota entity (user, client-id, both; each name or the
 // default), as DescribeClientQuotas / AlterClientQuotas see them, and which value applies to a
 // (user, client id) pair in Kafka's precedence order. Kept in memory and written to the internal
-// log `__fjord_client_quotas` (Storage.internalLog), replayed on start; the last record of an
-// entity and key wins.
+// log `__fjord_client_quotas` (Storage.internalLog), replayed on start and, in cluster mode,
+// followed while running (`catchUp` at each poll); the last record of an entity and key wins.
 //
 // Record format (format version 1). Key and value are UTF-8 JSON:
 //
@@ -14,7 +14,7 @@
 // {sync: true} before the answer. Not compacted (changes are rare); unknown records are skipped
 // with a warning.
 import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLog } from '../internal-log.js';
+import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const QUOTA_LOG = '__fjord_client_quotas';
@@ -51,6 +51,8 @@ export interface ResolvedQuota {
 export class QuotaStore {
   private readonly entities = new Map<string, { entity: QuotaEntity; values: Map<QuotaKey, number> }>();
   private log: PartitionLog | null = null;
+  /** The offset after the last record applied. */
+  private next = 0;
   private chain: Promise<unknown> = Promise.resolve();
   /** Bumped on every change, so the enforcer can cache resolutions. */
   generation = 0;
@@ -59,13 +61,26 @@ export class QuotaStore {
 
   async start(): Promise<void> {
     const log = await this.storage.internalLog(QUOTA_LOG);
+    this.next = await this.replay(log, 0);
+    this.log = log;
+  }
+
+  private replay(log: PartitionLog, from: number): Promise<number> {
     const skipped = (reason: string, offset: number) => this.logger.warn(`${QUOTA_LOG}: skipped a ${reason} at offset ${offset}`);
-    await replayInternalLog(log, (key, value, offset) => {
+    return replayInternalLogFrom(log, from, (key, value, offset) => {
       const d = decodeRecord(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else this.apply(d.entity, [d.change]);
     }, skipped);
-    this.log = log;
+  }
+
+  /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
+  catchUp(): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.log) this.next = await this.replay(this.log, this.next);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   private apply(entity: QuotaEntity, changes: readonly QuotaChange[]): void {
@@ -88,7 +103,7 @@ export class QuotaStore {
     const run = this.chain.then(async () => {
       const log = this.log;
       if (!log) throw new Error('the quota store is not open');
-      await appendDurably(log, changes.map((c) => encodeRecord(entity, c)));
+      this.next = Math.max(this.next, (await appendDurably(log, changes.map((c) => encodeRecord(entity, c)))) + changes.length);
       this.apply(entity, changes);
     });
     this.chain = run.catch(() => undefined);

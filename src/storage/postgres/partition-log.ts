@@ -164,6 +164,19 @@ export class PgPartitionLog implements PartitionLog {
     this.fencedBecause = `${this.label}: led by ${leaderNode === null ? 'no broker yet' : `node ${leaderNode}`} in leader epoch ${leaderEpoch}`;
   }
 
+  /**
+   * Cluster mode, a follower only: the log's bounds as the database says now (another broker
+   * appended), so reads reach the new records. The leader's own bounds are never touched.
+   */
+  followTo(logStart: number, logEnd: number): void {
+    if (this.state !== 'follower' || logEnd < this.endOffset) return;
+    if (logEnd === this.endOffset && logStart === this.startOffset) return;
+    this.clearCache();
+    this.startOffset = Math.max(this.startOffset, logStart);
+    this.endOffset = logEnd;
+    this.assignedEnd = logEnd;
+  }
+
   /** Whether this broker takes appends for the partition now (it leads and has loaded the state). */
   leading(): boolean {
     return this.state === 'open' || this.state === 'recovering';

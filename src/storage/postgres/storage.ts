@@ -626,6 +626,19 @@ export class PostgresStorage implements Storage, PartitionHost {
     return names.every((n) => this.internalOpen.get(n)?.leading() === true);
   }
 
+  /**
+   * Cluster mode: the internal logs `names` this broker follows learn their bounds from the
+   * database (one query), so their stores can read what the leader appended since.
+   */
+  async followInternalLogs(names: readonly string[]): Promise<void> {
+    const logs = names.map((n) => this.internalOpen.get(n)).filter((l): l is PgPartitionLog => l !== undefined && !l.leading());
+    if (logs.length === 0) return;
+    const r = await this.db().query<{ id: string; log_start: string; log_end: string }>({
+      name: 'fjord_follow_bounds', text: 'SELECT id, log_start, log_end FROM fjord_partitions WHERE id = ANY($1::bigint[])', values: [logs.map((l) => l.id)],
+    });
+    for (const row of r.rows) logs.find((l) => l.id === toNum(row.id))?.followTo(toNum(row.log_start), toNum(row.log_end));
+  }
+
   /** The node leading these internal logs (the coordinators' broker), when they all agree. */
   internalLeader(names: readonly string[]): number | null {
     let node: number | null = null;
