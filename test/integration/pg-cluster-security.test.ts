@@ -86,6 +86,12 @@ describe('three fjord brokers on one PostgreSQL: SCRAM and ACL changes', skip ? 
 
     const writer = await onWriter(addresses, ['users', 'add', 'carol', '--password', 'carol-secret', '--mechanism', 'SCRAM-SHA-256']);
     const others = addresses.filter((a) => a !== writer);
+    // The others refuse changes with NOT_CONTROLLER, naming the broker that takes them (no closed connection).
+    for (const a of others) {
+      const r = await fjord(['users', 'add', 'dave', '--password', 'dave-secret', '--mechanism', 'SCRAM-SHA-256', '--bootstrap-server', a, ...ADMIN]);
+      assert.notEqual(r.code, 0, `${a} took a SCRAM change it does not lead`);
+      assert.match(`${r.stdout}${r.stderr}`, /send this change to broker \d+/);
+    }
     for (const a of others) await eventually(() => connects(a), 5000, `carol authenticates on ${a}`);
     for (const a of addresses) assert.equal(await describes(a, topic), false, `no ACL: carol may not describe ${topic} on ${a}`);
 

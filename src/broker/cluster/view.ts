@@ -31,6 +31,19 @@ export function leadsHere(cluster: ClusterView, topic: string, partition: number
   return cluster.leader(topic, partition)?.nodeId === cluster.nodeId;
 }
 
+/**
+ * Why this broker cannot change SCRAM users, ACLs or client quotas now, or null when it can: their
+ * internal logs are written only by the broker leading them (the coordinators' broker); the others
+ * follow them. The request gets NOT_CONTROLLER with this, naming the broker to send it to.
+ */
+export function securityWriteProblem(cluster: ClusterView): string | null {
+  const owner = cluster.coordinatorId();
+  if (owner === cluster.nodeId) return null;
+  return owner === null
+    ? 'no broker leads the internal logs (SCRAM users, ACLs, quotas) at the moment; retry shortly'
+    : `broker ${owner} leads the internal logs that hold SCRAM users, ACLs and quotas: send this change to broker ${owner}`;
+}
+
 /** A member's address on the listener `via` (the one the client came in through); null when it has no such listener. */
 export function memberAddress(
   cluster: ClusterView, via: { readonly name: string; readonly advertisedHost: string; readonly advertisedPort: number }, member: ClusterMember,

@@ -10,6 +10,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { AlterClientQuotasRequestEntryData, AlterClientQuotasResponse } from '../../protocol/generated/types.js';
 import { QUOTA_KEYS, isEntityType, isQuotaKey, type QuotaChange, type QuotaEntity } from '../quotas/store.js';
 import { authorize } from '../auth/acls.js';
+import { securityWriteProblem } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 
 type Checked = { entity: QuotaEntity; changes: QuotaChange[] } | { code: number; message: string };
@@ -49,12 +50,13 @@ export const alterClientQuotasHandler = defineHandler({
   async handle(ctx, req): Promise<AlterClientQuotasResponse> {
     const entries: AlterClientQuotasResponse['entries'] = [];
     // Kafka: ALTER_CONFIGS on the cluster, for every entry.
-    if (!authorize(ctx, 'ALTER_CONFIGS', 'CLUSTER')) {
-      return {
-        throttleTimeMs: 0,
-        entries: req.entries.map((e) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed', entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })) })),
-      };
-    }
+    const refuseAll = (errorCode: number, errorMessage: string): AlterClientQuotasResponse => ({
+      throttleTimeMs: 0,
+      entries: req.entries.map((e) => ({ errorCode, errorMessage, entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })) })),
+    });
+    if (!authorize(ctx, 'ALTER_CONFIGS', 'CLUSTER')) return refuseAll(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed');
+    const elsewhere = req.validateOnly ? null : securityWriteProblem(ctx.services.cluster);
+    if (elsewhere) return refuseAll(ErrorCode.NOT_CONTROLLER, elsewhere);
     for (const entry of req.entries) {
       const c = check(entry);
       let errorCode: number = ErrorCode.NONE;

@@ -12,6 +12,7 @@ import {
   MAX_ITERATIONS, MIN_ITERATIONS, credentialFromSaltedPassword, digestOf, scramMechanismOfType, type ScramCredential, type ScramMechanism,
 } from '../auth/scram.js';
 import { authorize } from '../auth/acls.js';
+import { securityWriteProblem } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 
 interface Change {
@@ -25,10 +26,13 @@ export const alterUserScramCredentialsHandler = defineHandler({
   maxVersion: 0,
   async handle(ctx, req): Promise<AlterUserScramCredentialsResponse> {
     const store = ctx.services.credentials;
-    if (!authorize(ctx, 'ALTER', 'CLUSTER')) {
+    const refuseAll = (errorCode: number, errorMessage: string): AlterUserScramCredentialsResponse => {
       const users = [...new Set([...req.deletions, ...req.upsertions].map((u) => u.name))];
-      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed' })) };
-    }
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode, errorMessage })) };
+    };
+    if (!authorize(ctx, 'ALTER', 'CLUSTER')) return refuseAll(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed');
+    const elsewhere = securityWriteProblem(ctx.services.cluster);
+    if (elsewhere) return refuseAll(ErrorCode.NOT_CONTROLLER, elsewhere);
     const byUser = new Map<string, { changes: Change[]; error: { code: number; message: string } | null }>();
     const entry = (user: string) => {
       let e = byUser.get(user);

@@ -7,6 +7,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { CreateAclsResponse } from '../../protocol/generated/types.js';
 import { PatternType, authorize, bindingProblem, type AclBinding } from '../auth/acls.js';
+import { securityWriteProblem } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 
 export const createAclsHandler = defineHandler({
@@ -19,6 +20,8 @@ export const createAclsHandler = defineHandler({
       ({ throttleTimeMs: 0, results: req.creations.map(() => ({ errorCode, errorMessage })) });
     if (!acls.enabled) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)');
     if (!authorize(ctx, 'ALTER', 'CLUSTER')) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed');
+    const elsewhere = securityWriteProblem(ctx.services.cluster);
+    if (elsewhere) return all(ErrorCode.NOT_CONTROLLER, elsewhere);
     const results: CreateAclsResponse['results'] = [];
     const valid: AclBinding[] = [];
     for (const c of req.creations) {

@@ -5,6 +5,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { DeleteAclsResponse } from '../../protocol/generated/types.js';
 import { PatternType, authorize, filterProblem, type AclFilter } from '../auth/acls.js';
+import { securityWriteProblem } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteAclsHandler = defineHandler({
@@ -17,6 +18,8 @@ export const deleteAclsHandler = defineHandler({
       ({ throttleTimeMs: 0, filterResults: req.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })) });
     if (!acls.enabled) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured (authorizer.class.name)');
     if (!authorize(ctx, 'ALTER', 'CLUSTER')) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed');
+    const elsewhere = securityWriteProblem(ctx.services.cluster);
+    if (elsewhere) return all(ErrorCode.NOT_CONTROLLER, elsewhere);
     const filters: AclFilter[] = req.filters.map((f) => ({
       resourceType: f.resourceTypeFilter, resourceName: f.resourceNameFilter, patternType: f.patternTypeFilter ?? PatternType.LITERAL,
       principal: f.principalFilter, host: f.hostFilter, operation: f.operation, permission: f.permissionType,
