@@ -1,6 +1,9 @@
 // Shared by the compaction tests: a `fjord server` child with a fast cleaner, and reading a topic whole with kafkajs.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { eventually } from '../helpers.js';
+import { eventually, kafkaFor, tempDir } from '../helpers.js';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 
 const CLEANER_ARGS = ['--log-segment-bytes', '4096', '--log-level', 'info'];
@@ -44,3 +47,78 @@ export function latest(recs: Rec[]): Map<string, string | null> {
   return m;
 }
 
+
+/**
+ * The crash tests' harness: a data dir with one compacted topic (`configs` added to its settings),
+ * written by servers whose cleaner stays quiet, and `crashRound` — write, restart with a crash point,
+ * wait for that server to be killed there (or, `mayFinish`, to finish its pass), restart quietly and
+ * check that kafkajs reads the latest value of every key and no .cleaned / .swap file is left.
+ */
+export async function crashHarness(topic: string, passLine: RegExp, configs: { name: string; value: string }[] = []) {
+  const dir = tempDir();
+  const part = join(dir.path, `${topic}-0`);
+  const expected = new Map<string, string>();
+  let end = 0;
+  let server = await start(dir.path, undefined, true);
+  const write = async (rounds: number) => {
+    const producer = kafkaFor(server).producer();
+    await producer.connect();
+    for (let round = 0; round < rounds; round++) {
+      const messages = Array.from({ length: 25 }, (_, k) => ({ key: `k${k}`, value: `e${end}-${'z'.repeat(60)}` }));
+      await producer.send({ topic, messages, acks: -1 });
+      for (const m of messages) expected.set(m.key, m.value);
+      end += messages.length;
+    }
+    await producer.disconnect();
+  };
+  const check = async () => {
+    assert.deepEqual(latest(await readAll(kafkaFor(server), topic, end)), expected);
+    const files = readdirSync(part);
+    assert.ok(!files.some((n) => n.endsWith('.swap') || n.endsWith('.cleaned')), files.join(' '));
+  };
+  const kill = async (s: ServerProcess) => {
+    s.child.kill('SIGKILL');
+    return s.exited;
+  };
+  const crashRound = async (crashAt: string, mayFinish: boolean) => {
+    await write(12);
+    await kill(server);
+    server = await start(dir.path, crashAt);
+    const s = server;
+    let died = false;
+    void s.exited.then(() => (died = true));
+    await eventually(() => died || (mayFinish && passLine.test(s.output())), 60000, `${crashAt}: the cleaner reaches the crash point or finishes its pass`);
+    const { signal } = await kill(s);
+    assert.equal(signal, 'SIGKILL', s.output());
+    if (!mayFinish) assert.match(s.output(), new RegExp(`FJORD_TEST_CRASH_AT=${crashAt}: killing`), `the cleaner reached ${crashAt}:\n${s.output()}`);
+    server = await start(dir.path, undefined, true);
+    await check();
+  };
+  const admin = kafkaFor(server).admin();
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' }, ...configs] }] });
+    await admin.disconnect();
+  } catch (err) {
+    await kill(server);
+    dir.remove();
+    throw err;
+  }
+  return {
+    dir, part, crashRound, check,
+    /** The server running now. */
+    get server(): ServerProcess {
+      return server;
+    },
+    /** Kills the server running now and starts a normal one (its cleaner looks every 100 ms). */
+    async restart(): Promise<ServerProcess> {
+      await kill(server);
+      server = await start(dir.path);
+      return server;
+    },
+    async close(): Promise<void> {
+      await kill(server);
+      dir.remove();
+    },
+  };
+}
