@@ -22,6 +22,12 @@ function sizeTarget(log: PartitionLog, limit: number): number {
   return target;
 }
 
+/** Whether a whole segment lies below the log start (the engine could not drop it when the start moved). */
+function leftBehind(log: PartitionLog): boolean {
+  const segs = log.segmentSizes?.() ?? [];
+  return segs.length > 1 && segs[1].baseOffset <= log.logStartOffset();
+}
+
 export class RetentionTask {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -80,6 +86,10 @@ export class RetentionTask {
             const start = await log.deleteBefore(target);
             moved++;
             this.logger.info(`retention: ${topic.name}-${p} now starts at offset ${start} (${why.join(', ')})`);
+          } else if (leftBehind(log)) {
+            // An earlier pass moved the start while the next segment's roll was still in flight, so
+            // the segment below it stayed: remove it now (deleteBefore at the current start does that).
+            await log.deleteBefore(log.logStartOffset());
           }
         }
       }

@@ -871,7 +871,12 @@ export class FilePartitionLog implements PartitionLog {
   async deleteBefore(offset: number): Promise<number> {
     return this.startLock.run(async () => {
       const target = Math.min(offset, this.writtenEnd);
-      if (target <= this.startOffset) return this.startOffset;
+      if (target <= this.startOffset) {
+        // Nothing new to delete, but a segment left below the start by an earlier call (its
+        // successor's roll was in flight then) can go now.
+        await this.dropSegmentsBelow(this.startOffset);
+        return this.startOffset;
+      }
       try {
         await writeFileAtomic(join(this.dir, 'log-start-offset'), `${target}\n`);
       } catch (err) {
