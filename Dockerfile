@@ -1,7 +1,10 @@
-# Fjord broker image: `docker build -t fjord .` then
-#   docker run -p 9092:9092 -p 9080:9080 -v fjord-data:/data fjord
-# The broker listens on every interface inside the container (the container's network is the
-# boundary: publish the ports only where clients should reach them). See docs/operations.md.
+# Fjord broker image: `docker build -t fjord .` then, for development on one machine,
+#   docker run -p 127.0.0.1:9092:9092 -p 127.0.0.1:9080:9080 -v fjord-data:/data \
+#     -e FJORD_ALLOW_UNAUTHENTICATED_NETWORK=on fjord
+# The broker listens on every interface inside the container. Like every Fjord broker it refuses
+# a PLAINTEXT listener there unless told the network is trusted (the opt-in above), so a published
+# port is never an open broker by accident; on a real network give it SASL / TLS listeners with
+# --config. See docs/operations.md.
 
 # Build: TypeScript to dist/ (esbuild bundle of the CLI, plus the package's modules).
 FROM node:20-slim AS build
@@ -29,10 +32,10 @@ USER node
 VOLUME ["/data"]
 EXPOSE 9092 9080
 # Inside the container: listen on all interfaces. PLAINTEXT on a non-loopback address needs the
-# explicit opt-in (the broker refuses it otherwise); put SASL/TLS listeners here for real networks.
+# explicit opt-in (FJORD_ALLOW_UNAUTHENTICATED_NETWORK=on at `docker run`; the broker refuses it
+# otherwise, saying so in one line); put SASL/TLS listeners here for real networks.
 ENV FJORD_DATA_DIR=/data \
     FJORD_HOST=0.0.0.0 \
-    FJORD_ALLOW_UNAUTHENTICATED_NETWORK=on \
     FJORD_HTTP_HOST=0.0.0.0 \
     FJORD_HTTP_PORT=9080 \
     FJORD_LOG_FORMAT=json
