@@ -6,7 +6,8 @@
 // only the broker leading the internal logs appends to them.
 // Each store keeps its own record format (documented in its header) and its own in-memory state.
 import { Attr, BATCH_HEADER_SIZE, decodeRecords, encodeBatch, iterateBatches, validateBatches } from '../protocol/records.js';
-import type { PartitionLog } from '../storage/types.js';
+import type { PartitionLog, Storage } from '../storage/types.js';
+import type { Logger } from './logger.js';
 
 /** Bytes asked for per read while replaying. */
 const READ_BYTES = 4 * 1024 * 1024;
@@ -81,6 +82,61 @@ export async function replayInternalLog(
   skipped: (reason: string, offset: number) => void,
 ): Promise<void> {
   await replayInternalLogFrom(log, 0, visit, skipped);
+}
+
+/** Applies one record to a store's state; a record it cannot read goes to `skipped`. */
+export type ApplyRecord = (key: Buffer | null, value: Buffer | null, offset: number, skipped: (reason: string, offset: number) => void) => void;
+
+/**
+ * The internal log a store (SCRAM credentials, ACLs, client quotas) keeps its state in, and the
+ * one order in which it is used: `open` replays it from the start, `catchUp` applies what another
+ * broker appended since (cluster mode), `write` appends durably and then applies the change. They
+ * run one at a time in call order, so the log and the store's state always agree, and `next` (the
+ * offset after the last record applied) moves past the store's own writes, so none is applied twice.
+ */
+export class FollowedLog {
+  private log: PartitionLog | null = null;
+  /** The offset after the last record applied. */
+  private next = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** `what` names the store in errors ("the ACL store is not open"). */
+  constructor(private readonly name: string, private readonly what: string, private readonly apply: ApplyRecord, private readonly logger: Logger) {}
+
+  /** Opens the log and replays it (after storage opened). */
+  async open(storage: Storage): Promise<void> {
+    const log = await storage.internalLog(this.name);
+    this.next = await this.replay(log, 0);
+    this.log = log;
+  }
+
+  /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
+  catchUp(): Promise<void> {
+    return this.serially(async () => {
+      if (this.log) this.next = await this.replay(this.log, this.next);
+    });
+  }
+
+  /** Appends `records` durably (one batch), then runs `applied`, which changes the store's state to match. */
+  write(records: readonly InternalRecord[], applied: () => void): Promise<void> {
+    return this.serially(async () => {
+      const log = this.log;
+      if (!log) throw new Error(`the ${this.what} is not open`);
+      if (records.length > 0) this.next = Math.max(this.next, (await appendDurably(log, records)) + records.length);
+      applied();
+    });
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private replay(log: PartitionLog, from: number): Promise<number> {
+    const skipped = (reason: string, offset: number) => this.logger.warn(`${this.name}: skipped a ${reason} at offset ${offset}`);
+    return replayInternalLogFrom(log, from, (key, value, offset) => this.apply(key, value, offset, skipped), skipped);
+  }
 }
 
 /** A record's key and value parsed as JSON (value null for a tombstone), or why it cannot be. */

@@ -19,8 +19,8 @@
 //
 // Each change is one uncompressed batch appended with {sync: true} before the answer. Records of an
 // unknown shape are skipped with a warning.
-import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
+import type { Storage } from '../../storage/types.js';
+import { FollowedLog, parseJsonRecord } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const ACL_LOG = '__fjord_acls';
@@ -162,42 +162,29 @@ function decode(key: Buffer | null, value: Buffer | null): { binding: AclBinding
 /** The ACLs, their log, and the one authorization decision. */
 export class Authorizer {
   private readonly acls = new Map<string, AclBinding>();
-  private log: PartitionLog | null = null;
-  /** The offset after the last record applied. */
-  private next = 0;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly log: FollowedLog;
   readonly enabled: boolean;
   private readonly superUsers: ReadonlySet<string>;
 
-  constructor(private readonly storage: Storage, private readonly logger: Logger, private readonly settings: AuthorizerSettings) {
+  constructor(private readonly storage: Storage, logger: Logger, private readonly settings: AuthorizerSettings) {
     this.enabled = (settings.authorizerClassName ?? '') !== '';
     this.superUsers = new Set(settings.superUsers);
-  }
-
-  /** Opens the log and replays it (after storage opened). */
-  async start(): Promise<void> {
-    const log = await this.storage.internalLog(ACL_LOG);
-    this.next = await this.replay(log, 0);
-    this.log = log;
-  }
-
-  private replay(log: PartitionLog, from: number): Promise<number> {
-    const skipped = (reason: string, offset: number) => this.logger.warn(`${ACL_LOG}: skipped a ${reason} at offset ${offset}`);
-    return replayInternalLogFrom(log, from, (key, value, offset) => {
+    this.log = new FollowedLog(ACL_LOG, 'ACL store', (key, value, offset, skipped) => {
       const d = decode(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else if (d.present) this.acls.set(keyOf(d.binding), d.binding);
       else this.acls.delete(keyOf(d.binding));
-    }, skipped);
+    }, logger);
+  }
+
+  /** Opens the log and replays it (after storage opened). */
+  start(): Promise<void> {
+    return this.log.open(this.storage);
   }
 
   /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
   catchUp(): Promise<void> {
-    const run = this.chain.then(async () => {
-      if (this.log) this.next = await this.replay(this.log, this.next);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.log.catchUp();
   }
 
   /** May `principal` from `clientHost` do `op` on the resource? */
@@ -265,19 +252,13 @@ export class Authorizer {
   }
 
   private write(bindings: readonly AclBinding[], present: boolean): Promise<void> {
-    const run = this.chain.then(async () => {
-      const log = this.log;
-      if (!log) throw new Error('the ACL store is not open');
-      if (bindings.length === 0) return;
-      const records = bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null }));
-      this.next = Math.max(this.next, (await appendDurably(log, records)) + records.length);
+    const records = bindings.map((b) => ({ key: Buffer.from(keyOf(b)), value: present ? Buffer.from(JSON.stringify({ v: FORMAT_VERSION })) : null }));
+    return this.log.write(records, () => {
       for (const b of bindings) {
         if (present) this.acls.set(keyOf(b), b);
         else this.acls.delete(keyOf(b));
       }
     });
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 }
 

@@ -13,8 +13,8 @@
 //
 // Each change is one uncompressed batch appended with {sync: true} before the store answers. The
 // log is not compacted (changes are rare); records of an unknown shape are skipped with a warning.
-import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
+import type { Storage } from '../../storage/types.js';
+import { FollowedLog, parseJsonRecord } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 import { isScramMechanism, type ScramCredential, type ScramMechanism } from './scram.js';
 
@@ -52,37 +52,25 @@ function decode(key: Buffer | null, value: Buffer | null): { user: string; mecha
 
 export class CredentialStore {
   private readonly users = new Map<string, Map<ScramMechanism, ScramCredential>>();
-  private log: PartitionLog | null = null;
-  /** The offset after the last record applied. */
-  private next = 0;
   /** Changes one at a time, in order: the log and the map agree. */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly log: FollowedLog;
 
-  constructor(private readonly storage: Storage, private readonly logger: Logger) {}
-
-  /** Opens the log and replays it (after storage opened). */
-  async start(): Promise<void> {
-    const log = await this.storage.internalLog(SCRAM_LOG);
-    this.next = await this.replay(log, 0);
-    this.log = log;
-  }
-
-  private replay(log: PartitionLog, from: number): Promise<number> {
-    const skipped = (reason: string, offset: number) => this.logger.warn(`${SCRAM_LOG}: skipped a ${reason} at offset ${offset}`);
-    return replayInternalLogFrom(log, from, (key, value, offset) => {
+  constructor(private readonly storage: Storage, logger: Logger) {
+    this.log = new FollowedLog(SCRAM_LOG, 'credential store', (key, value, offset, skipped) => {
       const d = decode(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else this.apply(d.user, d.mechanism, d.cred);
-    }, skipped);
+    }, logger);
+  }
+
+  /** Opens the log and replays it (after storage opened). */
+  start(): Promise<void> {
+    return this.log.open(this.storage);
   }
 
   /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
   catchUp(): Promise<void> {
-    const run = this.chain.then(async () => {
-      if (this.log) this.next = await this.replay(this.log, this.next);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.log.catchUp();
   }
 
   private apply(user: string, mechanism: ScramMechanism, cred: ScramCredential | null): void {
@@ -109,13 +97,6 @@ export class CredentialStore {
 
   /** Writes a change durably, then applies it. `cred` null deletes. */
   set(user: string, mechanism: ScramMechanism, cred: ScramCredential | null): Promise<void> {
-    const run = this.chain.then(async () => {
-      const log = this.log;
-      if (!log) throw new Error('the credential store is not open');
-      this.next = Math.max(this.next, (await appendDurably(log, [encode(user, mechanism, cred)])) + 1);
-      this.apply(user, mechanism, cred);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.log.write([encode(user, mechanism, cred)], () => this.apply(user, mechanism, cred));
   }
 }

@@ -13,8 +13,8 @@
 // The changes of one entity in one AlterClientQuotas are one uncompressed batch, appended with
 // {sync: true} before the answer. Not compacted (changes are rare); unknown records are skipped
 // with a warning.
-import type { PartitionLog, Storage } from '../../storage/types.js';
-import { appendDurably, parseJsonRecord, replayInternalLogFrom } from '../internal-log.js';
+import type { Storage } from '../../storage/types.js';
+import { FollowedLog, parseJsonRecord } from '../internal-log.js';
 import type { Logger } from '../logger.js';
 
 export const QUOTA_LOG = '__fjord_client_quotas';
@@ -50,37 +50,25 @@ export interface ResolvedQuota {
 
 export class QuotaStore {
   private readonly entities = new Map<string, { entity: QuotaEntity; values: Map<QuotaKey, number> }>();
-  private log: PartitionLog | null = null;
-  /** The offset after the last record applied. */
-  private next = 0;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly log: FollowedLog;
   /** Bumped on every change, so the enforcer can cache resolutions. */
   generation = 0;
 
-  constructor(private readonly storage: Storage, private readonly logger: Logger) {}
-
-  async start(): Promise<void> {
-    const log = await this.storage.internalLog(QUOTA_LOG);
-    this.next = await this.replay(log, 0);
-    this.log = log;
-  }
-
-  private replay(log: PartitionLog, from: number): Promise<number> {
-    const skipped = (reason: string, offset: number) => this.logger.warn(`${QUOTA_LOG}: skipped a ${reason} at offset ${offset}`);
-    return replayInternalLogFrom(log, from, (key, value, offset) => {
+  constructor(private readonly storage: Storage, logger: Logger) {
+    this.log = new FollowedLog(QUOTA_LOG, 'quota store', (key, value, offset, skipped) => {
       const d = decodeRecord(key, value);
       if (typeof d === 'string') skipped(d, offset);
       else this.apply(d.entity, [d.change]);
-    }, skipped);
+    }, logger);
+  }
+
+  start(): Promise<void> {
+    return this.log.open(this.storage);
   }
 
   /** Applies what was appended to the log since (by the broker leading it, in cluster mode). */
   catchUp(): Promise<void> {
-    const run = this.chain.then(async () => {
-      if (this.log) this.next = await this.replay(this.log, this.next);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.log.catchUp();
   }
 
   private apply(entity: QuotaEntity, changes: readonly QuotaChange[]): void {
@@ -100,14 +88,7 @@ export class QuotaStore {
 
   /** Writes one entity's changes durably (one batch), then applies them. */
   alter(entity: QuotaEntity, changes: readonly QuotaChange[]): Promise<void> {
-    const run = this.chain.then(async () => {
-      const log = this.log;
-      if (!log) throw new Error('the quota store is not open');
-      this.next = Math.max(this.next, (await appendDurably(log, changes.map((c) => encodeRecord(entity, c)))) + changes.length);
-      this.apply(entity, changes);
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.log.write(changes.map((c) => encodeRecord(entity, c)), () => this.apply(entity, changes));
   }
 
   /** True while no quota is set (enforcement then costs nothing). */
