@@ -168,13 +168,18 @@ test('compressed batches are rewritten with their codec; aborted transactions go
   await s2.close();
 });
 
-test('recovery: a .cleaned file is dropped (old segments whole); a .swap file is finished', async () => {
-  const dir = tmp();
+/** A store in `dir` with topic c: 100 updates of 7 keys over several segments, and what it reads as before cleaning. */
+async function sevenKeys(dir: string) {
   const s = await openStore(dir);
   await s.createTopic('c', 1, {});
   const log = mustPartition(s, 'c');
   for (let i = 0; i < 100; i++) await put(log, [{ key: `k${i % 7}`, value: `v${i}-${'w'.repeat(40)}` }]);
-  const before = table(await readAll(log));
+  return { s, log, before: table(await readAll(log)) };
+}
+
+test('recovery: a .cleaned file is dropped (old segments whole); a .swap file is finished', async () => {
+  const dir = tmp();
+  const { s, before } = await sevenKeys(dir);
   await s.close();
   const pdir = join(dir, 'c-0');
   const segs = readdirSync(pdir).filter((n) => n.endsWith('.log')).sort();
@@ -242,11 +247,7 @@ test('file.delete.delay.ms: replaced segments wait as *.deleted (the first one\'
 
 test('recovery with file.delete.delay.ms: a swap committed after the first old segment was set aside is finished', async () => {
   const dir = tmp();
-  const s = await openStore(dir);
-  await s.createTopic('c', 1, {});
-  const log = mustPartition(s, 'c');
-  for (let i = 0; i < 100; i++) await put(log, [{ key: `k${i % 7}`, value: `v${i}-${'w'.repeat(40)}` }]);
-  const before = table(await readAll(log));
+  const { s, log, before } = await sevenKeys(dir);
   await log.compact!(settings());
   const cleaned = await readAll(log);
   await s.close();
