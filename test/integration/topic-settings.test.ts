@@ -11,7 +11,10 @@ import { CompressionTypes, type Admin, type Producer } from 'kafkajs';
 import { Codec } from '../../src/protocol/compression.js';
 import { decodeBatchRecords, iterateBatches } from '../../src/protocol/records.js';
 import type { RunningBroker } from '../../src/index.js';
+import { ApiKey } from '../../src/protocol/apis.js';
+import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { eventually, kafkaFor, tempDir, uniqueTopic, withBroker } from '../helpers.js';
+import { RawConnection } from '../raw-client.js';
 
 const dir = tempDir('fjord-topic-settings-');
 const dir2 = tempDir('fjord-topic-settings-defaults-');
@@ -103,14 +106,25 @@ test('segment.ms per topic rolls by time; retention.ms drops segments of old rec
   await eventually(() => files(dir.path, old).logs.length === 2, 15000, 'their segments deleted');
 });
 
-test('broker defaults (log.segment.bytes, log.retention.bytes) apply to topics without their own', async () => {
-  const b = await withBroker({ dataDir: dir2.path, segmentBytes: 1024, retentionBytes: 2500, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 });
+/** A broker of its own (broker-default settings) with a connected admin and producer, for `body`; stopped after. */
+async function withOwnBroker(options: Parameters<typeof withBroker>[0], body: (a: Admin, p: Producer) => Promise<void>): Promise<void> {
+  const b = await withBroker(options);
   const kafka = kafkaFor(b);
   const a = kafka.admin();
   const p = kafka.producer({ retry: { retries: 0 } });
   await a.connect();
   await p.connect();
   try {
+    await body(a, p);
+  } finally {
+    await p.disconnect();
+    await a.disconnect();
+    await b.stop();
+  }
+}
+
+test('broker defaults (log.segment.bytes, log.retention.bytes) apply to topics without their own', async () => {
+  await withOwnBroker({ dataDir: dir2.path, segmentBytes: 1024, retentionBytes: 2500, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 }, async (a, p) => {
     const t = uniqueTopic('broker-defaults');
     await a.createTopics({ topics: [{ topic: t }] });
     await sendEach(p, t, 10);
@@ -126,41 +140,30 @@ test('broker defaults (log.segment.bytes, log.retention.bytes) apply to topics w
     assert.deepEqual(byName.get('segment.bytes')!.configSynonyms.map((s) => [s.configName, s.configValue, s.configSource]),
       [['log.segment.bytes', '1024', 4], ['log.segment.bytes', '1073741824', 5]]);
     assert.deepEqual(byName.get('retention.ms')!.configSynonyms.map((s) => [s.configName, s.configValue, s.configSource]), [['log.retention.hours', '168', 5]]);
-  } finally {
-    await p.disconnect();
-    await a.disconnect();
-    await b.stop();
-  }
+  });
 });
 
 test('broker defaults by time (log.roll.ms, log.retention.ms) roll and delete segments of topics without their own', async () => {
   const dir3 = tempDir('fjord-topic-settings-time-');
-  const b = await withBroker({ dataDir: dir3.path, rollMs: 200, retentionMs: 60000, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 });
-  const kafka = kafkaFor(b);
-  const a = kafka.admin();
-  const p = kafka.producer({ retry: { retries: 0 } });
-  await a.connect();
-  await p.connect();
   try {
-    const t = uniqueTopic('roll-default');
-    await a.createTopics({ topics: [{ topic: t }] });
-    await sendEach(p, t, 2);
-    assert.equal(files(dir3.path, t).logs.length, 1, 'young segment kept');
-    await new Promise((r) => setTimeout(r, 300));
-    await sendEach(p, t, 1);
-    assert.equal(files(dir3.path, t).logs.length, 2, 'rolled once the segment was older than log.roll.ms');
+    await withOwnBroker({ dataDir: dir3.path, rollMs: 200, retentionMs: 60000, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 }, async (a, p) => {
+      const t = uniqueTopic('roll-default');
+      await a.createTopics({ topics: [{ topic: t }] });
+      await sendEach(p, t, 2);
+      assert.equal(files(dir3.path, t).logs.length, 1, 'young segment kept');
+      await new Promise((r) => setTimeout(r, 300));
+      await sendEach(p, t, 1);
+      assert.equal(files(dir3.path, t).logs.length, 2, 'rolled once the segment was older than log.roll.ms');
 
-    const old = uniqueTopic('retention-default');
-    await a.createTopics({ topics: [{ topic: old }] });
-    await sendEach(p, old, 3, String(Date.now() - 3600_000)); // an hour old, past log.retention.ms
-    await new Promise((r) => setTimeout(r, 300));
-    await sendEach(p, old, 2); // new: rolls the old segment first
-    await eventually(async () => (await low(a, old)) === 3, 15000, 'log.retention.ms to drop the hour-old records');
-    await eventually(() => files(dir3.path, old).logs.length === 1, 15000, 'their segment deleted');
+      const old = uniqueTopic('retention-default');
+      await a.createTopics({ topics: [{ topic: old }] });
+      await sendEach(p, old, 3, String(Date.now() - 3600_000)); // an hour old, past log.retention.ms
+      await new Promise((r) => setTimeout(r, 300));
+      await sendEach(p, old, 2); // new: rolls the old segment first
+      await eventually(async () => (await low(a, old)) === 3, 15000, 'log.retention.ms to drop the hour-old records');
+      await eventually(() => files(dir3.path, old).logs.length === 1, 15000, 'their segment deleted');
+    });
   } finally {
-    await p.disconnect();
-    await a.disconnect();
-    await b.stop();
     dir3.remove();
   }
 });
@@ -172,7 +175,17 @@ test('refused settings: INVALID_CONFIG with the reason, on CreateTopics and Alte
       assert.equal(err.errors?.[0]?.type, 'INVALID_CONFIG', name);
       return true;
     });
-    void why;
+    // kafkajs shows its own text; the broker's reason is in the CreateTopics answer itself.
+    const c = await RawConnection.connect(broker.port);
+    try {
+      const res = await c.request(ApiKey.CreateTopics, 5, {
+        topics: [{ name: t, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name, value }] }], timeoutMs: 5000, validateOnly: false,
+      });
+      assert.equal(res.topics[0].errorCode, ErrorCode.INVALID_CONFIG, name);
+      assert.match(res.topics[0].errorMessage ?? '', why, name);
+    } finally {
+      c.close();
+    }
   }
   await create(t, { preallocate: 'false' });
   await assert.rejects(admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: t, configEntries: [{ name: 'local.retention.ms', value: '1000' }] }] }),
