@@ -1,5 +1,5 @@
 // OAUTHBEARER with the identity provider's JWKS served over https (sasl.oauthbearer.jwks.endpoint.url),
-// from a real HTTPS server made here with a test CA the broker trusts through ssl.truststore.location:
+// from a real HTTPS server made here with a test CA the broker trusts through ssl.truststore.location (and a route sending an oversized document):
 // the keys are fetched before the broker serves; a rotated key (a token naming a kid the broker does
 // not hold) makes it fetch again, so the next login with it works; an endpoint that never answers
 // with keys stops the start with one line.
@@ -32,6 +32,11 @@ test('JWKS over https: fetched at start, fetched again for a rotated key id, the
   let fetches = 0;
   const idp: Server = createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
     fetches++;
+    if (req.url === '/huge.json') {
+      // A provider (or something in its place) sending far more than any key set: the broker stops reading.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"keys":[],"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+      return;
+    }
     if (req.url !== '/jwks.json') {
       res.writeHead(404).end();
       return;
@@ -81,6 +86,7 @@ test('JWKS over https: fetched at start, fetched again for a rotated key id, the
   // No keys at the URL (404) within the retry budget: the broker does not start, and says why.
   const base = { listeners: 'SASL_PLAINTEXT://127.0.0.1:0', logLevel: 'silent' as const, saslEnabledMechanisms: ['OAUTHBEARER'], sslTruststoreLocation: ca.caFile, saslOauthbearerJwksEndpointRetryBackoffMs: 50, saslOauthbearerJwksEndpointRetryBackoffMaxMs: 400 };
   await assert.rejects(startBroker({ ...base, saslOauthbearerJwksEndpointUrl: url.replace('jwks.json', 'missing.json') }), /jwks\.endpoint\.url https:\/\/127\.0\.0\.1:\d+\/missing\.json: no keys after \d+ attempt\(s\) \(HTTP 404\)/);
+  await assert.rejects(startBroker({ ...base, saslOauthbearerJwksEndpointUrl: url.replace('jwks.json', 'huge.json') }), /no keys after \d+ attempt\(s\) \(the document is larger than 1048576 bytes\)/);
   // An untrusted certificate is a failed fetch, not a silent success.
   await assert.rejects(startBroker({ ...base, sslTruststoreLocation: undefined, saslOauthbearerJwksEndpointUrl: url }), /no keys after .*certificate/);
   await new Promise<void>((r) => idp.close(() => r()));
