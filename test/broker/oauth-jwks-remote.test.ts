@@ -1,8 +1,8 @@
 // OAUTHBEARER with the identity provider's JWKS served over https (sasl.oauthbearer.jwks.endpoint.url),
-// from a real HTTPS server made here with a test CA the broker trusts through ssl.truststore.location (and a route sending an oversized document):
+// from a real HTTPS server made here with a test CA the broker trusts through ssl.truststore.location:
 // the keys are fetched before the broker serves; a rotated key (a token naming a kid the broker does
 // not hold) makes it fetch again, so the next login with it works; an endpoint that never answers
-// with keys stops the start with one line.
+// with keys, or sends an oversized document, stops the start with one line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
