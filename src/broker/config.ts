@@ -149,6 +149,16 @@ export interface BrokerConfig {
   httpPort?: number;
   /** --http-host: where the HTTP listener binds. */
   httpHost: string;
+  /** --console: the web console at / of the HTTP listener (mounted by src/console/mount.ts). */
+  console: boolean;
+  /** --console-read-only: the console refuses every change. */
+  consoleReadOnly: boolean;
+  /** --console-max-records: records one message-browser request returns at most. */
+  consoleMaxRecords: number;
+  /** --console-scan-limit: records a console search reads at most. */
+  consoleScanLimit: number;
+  /** --console-request-timeout-ms: how long one console call to the cluster may take. */
+  consoleRequestTimeoutMs: number;
   /** listeners: NAME://host:port items; absent: one PLAINTEXT listener on listenHosts and port. */
   listeners?: string[];
   /** advertised.listeners: NAME://host:port per listener name (host or port left out: from the bind). */

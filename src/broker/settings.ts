@@ -472,6 +472,12 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   // server listens on SERVER_DEFAULTS.httpPort unless told otherwise.
   httpPort: { flag: 'http-port', type: httpPort(), default: undefined, defaultText: `${SERVER_HTTP_PORT} for fjord server, none for embedded brokers`, example: String(SERVER_HTTP_PORT), scope: 'broker', description: 'port of the HTTP listener serving /metrics (Prometheus), /health and /ready (docs/metrics.md); 0 picks a free one; none (or -1) turns it off' },
   httpHost: { flag: 'http-host', type: text('string', 'host'), default: '127.0.0.1', scope: 'broker', description: 'host the HTTP listener binds; its endpoints are read-only and unauthenticated, so a non-loopback host is logged as a WARN at start' },
+  // The web console (docs/console.md): served at / of the HTTP listener, so on wherever that is.
+  console: { flag: 'console', type: onOff(), default: true, scope: 'broker', description: 'serve the web console at / of the HTTP listener (docs/console.md); it reaches the broker through its own PLAINTEXT or SASL_PLAINTEXT listener, and asks for a SASL user when that listener needs one' },
+  consoleReadOnly: { flag: 'console-read-only', type: onOff(), default: false, scope: 'broker', description: 'web console: refuse every change (create, delete, produce, configs, offset resets answer 403) and hide their buttons' },
+  consoleMaxRecords: { flag: 'console-max-records', type: int({ min: 1, max: 10000 }), default: 500, scope: 'broker', description: 'web console: records one message-browser request returns at most' },
+  consoleScanLimit: { flag: 'console-scan-limit', type: int({ min: 1, max: 10000000 }), default: 100000, scope: 'broker', description: 'web console: records a key/value search reads at most before it stops (the page says so)' },
+  consoleRequestTimeoutMs: { flag: 'console-request-timeout-ms', type: int({ min: 100, max: 600000, unit: 'ms' }), default: 15000, scope: 'broker', description: 'web console: how long one call to the cluster may take (the browser then gets 504); also the time a message search may run' },
 };
 
 /**

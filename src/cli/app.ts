@@ -10,6 +10,7 @@ import { ConfigError } from '../broker/listeners.js';
 import { createLogger, resolveLogFormat } from '../broker/logger.js';
 import { HttpBindError } from '../broker/http/server.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, SERVER_DEFAULTS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
+import { mountConsole } from '../console/mount.js';
 import { DataDirError, parseStorageSpec } from '../storage/engines.js';
 import { StorageError } from '../storage/types.js';
 
@@ -140,6 +141,7 @@ async function runServer(argv: string[]): Promise<number> {
     logger.error(`could not start: ${(err as Error).message}`);
     return 1;
   }
+  const webConsole = mountConsole(broker);
   try {
     await broker.start();
   } catch (err) {
@@ -178,7 +180,7 @@ async function runServer(argv: string[]): Promise<number> {
   const listening = full.listeners === undefined
     ? `${hostText(broker.bound[0].boundHosts)} port ${broker.bound[0].port} (advertised as ${broker.advertisedHost}:${broker.advertisedPort})`
     : broker.listeners.map((l, i) => `${l.name} (${l.securityProtocol}) on ${hostText(broker.bound[i].boundHosts)} port ${broker.bound[i].port} (advertised as ${l.advertisedHost}:${l.advertisedPort})`).join(', ');
-  const http = broker.httpAddress === null ? '' : `; metrics at http://${broker.httpAddress}/metrics`;
+  const http = broker.httpAddress === null ? '' : `; metrics at http://${broker.httpAddress}/metrics${webConsole ? `, web console at http://${broker.httpAddress}/` : ''}`;
   logger.info(`Fjord listening on ${listening}; data ${where}; ready in ${Math.round(performance.now() - started)} ms${http}`);
   return -1; // keep running
 }
@@ -194,6 +196,7 @@ Commands:
   configs     describe and change topic and broker configs
   users       list, add and delete SCRAM users (SASL credentials)
   acls        list, add and remove ACLs (kafka-acls' flags)
+  console     serve the web console for any Kafka-compatible cluster
 
 Run "fjord <command> --help" for a command's options and examples.
 Client commands reach the broker at --bootstrap-server (default localhost:9092, or FJORD_BROKERS).
@@ -225,6 +228,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./users.js')).runUsers(rest);
     case 'acls':
       return (await import('./acls.js')).runAcls(rest);
+    case 'console':
+      return (await import('./console.js')).runConsole(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -27,8 +27,18 @@ export class HttpBindError extends Error {
   }
 }
 
+/**
+ * Something served beside /metrics, /health and /ready (the web console, src/console/mount.ts):
+ * handle() answers the requests it knows and returns false for the others (404 then).
+ */
+export interface HttpMount {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 export class HttpListener {
   private server: Server | null = null;
+  private mounted: HttpMount | null = null;
   /** The port bound, once listen() resolved. */
   port = 0;
 
@@ -58,8 +68,23 @@ export class HttpListener {
     return { host: this.options.host, port: this.port };
   }
 
+  /** Serves `mount` beside the listener's own paths (one mount; closed with the listener). */
+  mount(mount: HttpMount): void {
+    this.mounted = mount;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    const own = path === '/health' || path === '/ready' || path === '/metrics';
+    if (!own && this.mounted) {
+      try {
+        if (await this.mounted.handle(req, res)) return;
+      } catch (err) {
+        this.options.logger.error(`HTTP ${req.method} ${path} failed: ${(err as Error)?.stack ?? String(err)}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
+        return;
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method not allowed' }));
       return;
@@ -99,6 +124,9 @@ export class HttpListener {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    const mounted = this.mounted;
+    this.mounted = null;
+    await mounted?.close();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
