@@ -3,6 +3,9 @@
 // ~70 modules, which was most of a broker's start-up time. Then tsc writes the type declarations
 // (dist/**/*.d.ts, what package.json's `types` points at); that takes ~10 s, so `--no-types`
 // (used by `prestart`) skips it. Type checking is `npm run typecheck`.
+// The web console's page (src/console/ui/, preact + htm) is bundled into dist/console-ui/app.js and
+// app.css, which the console serves when Fjord runs from dist/ (from source, the console bundles
+// the page itself in memory: src/console/assets.ts).
 // The benchmark harness reuses buildInto() to build a private copy.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
@@ -11,11 +14,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-function listTs(dir) {
+/** The browser's code is bundled on its own (buildConsoleUi), not transpiled for Node. */
+const BROWSER_ONLY = join('console', 'ui');
+
+function listTs(dir, root = dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listTs(path));
+    if (entry.isDirectory() && path === join(root, BROWSER_ONLY)) continue;
+    if (entry.isDirectory()) out.push(...listTs(path, root));
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(path);
   }
   return out;
@@ -32,12 +39,25 @@ export async function buildInto(srcDir, outDir) {
     entryPoints: [join(srcDir, 'cli', 'main.ts')],
     outfile: bundle,
     bundle: true,
-    // Native packages stay external: their prebuilt binaries are resolved at run time.
-    external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd'],
+    // Native packages stay external: their prebuilt binaries are resolved at run time. esbuild is
+    // only imported by the console when it runs from source (never from the bundle).
+    external: ['@node-rs/crc32', 'snappy', 'lz4-napi', '@mongodb-js/zstd', 'esbuild'],
     // Bundled CommonJS dependencies may call require(); give the ES module one.
     banner: { js: "import { createRequire as __fjordRequire } from 'node:module'; const require = __fjordRequire(import.meta.url);" },
   });
+  await buildConsoleUi(srcDir, outDir);
   return bundle;
+}
+
+/** The console's page: src/console/ui/main.ts and style.css into <outDir>/console-ui/app.js and app.css (the options of src/console/assets.ts UI_BUILD). */
+export async function buildConsoleUi(srcDir, outDir) {
+  const ui = join(srcDir, BROWSER_ONLY);
+  await build({
+    bundle: true, format: 'esm', target: 'es2020', minify: true, legalComments: 'none', logLevel: 'warning',
+    entryPoints: { app: join(ui, 'main.ts') },
+    outdir: join(outDir, 'console-ui'),
+  });
+  await build({ bundle: true, minify: true, logLevel: 'warning', entryPoints: [join(ui, 'style.css')], outfile: join(outDir, 'console-ui', 'app.css') });
 }
 
 /** Writes the .d.ts files of src/ into dist/ with tsconfig.build.json; throws on a type error. */

@@ -5,7 +5,7 @@
 // `fjord console` points it at any cluster, Apache Kafka included. Every answer is plain JSON data.
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import {
-  AssignerProtocol, FjordNumberOfRetriesExceeded, FjordProtocolError, Kafka, logLevel,
+  AssignerProtocol, FjordAggregateError, FjordNumberOfRetriesExceeded, FjordProtocolError, Kafka, logLevel,
   type Admin, type Producer, type SaslOptions,
 } from '../client/index.js';
 import { Cluster } from '../client/cluster.js';
@@ -68,10 +68,19 @@ const TOPIC_RESOURCE = 2;
 const CONFIG_SET = 0;
 const CONFIG_DELETE = 1;
 
+/** The error behind retries and one-item aggregates (createTopics' per-topic error). */
+export function rootOf(err: unknown): unknown {
+  let e = err;
+  for (;;) {
+    if (e instanceof FjordNumberOfRetriesExceeded && e.cause) e = e.cause;
+    else if (e instanceof FjordAggregateError && e.errors.length === 1) e = e.errors[0];
+    else return e;
+  }
+}
+
 /** The readable reason of a client error (Kafka's error name and the broker's message). */
 export function reasonOf(err: unknown): string {
-  let e = err;
-  while (e instanceof FjordNumberOfRetriesExceeded && e.cause) e = e.cause;
+  const e = rootOf(err);
   if (e instanceof FjordProtocolError) return `${e.message} (${e.type})`;
   return e instanceof Error ? e.message : String(e);
 }

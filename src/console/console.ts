@@ -15,12 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  FjordConnectionError, FjordNumberOfRetriesExceeded, FjordProtocolError, FjordRequestTimeoutError, KafkaJSSASLAuthenticationError,
+  FjordConnectionError, FjordProtocolError, FjordRequestTimeoutError, KafkaJSSASLAuthenticationError,
   type SaslOptions,
 } from '../client/index.js';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { ConsoleAssets } from './assets.js';
-import { ClusterLink, ConsoleError, reasonOf, type BrowseFrom } from './cluster-link.js';
+import { ClusterLink, ConsoleError, reasonOf, rootOf, type BrowseFrom } from './cluster-link.js';
 
 export type LoginMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -330,9 +330,7 @@ export class ConsoleServer {
     try {
       link = await ClusterLink.open(this.linkOptions({ mechanism, username, password }));
     } catch (err) {
-      let e: unknown = err;
-      while (e instanceof FjordNumberOfRetriesExceeded && e.cause) e = e.cause;
-      if (e instanceof KafkaJSSASLAuthenticationError) return this.json(res, 401, { error: 'wrong username or password' });
+      if (rootOf(err) instanceof KafkaJSSASLAuthenticationError) return this.json(res, 401, { error: 'wrong username or password' });
       return this.json(res, 502, { error: `cannot reach the cluster: ${reasonOf(err)}` });
     }
     if (this.closed) {
@@ -474,8 +472,7 @@ function stringMap(name: string, v: unknown): Record<string, string> {
 /** HTTP status and message for an error of a call: the client's errors by Kafka error name. */
 function statusOf(err: unknown): [number, string] {
   if (err instanceof ConsoleError) return [err.status, err.message];
-  let e = err;
-  while (e instanceof FjordNumberOfRetriesExceeded && e.cause) e = e.cause;
+  const e = rootOf(err);
   const message = reasonOf(e);
   if (e instanceof FjordProtocolError) {
     const type = e.type;
