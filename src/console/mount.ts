@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '../broker/broker.js';
+import { isLoopbackHost } from '../broker/http/server.js';
 import { saslMechanismsFor } from '../broker/listeners.js';
 import { ConsoleServer, type LoginMechanism } from './console.js';
 
@@ -24,11 +25,15 @@ export function fjordVersion(): string {
   return 'unknown';
 }
 
-/** The SASL mechanism a login uses among those a listener enables (passwords only: no OAUTHBEARER). */
+/**
+ * The SASL mechanism a login uses among those a listener enables (passwords only: no OAUTHBEARER).
+ * PLAIN first: the broker checks it against whichever SCRAM credential the user has, where a
+ * SCRAM-SHA-512 login would fail for a user who has only a SCRAM-SHA-256 one.
+ */
 function loginMechanism(enabled: readonly string[]): LoginMechanism | null {
-  if (enabled.includes('SCRAM-SHA-512')) return 'scram-sha-512';
-  if (enabled.includes('SCRAM-SHA-256')) return 'scram-sha-256';
   if (enabled.includes('PLAIN')) return 'plain';
+  if (enabled.includes('SCRAM-SHA-256')) return 'scram-sha-256';
+  if (enabled.includes('SCRAM-SHA-512')) return 'scram-sha-512';
   return null;
 }
 
@@ -68,5 +73,8 @@ export function mountConsole(broker: Broker): ConsoleServer | null {
     warn: (m) => broker.logger.warn(m),
   });
   broker.http.mount(server);
+  if (login === null && !config.consoleReadOnly && !isLoopbackHost(config.httpHost)) {
+    broker.logger.warn(`the web console on ${config.httpHost} needs no login (no SASL listener) and may change data: anyone who reaches the HTTP port can create and delete topics, produce and reset offsets. Bind it to loopback, add --console-read-only, or turn it off with --console off`);
+  }
   return server;
 }

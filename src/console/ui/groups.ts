@@ -38,13 +38,14 @@ export function Group({ info, id }: PageProps & { id: string }) {
     <${Card} title="Offsets and lag">
       <table data-test="lag-table"><thead><tr><th>topic</th><th class="num">partition</th><th class="num">committed</th><th class="num">end</th><th class="num">lag</th></tr></thead>
       <tbody>${d.offsets.map((o) => html`<tr data-tp=${`${o.topic}/${o.partition}`}><td>${o.topic}</td><td class="num">${o.partition}</td><td class="num">${o.committed}</td><td class="num">${o.end}</td><td class="num" data-test="lag">${o.lag ?? '—'}</td></tr>`)}</tbody></table>
+      ${d.offsets.length === 0 && html`<p class="muted">No committed offsets yet.</p>`}
     <//>
     ${!info.readOnly && html`<${Reset} group=${d} onDone=${g.reload} />`}`}
   </div>`;
 }
 
 function Reset({ group, onDone }: { group: GroupDetail; onDone: () => void }) {
-  const topics = [...new Set(group.offsets.map((o) => o.topic))];
+  const topics = [...new Set([...group.offsets.map((o) => o.topic), ...group.members.flatMap((m) => m.assignments.map((a) => a.topic))])];
   const [topic, setTopic] = useState(topics[0] ?? '');
   const [to, setTo] = useState<'earliest' | 'latest' | 'offset' | 'timestamp'>('earliest');
   const [at, setAt] = useState('');

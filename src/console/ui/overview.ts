@@ -48,7 +48,9 @@ export function useThroughput(): { series: Series[]; error: string | null } {
     };
   }, []);
   const busiest = [...rates.entries()].filter(([t]) => t !== '').sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, 4);
-  const series: Series[] = [{ name: 'all topics', points: rates.get('') ?? [] }, ...busiest.filter(([, p]) => sum(p) > 0).map(([name, points]) => ({ name, points }))];
+  const active = busiest.filter(([, p]) => sum(p) > 0).map(([name, points]) => ({ name, points }));
+  // One busy topic is the total: its own line would only hide the total's.
+  const series: Series[] = [{ name: 'all topics', points: rates.get('') ?? [] }, ...(active.length > 1 ? active : [])];
   return { series, error };
 }
 

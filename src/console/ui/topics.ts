@@ -110,12 +110,16 @@ function Messages({ topic, info }: { topic: TopicDetail; info: PageProps['info']
   const [result, setResult] = useState<Browse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const load = async (e?: Event) => {
+  const load = async (e?: Event, continueAt?: number) => {
     e?.preventDefault();
     setError(null);
     setBusy(true);
-    const q = new URLSearchParams({ from, limit });
-    if (from === 'offset') q.set('offset', at || '0');
+    const q = new URLSearchParams({ from: continueAt === undefined ? from : 'offset', limit });
+    if (continueAt !== undefined) {
+      q.set('offset', String(continueAt));
+      setFrom('offset');
+      setAt(String(continueAt));
+    } else if (from === 'offset') q.set('offset', at || '0');
     if (from === 'timestamp') q.set('timestamp', at);
     if (search !== '') q.set('search', search);
     try {
@@ -143,7 +147,8 @@ function Messages({ topic, info }: { topic: TopicDetail; info: PageProps['info']
     </form>
     <p class="muted">A search reads at most ${count(info.scanLimit)} records; at most ${count(info.maxRecords)} are shown.</p>
     <${ErrorBox} error=${error} />
-    ${result && html`<p class="muted" data-test="browse-status">Partition offsets ${result.low}–${result.high}; scanned ${count(result.scanned)}; ${stopped}.</p>
+    ${result && html`<p class="muted" data-test="browse-status">Partition offsets ${result.low}–${result.high}; scanned ${count(result.scanned)}; ${stopped}.
+        ${result.stoppedBy !== 'end' && result.nextOffset < result.high && html` <button class="small" data-test="continue" onClick=${() => void load(undefined, result.nextOffset)}>continue from offset ${result.nextOffset}</button>`}</p>
       <table class="messages" data-test="messages-table">
         <thead><tr><th class="num">offset</th><th>timestamp</th><th>key</th><th>value</th><th>headers</th></tr></thead>
         <tbody>${result.records.map((m) => html`<tr data-offset=${m.offset}>
