@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { startBroker } from '../../src/index.js';
 import { startConsoleServer } from './server.js';
 
 const mutate = { 'x-fjord-console': '1', 'content-type': 'application/json' };
@@ -96,6 +97,13 @@ describe('console API', () => {
     assert.match(String(bad.body.error), /INVALID_CONFIG/);
   });
 
+  test('a topic deleted through the API is gone', async () => {
+    assert.equal((await call('POST', 'topics', { name: 'doomed' })).status, 200);
+    assert.equal((await call('DELETE', 'topics/doomed', {})).status, 200);
+    assert.equal((await call('GET', 'topics/doomed', undefined, {})).status, 404);
+    assert.equal((await call('DELETE', 'topics/doomed', {})).status, 404);
+  });
+
   test('fjord console serves the same API for a cluster it reaches with the client', async () => {
     const root = join(import.meta.dirname, '..', '..');
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'console', '--bootstrap-server', srv.server.address, '--http-port', '0', '--read-only'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,4 +132,22 @@ describe('console API', () => {
       await new Promise((r) => child.once('exit', r));
     }
   });
+});
+
+test('an embedded broker serves the console only on an HTTP listener it was asked for, and not with console off', async () => {
+  const plain = await startBroker({ logLevel: 'silent' });
+  const withHttp = await startBroker({ logLevel: 'silent', httpPort: 0 });
+  const consoleOff = await startBroker({ logLevel: 'silent', httpPort: 0, console: false });
+  try {
+    assert.equal(plain.broker.httpAddress, null);
+    const page = await fetch(`http://${withHttp.broker.httpAddress}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const overview = (await (await fetch(`http://${withHttp.broker.httpAddress}/api/overview`)).json()) as { brokers: unknown[] };
+    assert.equal(overview.brokers.length, 1);
+    assert.equal((await fetch(`http://${consoleOff.broker.httpAddress}/`)).status, 404);
+    assert.equal((await fetch(`http://${consoleOff.broker.httpAddress}/health`)).status, 200);
+  } finally {
+    await Promise.all([plain.stop(), withHttp.stop(), consoleOff.stop()]);
+  }
 });

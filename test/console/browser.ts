@@ -10,7 +10,8 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = process.env.FJORD_CONSOLE_SCREENSHOTS ?? join(root, '.cache', 'console-screenshots');
 
-const CANDIDATES = [process.env.FJORD_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+/** FJORD_CHROMIUM, when set, is the only place looked at. */
+const CANDIDATES = process.env.FJORD_CHROMIUM ? [process.env.FJORD_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
 /** The browser's path, or null; under CI a missing browser throws (the suite must not skip there). */
 export function chromiumPath(): string | null {
