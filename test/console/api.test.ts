@@ -4,10 +4,8 @@
 // for a cluster it reaches through the client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startBroker } from '../../src/index.js';
-import { startConsoleServer } from './server.js';
+import { startConsoleServer, startFjordConsole } from './server.js';
 
 const mutate = { 'x-fjord-console': '1', 'content-type': 'application/json' };
 
@@ -105,31 +103,17 @@ describe('console API', () => {
   });
 
   test('fjord console serves the same API for a cluster it reaches with the client', async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'console', '--bootstrap-server', srv.server.address, '--http-port', '0', '--read-only'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const standalone = await startFjordConsole(['--bootstrap-server', srv.server.address, '--read-only']);
     try {
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fjord console did not start:\n${out}`)), 20_000);
-        child.stdout.on('data', () => {
-          const m = /at (http:\/\/\S+\/)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        });
-      });
-      assert.match(out, /\(read-only\)/);
+      const url = standalone.url;
+      assert.match(standalone.output(), /\(read-only\)/);
       const topics = (await (await fetch(`${url}api/topics`)).json()) as { name: string }[];
       assert.ok(topics.some((t) => t.name === 'tuned'));
       assert.equal((await fetch(`${url}api/topics`, { method: 'POST', headers: mutate, body: '{"name":"x"}' })).status, 403);
       assert.match(await (await fetch(url)).text(), /<script type="module" src="\/assets\/app.js">/);
       assert.equal((await fetch(`${url}assets/app.js`)).status, 200);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await standalone.stop();
     }
   });
 });

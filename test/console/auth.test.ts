@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'puppeteer-core';
 import { chromiumPath, fill, launch, openPage, screenshot, SKIP_REASON, waitForText } from './browser.js';
-import { startConsoleServer } from './server.js';
+import { startConsoleServer, startFjordConsole } from './server.js';
 
 const chromium = chromiumPath();
 const skip = chromium === null ? SKIP_REASON : false;
@@ -44,6 +44,22 @@ describe('console on a SASL broker', { skip }, () => {
     // Logging out ends the session.
     assert.equal((await fetch(`${srv.url}api/logout`, { method: 'POST', headers: { ...mutate, cookie: session } })).status, 200);
     assert.equal((await fetch(`${srv.url}api/topics`, { headers: { cookie: session } })).status, 401);
+  });
+
+  test('fjord console --sasl-mechanism logs each session in with its own credentials', async () => {
+    const standalone = await startFjordConsole(['--bootstrap-server', srv.server.address, '--sasl-mechanism', 'SCRAM-SHA-256']);
+    try {
+      assert.match(standalone.output(), /login: SASL SCRAM-SHA-256/);
+      assert.equal((await fetch(`${standalone.url}api/overview`)).status, 401);
+      const login = (password: string) => fetch(`${standalone.url}api/login`, { method: 'POST', headers: mutate, body: JSON.stringify({ username: 'alice', password }) });
+      assert.equal((await login('guess')).status, 401);
+      const ok = await login('alice-secret');
+      assert.equal(ok.status, 200);
+      const session = (ok.headers.get('set-cookie') ?? '').split(';')[0];
+      assert.equal((await fetch(`${standalone.url}api/overview`, { headers: { cookie: session } })).status, 200);
+    } finally {
+      await standalone.stop();
+    }
   });
 
   test('the page asks for a login, refuses a wrong password and lets the right one in', async () => {

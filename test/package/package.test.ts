@@ -76,6 +76,8 @@ test('npm pack ships declarations; a strict TypeScript program installs, compile
     for (const path of [manifest.types, manifest.exports['.'].types, manifest.exports['.'].default]) {
       assert.ok(shipped.has(path.replace(/^\.\//, '')), `${path} is in the tarball`);
     }
+    // The web console's page, bundled at build time (the package has no esbuild to bundle it at run time).
+    for (const path of ['dist/console-ui/app.js', 'dist/console-ui/app.css']) assert.ok(shipped.has(path), `${path} is in the tarball`);
 
     const app = join(dir.path, 'app');
     mkdirSync(app);
