@@ -4,7 +4,6 @@ import { Broker } from './broker/broker.js';
 import type { BrokerConfig } from './broker/config.js';
 import { ConfigError, type SecurityProtocol } from './broker/listeners.js';
 import type { Logger } from './broker/logger.js';
-import { mountConsole } from './console/mount.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './broker/config.js';
@@ -63,7 +62,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const config: Partial<BrokerConfig> = { port: 0, dataDir: 'memory', logLevel: 'warn', ...rest, listenHosts, ...(named ? { listeners: named } : {}) };
   const broker = new Broker(config, logger);
   // The web console rides on the HTTP listener, which an embedded broker has only when asked (httpPort).
-  mountConsole(broker);
+  if (broker.http && broker.config.console) (await import('./console/mount.js')).mountConsole(broker);
   await broker.start();
   let stopped: Promise<void> | null = null;
   return {

@@ -10,7 +10,6 @@ import { ConfigError } from '../broker/listeners.js';
 import { createLogger, resolveLogFormat } from '../broker/logger.js';
 import { HttpBindError } from '../broker/http/server.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, SERVER_DEFAULTS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
-import { mountConsole } from '../console/mount.js';
 import { DataDirError, parseStorageSpec } from '../storage/engines.js';
 import { StorageError } from '../storage/types.js';
 
@@ -141,7 +140,8 @@ async function runServer(argv: string[]): Promise<number> {
     logger.error(`could not start: ${(err as Error).message}`);
     return 1;
   }
-  const webConsole = mountConsole(broker);
+  // Loaded only when served: a broker without the console starts without the client's modules.
+  const webConsole = broker.http && full.console ? (await import('../console/mount.js')).mountConsole(broker) : null;
   try {
     await broker.start();
   } catch (err) {

@@ -255,14 +255,34 @@ export class ClusterLink {
     }
   }
 
-  /** Sum of every partition's log end offset per topic (what the throughput chart differences). */
+  /**
+   * Sum of every partition's log end offset per topic (what the throughput chart differences): one
+   * ListOffsets per leader for all topics, as a page asks for it every 2 s.
+   */
   async endOffsets(): Promise<Record<string, number>> {
     await this.raw.refreshMetadata('all');
-    const names = this.raw.knownTopics().filter((n) => !this.raw.topic(n)?.isInternal);
+    const byLeader = new Map<number, Map<string, number[]>>();
+    for (const name of this.raw.knownTopics()) {
+      const t = this.raw.topic(name);
+      if (!t || t.isInternal || t.errorCode !== 0) continue;
+      for (const p of t.partitions) {
+        if (p.leader < 0) continue;
+        let topics = byLeader.get(p.leader);
+        if (!topics) byLeader.set(p.leader, (topics = new Map()));
+        let list = topics.get(name);
+        if (!list) topics.set(name, (list = []));
+        list.push(p.partitionId);
+      }
+    }
     const out: Record<string, number> = {};
-    await Promise.all(names.map(async (n) => {
-      const offsets = await this.admin.fetchTopicOffsets(n).catch(() => null);
-      if (offsets) out[n] = offsets.reduce((s, o) => s + Number(o.high), 0);
+    await Promise.all([...byLeader].map(async ([leader, topics]) => {
+      const res = await this.raw.request(leader, ApiKey.ListOffsets, {
+        replicaId: -1, isolationLevel: 0,
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) })),
+      }).catch(() => null);
+      for (const t of res?.topics ?? []) {
+        for (const p of t.partitions) if (p.errorCode === 0 && p.offset !== undefined && p.offset >= 0) out[t.name] = (out[t.name] ?? 0) + p.offset;
+      }
     }));
     return out;
   }
@@ -303,7 +323,14 @@ export class ClusterLink {
       const p = res.responses[0]?.partitions[0];
       if (!p) break;
       if (p.errorCode !== 0) throw new ConsoleError(502, `fetching ${req.topic}/${req.partition} at offset ${offset}: ${errorName(p.errorCode)}`);
-      const { messages, nextOffset } = await decodeRecordSet(p.records as Buffer | null, { minOffset: offset });
+      let decoded: Awaited<ReturnType<typeof decodeRecordSet>>;
+      try {
+        // The decoder gives one Buffer (lists are for encoding).
+        decoded = await decodeRecordSet(p.records as Buffer | null, { minOffset: offset });
+      } catch (err) {
+        throw new ConsoleError(502, `the records of ${req.topic}/${req.partition} at offset ${offset} cannot be read: ${(err as Error).message}`);
+      }
+      const { messages, nextOffset } = decoded;
       if (nextOffset <= offset) break; // nothing more could be read
       for (const m of messages) {
         if (Number(m.offset) >= high) break outer;
