@@ -45,7 +45,8 @@ export interface BrokerNode {
   rack: string | null;
 }
 
-export type Pool = 'default' | 'coordinator' | 'fetch';
+/** `fetch-alt`: the consumer's second fetch connection, used while a long poll it gave up on is still out on `fetch`. */
+export type Pool = 'default' | 'coordinator' | 'fetch' | 'fetch-alt';
 
 /** Errors after which the cached leaders/coordinators are probably stale. */
 export const STALE_METADATA_CODES: ReadonlySet<number> = new Set([
@@ -326,6 +327,15 @@ export class Cluster {
     if (this.controllerId < 0 || !this.brokers.has(this.controllerId)) await this.refreshMetadata();
     if (this.controllerId < 0) throw new FjordError('the cluster reported no controller');
     return this.controllerId;
+  }
+
+  /** Closes one connection (its pending requests fail); it reopens on next use. */
+  async closeConnection(nodeId: number, pool: Pool): Promise<void> {
+    const key = `${pool}:${nodeId}`;
+    const conn = this.connections.get(key);
+    if (!conn) return;
+    this.connections.delete(key);
+    await conn.close().catch(() => undefined);
   }
 
   /** Closes the connections of one pool (requests waiting on them fail); they reopen on next use. */

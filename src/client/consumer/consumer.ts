@@ -14,7 +14,7 @@
 // Seeks and pauses bump a partition's epoch; queued batches of an older epoch are dropped.
 import { ApiKey } from '../../protocol/apis.js';
 import type { Cluster } from '../cluster.js';
-import { FjordError, FjordNonRetriableError, FjordNotConnectedError, isRetriable } from '../errors.js';
+import { FjordError, FjordNonRetriableError, FjordNotConnectedError, FjordNumberOfRetriesExceeded, isRetriable } from '../errors.js';
 import { ConsumerEvents, Instrumentation, type InstrumentationEvent } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import { sleep } from '../retry.js';
@@ -351,21 +351,30 @@ export class Consumer {
           this.instrumentation.emit(ConsumerEvents.STOP);
           return;
         }
-        await sleep(this.cluster.retrier.delay(Math.min(crashes - 1, 8)));
+        // kafkajs restarts after the failed retrier's last wait, else after initialRetryTime.
+        const retryTime = (error as Error & { retryTime?: unknown }).retryTime;
+        await sleep(typeof retryTime === 'number' && retryTime > 0 ? retryTime : this.cluster.retrier.delay(Math.min(crashes - 1, 8)));
         this.consumerGroup?.redeliver();
       }
     }
   }
 
+  /**
+   * kafkajs' rule: a crash restarts when it is NumberOfRetriesExceeded or its original cause is
+   * retriable, and `retry.restartOnFailure` (when given) agrees; a hook that throws means restart.
+   */
   private async shouldRestart(error: Error): Promise<boolean> {
     const hook = this.config.retry?.restartOnFailure;
     if (error instanceof RebalanceError) return true;
-    if (!isRetriable(error) && !(error as FjordError & { cause?: unknown }).cause) return false;
+    let cause: Error = error;
+    while (cause.cause instanceof Error) cause = cause.cause;
+    if (!(error instanceof FjordNumberOfRetriesExceeded) && !isRetriable(cause)) return false;
     if (!hook) return true;
     try {
       return await hook(error);
-    } catch {
-      return false;
+    } catch (err) {
+      this.log.error(`restartOnFailure threw (${(err as Error).message}); restarting`, { groupId: this.groupId });
+      return true;
     }
   }
 

@@ -3,10 +3,18 @@
 // bounded queue (see PartitionState); a partition is not fetched again while its queue holds
 // maxBytesPerPartition bytes, which is the backpressure. Also resets offsets out of range and backs
 // off after errors, per partition (a partition error) or per loop (a failed request).
+//
+// A long poll is given up on (the loop stops waiting for it and fetches again at once) when a
+// partition it asked for was moved (a seek, a handler error's rewind: the answer would be for the
+// old position) or when a partition it did not ask for became fetchable (its retry delay ended, it
+// was resumed, its queue drained) while every partition it asked for was caught up, so the broker
+// is holding it for up to maxWaitTimeInMs. The next Fetch then goes out on the leader's other fetch
+// connection (a broker answers a connection's requests in order, so it would wait behind the
+// abandoned poll); when both have a request out, the older one's connection is closed.
 import { ApiKey } from '../../protocol/apis.js';
 import type { FetchRequestFetchPartition, FetchResponse } from '../../protocol/generated/types.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import { STALE_METADATA_CODES, type Cluster } from '../cluster.js';
+import { STALE_METADATA_CODES, type Cluster, type Pool } from '../cluster.js';
 import { FjordNonRetriableError, FjordProtocolError, isRetriable } from '../errors.js';
 import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
@@ -31,7 +39,18 @@ export interface FetchPolicy {
   fromBeginning(topic: string): boolean;
 }
 
+const LANES: readonly Pool[] = ['fetch', 'fetch-alt'];
+
+/** A Fetch request still out on one of a leader's fetch connections. */
+interface Outstanding {
+  sentAt: number;
+  settled: Promise<void>;
+}
+
 export class Fetcher {
+  /** Requests out per `lane:leader` (also those of ended sessions and abandoned polls). */
+  private readonly outstanding = new Map<string, Outstanding>();
+
   constructor(
     private readonly cluster: Cluster,
     private readonly instrumentation: Instrumentation,
@@ -74,13 +93,27 @@ export class Fetcher {
       this.instrumentation.emit(ConsumerEvents.FETCH_START, { nodeId: leader });
       let res: FetchResponse;
       try {
-        const conn = await this.cluster.connection(leader, 'fetch');
-        res = await conn.request(ApiKey.Fetch, {
+        const lane = await this.freeLane(leader);
+        const conn = await this.cluster.connection(leader, lane);
+        const sent = conn.request(ApiKey.Fetch, {
           replicaId: -1, maxWaitMs: this.settings.maxWait, minBytes: this.settings.minBytes, maxBytes: this.settings.maxBytes,
           isolationLevel: this.settings.readCommitted ? 1 : 0, sessionId: 0, sessionEpoch: -1,
           topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
           forgottenTopicsData: [], rackId: this.settings.rackId,
         }, { timeout: this.cluster.options.requestTimeout + this.settings.maxWait });
+        const key = `${lane}:${leader}`;
+        const entry: Outstanding = { sentAt: started, settled: sent.then(() => undefined, () => undefined) };
+        this.outstanding.set(key, entry);
+        void entry.settled.then(() => { if (this.outstanding.get(key) === entry) this.outstanding.delete(key); });
+        // Caught up when sent: the broker will likely hold this request for maxWait.
+        const parked = wanted.every((s, i) => s.highWatermark >= 0 && offsets[i] >= s.highWatermark);
+        const answer = await this.untilAnsweredOrMoved(session, leader, sent, wanted, epochs, parked);
+        if (answer === null) {
+          sent.catch(() => undefined); // abandoned: its answer (or failure) is dropped
+          if (!session.active) return;
+          continue;
+        }
+        res = answer;
         failures = 0;
       } catch (err) {
         if (!session.active) return;
@@ -144,6 +177,55 @@ export class Fetcher {
     }
   }
 
+  /**
+   * A fetch connection to `leader` with no request out: the first lane when it is free, else the
+   * other; when both are busy (polls given up on), the older one's connection is closed.
+   */
+  private async freeLane(leader: number): Promise<Pool> {
+    let oldest: Pool = LANES[0];
+    let oldestAt = Infinity;
+    for (const lane of LANES) {
+      const o = this.outstanding.get(`${lane}:${leader}`);
+      if (!o) return lane;
+      if (o.sentAt < oldestAt) { oldest = lane; oldestAt = o.sentAt; }
+    }
+    this.outstanding.delete(`${oldest}:${leader}`);
+    await this.cluster.closeConnection(leader, oldest);
+    return oldest;
+  }
+
+  /**
+   * Waits for the Fetch's answer, or returns null when it is no longer worth waiting for: the
+   * session ended, a partition in it was moved (and may be fetched now), or (`parked`: the broker
+   * is holding it) another partition of this leader became fetchable.
+   */
+  private async untilAnsweredOrMoved(session: Session, leader: number, sent: Promise<FetchResponse>, wanted: PartitionState[], epochs: number[], parked: boolean): Promise<FetchResponse | null> {
+    let answered = false;
+    const answer = sent.finally(() => { answered = true; session.wake(); });
+    answer.catch(() => undefined);
+    const inRequest = new Set(wanted);
+    for (;;) {
+      if (answered) return answer;
+      if (!session.active) return null;
+      const now = Date.now();
+      let next = Infinity;
+      for (let i = 0; i < wanted.length; i++) {
+        const s = wanted[i];
+        if (s.epoch === epochs[i] || this.partitions.get(tpKey(s.topic, s.partition)) !== s) continue;
+        if (this.fetchable(s, now)) return null;
+        if (s.notBefore > now) next = Math.min(next, s.notBefore);
+      }
+      if (parked) {
+        for (const s of this.partitions.values()) {
+          if (inRequest.has(s) || this.cluster.leaderOf(s.topic, s.partition) !== leader) continue;
+          if (this.fetchable(s, now)) return null;
+          if (s.notBefore > now) next = Math.min(next, s.notBefore);
+        }
+      }
+      await wakeOrTimeout(session, next - now);
+    }
+  }
+
   private async resetOutOfRange(s: PartitionState): Promise<void> {
     const earliest = this.policy.fromBeginning(s.topic);
     try {
@@ -192,4 +274,15 @@ export class Fetcher {
       return out;
     }, async () => { await this.cluster.refreshMetadata().catch(() => undefined); });
   }
+}
+
+/** Resolves at the session's next wake-up, or after `ms` (Infinity: no timer). */
+function wakeOrTimeout(session: Session, ms: number): Promise<void> {
+  const woken = session.waitForWork();
+  if (!Number.isFinite(ms)) return woken;
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    timer.unref();
+    void woken.then(() => { clearTimeout(timer); resolve(); });
+  });
 }

@@ -3,6 +3,7 @@
 // order and by one worker at a time. They resolve offsets as messages are handled, give handlers
 // heartbeat() and pause(), and after a handler error rewind the partition and back off.
 import type { Cluster } from '../cluster.js';
+import { FjordNonRetriableError, FjordNumberOfRetriesExceeded } from '../errors.js';
 import { ConsumerEvents, type Instrumentation } from '../instrumentation.js';
 import type { ClientLogger } from '../logger.js';
 import type { KafkaMessage } from '../record-codec.js';
@@ -147,19 +148,29 @@ export class Workers {
       s.failures = 0;
     } catch (err) {
       if (err instanceof RebalanceError || err instanceof Abandoned) return;
-      s.failures++;
-      const retries = this.cluster.retrier.options.retries;
-      this.log.error(`error processing ${topic}/${partition}: ${(err as Error).message}`, { groupId: this.groupId, attempt: s.failures });
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.log.error(`error processing ${topic}/${partition}: ${error.message}`, { groupId: this.groupId, attempt: s.failures + 1 });
       // Commit what was processed, then fetch again from the first unprocessed message.
       if (cfg.autoCommit) await this.commits.commitResolved(false).catch(() => undefined);
-      if (!stale()) {
-        rewind(s, s.resolved >= 0 ? Math.max(s.resolved, Number(messages[0].offset)) : Number(messages[0].offset));
-        s.notBefore = Date.now() + this.cluster.retrier.delay(Math.min(s.failures - 1, 8));
-      }
-      if (s.failures > retries) {
+      const current = !stale();
+      if (current) rewind(s, s.resolved >= 0 ? Math.max(s.resolved, Number(messages[0].offset)) : Number(messages[0].offset));
+      // kafkajs' schedule: errors it calls unrecoverable crash at once; others are retried after
+      // the consumer's `retry` backoff, `retries` times, then crash with NumberOfRetriesExceeded.
+      if (!handlerErrorRetriable(error)) {
         s.failures = 0;
-        session.end('crash', err as Error);
+        session.end('crash', new FjordNonRetriableError(error, { cause: error }));
+        return;
       }
+      const retries = this.cluster.retrier.options.retries;
+      const wait = this.cluster.retrier.delay(s.failures);
+      if (s.failures >= retries) {
+        const retryCount = s.failures;
+        s.failures = 0;
+        session.end('crash', new FjordNumberOfRetriesExceeded(error, { retryCount, retryTime: wait }));
+        return;
+      }
+      s.failures++;
+      if (current) s.notBefore = Date.now() + wait;
       return;
     } finally {
       this.instrumentation.emit(ConsumerEvents.END_BATCH_PROCESS, { ...info, duration: Date.now() - startedAt });
@@ -169,6 +180,12 @@ export class Workers {
       else this.log.warn(`auto-commit failed: ${(err as Error).message}`, { groupId: this.groupId });
     });
   }
+}
+
+/** kafkajs' rule for what its retrier tries again: not `retriable: false`, not a programming error. */
+function handlerErrorRetriable(e: Error): boolean {
+  if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError) return false;
+  return (e as Error & { retriable?: unknown }).retriable !== false;
 }
 
 function makeBatch(topic: string, partition: number, highWatermark: number, messages: KafkaMessage[]): Batch {
