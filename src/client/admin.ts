@@ -7,7 +7,7 @@ import type { ApiKeyNumber, ConsumerGroupDescribeResponseAssignment, MetadataRes
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { Cluster } from './cluster.js';
 import {
-  FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, KafkaJSDeleteGroupsError, errorName,
+  FjordAggregateError, FjordNonRetriableError, FjordNotConnectedError, FjordProtocolError, KafkaJSAlterPartitionReassignmentsError, KafkaJSDeleteGroupsError, errorName,
 } from './errors.js';
 import { AdminEvents, Instrumentation, type InstrumentationEvent } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
@@ -655,6 +655,71 @@ export class Admin {
           errorCode: m.errorCode, errorMessage: m.errorMessage, resourceType: m.resourceType, resourceName: m.resourceName,
           resourcePatternType: m.patternType ?? 3, principal: m.principal, host: m.host, operation: m.operation, permissionType: m.permissionType,
         })),
+      })),
+    };
+  }
+
+  // --- partition reassignments (kafkajs' alterPartitionReassignments / listPartitionReassignments) --
+
+  /**
+   * Moves partitions to the given replicas (AlterPartitionReassignments on the controller). A
+   * top-level error throws KafkaJSAlterPartitionReassignmentsError; partition errors throw one
+   * KafkaJSAggregateError of them, each naming its topic and partition, as kafkajs does.
+   */
+  async alterPartitionReassignments(options: { topics: { topic: string; partitionAssignment: { partition: number; replicas: number[] }[] }[]; timeout?: number }): Promise<void> {
+    const topics = options?.topics;
+    if (!Array.isArray(topics)) throw new FjordNonRetriableError(`Invalid topics array ${topics}`);
+    if (topics.some((t) => typeof t?.topic !== 'string')) throw new FjordNonRetriableError('Invalid topics array, the topic names have to be a valid string');
+    if (new Set(topics.map((t) => t.topic)).size < topics.length) throw new FjordNonRetriableError('Invalid topics array, it cannot have multiple entries for the same topic');
+    for (const { topic, partitionAssignment } of topics) {
+      if (!Array.isArray(partitionAssignment)) throw new FjordNonRetriableError(`Invalid partitions array: ${partitionAssignment} for topic: ${topic}`);
+      for (const { partition, replicas } of partitionAssignment) {
+        if (typeof partition !== 'number' || !Number.isInteger(partition) || partition < 0) throw new FjordNonRetriableError(`Invalid partitions index: ${partition} for topic: ${topic}`);
+        if (!Array.isArray(replicas)) throw new FjordNonRetriableError(`Invalid replica assignment: ${replicas} for topic: ${topic} on partition: ${partition}`);
+        if (replicas.some((r) => typeof r !== 'number' || !Number.isInteger(r) || r < 0)) {
+          throw new FjordNonRetriableError(`Invalid replica assignment: ${replicas} for topic: ${topic} on partition: ${partition}. Replicas must be a non negative number`);
+        }
+      }
+    }
+    const timeout = options.timeout ?? 5000;
+    const res = await this.onController((request) => request(ApiKey.AlterPartitionReassignments, {
+      timeoutMs: timeout,
+      topics: topics.map((t) => ({ name: t.topic, partitions: t.partitionAssignment.map((p) => ({ partitionIndex: p.partition, replicas: p.replicas })) })),
+    }, timeout));
+    if (res.errorCode !== 0) throw new KafkaJSAlterPartitionReassignmentsError(new FjordProtocolError(res.errorCode, res.errorMessage));
+    const failed = res.responses.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) =>
+      new KafkaJSAlterPartitionReassignmentsError(new FjordProtocolError(p.errorCode, p.errorMessage), t.name, p.partitionIndex)));
+    if (failed.length > 0) throw new FjordAggregateError('Errors altering partition reassignments', failed);
+  }
+
+  /**
+   * The reassignments in progress (ListPartitionReassignments on the controller), for the given
+   * partitions or (topics null) for all. Each topic carries its name as `topic` (kafkajs' types)
+   * and `name` (what kafkajs returns at run time).
+   */
+  async listPartitionReassignments(options: { topics?: { topic: string; partitions: number[] }[] | null; timeout?: number } = {}): Promise<{ topics: { topic: string; name: string; partitions: { partition: number; replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }[] }[] }> {
+    const topics = options?.topics ?? null;
+    if (topics !== null) {
+      if (!Array.isArray(topics)) throw new FjordNonRetriableError(`Invalid topics array ${topics}`);
+      if (topics.some((t) => typeof t?.topic !== 'string')) throw new FjordNonRetriableError('Invalid topics array, the topic names have to be a valid string');
+      if (new Set(topics.map((t) => t.topic)).size < topics.length) throw new FjordNonRetriableError('Invalid topics array, it cannot have multiple entries for the same topic');
+      for (const { topic, partitions } of topics) {
+        if (!Array.isArray(partitions)) throw new FjordNonRetriableError(`Invalid partition array: ${partitions} for topic: ${topic}`);
+        if (partitions.some((p) => typeof p !== 'number' || !Number.isInteger(p) || p < 0)) {
+          throw new FjordNonRetriableError(`Invalid partition array: ${partitions} for topic: ${topic}. The partition indices have to be a valid number greater than 0.`);
+        }
+      }
+    }
+    const timeout = options?.timeout ?? 5000;
+    const res = await this.onController((request) => request(ApiKey.ListPartitionReassignments, {
+      timeoutMs: timeout,
+      topics: topics === null ? null : topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })),
+    }, timeout));
+    if (res.errorCode !== 0) throw new FjordProtocolError(res.errorCode, res.errorMessage);
+    return {
+      topics: res.topics.map((t) => ({
+        topic: t.name, name: t.name,
+        partitions: t.partitions.map((p) => ({ partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas })),
       })),
     };
   }

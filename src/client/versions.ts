@@ -39,6 +39,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.DeleteGroups, [0, 2]],
   [ApiKey.IncrementalAlterConfigs, [0, 1]],
   [ApiKey.OffsetDelete, [0, 0]],
+  [ApiKey.AlterPartitionReassignments, [0, 0]],
+  [ApiKey.ListPartitionReassignments, [0, 0]],
   [ApiKey.DescribeCluster, [0, 1]],
   [50, [0, 0]], // DescribeUserScramCredentials
   [51, [0, 0]], // AlterUserScramCredentials
