@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   clientId: string;
   ssl?: boolean | tls.ConnectionOptions;
   sasl?: SaslOptions;
+  /** ms each SASL request may take (kafkajs' authenticationTimeout). Default 10000. */
+  authenticationTimeout?: number;
   /** ms to open the socket (and finish TLS). */
   connectionTimeout: number;
   /** ms a request may wait for its answer. */
@@ -93,7 +95,7 @@ export class Connection {
     await this.openSocket();
     try {
       await this.negotiateVersions();
-      if (this.options.sasl) await authenticate(this, this.options.sasl);
+      if (this.options.sasl) await authenticate(this, this.options.sasl, this.options.authenticationTimeout);
       this.connected = true;
     } catch (err) {
       this.destroy(err as Error);

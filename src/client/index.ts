@@ -29,6 +29,7 @@ export interface KafkaConfig {
   sasl?: SaslOptions;
   /** ms to open a connection. Default 3000. */
   connectionTimeout?: number;
+  /** ms each SASL request may take. Default 10000. */
   authenticationTimeout?: number;
   /** ms to wait for a response. Default 30000. */
   requestTimeout?: number;
@@ -51,6 +52,7 @@ export class Kafka {
       clientId: c.clientId ?? 'fjord',
       ssl: c.ssl,
       sasl: c.sasl,
+      authenticationTimeout: c.authenticationTimeout,
       connectionTimeout: c.connectionTimeout ?? 3000,
       requestTimeout: c.requestTimeout ?? 30000,
       enforceRequestTimeout: c.enforceRequestTimeout,

@@ -21,18 +21,19 @@ const SASL_AUTHENTICATE = 36; // not among apis.ts' named keys
 
 interface Requester {
   readonly broker: string;
-  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options?: { version?: number }): Promise<ResponseOf<K>>;
+  request<K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, options?: { version?: number; timeout?: number }): Promise<ResponseOf<K>>;
   versionOf(apiKey: number): number;
 }
 
-export async function authenticate(conn: Requester, sasl: SaslOptions): Promise<void> {
+/** Authenticates `conn`; each SASL request may take `timeout` ms (kafkajs' authenticationTimeout, default 10000). */
+export async function authenticate(conn: Requester, sasl: SaslOptions, timeout = 10000): Promise<void> {
   const mechanism = sasl.mechanism.toUpperCase();
-  const hs = await conn.request(ApiKey.SaslHandshake, { mechanism });
+  const hs = await conn.request(ApiKey.SaslHandshake, { mechanism }, { timeout });
   if (hs.errorCode !== 0) {
     throw new KafkaJSSASLAuthenticationError(`${conn.broker} does not accept SASL mechanism ${mechanism} (it offers ${hs.mechanisms.join(', ') || 'none'})`, { cause: new FjordProtocolError(hs.errorCode) });
   }
   const step = async (bytes: Buffer): Promise<Buffer> => {
-    const res = await conn.request(SASL_AUTHENTICATE, { authBytes: bytes });
+    const res = await conn.request(SASL_AUTHENTICATE, { authBytes: bytes }, { timeout });
     if (res.errorCode !== 0) throw new KafkaJSSASLAuthenticationError(`SASL ${mechanism} authentication failed on ${conn.broker}: ${res.errorMessage ?? new FjordProtocolError(res.errorCode).message}`);
     return res.authBytes;
   };
