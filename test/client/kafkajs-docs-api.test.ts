@@ -76,9 +76,9 @@ test('Consuming: eachBatch helpers, eachMessage pause(), autoCommitThreshold, de
 
   // eachBatch: resolveOffset, uncommittedOffsets, commitOffsetsIfNecessary, isRunning, isStale, heartbeat.
   const groupId = uniqueTopic('docs-batch-group');
-  const consumer = kafka.consumer({ groupId });
+  const consumer = kafka.consumer({ groupId, heartbeatInterval: 100 });
   const events = new Set<string>();
-  for (const e of [consumer.events.FETCH_START, consumer.events.FETCH, consumer.events.START_BATCH_PROCESS, consumer.events.END_BATCH_PROCESS, consumer.events.GROUP_JOIN, consumer.events.REQUEST]) {
+  for (const e of [consumer.events.HEARTBEAT, consumer.events.REQUEST_QUEUE_SIZE, consumer.events.FETCH_START, consumer.events.FETCH, consumer.events.START_BATCH_PROCESS, consumer.events.END_BATCH_PROCESS, consumer.events.GROUP_JOIN, consumer.events.REQUEST]) {
     consumer.on(e, (ev) => { events.add(ev.type); });
   }
   await consumer.connect();
@@ -99,7 +99,7 @@ test('Consuming: eachBatch helpers, eachMessage pause(), autoCommitThreshold, de
       await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: 0, offset: String(seen) }] }] });
     },
   });
-  await eventually(() => seen === 10, 20000, 'ten messages');
+  await eventually(() => seen === 10 && events.has('consumer.heartbeat'), 20000, 'ten messages and a heartbeat');
   assert.equal(uncommittedSeen, '10');
   const described = await consumer.describeGroup();
   assert.equal(described.groupId, groupId);
@@ -107,7 +107,7 @@ test('Consuming: eachBatch helpers, eachMessage pause(), autoCommitThreshold, de
   assert.equal(described.members.length, 1);
   await consumer.disconnect();
   assert.deepEqual((await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions[0].offset, '10');
-  for (const e of ['consumer.fetch_start', 'consumer.fetch', 'consumer.start_batch_process', 'consumer.end_batch_process', 'consumer.group_join', 'consumer.network.request']) {
+  for (const e of ['consumer.heartbeat', 'consumer.network.request_queue_size', 'consumer.fetch_start', 'consumer.fetch', 'consumer.start_batch_process', 'consumer.end_batch_process', 'consumer.group_join', 'consumer.network.request']) {
     assert.ok(events.has(e), `event ${e}`);
   }
 
