@@ -194,3 +194,39 @@ test('a handler that keeps throwing: retries, then a crash with NumberOfRetriesE
     hookCalls: 1, m1Deliveries: 4, reachedM2: true,
   });
 });
+
+test('Fjord: a partition resumed while the long poll for the others waits at the broker is fetched at once', async () => {
+  // kafkajs waits for that poll (up to maxWaitTimeInMs); Fjord gives it up, since the broker holds it.
+  const topic = uniqueTopic('resume');
+  const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ value: 'p0-a', partition: 0 }, { value: 'p1-a', partition: 1 }] });
+  const consumer = kafka.consumer({ groupId: uniqueTopic('resume-group'), maxWaitTimeInMs: MAX_WAIT });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: { value: string; at: number }[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => { got.push({ value: message.value!.toString(), at: Date.now() }); } });
+  await eventually(() => got.length === 2, 30000, 'the first two');
+  consumer.pause([{ topic, partitions: [0] }]);
+  // A record for partition 1 answers the poll out now; the next Fetch asks for partition 1 only
+  // and waits at the broker, so a record for partition 0 does not end it.
+  await producer.send({ topic, messages: [{ value: 'p1-b', partition: 1 }] });
+  await eventually(() => got.length === 3, 30000, 'p1-b');
+  await new Promise((r) => setTimeout(r, 300));
+  await producer.send({ topic, messages: [{ value: 'p0-b', partition: 0 }] });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(got.length, 3);
+  const resumedAt = Date.now();
+  consumer.resume([{ topic, partitions: [0] }]);
+  await eventually(() => got.length === 4, 30000, 'the message after resume');
+  assert.equal(got[3].value, 'p0-b');
+  const waited = got[3].at - resumedAt;
+  assert.ok(waited < MAX_WAIT / 2, `delivered ${waited} ms after resume; a long poll of ${MAX_WAIT} ms was in flight`);
+  await consumer.disconnect();
+  await producer.disconnect();
+});
