@@ -16,6 +16,7 @@ import type { BrokerConfig } from './config.js';
 import { DEFAULT_CONFIG, topicDefault } from './settings.js';
 import { createDispatcher } from './dispatch.js';
 import { GroupCoordinator } from './groups/coordinator.js';
+import { ShareCoordinator } from './share/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { HttpListener, isLoopbackHost } from './http/server.js';
@@ -35,6 +36,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly storage: Storage;
   readonly topics: Topics;
   readonly groups: GroupCoordinator;
+  readonly shares: ShareCoordinator;
   readonly producerIds: ProducerIdManager;
   readonly transactions: TransactionCoordinator;
   readonly server: KafkaServer;
@@ -92,6 +94,17 @@ export class Broker implements BrokerServices, NodeIdentity {
       offsetsRetentionCheckIntervalMs: this.config.offsetsRetentionCheckIntervalMs,
       consumerSessionTimeoutMs: this.config.groupConsumerSessionTimeoutMs,
       consumerHeartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
+    });
+    this.shares = new ShareCoordinator({
+      storage: this.storage,
+      logger: this.logger,
+      heartbeatIntervalMs: this.config.groupShareHeartbeatIntervalMs,
+      sessionTimeoutMs: this.config.groupShareSessionTimeoutMs,
+      maxSize: this.config.groupShareMaxSize,
+      lockDurationMs: this.config.groupShareRecordLockDurationMs,
+      deliveryCountLimit: this.config.groupShareDeliveryCountLimit,
+      maxRecordLocks: this.config.groupSharePartitionMaxRecordLocks,
+      otherGroupExists: (id) => this.groups.listGroups().groups.some((g) => g.groupId === id),
     });
     this.producerIds = new ProducerIdManager(this.storage);
     this.transactions = new TransactionCoordinator({
@@ -213,6 +226,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       } else {
         await this.groups.start();
         await this.transactions.start();
+        await this.shares.start();
       }
       await this.credentials.start();
       await this.acls.start();
@@ -257,6 +271,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     this.server.stopAccepting();
     await this.groups.stop();
     await this.server.drain();
+    this.shares.stop();
     // After the drain: an EndTxn in flight finishes writing its markers first.
     await this.transactions.stop();
     // Leaves the cluster before storage closes: the others take its partitions over at once.

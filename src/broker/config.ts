@@ -96,6 +96,13 @@ export interface BrokerConfig {
   groupConsumerSessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms (KIP-848 consumer groups). */
   groupConsumerHeartbeatIntervalMs: number;
+  /** group.share.* (KIP-932 share groups). */
+  groupShareHeartbeatIntervalMs: number;
+  groupShareSessionTimeoutMs: number;
+  groupShareMaxSize: number;
+  groupShareRecordLockDurationMs: number;
+  groupShareDeliveryCountLimit: number;
+  groupSharePartitionMaxRecordLocks: number;
   /** transaction.max.timeout.ms: the largest transaction timeout InitProducerId accepts. */
   transactionMaxTimeoutMs: number;
   /** transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are aborted. */

@@ -14,6 +14,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
 import type { QuotaEnforcer } from './quotas/enforcer.js';
 import type { QuotaStore } from './quotas/store.js';
+import type { ShareCoordinator } from './share/coordinator.js';
 import type { ConnectionInfo } from './server.js';
 import type { ProducerIdManager } from './producer-ids.js';
 import type { Topics } from './topics.js';
@@ -45,6 +46,8 @@ export interface BrokerServices {
   readonly storage: Storage;
   readonly topics: Topics;
   readonly groups: GroupCoordinator;
+  /** Share groups (KIP-932): membership, share sessions, share-partition state (share/coordinator.ts). */
+  readonly shares: ShareCoordinator;
   readonly producerIds: ProducerIdManager;
   readonly transactions: TransactionCoordinator;
   readonly node: NodeIdentity;

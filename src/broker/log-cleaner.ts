@@ -13,7 +13,7 @@ import type { Topics } from './topics.js';
  * deletion is a tombstone: compacting them keeps what a replay rebuilds. `__consumer_offsets` is
  * not here: the group runtime compacts it itself by rewriting its live records.
  */
-export const COMPACTED_INTERNAL_LOGS: readonly string[] = ['__transaction_state', '__fjord_scram_credentials', '__fjord_acls', '__fjord_client_quotas'];
+export const COMPACTED_INTERNAL_LOGS: readonly string[] = ['__transaction_state', '__fjord_scram_credentials', '__fjord_acls', '__fjord_client_quotas', '__share_group_state'];
 
 /** Settings of internal logs: Kafka's defaults for its own compacted topics. */
 const INTERNAL_TOPIC_SETTINGS = { deleteRetentionMs: 86_400_000, minCompactionLagMs: 0, maxCompactionLagMs: Infinity, minCleanableDirtyRatio: 0.5 };

@@ -44,6 +44,10 @@ import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
+import { shareGroupHeartbeatHandler } from './handlers/share-group-heartbeat.js';
+import { shareGroupDescribeHandler } from './handlers/share-group-describe.js';
+import { shareFetchHandler } from './handlers/share-fetch.js';
+import { shareAcknowledgeHandler } from './handlers/share-acknowledge.js';
 import { getTelemetrySubscriptionsHandler, listClientMetricsResourcesHandler, pushTelemetryHandler } from './handlers/telemetry.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
@@ -100,6 +104,12 @@ const HANDLERS: readonly AnyApiHandler[] = [
   getTelemetrySubscriptionsHandler,
   pushTelemetryHandler,
   listClientMetricsResourcesHandler,
+  // Share groups (KIP-932). Kafka's broker-to-share-coordinator APIs (83–87) are not served: the
+  // share-partition state lives in this broker's own log.
+  shareGroupHeartbeatHandler,
+  shareGroupDescribeHandler,
+  shareFetchHandler,
+  shareAcknowledgeHandler,
   ...GROUP_HANDLERS,
 ];
 

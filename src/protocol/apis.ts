@@ -16,6 +16,7 @@ export const ApiKey = {
   DescribeLogDirs: 35, ElectLeaders: 43, AlterPartitionReassignments: 45, ListPartitionReassignments: 46,
   DescribeQuorum: 55, GetTelemetrySubscriptions: 71, PushTelemetry: 72, ListClientMetricsResources: 74,
   DescribeTopicPartitions: 75,
+  ShareGroupHeartbeat: 76, ShareGroupDescribe: 77, ShareFetch: 78, ShareAcknowledge: 79,
 } as const satisfies Record<string, ApiKeyNumber>;
 
 const byKey = new Map<number, ApiSchema>(API_SCHEMAS.map((a) => [a.apiKey, a]));

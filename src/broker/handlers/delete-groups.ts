@@ -15,7 +15,11 @@ export const deleteGroupsHandler = defineHandler({
   async handle(ctx, req): Promise<DeleteGroupsResponse> {
     // DELETE on each group: the others answer GROUP_AUTHORIZATION_FAILED.
     const allowed = req.groupsNames.filter((g) => authorize(ctx, 'DELETE', 'GROUP', g));
-    const done = allowed.length > 0 ? await ctx.services.groups.deleteGroups(allowed) : [];
+    // Share groups (KIP-932) are deleted by the share coordinator: their share-partition state goes too.
+    const shares = [...new Set(allowed.filter((g) => ctx.services.shares.has(g)))];
+    const others = allowed.filter((g) => !ctx.services.shares.has(g));
+    const done = others.length > 0 ? await ctx.services.groups.deleteGroups(others) : [];
+    for (const groupId of shares) done.push({ groupId, errorCode: await ctx.services.shares.deleteGroup(groupId) });
     const denied = req.groupsNames.filter((g) => !allowed.includes(g)).map((groupId) => ({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }));
     return { throttleTimeMs: 0, results: [...done, ...denied] };
   },

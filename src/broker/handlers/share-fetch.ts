@@ -1,0 +1,83 @@
+// ShareFetch (API 78), version 0 (KIP-932). The logic lives in ShareCoordinator.shareRequest
+// (sessions, acknowledgements, acquisition) and share/share-partition.ts (record states).
+// ShareSessionEpoch 0 opens the member's share session (no acknowledgements allowed: INVALID_REQUEST),
+// -1 closes it after applying its acknowledgements (no fetching), any other value must be the
+// session's next epoch (INVALID_SHARE_SESSION_EPOCH; none open: SHARE_SESSION_NOT_FOUND). The
+// member must be in the group (UNKNOWN_MEMBER_ID). Piggy-backed acknowledgements are applied before
+// fetching; a bad one fails that partition's AcknowledgeErrorCode only (INVALID_REQUEST for a
+// malformed batch, INVALID_RECORD_STATE for offsets this member does not hold). A partition with
+// PartitionMaxBytes 0 only acknowledges. Records come as whole stored batches with the acquired
+// ranges; the wait is up to MaxWaitMs when nothing can be acquired (MinBytes is not waited for).
+// MaxBytes is capped by fetch.max.bytes. Authorization: READ on the group and on each topic.
+import { ApiKey } from '../../protocol/apis.js';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { ShareFetchResponse, ShareFetchResponsePartitionData, ShareFetchResponseShareFetchableTopicResponse } from '../../protocol/generated/types.js';
+import { authorize } from '../auth/acls.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+import type { SharePartitionRequest } from '../share/coordinator.js';
+
+/** READ on each topic named (by id): the ones refused answer TOPIC_AUTHORIZATION_FAILED and are not touched. */
+export function deniedTopicIds(ctx: RequestContext, topicIds: string[]): Set<string> {
+  const denied = new Set<string>();
+  for (const id of topicIds) {
+    const t = ctx.services.storage.topics().find((m) => m.topicId === id);
+    if (t && !authorize(ctx, 'READ', 'TOPIC', t.name)) denied.add(id);
+  }
+  return denied;
+}
+
+export const shareFetchHandler = defineHandler({
+  apiKey: ApiKey.ShareFetch,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(ctx, req): Promise<ShareFetchResponse> {
+    const top = (errorCode: number, errorMessage: string): ShareFetchResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [], nodeEndpoints: [] });
+    if (!authorize(ctx, 'READ', 'GROUP', req.groupId ?? '')) return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
+    const denied = deniedTopicIds(ctx, req.topics.map((t) => t.topicId));
+    const partitions: SharePartitionRequest[] = [];
+    for (const t of req.topics) {
+      if (denied.has(t.topicId)) continue;
+      for (const p of t.partitions) {
+        partitions.push({ topicId: t.topicId, partition: p.partitionIndex, fetch: p.partitionMaxBytes > 0, acknowledgements: p.acknowledgementBatches });
+      }
+    }
+    const r = await ctx.services.shares.shareRequest({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      shareSessionEpoch: req.shareSessionEpoch,
+      partitions,
+      forgotten: req.forgottenTopicsData.map((f) => ({ topicId: f.topicId, partitions: f.partitions })),
+      acknowledgeOnly: false,
+      maxWaitMs: req.maxWaitMs,
+      maxBytes: Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes),
+    });
+    if (r.errorCode !== ErrorCode.NONE) return top(r.errorCode, r.errorMessage ?? '');
+    const leader = { leaderId: ctx.services.node.nodeId, leaderEpoch: 0 };
+    const byTopic = new Map<string, ShareFetchResponsePartitionData[]>();
+    const add = (topicId: string, p: ShareFetchResponsePartitionData) => {
+      const list = byTopic.get(topicId) ?? [];
+      list.push(p);
+      byTopic.set(topicId, list);
+    };
+    for (const t of req.topics) {
+      if (!denied.has(t.topicId)) continue;
+      for (const p of t.partitions) {
+        const msg = 'Topic authorization failed';
+        add(t.topicId, {
+          partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: msg,
+          acknowledgeErrorCode: p.acknowledgementBatches.length > 0 ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.NONE,
+          acknowledgeErrorMessage: p.acknowledgementBatches.length > 0 ? msg : null, currentLeader: leader, records: null, acquiredRecords: [],
+        });
+      }
+    }
+    for (const p of r.partitions) {
+      add(p.topicId, {
+        partitionIndex: p.partition, errorCode: p.errorCode, errorMessage: p.errorMessage,
+        acknowledgeErrorCode: p.acknowledgeErrorCode, acknowledgeErrorMessage: p.acknowledgeErrorMessage,
+        currentLeader: leader, records: p.records, acquiredRecords: p.acquired,
+      });
+    }
+    const responses = [...byTopic].map(([topicId, ps]): ShareFetchResponseShareFetchableTopicResponse => ({ topicId, partitions: ps }));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses, nodeEndpoints: [] };
+  },
+});

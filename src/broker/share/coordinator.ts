@@ -1,0 +1,571 @@
+// Share groups (KIP-932, "queues for Kafka") on one node: membership, share sessions and the
+// share-partitions' state, persisted in the internal log `__share_group_state`.
+//
+// Membership (ShareGroupHeartbeat): epoch 0 joins (the client's member id, or one made here), a
+// positive epoch heartbeats, -1 leaves. Assignment is done here ("simple"): every member gets every
+// partition of the topics it subscribes to; members share partitions, and the records, through the
+// share-partitions' acquisition locks. A change of members, subscriptions or partition counts
+// bumps the group epoch; a member's epoch follows it at its next heartbeat (no revocation step:
+// nothing is owned exclusively). A member silent for group.share.session.timeout.ms is removed.
+//
+// Share sessions (ShareFetch / ShareAcknowledge), one per (group, member): epoch 0 opens one (a
+// previous one of the member is closed), -1 closes it, otherwise the epoch must be the session's
+// next one (INVALID_SHARE_SESSION_EPOCH; no session: SHARE_SESSION_NOT_FOUND) and moves on by one.
+// A session remembers the partitions it fetches (incremental requests add, ForgottenTopicsData
+// removes). A closed session, or a member leaving, releases the records it held.
+//
+// Persistence (invariant 10's rule: the answer comes after the write): each record of the log is
+// JSON, key {"type":"group","groupId"} → {"epoch"} (null: deleted), and
+// key {"type":"partition","groupId","topicId","partition"} → SharePartition.snapshot() (null: deleted).
+// Acknowledgements, releases, lock expiry and the SPSO's first placement write the partition's whole
+// state (the log is compacted by key); acquisitions are not written, so after a restart records that
+// were handed out and not acknowledged are available again (their delivery count as last written).
+import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '../../protocol/generated/errors.js';
+import type { PartitionLog, Storage, TopicMeta } from '../../storage/types.js';
+import { FollowedLog, parseJsonRecord, type InternalRecord } from '../internal-log.js';
+import type { Logger } from '../logger.js';
+import { AckError, SharePartition, type AckBatch, type AcquiredRange, type SharePartitionLimits, type SharePartitionSnapshot } from './share-partition.js';
+
+export const SHARE_STATE_LOG = '__share_group_state';
+/** The only assignor here, as ShareGroupDescribe names it. */
+export const SHARE_ASSIGNOR = 'simple';
+
+export interface ShareCoordinatorOptions {
+  storage: Storage;
+  logger: Logger;
+  heartbeatIntervalMs: number;
+  sessionTimeoutMs: number;
+  maxSize: number;
+  lockDurationMs: number;
+  deliveryCountLimit: number;
+  maxRecordLocks: number;
+  /** Whether a classic or consumer group of this id exists (one id, one kind of group). */
+  otherGroupExists?: (groupId: string) => boolean;
+}
+
+export interface TopicAssignment {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+}
+
+interface ShareMember {
+  memberId: string;
+  epoch: number;
+  clientId: string;
+  clientHost: string;
+  rackId: string | null;
+  subscribed: string[];
+  assignment: TopicAssignment[];
+  timer: NodeJS.Timeout | null;
+}
+
+interface ShareGroup {
+  groupId: string;
+  epoch: number;
+  /** The epoch whose assignment the members got (equal to epoch here: assignment is immediate). */
+  assignmentEpoch: number;
+  members: Map<string, ShareMember>;
+  /** Key `${topicId}:${partition}`. */
+  partitions: Map<string, SharePartition>;
+  /** What the last epoch bump was computed from, to see when partitions or subscriptions change. */
+  layout: string;
+}
+
+interface ShareSession {
+  /** The epoch the next request must carry. */
+  epoch: number;
+  partitions: Map<string, { topicId: string; partition: number }>;
+}
+
+export interface HeartbeatParams {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  rackId: string | null;
+  subscribedTopicNames: string[] | null;
+  clientId: string;
+  clientHost: string;
+}
+
+export interface HeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: TopicAssignment[] | null;
+}
+
+export interface DescribedShareGroup {
+  groupId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  members: { memberId: string; rackId: string | null; memberEpoch: number; clientId: string; clientHost: string; subscribedTopicNames: string[]; assignment: TopicAssignment[] }[];
+}
+
+export interface SharePartitionRequest {
+  topicId: string;
+  partition: number;
+  /** False: acknowledgements only (ShareFetch PartitionMaxBytes 0, ShareAcknowledge). */
+  fetch: boolean;
+  acknowledgements: AckBatch[];
+}
+
+export interface SharePartitionResult {
+  topicId: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  acknowledgeErrorCode: number;
+  acknowledgeErrorMessage: string | null;
+  records: Buffer[];
+  acquired: AcquiredRange[];
+}
+
+export interface ShareRequestParams {
+  groupId: string | null;
+  memberId: string | null;
+  shareSessionEpoch: number;
+  partitions: SharePartitionRequest[];
+  forgotten: { topicId: string; partitions: number[] }[];
+  /** ShareAcknowledge: no fetching, and epoch 0 is not allowed. */
+  acknowledgeOnly: boolean;
+  maxWaitMs: number;
+  maxBytes: number;
+}
+
+export interface ShareRequestResult {
+  errorCode: number;
+  errorMessage: string | null;
+  partitions: SharePartitionResult[];
+}
+
+const pkey = (topicId: string, partition: number) => `${topicId}:${partition}`;
+
+export class ShareCoordinator {
+  private readonly groups = new Map<string, ShareGroup>();
+  private readonly sessions = new Map<string, ShareSession>();
+  private readonly log: FollowedLog;
+  /** Restored partition snapshots by group (applied to groups as the log replays). */
+  active = false;
+  private readonly limits: () => SharePartitionLimits;
+
+  constructor(readonly options: ShareCoordinatorOptions) {
+    this.limits = () => ({ lockDurationMs: options.lockDurationMs, deliveryCountLimit: options.deliveryCountLimit, maxRecordLocks: options.maxRecordLocks });
+    this.log = new FollowedLog(SHARE_STATE_LOG, 'share-group state store', (key, value, offset, skipped) => this.apply(key, value, offset, skipped), options.logger);
+  }
+
+  async start(): Promise<void> {
+    if (this.active) return;
+    await this.log.open(this.options.storage);
+    this.active = true;
+  }
+
+  stop(): void {
+    if (!this.active) return;
+    this.active = false;
+    for (const g of this.groups.values()) {
+      for (const m of g.members.values()) if (m.timer) clearTimeout(m.timer);
+      for (const sp of g.partitions.values()) sp.close();
+    }
+    this.groups.clear();
+    this.sessions.clear();
+  }
+
+  /** Whether `groupId` is a share group here. */
+  has(groupId: string): boolean {
+    return this.groups.has(groupId);
+  }
+
+  private apply(key: Buffer | null, value: Buffer | null, offset: number, skipped: (reason: string, offset: number) => void): void {
+    const rec = parseJsonRecord(key, value);
+    if (typeof rec === 'string') return skipped(rec, offset);
+    const k = rec.key as { type?: unknown; groupId?: unknown; topicId?: unknown; partition?: unknown };
+    if (typeof k.groupId !== 'string') return skipped('record without a group id', offset);
+    if (k.type === 'group') {
+      if (rec.value === null) {
+        this.groups.delete(k.groupId);
+        return;
+      }
+      const v = rec.value as { epoch?: unknown };
+      const g = this.groupOrNew(k.groupId);
+      if (typeof v.epoch === 'number') g.epoch = g.assignmentEpoch = v.epoch;
+      return;
+    }
+    if (k.type === 'partition' && typeof k.topicId === 'string' && typeof k.partition === 'number') {
+      const g = this.groupOrNew(k.groupId);
+      const id = pkey(k.topicId, k.partition);
+      g.partitions.get(id)?.close();
+      if (rec.value === null) {
+        g.partitions.delete(id);
+        return;
+      }
+      const snap = rec.value as SharePartitionSnapshot;
+      if (typeof snap.spso !== 'number' || !Array.isArray(snap.ranges)) return skipped('share-partition state without spso/ranges', offset);
+      g.partitions.set(id, SharePartition.restore(k.topicId, k.partition, snap, this.limits, (sp) => this.expired(g, sp)));
+      return;
+    }
+    skipped('record of an unknown type', offset);
+  }
+
+  private groupOrNew(groupId: string): ShareGroup {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = { groupId, epoch: 0, assignmentEpoch: 0, members: new Map(), partitions: new Map(), layout: '' };
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  private groupRecord(g: ShareGroup, deleted = false): InternalRecord {
+    return {
+      key: Buffer.from(JSON.stringify({ type: 'group', groupId: g.groupId })),
+      value: deleted ? null : Buffer.from(JSON.stringify({ epoch: g.epoch })),
+    };
+  }
+
+  private partitionRecord(groupId: string, sp: SharePartition, deleted = false): InternalRecord {
+    return {
+      key: Buffer.from(JSON.stringify({ type: 'partition', groupId, topicId: sp.topicId, partition: sp.partition })),
+      value: deleted ? null : Buffer.from(JSON.stringify(sp.snapshot())),
+    };
+  }
+
+  /** Persists the current state of `parts` (their snapshot when the write happens: later writes carry later state). */
+  private persist(groupId: string, parts: Iterable<SharePartition>): Promise<void> {
+    const list = [...parts];
+    if (list.length === 0) return Promise.resolve();
+    return this.log.write(list.map((sp) => this.partitionRecord(groupId, sp)), () => undefined);
+  }
+
+  private expired(g: ShareGroup, sp: SharePartition): void {
+    if (!this.active || this.groups.get(g.groupId) !== g) return;
+    this.persist(g.groupId, [sp]).catch((err: Error) => this.options.logger.warn(`share group ${g.groupId}: writing lock expiry failed: ${err.message}`));
+  }
+
+  // Membership
+
+  private assignmentFor(subscribed: readonly string[]): TopicAssignment[] {
+    const out: TopicAssignment[] = [];
+    for (const name of [...new Set(subscribed)].sort()) {
+      const t = this.options.storage.topic(name);
+      if (t) out.push({ topicId: t.topicId, topicName: t.name, partitions: Array.from({ length: t.partitionCount }, (_, i) => i) });
+    }
+    return out;
+  }
+
+  /** Members, their subscriptions and the partition counts they resolve to: a change bumps the group epoch. */
+  private layoutOf(g: ShareGroup): string {
+    const parts: string[] = [];
+    for (const m of [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1))) {
+      parts.push(`${m.memberId}=${this.assignmentFor(m.subscribed).map((t) => `${t.topicId}/${t.partitions.length}`).join(',')}`);
+    }
+    return parts.join(';');
+  }
+
+  private refreshEpoch(g: ShareGroup): boolean {
+    const layout = this.layoutOf(g);
+    if (layout === g.layout) return false;
+    g.layout = layout;
+    g.epoch++;
+    g.assignmentEpoch = g.epoch;
+    for (const m of g.members.values()) m.assignment = this.assignmentFor(m.subscribed);
+    return true;
+  }
+
+  private armSession(g: ShareGroup, m: ShareMember): void {
+    if (m.timer) clearTimeout(m.timer);
+    m.timer = setTimeout(() => {
+      if (this.groups.get(g.groupId) !== g || g.members.get(m.memberId) !== m) return;
+      this.options.logger.info(`share group ${g.groupId}: member ${m.memberId} removed after ${this.options.sessionTimeoutMs} ms without a heartbeat`);
+      this.removeMember(g, m).catch((err: Error) => this.options.logger.warn(`share group ${g.groupId}: removing ${m.memberId} failed: ${err.message}`));
+    }, this.options.sessionTimeoutMs);
+    m.timer.unref();
+  }
+
+  /** Removes a member: its session closes and what it held is released (and written). */
+  private async removeMember(g: ShareGroup, m: ShareMember): Promise<void> {
+    if (m.timer) clearTimeout(m.timer);
+    g.members.delete(m.memberId);
+    this.sessions.delete(`${g.groupId}\0${m.memberId}`);
+    const changed = [...g.partitions.values()].filter((sp) => sp.releaseMember(m.memberId));
+    const bumped = this.refreshEpoch(g);
+    const records = changed.map((sp) => this.partitionRecord(g.groupId, sp));
+    if (bumped) records.push(this.groupRecord(g));
+    if (records.length > 0) await this.log.write(records, () => undefined);
+  }
+
+  async heartbeat(p: HeartbeatParams): Promise<HeartbeatResult> {
+    const fail = (errorCode: number, errorMessage: string): HeartbeatResult => ({ errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null });
+    if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The share-group coordinator is not available');
+    if (p.groupId === '') return fail(ErrorCode.INVALID_REQUEST, 'GroupId can\'t be empty.');
+    const interval = this.options.heartbeatIntervalMs;
+    let g = this.groups.get(p.groupId);
+    if (p.memberEpoch === 0) {
+      if (!p.subscribedTopicNames || p.subscribedTopicNames.length === 0) return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in first request.');
+      if (!g && this.options.otherGroupExists?.(p.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${p.groupId} is not a share group.`);
+      const memberId = p.memberId !== '' ? p.memberId : randomUUID();
+      const existing = g?.members.get(memberId);
+      if (!existing && g && g.members.size >= this.options.maxSize) {
+        return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The share group has reached its maximum size of ${this.options.maxSize} members.`);
+      }
+      const created = !g;
+      g ??= this.groupOrNew(p.groupId);
+      const m: ShareMember = existing ?? { memberId, epoch: 0, clientId: p.clientId, clientHost: p.clientHost, rackId: p.rackId, subscribed: [], assignment: [], timer: null };
+      m.subscribed = [...p.subscribedTopicNames];
+      m.clientId = p.clientId;
+      m.clientHost = p.clientHost;
+      if (p.rackId !== null) m.rackId = p.rackId;
+      g.members.set(memberId, m);
+      const bumped = this.refreshEpoch(g);
+      m.epoch = g.epoch;
+      this.armSession(g, m);
+      if (bumped || created) await this.log.write([this.groupRecord(g)], () => undefined);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId, memberEpoch: m.epoch, heartbeatIntervalMs: interval, assignment: m.assignment };
+    }
+    const m = g?.members.get(p.memberId);
+    if (!g || !m) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of share group ${p.groupId}.`);
+    if (p.memberEpoch === -1) {
+      await this.removeMember(g, m);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: m.memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+    }
+    if (p.memberEpoch !== m.epoch) {
+      return fail(ErrorCode.FENCED_MEMBER_EPOCH, `The member's epoch ${p.memberEpoch} is not its current epoch ${m.epoch}.`);
+    }
+    if (p.subscribedTopicNames !== null) m.subscribed = [...p.subscribedTopicNames];
+    if (p.rackId !== null) m.rackId = p.rackId;
+    this.armSession(g, m);
+    const bumped = this.refreshEpoch(g);
+    const changed = m.epoch !== g.epoch;
+    m.epoch = g.epoch;
+    if (bumped) await this.log.write([this.groupRecord(g)], () => undefined);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: m.memberId, memberEpoch: m.epoch, heartbeatIntervalMs: interval, assignment: changed ? m.assignment : null };
+  }
+
+  describe(groupIds: string[]): DescribedShareGroup[] {
+    return groupIds.map((groupId): DescribedShareGroup => {
+      const g = this.groups.get(groupId);
+      const base = { groupId, groupState: 'Dead', groupEpoch: -1, assignmentEpoch: -1, members: [] };
+      if (!this.active) return { ...base, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null };
+      if (!g) {
+        const other = this.options.otherGroupExists?.(groupId);
+        return { ...base, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: other ? `Group ${groupId} is not a share group.` : `Group ${groupId} not found.` };
+      }
+      return {
+        groupId, errorCode: ErrorCode.NONE, errorMessage: null,
+        groupState: g.members.size === 0 ? 'Empty' : 'Stable',
+        groupEpoch: g.epoch,
+        assignmentEpoch: g.assignmentEpoch,
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId, rackId: m.rackId, memberEpoch: m.epoch, clientId: m.clientId, clientHost: m.clientHost,
+          subscribedTopicNames: [...m.subscribed], assignment: m.assignment,
+        })),
+      };
+    });
+  }
+
+  /** Share groups for ListGroups: id and state ("Empty" / "Stable"). */
+  list(): { groupId: string; state: 'Empty' | 'Stable' }[] {
+    return [...this.groups.values()].map((g) => ({ groupId: g.groupId, state: g.members.size === 0 ? 'Empty' : 'Stable' }));
+  }
+
+  /** DeleteGroups of a share group: NON_EMPTY_GROUP with members, else its state is deleted (tombstones) and NONE. */
+  async deleteGroup(groupId: string): Promise<number> {
+    const g = this.groups.get(groupId);
+    if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (!g) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    const records = [...g.partitions.values()].map((sp) => this.partitionRecord(groupId, sp, true));
+    records.push(this.groupRecord(g, true));
+    await this.log.write(records, () => undefined);
+    for (const sp of g.partitions.values()) sp.close();
+    this.groups.delete(groupId);
+    return ErrorCode.NONE;
+  }
+
+  /** Start offset, end offset and records locked, per share-partition (docs, tests, DescribeShareGroupOffsets). */
+  partitionState(groupId: string, topicId: string, partition: number): { spso: number; speo: number; acquired: number; partition: SharePartition } | null {
+    const sp = this.groups.get(groupId)?.partitions.get(pkey(topicId, partition));
+    return sp ? { spso: sp.spso, speo: sp.speo, acquired: sp.acquiredCount(), partition: sp } : null;
+  }
+
+  // Share sessions, fetch and acknowledge
+
+  private topicById(topicId: string): TopicMeta | undefined {
+    return this.options.storage.topics().find((t) => t.topicId === topicId);
+  }
+
+  /** The share-partition, made on first use with its SPSO at the log end (share.auto.offset.reset=latest). */
+  private sharePartition(g: ShareGroup, topicId: string, partition: number, log: PartitionLog): { sp: SharePartition; created: boolean } {
+    const id = pkey(topicId, partition);
+    let sp = g.partitions.get(id);
+    if (sp) return { sp, created: false };
+    sp = new SharePartition(topicId, partition, log.logEndOffset(), this.limits, (s) => this.expired(g, s));
+    g.partitions.set(id, sp);
+    return { sp, created: true };
+  }
+
+  async shareRequest(p: ShareRequestParams): Promise<ShareRequestResult> {
+    const fail = (errorCode: number, errorMessage: string): ShareRequestResult => ({ errorCode, errorMessage, partitions: [] });
+    if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The share-group coordinator is not available');
+    if (!p.groupId || !p.memberId) return fail(ErrorCode.INVALID_REQUEST, 'GroupId and MemberId must be set.');
+    const g = this.groups.get(p.groupId);
+    const member = g?.members.get(p.memberId);
+    if (!g || !member) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${p.memberId} is not a member of share group ${p.groupId}.`);
+    const sessionKey = `${p.groupId}\0${p.memberId}`;
+    let session = this.sessions.get(sessionKey);
+    const epoch = p.shareSessionEpoch;
+    const hasAcks = p.partitions.some((x) => x.acknowledgements.length > 0);
+    const closing = epoch === -1;
+    if (epoch === 0) {
+      if (p.acknowledgeOnly) return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH, 'ShareAcknowledge cannot open a share session (epoch 0).');
+      if (hasAcks) return fail(ErrorCode.INVALID_REQUEST, 'Acknowledgements cannot be sent when opening a share session (epoch 0).');
+      // A new session replaces the member's previous one: what it held is released.
+      if (session) await this.releaseHeld(g, p.memberId);
+      session = { epoch: 1, partitions: new Map() };
+      this.sessions.set(sessionKey, session);
+    } else if (epoch < -1) {
+      return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH, `Share session epoch ${epoch} is not valid.`);
+    } else {
+      if (!session) return fail(ErrorCode.SHARE_SESSION_NOT_FOUND, `No share session for member ${p.memberId}.`);
+      if (!closing && epoch !== session.epoch) return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH, `Share session epoch ${epoch} is not the expected ${session.epoch}.`);
+      if (closing && p.partitions.some((x) => x.fetch)) return fail(ErrorCode.INVALID_REQUEST, 'A request closing the share session (epoch -1) cannot fetch.');
+      session.epoch = session.epoch >= 2147483647 ? 1 : session.epoch + 1;
+    }
+
+    // Session partitions: those asked for join, forgotten ones leave.
+    for (const f of p.forgotten) for (const part of f.partitions) session.partitions.delete(pkey(f.topicId, part));
+    for (const x of p.partitions) if (x.fetch && !p.acknowledgeOnly) session.partitions.set(pkey(x.topicId, x.partition), { topicId: x.topicId, partition: x.partition });
+
+    const results = new Map<string, SharePartitionResult>();
+    const resultFor = (topicId: string, partition: number): SharePartitionResult => {
+      const id = pkey(topicId, partition);
+      let r = results.get(id);
+      if (!r) {
+        r = { topicId, partition, errorCode: ErrorCode.NONE, errorMessage: null, acknowledgeErrorCode: ErrorCode.NONE, acknowledgeErrorMessage: null, records: [], acquired: [] };
+        results.set(id, r);
+      }
+      return r;
+    };
+    const locate = (topicId: string, partition: number): { log: PartitionLog } | { errorCode: number; message: string } => {
+      const t = this.topicById(topicId);
+      if (!t) return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, message: 'This server does not host this topic ID.' };
+      const log = partition >= 0 && partition < t.partitionCount ? this.options.storage.partition(t.name, partition) : undefined;
+      if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: 'This server does not host this topic-partition.' };
+      return { log };
+    };
+
+    // Acknowledgements first (piggy-backed on ShareFetch, or ShareAcknowledge).
+    const toWrite = new Set<SharePartition>();
+    for (const x of p.partitions) {
+      const r = resultFor(x.topicId, x.partition);
+      const where = locate(x.topicId, x.partition);
+      if ('errorCode' in where) {
+        r.errorCode = where.errorCode;
+        r.errorMessage = where.message;
+        if (x.acknowledgements.length > 0) {
+          r.acknowledgeErrorCode = where.errorCode;
+          r.acknowledgeErrorMessage = where.message;
+        }
+        session.partitions.delete(pkey(x.topicId, x.partition));
+        continue;
+      }
+      if (x.acknowledgements.length === 0) continue;
+      const sp = g.partitions.get(pkey(x.topicId, x.partition));
+      try {
+        if (!sp) throw new AckError('state', 'no records of this partition were acquired');
+        sp.acknowledge(p.memberId, x.acknowledgements);
+        toWrite.add(sp);
+      } catch (err) {
+        if (!(err instanceof AckError)) throw err;
+        r.acknowledgeErrorCode = err.kind === 'request' ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_RECORD_STATE;
+        r.acknowledgeErrorMessage = err.message;
+      }
+    }
+    if (closing) {
+      this.sessions.delete(sessionKey);
+      for (const sp of g.partitions.values()) if (sp.releaseMember(p.memberId)) toWrite.add(sp);
+    }
+    const written = this.persist(p.groupId, toWrite);
+
+    if (!closing && !p.acknowledgeOnly && session.partitions.size > 0) {
+      await this.fetchInto(g, p, [...session.partitions.values()], resultFor, locate);
+    }
+    await written;
+    return { errorCode: ErrorCode.NONE, errorMessage: null, partitions: [...results.values()] };
+  }
+
+  private async releaseHeld(g: ShareGroup, memberId: string): Promise<void> {
+    const changed = [...g.partitions.values()].filter((sp) => sp.releaseMember(memberId));
+    await this.persist(g.groupId, changed);
+  }
+
+  /** Acquires records from the session's partitions; waits up to maxWaitMs for some when none are there. */
+  private async fetchInto(
+    g: ShareGroup,
+    p: ShareRequestParams,
+    parts: { topicId: string; partition: number }[],
+    resultFor: (topicId: string, partition: number) => SharePartitionResult,
+    locate: (topicId: string, partition: number) => { log: PartitionLog } | { errorCode: number; message: string },
+  ): Promise<void> {
+    const deadline = Date.now() + Math.max(0, p.maxWaitMs);
+    let retried = false;
+    for (;;) {
+      let budget = Math.max(1, p.maxBytes);
+      let got = false;
+      const created: SharePartition[] = [];
+      const waitOn: { log: PartitionLog; sp: SharePartition }[] = [];
+      for (const { topicId, partition } of parts) {
+        const where = locate(topicId, partition);
+        if ('errorCode' in where) {
+          const r = resultFor(topicId, partition);
+          r.errorCode = where.errorCode;
+          r.errorMessage = where.message;
+          continue;
+        }
+        if (this.groups.get(g.groupId) !== g || !g.members.has(p.memberId!)) return;
+        const { sp, created: isNew } = this.sharePartition(g, topicId, partition, where.log);
+        if (isNew) created.push(sp);
+        waitOn.push({ log: where.log, sp });
+        if (budget <= 0) continue;
+        const { records, acquired } = await sp.acquire(p.memberId!, where.log, budget);
+        if (acquired.length === 0) continue;
+        const r = resultFor(topicId, partition);
+        r.records.push(...records);
+        r.acquired.push(...acquired);
+        budget -= records.reduce((n, b) => n + b.length, 0);
+        got = true;
+      }
+      // A share-partition's first SPSO (the log end when it was made) is written before records
+      // past it are acknowledged, so a restart does not move it.
+      if (created.length > 0) await this.persist(g.groupId, created);
+      const left = deadline - Date.now();
+      if (got || left <= 0 || waitOn.length === 0) return;
+      // Records became available while this pass ran: one more pass before waiting.
+      if (!retried && waitOn.some(({ log, sp }) => sp.hasAvailable(log.logEndOffset()))) {
+        retried = true;
+        continue;
+      }
+      retried = false;
+      await new Promise<void>((done) => {
+        const offs: (() => void)[] = [];
+        const finish = () => {
+          clearTimeout(timer);
+          for (const off of offs) off();
+          done();
+        };
+        const timer = setTimeout(finish, left);
+        timer.unref();
+        for (const { log, sp } of waitOn) {
+          offs.push(log.onAppend(finish));
+          offs.push(sp.onChange(finish));
+        }
+      });
+    }
+  }
+}
