@@ -365,3 +365,92 @@ test('share-partition state survives a restart of `fjord server`: acknowledged s
     dir.remove();
   }
 });
+
+test('share-group configs: share.auto.offset.reset, share.isolation.level, share.record.lock.duration.ms; unknown ones refused', { timeout: 60000 }, async () => {
+  const broker = await withBroker({ groupShareSessionTimeoutMs: 3000 });
+  const topic = uniqueTopic('share-c');
+  await broker.broker.createTopic(topic, 1);
+  const topicId = broker.broker.storage.topic(topic)!.topicId;
+  const conn = await RawConnection.connect(broker.port);
+  const GROUP = 32;
+  const SET = 0;
+  const alter = (groupId: string, configs: [string, string][]) => conn.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [{ resourceType: GROUP, resourceName: groupId, configs: configs.map(([name, value]) => ({ name, configOperation: SET, value })) }], validateOnly: false,
+  });
+  const members: RawShareMember[] = [];
+  try {
+    // Unknown names and bad values: INVALID_CONFIG, nothing kept.
+    for (const bad of [[['consumer.session.timeout.ms', '10000']], [['share.auto.offset.reset', 'by_duration:PT1H']], [['share.record.lock.duration.ms', '5']], [['share.isolation.level', 'read_sometimes']]] as [string, string][][]) {
+      const r = await alter('gc', bad);
+      assert.equal(r.responses[0].errorCode, ErrorCode.INVALID_CONFIG, JSON.stringify(bad));
+    }
+    let d = await conn.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: GROUP, resourceName: 'gc', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    assert.deepEqual(d.results[0].configs.map((c: Message) => [c.name, c.value, c.configSource]), [
+      ['share.auto.offset.reset', 'latest', 5], ['share.record.lock.duration.ms', '30000', 5], ['share.isolation.level', 'read_uncommitted', 5],
+    ]);
+    const set = await alter('gc', [['share.auto.offset.reset', 'earliest'], ['share.isolation.level', 'read_committed'], ['share.record.lock.duration.ms', '1000']]);
+    assert.equal(set.responses[0].errorCode, 0);
+    d = await conn.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: GROUP, resourceName: 'gc', configurationKeys: ['share.auto.offset.reset'] }], includeSynonyms: false, includeDocumentation: false });
+    assert.deepEqual(d.results[0].configs.map((c: Message) => [c.name, c.value, c.configSource]), [['share.auto.offset.reset', 'earliest', 8]]);
+
+    // Records from before the group existed: earliest hands them out. A transaction aborted, one
+    // committed, one still open: only the committed records and the plain ones, nothing past the open one.
+    const kafka = kafkaFor(broker);
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic, messages: [{ partition: 0, value: 'before-1' }, { partition: 0, value: 'before-2' }] }); // offsets 0-1
+    const txp = kafka.producer({ transactionalId: `tx-${topic}`, idempotent: true, maxInFlightRequests: 1 });
+    await txp.connect();
+    let txn = await txp.transaction();
+    await txn.send({ topic, messages: [{ partition: 0, value: 'aborted' }] }); // 2, marker 3
+    await txn.abort();
+    txn = await txp.transaction();
+    await txn.send({ topic, messages: [{ partition: 0, value: 'committed' }] }); // 4, marker 5
+    await txn.commit();
+    txn = await txp.transaction();
+    await txn.send({ topic, messages: [{ partition: 0, value: 'open' }] }); // 6
+    await plain.send({ topic, messages: [{ partition: 0, value: 'after-open' }] }); // 7
+
+    const a = await RawShareMember.join(broker.port, 'gc', [topic]);
+    members.push(a);
+    let r = await a.fetch([{ topicId, partition: 0 }]);
+    assert.deepEqual(offsets(r), [0, 1, 4]);
+    await txn.commit(); // 6 committed, marker 8: now 6 and 7 are stable
+    r = await a.fetch([{ topicId, partition: 0 }], { maxWaitMs: 2000 });
+    assert.deepEqual(offsets(r), [6, 7]);
+    await txp.disconnect();
+    await plain.disconnect();
+
+    // The group's lock (1 s) applies: a's records come to b after it runs out.
+    const b = await RawShareMember.join(broker.port, 'gc', [topic]);
+    members.push(b);
+    r = await b.fetch([{ topicId, partition: 0 }], { maxWaitMs: 5000 });
+    assert.deepEqual(acquired(r).map((x) => [x.offset, x.count]), [[0, 2], [1, 2], [4, 2], [6, 2], [7, 2]]);
+
+    // A member that stops heartbeating is removed after group.share.session.timeout.ms (3 s here):
+    // what it held is released at once, long before its lock (now 60 s) would run out.
+    await alter('gc', [['share.record.lock.duration.ms', '60000']]);
+    const released = await b.acknowledge(topicId, 0, [ack(0, 1, RELEASE), ack(4, 4, RELEASE), ack(6, 7, RELEASE)]);
+    assert.equal(partitionOf(released).errorCode, 0);
+    const c = await RawShareMember.join(broker.port, 'gc', [topic]);
+    members.push(c);
+    const held = acquired(await c.fetch([{ topicId, partition: 0 }], { maxWaitMs: 2000 }));
+    assert.ok(held.length > 0);
+    // b keeps heartbeating, c does not: c is removed, b gets what c held.
+    const start = Date.now();
+    let again: number[] = [];
+    while (Date.now() - start < 10000 && again.length === 0) {
+      const hb = await b.heartbeat({ memberId: b.memberId, memberEpoch: b.memberEpoch });
+      assert.equal(hb.errorCode, 0, hb.errorMessage);
+      b.memberEpoch = hb.memberEpoch;
+      again = offsets(await b.fetch([{ topicId, partition: 0 }], { maxWaitMs: 200 }));
+    }
+    assert.deepEqual(again, held.map((x) => x.offset));
+    const gone = await c.heartbeat({ memberId: c.memberId, memberEpoch: c.memberEpoch });
+    assert.equal(gone.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  } finally {
+    for (const m of members) m.close();
+    conn.socket.destroy();
+    await broker.stop();
+  }
+});

@@ -1,7 +1,7 @@
 // AlterConfigs v0–2 and IncrementalAlterConfigs v0–1 for topics (resource type 2). AlterConfigs
 // replaces a topic's whole set of overrides; the incremental form SETs, DELETEs (back to the
-// default), APPENDs to or SUBTRACTs from list values one key at a time. Broker configs are static
-// here and refused with INVALID_REQUEST. validateOnly checks without changing anything.
+// default), APPENDs to or SUBTRACTs from list values one key at a time. Share-group configs (resource
+// type 32) likewise (share/group-configs.ts). Broker configs are static here and refused with INVALID_REQUEST. validateOnly checks without changing anything.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -12,6 +12,7 @@ import { TopicError } from '../topics.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { isListConfig } from '../settings.js';
+import { checkGroupConfigs, GroupConfigError, RESOURCE_GROUP } from '../share/group-configs.js';
 
 const RESOURCE_TOPIC = 2;
 const OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3;
@@ -31,6 +32,20 @@ async function apply<R extends Resource>(ctx: RequestContext, resources: R[], va
   for (const r of resources) {
     const answer = (errorCode: number, errorMessage: string | null) =>
       responses.push({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName });
+    if (r.resourceType === RESOURCE_GROUP) {
+      // Share-group configs (share/group-configs.ts): ALTER_CONFIGS on the group.
+      if (!authorize(ctx, 'ALTER_CONFIGS', 'GROUP', r.resourceName)) { answer(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Authorization failed.'); continue; }
+      try {
+        const next = change(services.shares.groupConfigs(r.resourceName), r);
+        if (validateOnly) checkGroupConfigs(next);
+        else await services.shares.setGroupConfigs(r.resourceName, next);
+        answer(ErrorCode.NONE, null);
+      } catch (err) {
+        if (err instanceof GroupConfigError || err instanceof TopicError) answer(err.errorCode, err.message);
+        else throw err;
+      }
+      continue;
+    }
     // ALTER_CONFIGS on the topic, or on the cluster for broker configs.
     const isTopic = r.resourceType === RESOURCE_TOPIC;
     if (!(isTopic ? authorize(ctx, 'ALTER_CONFIGS', 'TOPIC', r.resourceName) : authorize(ctx, 'ALTER_CONFIGS', 'CLUSTER'))) {

@@ -1,4 +1,5 @@
-// DescribeConfigs v0–4 for topics (resource type 2) and this broker (type 4). Topic values are the
+// DescribeConfigs v0–4 for topics (resource type 2), this broker (type 4) and share groups (type 32,
+// share/group-configs.ts). Topic values are the
 // topic's overrides (source DYNAMIC_TOPIC_CONFIG) or the broker defaults (source DEFAULT_CONFIG, or
 // STATIC_BROKER_CONFIG when the broker setting behind it was set). Names, types and defaults come
 // from the settings table (settings.ts); broker configs are read-only.
@@ -12,6 +13,7 @@ import type {
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
+import { groupConfigEntries, RESOURCE_GROUP } from '../share/group-configs.js';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
@@ -52,6 +54,14 @@ export const describeConfigsHandler = defineHandler({
         }
         const configs = brokerConfigEntries(services.config).map((c) =>
           entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, c.sensitive));
+        return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
+      }
+      if (r.resourceType === RESOURCE_GROUP) {
+        // Share-group configs (share/group-configs.ts): DESCRIBE_CONFIGS on the group.
+        if (!authorize(ctx, 'DESCRIBE_CONFIGS', 'GROUP', r.resourceName)) return { ...base, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', configs: [] };
+        const configs = groupConfigEntries(services.shares.groupConfigs(r.resourceName), services.config.groupShareRecordLockDurationMs).map((c): DescribeConfigsResponseDescribeConfigsResourceResult => ({
+          name: c.name, value: c.value, readOnly: false, isDefault: c.isDefault, configSource: c.source, isSensitive: false, synonyms: [], configType: c.configType, documentation: null,
+        }));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `resource type ${r.resourceType} is not supported`, configs: [] };

@@ -25,6 +25,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { PartitionLog, Storage, TopicMeta } from '../../storage/types.js';
 import { FollowedLog, parseJsonRecord, type InternalRecord } from '../internal-log.js';
 import type { Logger } from '../logger.js';
+import { checkGroupConfigs } from './group-configs.js';
 import { AckError, SharePartition, type AckBatch, type AcquiredRange, type SharePartitionLimits, type SharePartitionSnapshot } from './share-partition.js';
 
 export const SHARE_STATE_LOG = '__share_group_state';
@@ -151,12 +152,11 @@ export class ShareCoordinator {
   private readonly groups = new Map<string, ShareGroup>();
   private readonly sessions = new Map<string, ShareSession>();
   private readonly log: FollowedLog;
-  /** Restored partition snapshots by group (applied to groups as the log replays). */
+  /** Group configs (share.*) by group id, set or not the group exists (group-configs.ts). */
+  private readonly configs = new Map<string, Record<string, string>>();
   active = false;
-  private readonly limits: () => SharePartitionLimits;
 
   constructor(readonly options: ShareCoordinatorOptions) {
-    this.limits = () => ({ lockDurationMs: options.lockDurationMs, deliveryCountLimit: options.deliveryCountLimit, maxRecordLocks: options.maxRecordLocks });
     this.log = new FollowedLog(SHARE_STATE_LOG, 'share-group state store', (key, value, offset, skipped) => this.apply(key, value, offset, skipped), options.logger);
   }
 
@@ -177,6 +177,33 @@ export class ShareCoordinator {
     this.sessions.clear();
   }
 
+  private limits(groupId: string): () => SharePartitionLimits {
+    return () => {
+      const own = this.configs.get(groupId)?.['share.record.lock.duration.ms'];
+      const o = this.options;
+      return { lockDurationMs: own !== undefined ? Number(own) : o.lockDurationMs, deliveryCountLimit: o.deliveryCountLimit, maxRecordLocks: o.maxRecordLocks };
+    };
+  }
+
+  /** The group's own configs (none set: empty). */
+  groupConfigs(groupId: string): Record<string, string> {
+    return { ...(this.configs.get(groupId) ?? {}) };
+  }
+
+  /** Replaces the group's configs (checked: GroupConfigError), durably. */
+  async setGroupConfigs(groupId: string, next: Record<string, string>): Promise<void> {
+    checkGroupConfigs(next);
+    const empty = Object.keys(next).length === 0;
+    const record: InternalRecord = {
+      key: Buffer.from(JSON.stringify({ type: 'config', groupId })),
+      value: empty ? null : Buffer.from(JSON.stringify({ configs: next })),
+    };
+    await this.log.write([record], () => {
+      if (empty) this.configs.delete(groupId);
+      else this.configs.set(groupId, { ...next });
+    });
+  }
+
   /** Whether `groupId` is a share group here. */
   has(groupId: string): boolean {
     return this.groups.has(groupId);
@@ -187,6 +214,12 @@ export class ShareCoordinator {
     if (typeof rec === 'string') return skipped(rec, offset);
     const k = rec.key as { type?: unknown; groupId?: unknown; topicId?: unknown; partition?: unknown };
     if (typeof k.groupId !== 'string') return skipped('record without a group id', offset);
+    if (k.type === 'config') {
+      const v = rec.value as { configs?: unknown } | null;
+      if (v === null) this.configs.delete(k.groupId);
+      else if (v.configs && typeof v.configs === 'object') this.configs.set(k.groupId, { ...(v.configs as Record<string, string>) });
+      return;
+    }
     if (k.type === 'group') {
       if (rec.value === null) {
         this.groups.delete(k.groupId);
@@ -207,7 +240,7 @@ export class ShareCoordinator {
       }
       const snap = rec.value as SharePartitionSnapshot;
       if (typeof snap.spso !== 'number' || !Array.isArray(snap.ranges)) return skipped('share-partition state without spso/ranges', offset);
-      g.partitions.set(id, SharePartition.restore(k.topicId, k.partition, snap, this.limits, (sp) => this.expired(g, sp)));
+      g.partitions.set(id, SharePartition.restore(k.topicId, k.partition, snap, this.limits(k.groupId), (sp) => this.expired(g, sp)));
       return;
     }
     skipped('record of an unknown type', offset);
@@ -400,12 +433,13 @@ export class ShareCoordinator {
     return this.options.storage.topics().find((t) => t.topicId === topicId);
   }
 
-  /** The share-partition, made on first use with its SPSO at the log end (share.auto.offset.reset=latest). */
+  /** The share-partition, made on first use with its SPSO at the log end, or start (share.auto.offset.reset). */
   private sharePartition(g: ShareGroup, topicId: string, partition: number, log: PartitionLog): { sp: SharePartition; created: boolean } {
     const id = pkey(topicId, partition);
     let sp = g.partitions.get(id);
     if (sp) return { sp, created: false };
-    sp = new SharePartition(topicId, partition, log.logEndOffset(), this.limits, (s) => this.expired(g, s));
+    const earliest = this.configs.get(g.groupId)?.['share.auto.offset.reset'] === 'earliest';
+    sp = new SharePartition(topicId, partition, earliest ? log.logStartOffset() : log.logEndOffset(), this.limits(g.groupId), (s) => this.expired(g, s));
     g.partitions.set(id, sp);
     return { sp, created: true };
   }
@@ -533,7 +567,8 @@ export class ShareCoordinator {
         if (isNew) created.push(sp);
         waitOn.push({ log: where.log, sp });
         if (budget <= 0) continue;
-        const { records, acquired } = await sp.acquire(p.memberId!, where.log, budget);
+        const committed = this.configs.get(g.groupId)?.['share.isolation.level'] === 'read_committed';
+        const { records, acquired } = await sp.acquire(p.memberId!, where.log, budget, committed);
         if (acquired.length === 0) continue;
         const r = resultFor(topicId, partition);
         r.records.push(...records);

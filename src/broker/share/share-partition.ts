@@ -160,11 +160,12 @@ export class SharePartition {
   /**
    * Hands `member` available records: in-flight ones first, then new ones from SPEO, read from
    * `log` as whole batches, at most `maxBytes` of them (the first batch always). Control batches
-   * (transaction markers) are archived, never handed out.
+   * (transaction markers) are archived, never handed out. `readCommitted` (share.isolation.level):
+   * nothing at or past the last stable offset, and records of aborted transactions are archived.
    */
-  async acquire(member: string, log: PartitionLog, maxBytes: number): Promise<{ records: Buffer[]; acquired: AcquiredRange[] }> {
+  async acquire(member: string, log: PartitionLog, maxBytes: number, readCommitted = false): Promise<{ records: Buffer[]; acquired: AcquiredRange[] }> {
     this.followLogStart(log.logStartOffset());
-    const end = log.logEndOffset();
+    const end = readCommitted ? log.lastStableOffset() : log.logEndOffset();
     const { maxRecordLocks, lockDurationMs } = this.limits();
     let from = -1;
     for (let o = this.spso; o < this.speo; o++) {
@@ -177,6 +178,9 @@ export class SharePartition {
     const read = await log.read(from, Math.max(1, maxBytes), true);
     // The read awaited: another fetch may have taken records meanwhile, so states are checked now.
     const now = Date.now();
+    // read_committed: producers whose transaction (started at firstOffset) was aborted, oldest first.
+    const aborted = readCommitted ? log.abortedTransactions(from, end).sort((x, y) => x.firstOffset - y.firstOffset) : [];
+    const abortedOpen = new Set<number>();
     const records: Buffer[] = [];
     const taken: { offset: number; count: number }[] = [];
     let stop = false;
@@ -184,7 +188,11 @@ export class SharePartition {
       for (const { header, bytes } of iterateBatches(chunk)) {
         const last = header.baseOffset + header.lastOffsetDelta;
         if (last < from) continue;
+        if (header.baseOffset >= end) { stop = true; break; }
         const control = (header.attributes & Attr.CONTROL) !== 0;
+        while (aborted.length > 0 && aborted[0].firstOffset <= header.baseOffset) abortedOpen.add(aborted.shift()!.producerId);
+        const abortedData = !control && (header.attributes & Attr.TRANSACTIONAL) !== 0 && abortedOpen.has(header.producerId);
+        if (control) abortedOpen.delete(header.producerId);
         let mine = false;
         for (let o = Math.max(header.baseOffset, from, this.spso); o <= last; o++) {
           if (o >= this.speo) {
@@ -196,7 +204,7 @@ export class SharePartition {
           }
           const r = this.inFlight.get(o);
           if (!r || r.state !== 'available') continue;
-          if (control) {
+          if (control || abortedData) {
             r.state = 'archived';
             continue;
           }
