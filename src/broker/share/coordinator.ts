@@ -2,9 +2,10 @@
 // share-partitions' state, persisted in the internal log `__share_group_state`.
 //
 // Membership (ShareGroupHeartbeat): epoch 0 joins (the client's member id, or one made here), a
-// positive epoch heartbeats, -1 leaves. Assignment is done here ("simple"): every member gets every
-// partition of the topics it subscribes to; members share partitions, and the records, through the
-// share-partitions' acquisition locks. A change of members, subscriptions or partition counts
+// positive epoch heartbeats, -1 leaves. Assignment is done here ("simple", as Kafka's share assignor:
+// partitions spread over the members subscribed to their topic, shared when there are more members
+// than partitions); the records of a shared partition are shared through the share-partition's
+// acquisition locks, and ShareFetch is not limited to the assignment. A change of members, subscriptions or partition counts
 // bumps the group epoch; a member's epoch follows it at its next heartbeat (no revocation step:
 // nothing is owned exclusively). A member silent for group.share.session.timeout.ms is removed.
 //
@@ -292,6 +293,32 @@ export class ShareCoordinator {
     return out;
   }
 
+  /**
+   * The "simple" assignor, per topic, over the members subscribed to it (sorted by member id): with
+   * at least as many partitions as members each partition goes to one member (partition i to member
+   * i mod M), with more members than partitions each member gets one partition (member j gets
+   * partition j mod P) and the members share it. As Kafka's share assignor: every partition has a
+   * consumer, the records are shared through the acquisition locks either way.
+   */
+  private assign(g: ShareGroup): void {
+    const members = [...g.members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    const got = new Map<string, TopicAssignment[]>(members.map((m) => [m.memberId, []]));
+    const topics = new Set(members.flatMap((m) => m.subscribed));
+    for (const name of [...topics].sort()) {
+      const t = this.options.storage.topic(name);
+      if (!t || t.partitionCount === 0) continue;
+      const subs = members.filter((m) => m.subscribed.includes(name));
+      const parts = new Map<string, number[]>(subs.map((m) => [m.memberId, []]));
+      if (t.partitionCount >= subs.length) {
+        for (let p = 0; p < t.partitionCount; p++) parts.get(subs[p % subs.length].memberId)!.push(p);
+      } else {
+        subs.forEach((m, j) => parts.get(m.memberId)!.push(j % t.partitionCount));
+      }
+      for (const [memberId, partitions] of parts) got.get(memberId)!.push({ topicId: t.topicId, topicName: t.name, partitions });
+    }
+    for (const m of members) m.assignment = got.get(m.memberId)!;
+  }
+
   /** Members, their subscriptions and the partition counts they resolve to: a change bumps the group epoch. */
   private layoutOf(g: ShareGroup): string {
     const parts: string[] = [];
@@ -307,7 +334,7 @@ export class ShareCoordinator {
     g.layout = layout;
     g.epoch++;
     g.assignmentEpoch = g.epoch;
-    for (const m of g.members.values()) m.assignment = this.assignmentFor(m.subscribed);
+    this.assign(g);
     return true;
   }
 
