@@ -19,6 +19,7 @@ import { createClientLogger, logLevel, type ClientLogger, type LogCreator } from
 import { Producer, type ProducerConfig } from './producer.js';
 import type { RetryOptions } from './retry.js';
 import type { SaslOptions } from './sasl.js';
+import { ShareConsumer, type ShareConsumerConfig } from './share-consumer.js';
 
 export type BrokersFunction = () => string[] | Promise<string[]>;
 
@@ -75,6 +76,11 @@ export class Kafka {
     return new Admin(this.cluster('Admin', config), this.log.namespace('Admin'), config);
   }
 
+  /** A share-group consumer (KIP-932; not in kafkajs): see share-consumer.ts and docs/share-groups.md. */
+  shareConsumer(config: ShareConsumerConfig): ShareConsumer {
+    return new ShareConsumer(this.cluster('ShareConsumer'), this.log.namespace('ShareConsumer'), config);
+  }
+
   logger(): ClientLogger {
     return this.log;
   }
@@ -84,6 +90,8 @@ export class Kafka {
 // changing only the module name) -----------------------------------------------------------------
 
 export { Admin } from './admin.js';
+export { ShareConsumer } from './share-consumer.js';
+export type { ShareAcknowledgeType, ShareConsumerConfig, ShareEachMessagePayload, ShareMessage, ShareRunConfig } from './share-consumer.js';
 export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry, ScramMechanismName, UserScramCredentials, AclBinding, AclFilter } from './admin.js';
 export {
   AclOperationTypes, AclPermissionTypes, AclResourceTypes, AdminEvents, CompressionCodecs, CompressionTypes,

@@ -46,6 +46,9 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [51, [0, 0]], // AlterUserScramCredentials
   [68, [0, 1]], // ConsumerGroupHeartbeat (KIP-848)
   [69, [0, 0]], // ConsumerGroupDescribe (KIP-848)
+  [ApiKey.ShareGroupHeartbeat, [0, 0]], // share groups (KIP-932): share-consumer.ts
+  [ApiKey.ShareFetch, [0, 0]],
+  [ApiKey.ShareAcknowledge, [0, 0]],
 ]);
 
 /** The highest ApiVersions version we send first. */
