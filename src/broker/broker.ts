@@ -270,8 +270,8 @@ export class Broker implements BrokerServices, NodeIdentity {
     await this.cleaner.stop();
     this.server.stopAccepting();
     await this.groups.stop();
-    await this.server.drain();
     this.shares.stop();
+    await this.server.drain();
     // After the drain: an EndTxn in flight finishes writing its markers first.
     await this.transactions.stop();
     // Leaves the cluster before storage closes: the others take its partitions over at once.

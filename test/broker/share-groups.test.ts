@@ -467,3 +467,24 @@ test('share-group configs: share.auto.offset.reset, share.isolation.level, share
     await broker.stop();
   }
 });
+
+test('a ShareFetch waiting for records is answered when the broker stops', { timeout: 60000 }, async () => {
+  const broker = await withBroker();
+  const topic = uniqueTopic('share-stop');
+  await broker.broker.createTopic(topic, 1);
+  const topicId = broker.broker.storage.topic(topic)!.topicId;
+  const m = await RawShareMember.join(broker.port, 'gstop', [topic]);
+  try {
+    await m.fetch([{ topicId, partition: 0 }]);
+    // Waits up to 60 s for records that never come; the stop must answer it, not cut it off.
+    const parked = m.fetch([{ topicId, partition: 0 }], { maxWaitMs: 60000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const stopped = broker.stop();
+    const r = await parked;
+    assert.equal(r.errorCode, 0);
+    assert.deepEqual(offsets(r), []);
+    await stopped;
+  } finally {
+    m.close();
+  }
+});

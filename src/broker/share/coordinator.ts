@@ -155,6 +155,8 @@ export class ShareCoordinator {
   private readonly log: FollowedLog;
   /** Group configs (share.*) by group id, set or not the group exists (group-configs.ts). */
   private readonly configs = new Map<string, Record<string, string>>();
+  /** Wakes the ShareFetch requests waiting for records (stop() answers them at once). */
+  private readonly waiters = new Set<() => void>();
   active = false;
 
   constructor(readonly options: ShareCoordinatorOptions) {
@@ -167,9 +169,11 @@ export class ShareCoordinator {
     this.active = true;
   }
 
+  /** Answers waiting ShareFetch requests (with what they have), clears timers and forgets members and sessions. */
   stop(): void {
     if (!this.active) return;
     this.active = false;
+    for (const wake of [...this.waiters]) wake();
     for (const g of this.groups.values()) {
       for (const m of g.members.values()) if (m.timer) clearTimeout(m.timer);
       for (const sp of g.partitions.values()) sp.close();
@@ -589,7 +593,7 @@ export class ShareCoordinator {
           r.errorMessage = where.message;
           continue;
         }
-        if (this.groups.get(g.groupId) !== g || !g.members.has(p.memberId!)) return;
+        if (!this.active || this.groups.get(g.groupId) !== g || !g.members.has(p.memberId!)) return;
         const { sp, created: isNew } = this.sharePartition(g, topicId, partition, where.log);
         if (isNew) created.push(sp);
         waitOn.push({ log: where.log, sp });
@@ -614,15 +618,18 @@ export class ShareCoordinator {
         continue;
       }
       retried = false;
+      if (!this.active) return;
       await new Promise<void>((done) => {
         const offs: (() => void)[] = [];
         const finish = () => {
           clearTimeout(timer);
           for (const off of offs) off();
+          this.waiters.delete(finish);
           done();
         };
         const timer = setTimeout(finish, left);
         timer.unref();
+        this.waiters.add(finish);
         for (const { log, sp } of waitOn) {
           offs.push(log.onAppend(finish));
           offs.push(sp.onChange(finish));
