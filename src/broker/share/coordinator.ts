@@ -244,7 +244,7 @@ export class ShareCoordinator {
         return;
       }
       const snap = rec.value as SharePartitionSnapshot;
-      if (typeof snap.spso !== 'number' || !Array.isArray(snap.ranges)) return skipped('share-partition state without spso/ranges', offset);
+      if (!Number.isSafeInteger(snap.spso) || snap.spso < 0 || !Array.isArray(snap.ranges)) return skipped('share-partition state without spso/ranges', offset);
       g.partitions.set(id, SharePartition.restore(k.topicId, k.partition, snap, this.limits(k.groupId), (sp) => this.expired(g, sp)));
       return;
     }

@@ -17,6 +17,9 @@
 import { Attr, iterateBatches } from '../../protocol/records.js';
 import type { PartitionLog } from '../../storage/types.js';
 
+/** The largest group.share.partition.max.record.locks the settings allow. */
+const MAX_IN_FLIGHT_BOUND = 10000;
+
 export type RecordState = 'available' | 'acquired' | 'acknowledged' | 'archived';
 
 /** Kafka's acknowledge types (ShareFetch/ShareAcknowledge AcknowledgeTypes). */
@@ -105,8 +108,11 @@ export class SharePartition {
   /** Rebuilds from a snapshot: acquired records were never persisted as such, so everything not final is available. */
   static restore(topicId: string, partition: number, snap: SharePartitionSnapshot, limits: () => SharePartitionLimits, onExpired: (sp: SharePartition) => void): SharePartition {
     const sp = new SharePartition(topicId, partition, snap.spso, limits, onExpired);
+    // In flight is at most group.share.partition.max.record.locks (≤ 10000) past the SPSO: a range
+    // beyond that was not written by this code and is not expanded offset by offset.
+    const bound = snap.spso + MAX_IN_FLIGHT_BOUND;
     for (const [first, last, state, count] of snap.ranges) {
-      if (last < snap.spso) continue;
+      if (last < snap.spso || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last >= bound || typeof count !== 'number') continue;
       const s: RecordState = state === 'acknowledged' || state === 'archived' ? state : 'available';
       for (let o = Math.max(first, snap.spso); o <= last; o++) sp.inFlight.set(o, { state: s, deliveryCount: count, member: null, deadline: 0 });
       sp.speo = Math.max(sp.speo, last + 1);
