@@ -1,5 +1,5 @@
 // The internal logs that keep state per key (__transaction_state, SCRAM credentials, ACLs, client
-// quotas) after the log cleaner compacted them: a broker restarted on the same data dir has the
+// quotas, share-group state) after the log cleaner compacted them: a broker restarted on the same data dir has the
 // same transactions, users, ACLs and quotas as before (issue 15). Each log gets many updates of the
 // same keys and some deletions, on small segments, so the pass really drops records.
 import { test } from 'node:test';
@@ -45,6 +45,7 @@ test('a broker restarted after the internal logs were compacted has the same tra
         keys: ['alice', 'bob', 'carol'].map((u) => JSON.stringify(b.broker.credentials.get(u, 'SCRAM-SHA-256') ?? null)),
         acls: acls.resources.map((r) => JSON.stringify(r)).sort(),
         quotas: (quotas.entries as Message[]).map((e) => JSON.stringify(e)).sort(),
+        shareConfigs: ['sg-a', 'sg-b'].map((g) => JSON.stringify(b.broker.shares.groupConfigs(g))),
       };
     } finally {
       await fjord.disconnect();
@@ -90,6 +91,10 @@ test('a broker restarted after the internal logs were compacted has the same tra
       for (const e of r.entries as Message[]) assert.equal(e.errorCode, 0);
     }
     await call(broker.port, ALTER_QUOTAS, { entries: [{ entity: [{ entityType: 'client-id', entityName: 'r' }], ops: [{ key: 'producer_byte_rate', value: 0, remove: true }] }], validateOnly: false });
+    // Share-group configs (__share_group_state): set round after round.
+    for (let round = 0; round < 6; round++) {
+      for (const g of ['sg-a', 'sg-b']) await broker.broker.shares.setGroupConfigs(g, { 'share.record.lock.duration.ms': String(1000 * (round + 1)) });
+    }
     await fjord.disconnect();
     await admin.disconnect();
 
