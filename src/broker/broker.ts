@@ -19,6 +19,7 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { ShareCoordinator } from './share/coordinator.js';
 import type { BrokerServices, NodeIdentity } from './handler.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
+import type { TxnMarker } from '../protocol/records.js';
 import { HttpListener, isLoopbackHost } from './http/server.js';
 import { BrokerMetrics } from './metrics.js';
 import { CloseConnection, KafkaServer, type ListenerBinding } from './server.js';
@@ -29,6 +30,8 @@ import { LogCleanerTask } from './log-cleaner.js';
 import { RetentionTask } from './retention.js';
 import { Topics } from './topics.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
+import { TxnFollower } from './transactions/follower.js';
+import { TXN_LOG } from './transactions/state-store.js';
 
 export class Broker implements BrokerServices, NodeIdentity {
   readonly config: BrokerConfig;
@@ -114,6 +117,7 @@ export class Broker implements BrokerServices, NodeIdentity {
       producerIds: this.producerIds,
       maxTimeoutMs: this.config.transactionMaxTimeoutMs,
       abortCheckIntervalMs: this.config.transactionAbortCheckIntervalMs,
+      ...(this.storage instanceof PostgresStorage ? clusterTxnOptions(this.storage, this.logger) : {}),
     });
     this.credentials = new CredentialStore(this.storage, this.logger);
     this.sasl = new SaslAuthenticator(this.config, this.credentials, this.logger);
@@ -324,4 +328,15 @@ function bindingsOf(config: BrokerConfig): (ListenerBinding & { readonly spec: L
       ...(secure ? { tls: new ListenerTls(sslConfigFor(config, spec.name), `listener ${spec.name}`) } : {}),
     };
   });
+}
+
+/**
+ * Cluster mode: markers go to each partition's leader through the database, and Produce on a broker
+ * that does not coordinate checks transactional batches against a follower of `__transaction_state`.
+ */
+function clusterTxnOptions(storage: PostgresStorage, logger: Logger): { writeMarker: (topic: string, partition: number, marker: TxnMarker) => Promise<void>; follower: TxnFollower } {
+  return {
+    writeMarker: (topic, partition, marker) => storage.writeMarker(topic, partition, marker),
+    follower: new TxnFollower(storage, logger, () => storage.followInternalLogs([TXN_LOG])),
+  };
 }

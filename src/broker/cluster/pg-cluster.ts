@@ -7,7 +7,9 @@
 //   every clusterPollMs        try the leader assignment (one broker at a time, advisory lock), then
 //                              read membership, leadership and catalog changes, then let the
 //                              followers of the internal logs (SCRAM, ACLs, quotas) apply what
-//                              their leader appended (`follow`)
+//                              their leader appended (`follow`); transaction markers other
+//                              brokers' coordinators asked of partitions led here are written
+//                              (also at once on their NOTIFY: storage.ts `writeMarker`)
 //   stop    delete the row and reassign at once, so the others take over without waiting for the lease
 //
 // The group and transaction coordinators run on the broker that leads the internal logs: started
@@ -116,6 +118,8 @@ export class PgCluster implements ClusterView {
         const moved = await this.storage.rebalance(false);
         if (moved > 0) this.logger.info(`cluster: moved the leadership of ${moved} partition(s)`);
         await this.poll();
+        // Markers other coordinators asked of partitions this broker leads (also any just taken over).
+        await this.storage.serveMarkerRequests();
         if (this.followed) {
           await this.storage.followInternalLogs(this.followed.logs);
           await this.followed.catchUp();

@@ -262,6 +262,7 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
 
   // The checks: synchronous for uncompressed v2 batches, a promise when something must be decompressed.
   let checked: Checked | Promise<Checked | PartitionOutcome>;
+  let txnHeader: BatchHeader | undefined;
   try {
     if (legacy) {
       const sent = records;
@@ -275,6 +276,7 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
       }, partitionLimit).then(async () => headerProblem(ctx, topicName, index, converted!.headers, limits, largest) ?? (compacted ? keylessPlain(index, converted!.records, converted!.headers) ?? (await keylessCompressed(index, converted!.records, converted!.headers)) : null) ?? converted!);
     } else {
       const headers = validateBatches(records);
+      txnHeader = headers.find((h) => (h.attributes & Attr.TRANSACTIONAL) !== 0);
       const problem = headerProblem(ctx, topicName, index, headers, limits, 0);
       if (problem) return problem;
       const sent = records;
@@ -300,6 +302,13 @@ function producePartition(ctx: RequestContext, shared: RequestChecks, topicName:
       const big = r.headers.find((h) => h.size > maxMessageBytes);
       return big ? failure(index, ErrorCode.MESSAGE_TOO_LARGE, `batch of ${big.size} bytes after recompression exceeds max.message.bytes ${maxMessageBytes}`) : r;
     });
+  }
+
+  // Cluster mode: a broker that does not coordinate transactions first reads the coordinator's newest state.
+  const txnState = txnHeader && services.transactions.beforeProduceCheck(txnHeader.producerId, log.txnFirstOffset(txnHeader.producerId) >= 0);
+  if (txnState) {
+    const waited = txnState.then(() => null, (err: unknown) => failure(index, ErrorCode.KAFKA_STORAGE_ERROR, `reading the transaction state failed: ${err instanceof Error ? err.message : String(err)}`));
+    checked = Promise.all([checked, waited]).then(([c, refused]) => refused ?? c);
   }
 
   const before = appendQueues.get(log);

@@ -27,6 +27,7 @@ import { StorageError, TxnMarkerEpochError, type Storage } from '../../storage/t
 import { MAX_OFFSET_METADATA_LENGTH, type GroupCoordinator, type TxnOffset } from '../groups/coordinator.js';
 import type { Logger } from '../logger.js';
 import type { ProducerIdManager } from '../producer-ids.js';
+import { produceProblem, type TxnFollower } from './follower.js';
 import { TXN_LOG, TXN_STATES, TxnStateStore, type TxnRecord, type TxnStateName } from './state-store.js';
 
 export { TXN_STATES, type TxnStateName } from './state-store.js';
@@ -44,6 +45,14 @@ export interface TransactionCoordinatorOptions {
   maxTimeoutMs: number;
   /** transaction.abort.timed.out.transaction.cleanup.interval.ms */
   abortCheckIntervalMs: number;
+  /**
+   * Writes a marker into a partition, resolving once it is stored or not needed (cluster mode: the
+   * partition's leader writes it, whichever broker that is). Default: `writeTxnMarker` on this
+   * broker's partition, which is the leader of everything on one node.
+   */
+  writeMarker?: (topic: string, partition: number, marker: TxnMarker) => Promise<void>;
+  /** Cluster mode: the view of `__transaction_state` Produce checks against on a broker that does not coordinate. */
+  follower?: TxnFollower;
 }
 
 export interface InitResult {
@@ -206,11 +215,13 @@ export class TransactionCoordinator {
     const commit = r.state === 'PrepareCommit';
     const marker: TxnMarker = { producerId: r.producerId, producerEpoch: r.producerEpoch, commit, coordinatorEpoch: 0 };
     const { storage, groups } = this.options;
+    const write = this.options.writeMarker ?? (async (topic: string, partition: number, m: TxnMarker) => {
+      await storage.partition(topic, partition)?.writeTxnMarker(m, { sync: true });
+    });
     await Promise.all(r.partitions.map(async ([topic, partition]) => {
-      const log = storage.partition(topic, partition);
-      if (!log) return; // the topic was deleted: nothing left to mark
+      if (!storage.partition(topic, partition)) return; // the topic was deleted: nothing left to mark
       try {
-        await log.writeTxnMarker(marker, { sync: true });
+        await write(topic, partition, marker);
       } catch (err) {
         // A newer epoch of this producer id was written there (an idempotent InitProducerId that
         // presented it): Produce refuses this epoch's batches then, so nothing of ours is open to end.
@@ -543,15 +554,25 @@ export class TransactionCoordinator {
 
   /** Produce's check of a transactional batch: null when the partition is in the producer's open transaction. */
   checkProduce(producerId: number, producerEpoch: number, topic: string, partition: number): { errorCode: number; message: string } | null {
-    if (!this.active) return { errorCode: ErrorCode.NOT_COORDINATOR, message: 'the transaction coordinator is not running' };
-    const id = this.byProducer.get(producerId);
-    const r = id === undefined ? undefined : this.txns.get(id);
-    if (!r) return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `producer ${producerId} has no transaction (InitProducerId with a transactional id first)` };
-    if (producerEpoch !== r.producerEpoch) return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer ${producerId} epoch ${producerEpoch} is not the current ${r.producerEpoch}` };
-    if (r.state !== 'Ongoing' || !r.partitions.some(([t, p]) => t === topic && p === partition)) {
-      return { errorCode: ErrorCode.INVALID_TXN_STATE, message: `${topic}-${partition} is not in an open transaction of producer ${producerId} (AddPartitionsToTxn first)` };
+    if (!this.active) {
+      if (this.options.follower) return this.options.follower.check(producerId, producerEpoch, topic, partition);
+      return { errorCode: ErrorCode.NOT_COORDINATOR, message: 'the transaction coordinator is not running' };
     }
-    return null;
+    const id = this.byProducer.get(producerId);
+    return produceProblem(id === undefined ? undefined : this.txns.get(id), producerId, producerEpoch, topic, partition);
+  }
+
+  /**
+   * Called by Produce before `checkProduce` for a transactional batch: null when the check can run
+   * now, or a promise to wait for first — cluster mode, on a broker that does not coordinate, when
+   * the producer has no transaction open on the partition yet: its follower of
+   * `__transaction_state` reads what the coordinator wrote since (AddPartitionsToTxn committed it
+   * before it answered), so the first batch of every transaction on a partition is checked against
+   * the coordinator's current state.
+   */
+  beforeProduceCheck(producerId: number, openHere: boolean): Promise<void> | null {
+    if (this.active || !this.options.follower || openHere) return null;
+    return this.options.follower.refresh();
   }
 
   // ---- DescribeTransactions / ListTransactions -----------------------------------------------
@@ -598,3 +619,4 @@ export class TransactionCoordinator {
     return { errorCode: ErrorCode.NONE, unknownStates, txns };
   }
 }
+

@@ -7,6 +7,8 @@
 //   fjord_partitions  (id, topic_id, partition, log_start, log_end, leader_epoch, leader, leader_node)
 //   fjord_brokers     (node_id, incarnation, listeners jsonb, rack, expires_at)   the cluster's members and their leases
 //   fjord_batches     (partition_id, base_offset, last_offset, max_timestamp, producer_id, control, batch bytea)
+//   fjord_txn_markers (partition_id, producer_id, producer_epoch, coordinator_epoch, commit)
+//                     transaction markers the coordinator asks a partition's leader to write (storage.ts `writeMarker`)
 //
 // A batch row is one RecordBatch v2 exactly as stored (offsets stamped). `log_end` is the offset
 // after the last stored batch and moves only in the transaction that inserts batches, which also
@@ -15,7 +17,7 @@
 // holds a whole cluster's state.
 import type { PoolClient } from 'pg';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** pg_advisory_xact_lock key of schema migrations ("fjord" in ASCII). */
 const MIGRATION_LOCK = 0x666a6f7264;
 
@@ -67,6 +69,17 @@ const MIGRATIONS: Record<number, string> = {
     );
     ALTER TABLE fjord_partitions ADD COLUMN leader_node integer;
     ALTER TABLE fjord_cluster ADD COLUMN catalog_version bigint NOT NULL DEFAULT 0;
+  `,
+  // Transactions across brokers: a marker the coordinator wants written waits here for the partition's leader.
+  3: `
+    CREATE TABLE fjord_txn_markers (
+      partition_id bigint NOT NULL REFERENCES fjord_partitions ON DELETE CASCADE,
+      producer_id bigint NOT NULL,
+      producer_epoch integer NOT NULL,
+      coordinator_epoch integer NOT NULL,
+      commit boolean NOT NULL,
+      PRIMARY KEY (partition_id, producer_id)
+    );
   `,
 };
 

@@ -18,8 +18,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
+import type { TxnMarker } from '../../protocol/records.js';
 import type { TopicMeta, PartitionLog, Storage, StorageLogger, StorageOptions } from '../types.js';
-import { StorageError } from '../types.js';
+import { NotLeaderError, StorageError, TxnMarkerEpochError } from '../types.js';
 import { migrate, quoteIdent } from './schema.js';
 import { planLeaders, type BrokerRow } from './cluster.js';
 import { LeaderEpochError, PgPartitionLog, type AppendJob, type CacheEntry, type PartitionHost, type PartitionRow } from './partition-log.js';
@@ -36,6 +37,10 @@ const DEFAULT_CACHE_BUDGET = 64 * 1024 * 1024;
 const MEMBERSHIP_LOCK = 0x666a6f726443;
 /** Rows fetched per range-read query. */
 const READ_PAGE = 64;
+/** How long a coordinator waits for another broker to write a transaction marker before the completion is retried later. */
+const MARKER_WAIT_MS = 30_000;
+/** How often a waiting coordinator looks at its marker requests when no notification came. */
+const MARKER_RECHECK_MS = 250;
 
 /** A postgres:// URL taken apart: what the pool gets, the schema, and a form safe to print. */
 export interface PgTarget {
@@ -104,6 +109,11 @@ export class PostgresStorage implements Storage, PartitionHost {
   private cacheLive = 0;
   private cacheFifo: { log: PgPartitionLog; entry: CacheEntry }[] = [];
   private cacheHead = 0;
+  /** Coordinators waiting for marker requests to be served (woken by a notification or a timer). */
+  private markerWaiters = new Set<() => void>();
+  /** serveMarkerRequests: running, and asked again while it ran. */
+  private serving: Promise<void> | null = null;
+  private serveAgain = false;
 
   constructor(spec: string, private readonly options: StorageOptions, private readonly logger?: StorageLogger) {
     this.target = parsePgUrl(spec);
@@ -373,6 +383,7 @@ export class PostgresStorage implements Storage, PartitionHost {
     if (this.closed) return;
     await this.memberLock?.end().catch(() => undefined);
     this.memberLock = null;
+    await this.serving;
     const all: PgPartitionLog[] = [];
     for (const logs of this.logs.values()) all.push(...logs);
     for (const p of this.internal.values()) {
@@ -448,7 +459,14 @@ export class PostgresStorage implements Storage, PartitionHost {
       this.log('warn', `postgres: the membership connection broke (${err.message}); this broker registers again`);
       if (this.memberLock === c) this.memberLock = null;
     });
+    // Marker requests and their completion are announced on this connection's channel (writeMarker).
+    c.on('notification', (n) => {
+      if (n.channel !== this.markerChannel()) return;
+      if (n.payload === 'request') void this.serveMarkerRequests();
+      else this.wakeMarkerWaiters();
+    });
     await c.connect();
+    await c.query(`LISTEN ${this.markerChannel()}`);
     this.memberLock = c;
     return c;
   }
@@ -648,6 +666,130 @@ export class PostgresStorage implements Storage, PartitionHost {
       node = l.leaderNode;
     }
     return node;
+  }
+
+
+  // ----- transaction markers across brokers (docs/cluster.md "Transactions") ------------------------
+
+  /** The NOTIFY channel of marker requests: one per schema, like the member locks. */
+  private markerChannel(): string {
+    return `fjord_markers_${this.memberLockClass()}`;
+  }
+
+  private wakeMarkerWaiters(): void {
+    for (const w of [...this.markerWaiters]) w();
+  }
+
+  /**
+   * Writes a transaction marker into a partition whichever broker leads it, and resolves once it is
+   * stored (or known to be unnecessary: the topic is gone, or the partition has a newer epoch of the
+   * producer, as `TxnMarkerEpochError` says on one node). Only the partition's leader writes
+   * (invariant 32): here when this broker leads it; otherwise the request is stored in
+   * `fjord_txn_markers`, the leader is woken (NOTIFY) and writes it through its own append path
+   * (epoch-checked) and deletes the request, and this waits for that. A request outlives the broker
+   * that made it and the leader it was meant for: whoever leads the partition next serves it.
+   */
+  async writeMarker(topic: string, partition: number, marker: TxnMarker): Promise<void> {
+    const log = this.logs.get(topic)?.[partition];
+    if (!log) return;
+    if (log.leading()) {
+      try {
+        await log.writeTxnMarker(marker, { sync: true });
+        return;
+      } catch (err) {
+        if (err instanceof TxnMarkerEpochError) throw err;
+        // Deposed meanwhile: ask the new leader, as for any partition led elsewhere.
+        if (!(err instanceof NotLeaderError)) throw err;
+      }
+    }
+    const key = [log.id, marker.producerId, marker.producerEpoch, marker.coordinatorEpoch, marker.commit];
+    await this.db().query({
+      name: 'fjord_marker_request',
+      text: `INSERT INTO fjord_txn_markers (partition_id, producer_id, producer_epoch, coordinator_epoch, commit) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (partition_id, producer_id) DO UPDATE SET producer_epoch = EXCLUDED.producer_epoch, coordinator_epoch = EXCLUDED.coordinator_epoch, commit = EXCLUDED.commit`,
+      values: key,
+    });
+    await this.db().query('SELECT pg_notify($1, $2)', [this.markerChannel(), 'request']);
+    const deadline = Date.now() + MARKER_WAIT_MS;
+    for (;;) {
+      const r = await this.db().query({
+        name: 'fjord_marker_pending',
+        text: 'SELECT 1 FROM fjord_txn_markers WHERE partition_id = $1 AND producer_id = $2 AND producer_epoch = $3 AND coordinator_epoch = $4 AND commit = $5',
+        values: key,
+      });
+      if (r.rowCount === 0) return;
+      if (Date.now() > deadline || this.closed) {
+        throw new StorageError(`${log.label}: its leader has not written the ${marker.commit ? 'COMMIT' : 'ABORT'} marker of producer ${marker.producerId} within ${MARKER_WAIT_MS} ms`);
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.markerWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, MARKER_RECHECK_MS);
+        this.markerWaiters.add(done);
+      });
+    }
+  }
+
+  /**
+   * Writes the markers other brokers' coordinators asked for on the partitions this broker leads,
+   * then deletes those requests and announces it. Called on a notification and at every cluster
+   * poll (a notification sent while this broker was taking the partition over, or lost with a
+   * connection, is served then). Runs one at a time; a call while it runs makes it run once more.
+   */
+  serveMarkerRequests(): Promise<void> {
+    if (this.serving) {
+      this.serveAgain = true;
+      return this.serving;
+    }
+    this.serving = (async () => {
+      do {
+        this.serveAgain = false;
+        await this.serveMarkersOnce().catch((err) => this.log('warn', `writing requested transaction markers failed, retried at the next poll: ${err instanceof Error ? err.message : String(err)}`));
+      } while (this.serveAgain && !this.closed);
+    })().finally(() => { this.serving = null; });
+    return this.serving;
+  }
+
+  private async serveMarkersOnce(): Promise<void> {
+    if (!this.pool || this.closed) return;
+    const leading = new Map<number, PgPartitionLog>();
+    for (const logs of this.logs.values()) for (const l of logs) if (l.leading()) leading.set(l.id, l);
+    if (leading.size === 0) return;
+    const r = await this.db().query<{ partition_id: string; producer_id: string; producer_epoch: number; coordinator_epoch: number; commit: boolean }>({
+      name: 'fjord_marker_requests',
+      text: 'SELECT partition_id, producer_id, producer_epoch, coordinator_epoch, commit FROM fjord_txn_markers WHERE partition_id = ANY($1::bigint[])',
+      values: [[...leading.keys()]],
+    });
+    if (r.rows.length === 0) return;
+    const done: typeof r.rows = [];
+    await Promise.all(r.rows.map(async (row) => {
+      const log = leading.get(toNum(row.partition_id))!;
+      const marker: TxnMarker = { producerId: toNum(row.producer_id), producerEpoch: row.producer_epoch, coordinatorEpoch: row.coordinator_epoch, commit: row.commit };
+      try {
+        await log.writeTxnMarker(marker, { sync: true });
+        done.push(row);
+      } catch (err) {
+        if (err instanceof TxnMarkerEpochError) {
+          // A newer epoch of the producer was written there: nothing of this one is open to end.
+          this.log('warn', `no ${marker.commit ? 'COMMIT' : 'ABORT'} marker for ${log.label}: ${err.message}`);
+          done.push(row);
+        } else {
+          this.log('warn', `the ${marker.commit ? 'COMMIT' : 'ABORT'} marker of producer ${marker.producerId} for ${log.label} failed, retried: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }));
+    if (done.length === 0) return;
+    // Only the request served: a newer one for the same producer (another epoch or outcome) stays.
+    await this.db().query({
+      name: 'fjord_marker_served',
+      text: `DELETE FROM fjord_txn_markers m USING unnest($1::bigint[], $2::bigint[], $3::integer[], $4::integer[], $5::boolean[]) AS v(pid, prod, pe, ce, c)
+             WHERE m.partition_id = v.pid AND m.producer_id = v.prod AND m.producer_epoch = v.pe AND m.coordinator_epoch = v.ce AND m.commit = v.c`,
+      values: [done.map((x) => toNum(x.partition_id)), done.map((x) => toNum(x.producer_id)), done.map((x) => x.producer_epoch), done.map((x) => x.coordinator_epoch), done.map((x) => x.commit)],
+    });
+    await this.db().query('SELECT pg_notify($1, $2)', [this.markerChannel(), 'done']);
   }
 
   // ----- the committer --------------------------------------------------------------------------
