@@ -199,8 +199,13 @@ export class PgCluster implements ClusterView {
     return [...this.live, { nodeId: this.nodeId, rack: this.config.rack ?? null, listeners: this.myListeners() }].sort((a, b) => a.nodeId - b.nodeId);
   }
 
+  /**
+   * The broker leading the internal logs: it takes the SCRAM, ACL and quota changes (the cluster's
+   * metadata writes), so clients that send those to the controller (Fjord's admin and CLI,
+   * kafkajs) reach it first time. While nobody leads them, the lowest live id.
+   */
   controllerId(): number {
-    return this.members()[0].nodeId;
+    return this.coordinatorId() ?? this.members()[0].nodeId;
   }
 
   leader(topic: string, partition: number): { nodeId: number; epoch: number } | null {

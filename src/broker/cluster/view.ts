@@ -18,7 +18,7 @@ export interface ClusterView {
   readonly nodeId: number;
   /** Live brokers by node id (this one included). */
   members(): readonly ClusterMember[];
-  /** The controller Metadata and DescribeCluster name: the live broker with the lowest id. */
+  /** The controller Metadata and DescribeCluster name (PostgreSQL: the broker leading the internal logs, which takes SCRAM/ACL/quota changes). */
   controllerId(): number;
   /** The leader of a partition now (null: none at the moment, e.g. it is moving). */
   leader(topic: string, partition: number): { nodeId: number; epoch: number } | null;
