@@ -5,7 +5,8 @@
 // written by that leader (asked through the database); Produce on a broker that does not coordinate
 // checks the batches against its follower of `__transaction_state`. A read_committed consumer sees
 // exactly the committed records, and the last stable offset stays put on every partition while a
-// transaction is open and moves past the marker on every partition once it ends.
+// transaction is open and moves past the marker on every partition once it ends. Also here (the
+// same three brokers): a topic created through one broker is known at once to the others' Metadata.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -165,5 +166,22 @@ describe('transactions across three fjord brokers on one PostgreSQL', skip ? { s
     assert.ok(fenced === ErrorCode.INVALID_PRODUCER_EPOCH || fenced === ErrorCode.INVALID_TXN_STATE, `old epoch refused (${fenced})`);
     c.close();
     leader.close();
+  });
+
+  test('a topic created through one broker is in the others\' Metadata at once (no wait for their poll)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const topic = `fresh-${round}`;
+      const creator = await RawConnection.connect(servers[round % 3]!.port);
+      const created = await creator.request(ApiKey.CreateTopics, 4, { topics: [{ name: topic, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 10000, validateOnly: false });
+      creator.close();
+      assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+      for (const other of [1, 2]) {
+        const c = await RawConnection.connect(servers[(round + other) % 3]!.port);
+        const md = await c.request(ApiKey.Metadata, 9, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+        c.close();
+        assert.equal(md.topics[0].errorCode, ErrorCode.NONE, `${topic} unknown to a broker right after its creation elsewhere`);
+        assert.equal(md.topics[0].partitions.length, 2);
+      }
+    }
   });
 });

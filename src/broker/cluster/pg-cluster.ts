@@ -45,6 +45,7 @@ export class PgCluster implements ClusterView {
   private lastPollError = '';
   /** Internal logs whose stores follow them at each poll, and how they catch up. */
   private followed: { logs: readonly string[]; catchUp: () => Promise<void> } | null = null;
+  private topicsQueued: Promise<void> | null = null;
 
   constructor(
     private readonly storage: PostgresStorage,
@@ -109,6 +110,19 @@ export class PgCluster implements ClusterView {
       await this.storage.rebalance(true);
       await this.poll();
     });
+  }
+
+  /**
+   * Topics another broker created (or grew, or deleted) since the last poll: one query for the
+   * catalog version, a reload when it moved. Coalesced: callers while one runs share the next one.
+   */
+  catchUpTopics(): Promise<void> {
+    this.topicsQueued ??= this.serial(async () => {
+      this.topicsQueued = null;
+      // The database away: the caller answers from what this broker knows (the poll reports it).
+      await this.storage.catchUpCatalog().catch(() => undefined);
+    });
+    return this.topicsQueued;
   }
 
   private tick(): void {

@@ -24,6 +24,8 @@ export interface ClusterView {
   leader(topic: string, partition: number): { nodeId: number; epoch: number } | null;
   /** The broker running the group and transaction coordinators (null: none at the moment). */
   coordinatorId(): number | null;
+  /** Reads topics other brokers created since the last poll (Metadata asks before answering UNKNOWN_TOPIC). */
+  catchUpTopics(): Promise<void>;
 }
 
 /** Whether this broker leads the partition now (produce, fetch and list-offsets are served only there). */
@@ -72,5 +74,8 @@ export class SingleNode implements ClusterView {
   }
   coordinatorId(): number {
     return this.nodeId;
+  }
+  catchUpTopics(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -62,6 +62,10 @@ export const metadataHandler = defineHandler({
     const requested = req.topics;
     let topics: MetadataResponseTopic[];
     const all = requested === null || (version === 0 && requested.length === 0);
+    // Cluster mode: a topic another broker created within the last poll is read from the database now.
+    if (!all && requested.some((r) => (r.name === null ? !services.storage.topics().some((t) => t.topicId === r.topicId) : !services.storage.topic(r.name)))) {
+      await services.cluster.catchUpTopics();
+    }
     if (all) {
       // Topics the principal may not DESCRIBE are left out of a list-all answer.
       topics = services.storage.topics().filter((t) => authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)).map((t) => topicMetadata(ctx, t));

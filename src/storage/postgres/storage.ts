@@ -578,6 +578,12 @@ export class PostgresStorage implements Storage, PartitionHost {
     return brokers.rows.map((b) => ({ nodeId: b.node_id, listeners: b.listeners, rack: b.rack }));
   }
 
+  /** Cluster mode: reloads the catalog now if another broker changed it (its version moved). */
+  async catchUpCatalog(): Promise<void> {
+    const version = Number((await this.db().query<{ v: string }>({ name: 'fjord_catalog_version', text: 'SELECT catalog_version AS v FROM fjord_cluster WHERE id = 1' })).rows[0].v);
+    if (version !== this.catalogVersion) await this.reloadCatalog(version);
+  }
+
   /** Topics created, deleted, grown or reconfigured by other brokers become this broker's view. */
   private async reloadCatalog(version: number): Promise<void> {
     const db = this.db();
