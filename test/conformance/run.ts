@@ -16,8 +16,11 @@
 // a JWKS file of a key made in the run, and the ACL authorizer on; what a program needs to connect
 // comes in environment variables (see `startSecureFjord`).
 //
-// Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note]
-//   --only / --skip take client names or client/scenario ids (prefix match).
+// Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note] [--cluster]
+//   --only / --skip take client names or client/scenario ids (prefix match); a peer suite's tests
+//   can be picked one by one (`--only franz-go-kgo/TestGroupETL`).
+//   --cluster: every client gets three brokers on one throw-away PostgreSQL (cluster mode,
+//   docs/cluster.md) and a bootstrap list naming all three; secure scenarios are skipped.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, chmodSync, readdirSync, statSync } from 'node:fs';
@@ -27,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { hasOpenssl, makeCa } from '../tls-certs.js';
+import { pgSkipReason, startPgServer, type PgServer } from '../pg-server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -435,7 +439,7 @@ async function goTestSuite(client: string, dir: string, env: NodeJS.ProcessEnv, 
   const built = await run('go', ['test', '-c', '-o', bin, '.'], { cwd: dir, env: GO_ENV, timeoutMs: 900_000, log: join(LOGS, `${client}--build.log`) });
   if (built.code !== 0) { record(client, '(suite)', false, built.ms, `go test -c failed: ${lastLines(built.out, 2)}`); return; }
   const listed = await run(bin, ['-test.list', '.*'], { cwd: dir, env: { ...GO_ENV, ...env }, timeoutMs: 60_000 });
-  const names = listed.out.split('\n').map((l) => l.trim()).filter((l) => /^(Test|Example|Fuzz)\w*$/.test(l) && !l.startsWith('Fuzz'));
+  const names = listed.out.split('\n').map((l) => l.trim()).filter((l) => /^(Test|Example|Fuzz)\w*$/.test(l) && !l.startsWith('Fuzz') && selected(`${client}/${l}`));
   if (names.length === 0) { record(client, '(suite)', false, listed.ms, `no tests listed: ${lastLines(listed.out, 2)}`); return; }
   const log = createWriteStream(join(LOGS, `${client}.log`));
   let next = 0;
@@ -486,7 +490,32 @@ const selected = (id: string) => (!only || only.some((o) => matches(id, o))) && 
 
 interface Fjord { server: ServerProcess; bootstrap: string; dataDir: string; stop(): Promise<void> }
 
+const CLUSTER = process.argv.includes('--cluster');
+let pgServer: Promise<PgServer | null> | null = null;
+
+/** --cluster: three brokers on one PostgreSQL (a schema per client); `server` is the first, `bootstrap` lists all three. */
+async function startCluster(client: string, extra: string[]): Promise<Fjord> {
+  const reason = pgSkipReason();
+  if (reason) throw new Error(`--cluster needs PostgreSQL: ${reason}`);
+  pgServer ??= startPgServer();
+  const pg = await pgServer;
+  if (!pg) throw new Error('--cluster: PostgreSQL did not start');
+  const url = `${pg.url}?schema=${`c_${client}`.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const nodes: Fjord[] = [];
+  for (const n of [1, 2, 3]) {
+    nodes.push(await startFjordWith(`${client}-node${n}`, ['--host', '127.0.0.1', '--advertised-host', 'localhost', '--storage', url, '--node-id', String(n),
+      '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...extra]));
+  }
+  // Every broker lists the three before a client starts (they see each other within a poll).
+  await new Promise((r) => setTimeout(r, 1500));
+  return {
+    server: nodes[0]!.server, dataDir: nodes[0]!.dataDir, bootstrap: nodes.map((f) => f.bootstrap).join(','),
+    async stop() { for (const f of nodes) await f.stop(); },
+  };
+}
+
 async function startFjord(client: string, extra: string[] = []): Promise<Fjord> {
+  if (CLUSTER) return startCluster(client, extra);
   return startFjordWith(client, ['--host', '127.0.0.1,::1', '--advertised-host', 'localhost', '--data-dir', '{dataDir}',
     '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...extra]);
 }
@@ -637,7 +666,8 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   for (const c of clients) {
     const scenarios = (c.scenarios ?? []).filter((s) => selected(`${c.name}/${s.name}`));
-    if (c.suite ? !selected(c.name) : scenarios.length === 0) continue;
+    const suitePicked = selected(c.name) || (only?.some((o) => o.startsWith(`${c.name}/`)) ?? false);
+    if (c.suite ? !suitePicked : scenarios.length === 0) continue;
     process.stdout.write(`== ${c.name}\n`);
     let reason: string | null = null;
     for (const s of c.setup) reason ??= await ensure(s);
@@ -661,6 +691,8 @@ async function main(): Promise<void> {
       }
     }
     for (const s of scenarios.filter((x) => x.secure)) {
+      // --cluster runs the plain scenarios (the secure ones need a broker of their own each).
+      if (CLUSTER) continue;
       let fjord: (Fjord & { env: NodeJS.ProcessEnv }) | undefined;
       try {
         fjord = await startSecureFjord(c.name, s.name, s.secure!);
@@ -680,6 +712,7 @@ async function main(): Promise<void> {
     if (!selected(id) || results.some((r) => r.client === client && r.scenario === scenario)) continue;
     if (clients.some((c) => c.name === client && c.suite)) record(client!, scenario, false, 0, 'must pass but the suite did not run it');
   }
+  await (await pgServer)?.stop();
   printTable();
   const n = (s: Status) => results.filter((r) => r.status === s).length;
   const newPasses = results.filter((r) => r.status === 'pass' && !allowlist.has(`${r.client}/${r.scenario}`));
