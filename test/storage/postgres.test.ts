@@ -104,6 +104,40 @@ describe('postgres engine', skip ? { skip } : {}, () => {
     assert.ok(logs.some((l) => /reloaded from the database/.test(l)), logs.join('\n'));
   });
 
+  test('a range read takes from the database no more batches than its byte limit needs (64 big batches made a 1 MiB fetch read 64 MiB)', async () => {
+    const spec = fresh();
+    const w = await open(spec);
+    await w.createTopic('big', 1, {});
+    const big = 'x'.repeat(200 * 1024);
+    for (let i = 0; i < 40; i++) await append(mustPartition(w, 'big'), batch([`${i}:${big}`]), true);
+    await w.close();
+    // A second instance: nothing cached, every read goes to the database.
+    const r = await open(spec);
+    assert.ok(r instanceof PostgresStorage);
+    // What the range-read queries bring back, counted at the pool (the storage's only way to the database).
+    const pool = (r as unknown as { pool: { query: (...a: unknown[]) => Promise<{ rows: { batch?: Buffer }[] }> } }).pool;
+    const query = pool.query.bind(pool);
+    let fetched = 0;
+    pool.query = async (...a: unknown[]) => {
+      const res = await query(...a);
+      for (const row of res.rows) fetched += row.batch?.length ?? 0;
+      return res;
+    };
+    const log = mustPartition(r, 'big');
+    for (const from of [0, 7, 31]) {
+      fetched = 0;
+      const got = await log.read(from, 1024 * 1024, true);
+      assert.equal(got.chunks.length, 5, 'five 200 KiB batches fit in 1 MiB');
+      assert.equal(records(got)[0].value?.split(':')[0], String(from));
+      assert.ok(fetched <= 6 * 205 * 1024, `read ${fetched} bytes from the database for a 1 MiB read`);
+    }
+    // A read past the limit with minOneBatch still returns the one batch.
+    fetched = 0;
+    assert.equal((await log.read(3, 1000, true)).chunks.length, 1);
+    assert.ok(fetched <= 2 * 205 * 1024, `read ${fetched} bytes for a one-batch read`);
+    await r.close();
+  });
+
   test('the password is never logged or put in an error', async () => {
     assert.ok(pg);
     const password = new URL(pg.url).password;

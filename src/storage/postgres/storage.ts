@@ -35,7 +35,11 @@ const CACHE_PER_PARTITION = 4 * 1024 * 1024;
 const DEFAULT_CACHE_BUDGET = 64 * 1024 * 1024;
 /** pg_advisory_xact_lock key of membership changes and leader assignment ("fjordC"). */
 const MEMBERSHIP_LOCK = 0x666a6f726443;
-/** Rows fetched per range-read query. */
+/**
+ * Most rows per range-read query. A query also stops at the read's byte limit (a window sum over the
+ * rows' sizes, which PostgreSQL knows without reading the batches): a page of 64 batches of 1 MiB
+ * each for a 1 MiB fetch read 64 MiB per partition and could run the broker out of memory.
+ */
 const READ_PAGE = 64;
 /** How long a coordinator waits for another broker to write a transaction marker before the completion is retried later. */
 const MARKER_WAIT_MS = 30_000;
@@ -909,15 +913,21 @@ export class PostgresStorage implements Storage, PartitionHost {
       const r = last < 0
         ? await this.db().query<{ batch: Buffer; last_offset: string }>({
           name: 'fjord_read_first',
-          text: `SELECT batch, last_offset FROM fjord_batches WHERE partition_id = $1
-                 AND base_offset >= COALESCE((SELECT max(base_offset) FROM fjord_batches WHERE partition_id = $1 AND base_offset <= $2), $2)
-                 AND base_offset < $3 ORDER BY base_offset LIMIT $4`,
-          values: [partitionId, from, below, READ_PAGE],
+          text: `SELECT batch, last_offset FROM (
+                   SELECT batch, last_offset, sum(octet_length(batch)) OVER (ORDER BY base_offset) - octet_length(batch) AS before
+                   FROM fjord_batches WHERE partition_id = $1
+                   AND base_offset >= COALESCE((SELECT max(base_offset) FROM fjord_batches WHERE partition_id = $1 AND base_offset <= $2), $2)
+                   AND base_offset < $3 ORDER BY base_offset LIMIT $4) x
+                 WHERE before < $5 ORDER BY last_offset`,
+          values: [partitionId, from, below, READ_PAGE, Math.max(1, maxBytes - bytes)],
         })
         : await this.db().query<{ batch: Buffer; last_offset: string }>({
           name: 'fjord_read_next',
-          text: 'SELECT batch, last_offset FROM fjord_batches WHERE partition_id = $1 AND base_offset > $2 AND base_offset < $3 ORDER BY base_offset LIMIT $4',
-          values: [partitionId, last, below, READ_PAGE],
+          text: `SELECT batch, last_offset FROM (
+                   SELECT batch, last_offset, sum(octet_length(batch)) OVER (ORDER BY base_offset) - octet_length(batch) AS before
+                   FROM fjord_batches WHERE partition_id = $1 AND base_offset > $2 AND base_offset < $3 ORDER BY base_offset LIMIT $4) x
+                 WHERE before < $5 ORDER BY last_offset`,
+          values: [partitionId, last, below, READ_PAGE, Math.max(1, maxBytes - bytes)],
         });
       for (const row of r.rows) {
         last = toNum(row.last_offset);
@@ -927,6 +937,7 @@ export class PostgresStorage implements Storage, PartitionHost {
         out.push(row.batch);
         bytes += row.batch.length;
       }
+      // Fewer rows than a page: the partition's end, or the byte limit (rows past it are not even read).
       if (r.rows.length < READ_PAGE || bytes >= maxBytes) return out;
     }
   }
