@@ -12,6 +12,7 @@ import { HttpBindError } from '../broker/http/server.js';
 import { BROKER_SETTINGS, BROKER_SETTING_KEYS, DEFAULT_CONFIG, SERVER_DEFAULTS, brokerDefaultText, envVar, parseBrokerSetting } from '../broker/settings.js';
 import { DataDirError, parseStorageSpec } from '../storage/engines.js';
 import { StorageError } from '../storage/types.js';
+import { unknownOptionMessage, unknownOptionOf } from './usage-error.js';
 
 const SERVER_EXAMPLES = `Examples:
   fjord server
@@ -73,7 +74,13 @@ function bareSwitches(argv: string[]): string[] {
 export function serverSettings(argv: string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): ServerSettings | 'help' {
   const options: Record<string, { type: 'string' } | { type: 'boolean'; short: string }> = { help: { type: 'boolean', short: 'h' }, config: { type: 'string' } };
   for (const key of BROKER_SETTING_KEYS) options[BROKER_SETTINGS[key].flag] = { type: 'string' };
-  const { values } = parseArgs({ args: bareSwitches(argv), strict: true, options });
+  let values: ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof options }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: bareSwitches(argv), strict: true, options }));
+  } catch (err) {
+    const unknown = (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionOf((err as Error).message) : undefined;
+    throw unknown === undefined ? err : new Error(unknownOptionMessage(unknown, Object.keys(options)));
+  }
   if (values.help === true) return 'help';
   const fromConfig = values.config;
   const configFile = typeof fromConfig === 'string' ? fromConfig : env.FJORD_CONFIG || undefined;

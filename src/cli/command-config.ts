@@ -40,14 +40,31 @@ const readPem = (path: string, what: string, file: string): string => {
   }
 };
 
-export function loadCommandConfig(file: string): CommandConfig {
+/** The key=value lines of a Java properties file; `flag` names the option that gave the file in errors. */
+export function readPropertiesFile(file: string, flag: string): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`--command-config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const props = new Map(parseProperties(text).map((p) => [p.key, p.value]));
+  return new Map(parseProperties(text).map((p) => [p.key, p.value]));
+}
+
+/** Whether a client property is one the connection settings below act on. */
+export function isConnectionProperty(key: string): boolean {
+  return key.startsWith('ssl.') || key.startsWith('sasl.') || ['security.protocol', 'client.id', 'request.timeout.ms', 'bootstrap.servers'].includes(key);
+}
+
+export function loadCommandConfig(file: string): CommandConfig {
+  return commandConfigFrom(readPropertiesFile(file, '--command-config'), file);
+}
+
+/**
+ * The connection settings of client properties (`file` names where they came from in errors).
+ * Takes what it uses out of `props`; anything left stops the command with its name.
+ */
+export function commandConfigFrom(props: Map<string, string>, file: string): CommandConfig {
   const take = (key: string): string | undefined => {
     const v = props.get(key);
     props.delete(key);

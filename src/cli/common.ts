@@ -5,8 +5,8 @@ import {
   FjordAggregateError, FjordConnectionError, FjordError, FjordNumberOfRetriesExceeded, FjordProtocolError,
   FjordTopicMetadataError, Kafka, logLevel, type SaslOptions,
 } from '../client/index.js';
-import { loadCommandConfig } from './command-config.js';
-import { UsageError } from './usage-error.js';
+import { commandConfigFrom, isConnectionProperty, readPropertiesFile } from './command-config.js';
+import { UsageError, unknownOptionMessage, unknownOptionOf } from './usage-error.js';
 
 /** Exit codes. Scripts can rely on them. */
 export const Exit = {
@@ -32,6 +32,7 @@ export class InputError extends Error {
 export const COMMON_OPTIONS = {
   'bootstrap-server': { type: 'string', short: 'b' },
   brokers: { type: 'string' },
+  'broker-list': { type: 'string' },
   'client-id': { type: 'string' },
   'request-timeout': { type: 'string' },
   'command-config': { type: 'string' },
@@ -41,7 +42,8 @@ export const COMMON_OPTIONS = {
 
 export const COMMON_HELP = `Connection:
   -b, --bootstrap-server <host:port[,host:port]>   broker(s) to contact (FJORD_BROKERS,
-                             default localhost:9092); --brokers is the same
+                             default localhost:9092); --brokers and Kafka's
+                             --broker-list are the same
   --client-id <id>           client id sent to the broker (default fjord-cli)
   --request-timeout <ms>     how long to wait for a broker answer (default 30000)
   --command-config <file>    Kafka's client properties file: security.protocol, sasl.mechanism,
@@ -73,9 +75,9 @@ export function parse(argv: string[], options: ParseArgsConfig['options'], allow
     return { values: values as Values, positionals };
   } catch (err) {
     const e = err as Error & { code?: string };
-    let msg = e.message;
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') msg = msg.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(msg);
+    const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? unknownOptionOf(e.message) : undefined;
+    if (unknown !== undefined) throw new UsageError(unknownOptionMessage(unknown, Object.keys(all)));
+    throw new UsageError(e.message);
   }
 }
 
@@ -103,19 +105,29 @@ export function pairs(name: string, values: string[], splitCommas = true): [stri
   return out;
 }
 
+/** The broker list given on the command line (--bootstrap-server, --brokers or --broker-list), if any. */
+const flaggedBrokers = (values: Values): string | undefined => str(values['bootstrap-server']) ?? str(values.brokers) ?? str(values['broker-list']);
+
 export function brokersOf(values: Values): string[] {
-  const raw = str(values['bootstrap-server']) ?? str(values.brokers) ?? process.env.FJORD_BROKERS ?? 'localhost:9092';
+  const raw = flaggedBrokers(values) ?? process.env.FJORD_BROKERS ?? 'localhost:9092';
   const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0) throw new UsageError('--bootstrap-server needs at least one host:port');
   for (const b of list) if (!/^(\[[^\]]+\]|[^:\s]+):\d+$/.test(b)) throw new UsageError(`--bootstrap-server takes host:port, not "${b}"`);
   return list;
 }
 
-export function kafkaFor(values: Values, sasl?: SaslOptions): Kafka {
+/**
+ * The client for a command. `extra` holds connection properties given with --consumer-property /
+ * --producer-property (or their config files): they win over the --command-config file.
+ */
+export function kafkaFor(values: Values, sasl?: SaslOptions, extra?: { props: Map<string, string>; source: string }): Kafka {
   // Flags win over the properties file, as with Kafka's tools.
   const configFile = str(values['command-config']) ?? process.env.FJORD_COMMAND_CONFIG;
-  const file = configFile ? loadCommandConfig(configFile) : {};
-  const flagged = str(values['bootstrap-server']) ?? str(values.brokers) ?? process.env.FJORD_BROKERS;
+  const props = configFile ? readPropertiesFile(configFile, '--command-config') : new Map<string, string>();
+  for (const [k, v] of extra?.props ?? []) props.set(k, v);
+  const source = extra?.props.size ? (configFile ? `${configFile} with ${extra.source}` : extra.source) : configFile ?? '';
+  const file = configFile || extra?.props.size ? commandConfigFrom(props, source) : {};
+  const flagged = flaggedBrokers(values) ?? process.env.FJORD_BROKERS;
   return new Kafka({
     sasl: sasl ?? file.sasl,
     ssl: file.ssl,
@@ -209,10 +221,10 @@ export async function runCommand(command: string, help: string, argv: string[], 
   }
   let brokers: string[] = [];
   try {
-    const b = argv.findIndex((a) => a === '--bootstrap-server' || a === '-b' || a === '--brokers');
+    const b = argv.findIndex((a) => a === '--bootstrap-server' || a === '-b' || a === '--brokers' || a === '--broker-list');
     if (b >= 0 && argv[b + 1]) brokers = argv[b + 1].split(',');
     else {
-      const eq = argv.find((a) => a.startsWith('--bootstrap-server=') || a.startsWith('--brokers='));
+      const eq = argv.find((a) => a.startsWith('--bootstrap-server=') || a.startsWith('--brokers=') || a.startsWith('--broker-list='));
       brokers = eq ? eq.slice(eq.indexOf('=') + 1).split(',') : (process.env.FJORD_BROKERS ?? 'localhost:9092').split(',');
     }
     return await body(argv);
@@ -227,4 +239,43 @@ export function parseTime(name: string, v: string): number {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new UsageError(`${name} takes epoch milliseconds or an ISO date like 2024-05-01T12:00:00Z, not "${v}"`);
   return t;
+}
+
+// --- Kafka client properties (--consumer-property, --producer-property) -------------------------
+
+/** How one client property is applied: checks its value and sets what it stands for. */
+export type PropertyRules = Record<string, (value: string) => void>;
+
+export function intProperty(key: string, v: string, min = 0): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`${key} must be an integer ≥ ${min}, not "${v}"`);
+  return n;
+}
+
+export function boolProperty(key: string, v: string): boolean {
+  const t = v.trim().toLowerCase();
+  if (t !== 'true' && t !== 'false') throw new UsageError(`${key} takes true or false, not "${v}"`);
+  return t === 'true';
+}
+
+/**
+ * Kafka client properties from `--<flag> k=v` (repeatable) over the file of `--<fileFlag>`, checked
+ * against `rules`: each known one is applied, the connection ones (security.protocol, sasl.*, ssl.*,
+ * client.id, ...) are returned for kafkaFor, and any other stops the command with its name — a
+ * setting Fjord would not act on is never accepted.
+ */
+export function clientProperties(values: Values, flag: string, fileFlag: string, command: string, rules: PropertyRules): { props: Map<string, string>; source: string } {
+  const file = str(values[fileFlag]);
+  const props = file ? readPropertiesFile(file, `--${fileFlag}`) : new Map<string, string>();
+  for (const [k, v] of pairs(`--${flag}`, list(values[flag]), false)) props.set(k, v);
+  const connection = new Map<string, string>();
+  for (const [key, value] of props) {
+    const rule = rules[key];
+    if (rule) rule(value);
+    else if (isConnectionProperty(key)) connection.set(key, value);
+    else {
+      throw new UsageError(`--${flag} ${key} is not supported by fjord ${command}; supported: ${Object.keys(rules).sort().join(', ')}, and the connection properties of --command-config`);
+    }
+  }
+  return { props: connection, source: file ? `--${fileFlag} ${file}` : `--${flag}` };
 }

@@ -85,7 +85,13 @@ export interface SeekEntry { partition: number; offset: string | number }
 
 export interface GroupDescription {
   groupId: string;
-  members: { memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer; groupInstanceId?: string | null }[];
+  members: {
+    memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer; groupInstanceId?: string | null;
+    /** KIP-848 groups (a Fjord addition): the member's epoch and the assignment it is moving to, MemberAssignment-encoded. */
+    memberEpoch?: number; targetAssignment?: Buffer;
+  }[];
+  /** The node coordinating the group (a Fjord addition). */
+  coordinator?: number;
   protocol: string;
   protocolType: string;
   state: string;
@@ -442,10 +448,10 @@ export class Admin {
 
   // --- groups -------------------------------------------------------------------------------
 
-  async listGroups(): Promise<{ groups: { groupId: string; protocolType: string; groupState?: string }[] }> {
+  async listGroups(): Promise<{ groups: { groupId: string; protocolType: string; groupState?: string; groupType?: string }[] }> {
     this.ensureConnected();
     await this.cluster.refreshMetadata();
-    const groups: { groupId: string; protocolType: string; groupState?: string }[] = [];
+    const groups: { groupId: string; protocolType: string; groupState?: string; groupType?: string }[] = [];
     await Promise.all([...this.cluster.brokers.keys()].map(async (node) => {
       const res = await this.cluster.retrier.run(async () => {
         const r = await this.cluster.request(node, ApiKey.ListGroups, { statesFilter: [], typesFilter: [] });
@@ -453,7 +459,11 @@ export class Admin {
         return r;
       });
       for (const g of res.groups) {
-        groups.push(g.groupState ? { groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState } : { groupId: g.groupId, protocolType: g.protocolType });
+        // groupType (ListGroups v5: classic or consumer) is a Fjord addition to kafkajs' shape.
+        groups.push({
+          groupId: g.groupId, protocolType: g.protocolType,
+          ...(g.groupState ? { groupState: g.groupState } : {}), ...(g.groupType ? { groupType: g.groupType } : {}),
+        });
       }
     }));
     return { groups };
@@ -469,6 +479,7 @@ export class Admin {
         found.set(g.groupId, {
           errorCode: g.errorCode,
           groupId: g.groupId,
+          coordinator: node,
           state: g.groupState,
           protocolType: g.protocolType,
           protocol: g.protocolData,
@@ -497,6 +508,7 @@ export class Admin {
         found.set(g.groupId, {
           errorCode: 0,
           groupId: g.groupId,
+          coordinator: node,
           state: g.groupState,
           protocolType: 'consumer',
           protocol: g.assignorName,
@@ -505,6 +517,8 @@ export class Admin {
             // In the classic shapes, so code reading kafkajs' describeGroups keeps working.
             memberMetadata: MemberMetadata.encode({ version: 0, topics: m.subscribedTopicNames ?? [] }),
             memberAssignment: MemberAssignment.encode({ version: 0, assignment: byTopic(m.assignment) }),
+            memberEpoch: m.memberEpoch,
+            targetAssignment: MemberAssignment.encode({ version: 0, assignment: byTopic(m.targetAssignment) }),
           })),
         });
       }

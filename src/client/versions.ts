@@ -18,7 +18,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [ApiKey.LeaveGroup, [0, 5]],
   [ApiKey.SyncGroup, [0, 5]],
   [ApiKey.DescribeGroups, [0, 5]],
-  [ApiKey.ListGroups, [0, 4]],
+  [ApiKey.ListGroups, [0, 5]],
   [ApiKey.SaslHandshake, [1, 1]],
   [ApiKey.ApiVersions, [0, 3]],
   [ApiKey.CreateTopics, [0, 7]],
