@@ -1,8 +1,11 @@
 // `fjord produce <topic>`: one message per input line (stdin or --file), like
 // kafka-console-producer.sh, sent in large pipelined batches.
 import { createReadStream } from 'node:fs';
-import { CompressionTypes, type Message, type Producer } from '../client/index.js';
-import { COMMON_HELP, Exit, InputError, UsageError, dim, int, kafkaFor, list, pairs, parse, runCommand, str } from './common.js';
+import { CompressionTypes, type Message, type Producer, type ProducerConfig } from '../client/index.js';
+import {
+  COMMON_HELP, Exit, InputError, UsageError, boolProperty, clientProperties, dim, int, intProperty, kafkaFor, list, pairs, parse,
+  runCommand, str, type PropertyRules,
+} from './common.js';
 
 export const PRODUCE_HELP = `Usage: fjord produce <topic> [options] [< lines]
 
@@ -19,9 +22,21 @@ Options:
   --format <text|json>       text (default): the line is the value; json: each line is an
                              object {"key","value","headers","partition","timestamp"}
   --quiet                    no progress or summary on stderr
+  --property <k=v>           kafka-console-producer's line reader properties (text format):
+                             parse.key (true|false), key.separator (default TAB), parse.headers,
+                             headers.delimiter (TAB), headers.separator (,),
+                             headers.key.separator (:), ignore.error (a line without a separator
+                             becomes a value without key), null.marker (this text means null)
+  --producer-property <k=v>  a Kafka producer property (repeatable): acks, compression.type,
+                             enable.idempotence, linger.ms, batch.size, buffer.memory,
+                             max.in.flight.requests.per.connection, retries, retry.backoff.ms,
+                             metadata.max.age.ms, and the connection properties of
+                             --command-config; any other is refused
+  --producer.config <file>   the same properties from a file (--producer-property wins)
 ${COMMON_HELP}
-Kafka's flags work too: --topic <t>, --property parse.key=true, --property key.separator=<s>,
---request-required-acks <n>, --compression-codec <codec>.
+Kafka's flags work too: --topic <t>, --broker-list, --request-required-acks <n>,
+--compression-codec <codec>. With --property parse.headers=true a line is
+h1:v1,h2:v2<TAB>key<TAB>value (with parse.key=true), as kafka-console-producer reads it.
 
 Examples:
   echo "hello" | fjord produce greetings
@@ -38,7 +53,7 @@ const OPTIONS = {
   topic: { type: 'string' }, file: { type: 'string' }, 'key-separator': { type: 'string' },
   header: { type: 'string', multiple: true }, partition: { type: 'string' }, compression: { type: 'string' },
   'compression-codec': { type: 'string' }, acks: { type: 'string' }, 'request-required-acks': { type: 'string' },
-  property: { type: 'string', multiple: true }, 'producer-property': { type: 'string', multiple: true },
+  property: { type: 'string', multiple: true }, 'producer-property': { type: 'string', multiple: true }, 'producer.config': { type: 'string' },
   format: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, sync: { type: 'boolean' },
 } as const;
 
@@ -73,18 +88,18 @@ export function runProduce(argv: string[]): Promise<number> {
     const topic = str(values.topic) ?? positionals[0];
     if (!topic) throw new UsageError('produce needs a topic: fjord produce <topic>');
     if (positionals.length > (str(values.topic) ? 0 : 1)) throw new UsageError(`unexpected argument "${positionals[str(values.topic) ? 0 : 1]}"`);
-    const props = new Map(pairs('--property', list(values.property), false));
-    let separator = str(values['key-separator']);
-    if (props.get('parse.key') === 'true') separator ??= props.get('key.separator') ?? '\t';
-    if (separator === '') throw new UsageError('--key-separator cannot be empty');
+    const reader = readerOf(new Map(pairs('--property', list(values.property), false)), str(values['key-separator']));
+    const pp: ProducerProps = { config: {} };
+    const connection = clientProperties(values, 'producer-property', 'producer.config', 'produce', producerRules(pp));
     const headers = Object.fromEntries(pairs('--header', list(values.header), false));
     const partition = int('--partition', str(values.partition), 0);
-    const codecName = (str(values.compression) ?? str(values['compression-codec']) ?? 'none').toLowerCase();
+    const codecName = (str(values.compression) ?? str(values['compression-codec']) ?? pp.compression ?? 'none').toLowerCase();
     const compression = CODECS[codecName];
     if (compression === undefined) throw new UsageError(`--compression takes none, gzip, snappy, lz4 or zstd, not "${codecName}"`);
-    const acks = acksOf(str(values.acks) ?? str(values['request-required-acks']));
+    const acks = acksOf(str(values.acks) ?? str(values['request-required-acks']) ?? pp.acks);
     const format = str(values.format) ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format takes text or json, not "${format}"`);
+    if (format === 'json' && reader.given) throw new UsageError('--property and --key-separator read text lines; --format json lines carry their own key and headers');
     const file = str(values.file);
     const progress = !values.quiet && !!process.stderr.isTTY;
 
@@ -96,7 +111,7 @@ export function runProduce(argv: string[]): Promise<number> {
     });
     await opened;
 
-    const producer = kafkaFor(values).producer({ maxInFlightRequests: 8 });
+    const producer = kafkaFor(values, undefined, connection).producer({ maxInFlightRequests: 8, ...pp.config });
     await producer.connect();
     let interrupted = false;
     const onSigint = () => { interrupted = true; };
@@ -129,7 +144,7 @@ export function runProduce(argv: string[]): Promise<number> {
       for await (const chunk of lines(input)) {
         for (const line of chunk) {
           lineNo++;
-          const m = toMessage(line, lineNo, format, separator, headers, partition);
+          const m = toMessage(line, lineNo, format, reader, headers, partition);
           batch.push(m);
           bytes += line.length;
           if (batch.length >= 2000 || bytes >= 512 * 1024) {
@@ -169,7 +184,7 @@ export function runProduce(argv: string[]): Promise<number> {
   });
 }
 
-function toMessage(line: string, lineNo: number, format: string, separator: string | undefined, headers: Record<string, string>, partition: number | undefined): Message {
+function toMessage(line: string, lineNo: number, format: string, reader: LineReader, headers: Record<string, string>, partition: number | undefined): Message {
   if (format === 'json') {
     let o: { key?: unknown; value?: unknown; headers?: Record<string, unknown>; partition?: unknown; timestamp?: unknown };
     try {
@@ -189,11 +204,105 @@ function toMessage(line: string, lineNo: number, format: string, separator: stri
       timestamp: typeof o.timestamp === 'number' || typeof o.timestamp === 'string' ? String(o.timestamp) : undefined,
     };
   }
-  const hdrs = Object.keys(headers).length ? headers : undefined;
-  if (separator === undefined) return { value: line, headers: hdrs, partition };
-  const at = line.indexOf(separator);
-  if (at < 0) throw new InputError(`line ${lineNo} has no key separator "${separator}": ${line.slice(0, 80)}`);
-  return { key: line.slice(0, at), value: line.slice(at + separator.length), headers: hdrs, partition };
+  return readLine(reader, line, lineNo, headers, partition);
+}
+
+/** kafka-console-producer's LineMessageReader settings (its --property names). */
+interface LineReader {
+  parseKey: boolean; keySeparator: string; parseHeaders: boolean; headersDelimiter: string; headersSeparator: string;
+  headersKeySeparator: string; ignoreError: boolean; nullMarker: string | undefined;
+  /** Whether anything was set (json input refuses them). */
+  given: boolean;
+}
+
+function readerOf(props: Map<string, string>, keySeparatorFlag: string | undefined): LineReader {
+  const r: LineReader = {
+    parseKey: keySeparatorFlag !== undefined, keySeparator: keySeparatorFlag ?? '\t', parseHeaders: false, headersDelimiter: '\t',
+    headersSeparator: ',', headersKeySeparator: ':', ignoreError: false, nullMarker: undefined, given: props.size > 0 || keySeparatorFlag !== undefined,
+  };
+  for (const [k, v] of props) {
+    if (k === 'parse.key') r.parseKey = boolProperty(k, v) || keySeparatorFlag !== undefined;
+    else if (k === 'key.separator') r.keySeparator = keySeparatorFlag ?? v;
+    else if (k === 'parse.headers') r.parseHeaders = boolProperty(k, v);
+    else if (k === 'headers.delimiter') r.headersDelimiter = v;
+    else if (k === 'headers.separator') r.headersSeparator = v;
+    else if (k === 'headers.key.separator') r.headersKeySeparator = v;
+    else if (k === 'ignore.error') r.ignoreError = boolProperty(k, v);
+    else if (k === 'null.marker') r.nullMarker = v;
+    else throw new UsageError(`--property ${k} is not a line reader property; known: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, ignore.error, null.marker`);
+  }
+  const named: [string, string][] = [['key.separator', r.keySeparator], ['headers.delimiter', r.headersDelimiter], ['headers.separator', r.headersSeparator], ['headers.key.separator', r.headersKeySeparator]];
+  for (const [name, v] of named) if (v === '') throw new UsageError(name === 'key.separator' ? '--key-separator cannot be empty' : `${name} cannot be empty`);
+  // Kafka's own checks: separators that would make a line ambiguous.
+  const distinct: [string, string][] = [['headers.delimiter', 'headers.separator'], ['headers.delimiter', 'headers.key.separator'], ['headers.separator', 'headers.key.separator']];
+  const value = (name: string) => named.find(([n]) => n === name)![1];
+  if (r.parseHeaders) for (const [a, b] of distinct) if (value(a) === value(b)) throw new UsageError(`${a} and ${b} may not be equal`);
+  if (r.nullMarker !== undefined) {
+    for (const [name, v] of named) if (v === r.nullMarker) throw new UsageError(`null.marker and ${name} may not be equal`);
+  }
+  return r;
+}
+
+/**
+ * One text line as kafka-console-producer reads it: [headers<headers.delimiter>][key<key.separator>]value,
+ * headers as k<headers.key.separator>v joined by headers.separator; null.marker stands for null.
+ */
+function readLine(r: LineReader, line: string, lineNo: number, extra: Record<string, string>, partition: number | undefined): Message {
+  const cut = (enabled: boolean, from: number, sep: string, what: string): string | null => {
+    if (!enabled) return null;
+    const at = line.indexOf(sep, from);
+    if (at >= 0) return line.slice(from, at);
+    if (r.ignoreError) return null;
+    throw new InputError(`line ${lineNo} has no ${what} "${sep}": ${line.slice(0, 80)}`);
+  };
+  const nullable = (v: string | null) => (v !== null && r.nullMarker !== undefined && v === r.nullMarker ? null : v);
+  const headerText = cut(r.parseHeaders, 0, r.headersDelimiter, 'headers delimiter');
+  const headerEnd = headerText === null ? 0 : headerText.length + r.headersDelimiter.length;
+  const key = cut(r.parseKey, headerEnd, r.keySeparator, 'key separator');
+  const keyEnd = key === null ? headerEnd : headerEnd + key.length + r.keySeparator.length;
+  const headers: Record<string, string | null | (string | null)[]> = { ...extra };
+  if (headerText !== null) {
+    for (const pair of headerText.split(r.headersSeparator)) {
+      const at = pair.indexOf(r.headersKeySeparator);
+      if (at < 0 && !r.ignoreError) throw new InputError(`line ${lineNo}: no header key separator "${r.headersKeySeparator}" in "${pair}"`);
+      const name = at < 0 ? pair : pair.slice(0, at);
+      if (r.nullMarker !== undefined && name === r.nullMarker) throw new InputError(`line ${lineNo}: a header key may not be the null marker "${r.nullMarker}"`);
+      const v = at < 0 ? null : nullable(pair.slice(at + r.headersKeySeparator.length));
+      const prev = headers[name];
+      headers[name] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
+    }
+  }
+  return {
+    key: nullable(key),
+    value: nullable(line.slice(keyEnd)),
+    // Null header values (Kafka allows them) are written as null by the record encoder, whose
+    // header type admits them; kafkajs' Message type does not spell them.
+    headers: Object.keys(headers).length ? headers as Message['headers'] : undefined,
+    partition,
+  };
+}
+
+/** What --producer-property (and --producer.config) set. */
+interface ProducerProps {
+  config: ProducerConfig;
+  acks?: string;
+  compression?: string;
+}
+
+function producerRules(p: ProducerProps): PropertyRules {
+  const c = p.config;
+  return {
+    acks: (v) => { p.acks = v; },
+    'compression.type': (v) => { p.compression = v; },
+    'enable.idempotence': (v) => { c.idempotent = boolProperty('enable.idempotence', v); },
+    'linger.ms': (v) => { c.lingerMs = intProperty('linger.ms', v, 0); },
+    'batch.size': (v) => { c.maxBatchBytes = intProperty('batch.size', v, 1); },
+    'buffer.memory': (v) => { c.maxQueuedBytes = intProperty('buffer.memory', v, 1); },
+    'max.in.flight.requests.per.connection': (v) => { c.maxInFlightRequests = intProperty('max.in.flight.requests.per.connection', v, 1); },
+    retries: (v) => { c.retry = { ...c.retry, retries: intProperty('retries', v, 0) }; },
+    'retry.backoff.ms': (v) => { c.retry = { ...c.retry, initialRetryTime: intProperty('retry.backoff.ms', v, 1) }; },
+    'metadata.max.age.ms': (v) => { c.metadataMaxAge = intProperty('metadata.max.age.ms', v, 0); },
+  };
 }
 
 async function disconnectQuietly(producer: Producer): Promise<void> {
