@@ -92,6 +92,8 @@ export interface GroupDescription {
   }[];
   /** The node coordinating the group (a Fjord addition). */
   coordinator?: number;
+  /** KIP-848 groups (a Fjord addition): the epoch of the target assignment. */
+  assignmentEpoch?: number;
   protocol: string;
   protocolType: string;
   state: string;
@@ -509,6 +511,7 @@ export class Admin {
           errorCode: 0,
           groupId: g.groupId,
           coordinator: node,
+          assignmentEpoch: g.assignmentEpoch,
           state: g.groupState,
           protocolType: 'consumer',
           protocol: g.assignorName,
