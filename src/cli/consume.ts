@@ -354,7 +354,9 @@ async function consume(argv: string[], finished: Promise<void>, done: () => void
             count++;
           }
           lastMessageAt = Date.now();
-          await out.flush();
+          // Each batch reaches the pipe at once (one write per batch): a reader downstream (grep,
+          // a person) sees messages as they come, not when 64 KiB have gathered.
+          await out.flush(true);
           if (out.closed || (maxMessages !== undefined && count >= maxMessages)) done();
         },
       });
