@@ -107,7 +107,7 @@ test('a group consumes and commits; groups describe shows lag; reset-offsets and
   assert.equal(r.stdout.trim().split('\n').length, 15);
 
   r = await fjord(['groups', 'list', ...b]);
-  assert.match(r.stdout, new RegExp(`${g} +Empty +consumer`));
+  assert.match(r.stdout, new RegExp(`${g} +Classic +Empty`));
 
   r = await fjord(['groups', 'reset-offsets', g, '--topic', t, '--to-earliest', ...b]);
   assert.equal(r.code, 0, r.stderr);
