@@ -1,0 +1,56 @@
+// --consumer-property / --producer-property applied through the real `fjord` CLI against a real
+// broker (group.id, auto.offset.reset, enable.auto.commit; acks, compression.type,
+// enable.idempotence), and kafka-console-consumer's --partition with --offset earliest|latest.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { withBroker, uniqueTopic, kafkaFor } from '../helpers.js';
+import { fjord } from './cli-helpers.js';
+import type { RunningBroker } from '../../src/index.js';
+
+let broker: RunningBroker;
+let b: string[];
+before(async () => {
+  broker = await withBroker();
+  b = ['--bootstrap-server', broker.address];
+});
+after(async () => { await broker.stop(); });
+
+test('--consumer-property and --producer-property are applied', async () => {
+  const t = uniqueTopic('cprop');
+  const g = uniqueTopic('cprop-group');
+  await fjord(['topics', 'create', t, '--partitions', '2', ...b]);
+  let r = await fjord(['produce', t, '--producer-property', 'acks=all', '--producer-property', 'compression.type=gzip', '--producer-property', 'enable.idempotence=true', ...b],
+    { input: 'a\nb\nc\nd\n' });
+  assert.equal(r.code, 0, r.stderr);
+  // group.id and auto.offset.reset=earliest: a group that reads everything and commits it.
+  r = await fjord(['consume', t, '--consumer-property', `group.id=${g}`, '--consumer-property', 'auto.offset.reset=earliest', '--exit-at-end', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').sort(), ['a', 'b', 'c', 'd']);
+  const admin = kafkaFor(broker).admin();
+  await admin.connect();
+  try {
+    // The group exists under group.id and committed what it read.
+    const committed = await admin.fetchOffsets({ groupId: g, topics: [t] });
+    assert.ok(committed[0].partitions.some((p) => Number(p.offset) > 0), JSON.stringify(committed));
+  } finally {
+    await admin.disconnect();
+  }
+  // enable.auto.commit=false: the group reads but commits nothing more.
+  await fjord(['produce', t, ...b], { input: 'e\n' });
+  r = await fjord(['consume', t, '--group', g, '--from-beginning', '--consumer-property', 'enable.auto.commit=false', '--exit-at-end', ...b]);
+  assert.equal(r.stdout, 'e\n');
+  r = await fjord(['groups', 'describe', g, '--json', ...b]);
+  assert.ok(JSON.parse(r.stdout)[0].partitions.reduce((n: number, p: { lag: number }) => n + p.lag, 0) >= 1, 'e is not committed');
+  r = await fjord(['consume', t, '--group', g, '--consumer-property', `group.id=other`, ...b]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /disagree/);
+
+  // --partition with --offset earliest|latest|n, as kafka-console-consumer takes them.
+  r = await fjord(['consume', t, '--partition', '1', '--offset', 'earliest', '--exit-at-end', '--property', 'print.partition=true', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const l of r.stdout.trim().split('\n').filter(Boolean)) assert.match(l, /^Partition:1\t/);
+  r = await fjord(['consume', t, '--partition', '1', '--offset', 'latest', '--timeout-ms', '300', ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+});
+
