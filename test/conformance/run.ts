@@ -16,7 +16,13 @@
 // a JWKS file of a key made in the run, and the ACL authorizer on; what a program needs to connect
 // comes in environment variables (see `startSecureFjord`).
 //
-// Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note] [--cluster]
+// `--against kafka` runs the same clients, scenarios and peer suites against Apache Kafka 4.1 instead
+// (one KRaft node from scripts/kafka-dist.mjs, a fresh one wherever Fjord gets a fresh broker; the
+// security scenarios need Fjord's four listeners and are not run). Each run writes its results to
+// results-<broker>.json beside its logs; `--compare` prints the two side by side (the table of
+// docs/compatibility.md) and lists every row where Kafka passes and Fjord does not.
+//
+// Usage: tsx test/conformance/run.ts [--only a,b] [--skip a,b] [--list] [--jobs-note] [--cluster] [--against fjord|kafka] [--compare]
 //   --only / --skip take client names or client/scenario ids (prefix match); a peer suite's tests
 //   can be picked one by one (`--only franz-go-kgo/TestGroupETL`).
 //   --cluster: every client gets three brokers on one throw-away PostgreSQL (cluster mode,
@@ -28,6 +34,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+// @ts-expect-error plain JavaScript module without types
+import { ensureKafka, startKafka } from '../../scripts/kafka-dist.mjs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { hasOpenssl, makeCa } from '../tls-certs.js';
 import { pgSkipReason, startPgServer, type PgServer } from '../pg-server.js';
@@ -35,7 +43,14 @@ import { pgSkipReason, startPgServer, type PgServer } from '../pg-server.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const CACHE = process.env.FJORD_CONFORMANCE_CACHE ?? join(ROOT, '.cache', 'conformance');
-const LOGS = join(CACHE, 'logs');
+function flagValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+/** The broker under test: Fjord (the default) or Apache Kafka 4.1 for the comparison column. */
+const AGAINST = flagValue('--against') ?? 'fjord';
+if (AGAINST !== 'fjord' && AGAINST !== 'kafka') throw new Error(`--against takes fjord or kafka, not ${AGAINST}`);
+const LOGS = join(CACHE, AGAINST === 'kafka' ? 'logs-kafka' : 'logs');
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -49,7 +64,8 @@ const allowlist = new Set(
 const results: Result[] = [];
 
 function record(client: string, scenario: string, ok: boolean | 'skip', ms: number, note: string): Result {
-  const must = allowlist.has(`${client}/${scenario}`);
+  // The allowlist is what Fjord must pass; against Kafka every failure is just recorded.
+  const must = AGAINST === 'fjord' && allowlist.has(`${client}/${scenario}`);
   const status: Status = ok === true ? 'pass' : must ? 'FAIL' : ok === 'skip' ? 'skip' : 'xfail';
   const r = { client, scenario, status, ms, note: note.replace(/\s+/g, ' ').trim().slice(0, 160) };
   results.push(r);
@@ -140,6 +156,9 @@ const KAFKA_TOOLS_VERSION = '4.1.1';
 /** Peer suites, pinned. */
 const FRANZ_GO = 'github.com/twmb/franz-go@v1.22.2';
 const KAFKA_GO = 'github.com/segmentio/kafka-go@v0.4.51';
+const SARAMA = 'github.com/IBM/sarama@v1.61.1';
+/** sarama's functional tests reach the cluster through toxiproxy (they add and remove faults on it). */
+const TOXIPROXY = 'github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0';
 
 const setups: Record<string, () => Promise<void>> = {
   async kcat() {
@@ -209,6 +228,19 @@ const setups: Record<string, () => Promise<void>> = {
   async 'kafka-go-tests'() {
     await peerModule('kafka-go-tests', KAFKA_GO);
   },
+
+  async 'sarama-functional'() {
+    // The suite creates its topics with replication factor 3 for its five-broker docker-compose
+    // cluster; a single node (Kafka's or Fjord's) refuses that, so the copy asks for 1.
+    await peerModule('sarama-functional', SARAMA, (dir) => {
+      const f = join(dir, 'functional_test.go');
+      writeFileSync(f, readFileSync(f, 'utf8').replaceAll('ReplicationFactor: 3,', 'ReplicationFactor: 1,'));
+    });
+    await cached('toxiproxy', TOXIPROXY, async () => {
+      mkdirSync(join(CACHE, 'go', 'bin'), { recursive: true });
+      await must(`go install ${TOXIPROXY}`, run('go', ['install', TOXIPROXY], { cwd: CACHE, env: { ...GO_ENV, GOBIN: join(CACHE, 'go', 'bin') }, timeoutMs: 600_000, log: join(LOGS, 'setup-toxiproxy.log') }));
+    });
+  },
 };
 
 async function mavenClasspath(artifact: string, version: string, outFile: string): Promise<void> {
@@ -220,15 +252,16 @@ async function mavenClasspath(artifact: string, version: string, outFile: string
 }
 
 /** Downloads a Go module from the module proxy and copies it to a writable directory. */
-async function peerModule(name: string, modVersion: string): Promise<void> {
+async function peerModule(name: string, modVersion: string, patch?: (dir: string) => void): Promise<void> {
   if (!has('go', ['version'])) throw new Error('go is not installed');
   const dst = join(CACHE, name);
-  await cached(name, modVersion, async () => {
+  await cached(name, modVersion + (patch ? `+${createHash('sha256').update(patch.toString()).digest('hex').slice(0, 8)}` : ''), async () => {
     const r = await must(`go mod download ${modVersion}`, run('go', ['mod', 'download', '-json', modVersion], { cwd: CACHE, env: GO_ENV, timeoutMs: 600_000, log: join(LOGS, `setup-${name}.log`) }));
     const dir = (JSON.parse(r.out.slice(r.out.indexOf('{'))) as { Dir: string }).Dir;
     rmSync(dst, { recursive: true, force: true });
     cpSync(dir, dst, { recursive: true });
     makeWritable(dst);
+    patch?.(dst);
     await must(`go mod download (${name} deps)`, run('go', ['mod', 'download'], { cwd: dst, env: GO_ENV, timeoutMs: 600_000, log: join(LOGS, `setup-${name}-deps.log`) }));
   });
 }
@@ -276,7 +309,7 @@ interface Client {
   build?: () => Promise<void>;
   scenarios?: Scenario[];
   /** A peer test suite: runs and reports one result per test. */
-  suite?: (bootstrap: string, fjord: Fjord) => Promise<void>;
+  suite?: (bootstrap: string, broker: Broker) => Promise<void>;
   serverArgs?: string[];
 }
 
@@ -418,7 +451,62 @@ const clients: Client[] = [
     available: async () => ((await portFree(9092)) ? null : 'port 9092 is in use (kafka-go\'s tests dial localhost:9092)'),
     suite: (_b, f) => goTestSuite('kafka-go-tests', join(CACHE, 'kafka-go-tests'), { KAFKA_VERSION: '3.9.0' }, f, 60_000),
   },
+  {
+    name: 'sarama-functional',
+    setup: ['sarama-functional'],
+    available: async () => {
+      for (let port = 29091; port <= 29095; port++) if (!(await portFree(port))) return `port ${port} is in use (sarama's functional tests dial 127.0.0.1:29091-29095)`;
+      return null;
+    },
+    suite: (b, f) => saramaFunctional(b, f),
+  },
 ];
+
+/**
+ * IBM/sarama's functional tests (`-tags functional`, the functional_*_test.go files) against one
+ * broker. They expect toxiproxy in front of a five-broker cluster (proxies kafka1..kafka5 on
+ * 127.0.0.1:29091-29095) and docker compose to stop and start brokers. Here a real toxiproxy
+ * server (built from its module) runs with the five proxies made beforehand, all to the one broker,
+ * and TOXIPROXY_ADDR tells the suite it is an "existing environment": the tests that stop brokers
+ * or run Java through docker skip themselves for that reason. KAFKA_VERSION=4.1.0 for both brokers.
+ */
+async function saramaFunctional(bootstrap: string, broker: Broker): Promise<void> {
+  const dir = join(CACHE, 'sarama-functional');
+  const port = await freePort();
+  const toxi = spawn(join(CACHE, 'go', 'bin', 'server'), ['-host', '127.0.0.1', '-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const toxiLog = createWriteStream(join(LOGS, 'sarama-functional--toxiproxy.log'));
+  toxi.stdout!.pipe(toxiLog);
+  toxi.stderr!.pipe(toxiLog);
+  try {
+    const api = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      try { if ((await fetch(`${api}/version`)).ok) break; } catch { /* not up yet */ }
+      if (i > 100) throw new Error('toxiproxy did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const upstream = bootstrap.replace(/^localhost:/, '127.0.0.1:');
+    for (let i = 1; i <= 5; i++) {
+      const res = await fetch(`${api}/proxies`, { method: 'POST', body: JSON.stringify({ name: `kafka${i}`, listen: `127.0.0.1:${29090 + i}`, upstream, enabled: true }) });
+      if (!res.ok) throw new Error(`toxiproxy: creating kafka${i}: ${res.status} ${await res.text()}`);
+    }
+    const functional = new Set(readdirSync(dir).filter((f) => /^functional_.*_test\.go$/.test(f))
+      .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^func (Test\w+)\(t \*testing\.T\)/gm)].map((m) => m[1]!)));
+    await goTestSuite('sarama-functional', dir, { TOXIPROXY_ADDR: api, KAFKA_VERSION: '4.1.0' }, broker, 120_000, 1, ['-tags', 'functional'], (name) => functional.has(name));
+  } finally {
+    toxi.kill('SIGTERM');
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -433,20 +521,20 @@ function portFree(port: number): Promise<boolean> {
  * test, each with its own timeout), so that a test that hangs on a missing feature is recorded as
  * failed instead of stalling the rest. Records one result per test.
  */
-async function goTestSuite(client: string, dir: string, env: NodeJS.ProcessEnv, fjord: Fjord, perTestMs = 120_000, parallel = 1): Promise<void> {
+async function goTestSuite(client: string, dir: string, env: NodeJS.ProcessEnv, broker: Broker, perTestMs = 120_000, parallel = 1, buildArgs: string[] = [], want: (name: string) => boolean = () => true): Promise<void> {
   const bin = join(CACHE, 'go', 'bin', `${client}.test`);
   mkdirSync(dirname(bin), { recursive: true });
-  const built = await run('go', ['test', '-c', '-o', bin, '.'], { cwd: dir, env: GO_ENV, timeoutMs: 900_000, log: join(LOGS, `${client}--build.log`) });
+  const built = await run('go', ['test', '-c', ...buildArgs, '-o', bin, '.'], { cwd: dir, env: GO_ENV, timeoutMs: 900_000, log: join(LOGS, `${client}--build.log`) });
   if (built.code !== 0) { record(client, '(suite)', false, built.ms, `go test -c failed: ${lastLines(built.out, 2)}`); return; }
   const listed = await run(bin, ['-test.list', '.*'], { cwd: dir, env: { ...GO_ENV, ...env }, timeoutMs: 60_000 });
-  const names = listed.out.split('\n').map((l) => l.trim()).filter((l) => /^(Test|Example|Fuzz)\w*$/.test(l) && !l.startsWith('Fuzz') && selected(`${client}/${l}`));
+  const names = listed.out.split('\n').map((l) => l.trim()).filter((l) => /^(Test|Example|Fuzz)\w*$/.test(l) && !l.startsWith('Fuzz') && want(l) && selected(`${client}/${l}`));
   if (names.length === 0) { record(client, '(suite)', false, listed.ms, `no tests listed: ${lastLines(listed.out, 2)}`); return; }
   const log = createWriteStream(join(LOGS, `${client}.log`));
   let next = 0;
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++]!;
-      if (fjord.server.child.exitCode !== null) { record(client, name, false, 0, 'not run: the broker had exited'); continue; }
+      if (!broker.alive()) { record(client, name, false, 0, 'not run: the broker had exited'); continue; }
       const r = await run(bin, ['-test.run', `^${name}$`, '-test.v', '-test.count=1', `-test.timeout=${Math.floor(perTestMs / 1000)}s`], {
         cwd: dir, env: { ...GO_ENV, ...env }, timeoutMs: perTestMs + 15_000,
       });
@@ -488,7 +576,27 @@ const skip = parseList('--skip') ?? [];
 const matches = (id: string, pattern: string) => id === pattern || id.startsWith(`${pattern}/`);
 const selected = (id: string) => (!only || only.some((o) => matches(id, o))) && !skip.some((s) => matches(id, s));
 
-interface Fjord { server: ServerProcess; bootstrap: string; dataDir: string; stop(): Promise<void> }
+/** The broker a client runs against: a `fjord server` process or an Apache Kafka node. */
+interface Broker { bootstrap: string; alive(): boolean; output(): string; stop(): Promise<void> }
+interface Fjord extends Broker { server: ServerProcess; dataDir: string }
+
+/** A fresh broker for one client: Fjord, or with `--against kafka` Apache Kafka 4.1 (Fjord's `--port N` becomes Kafka's port). */
+async function startBroker(client: string, extra: string[] = []): Promise<Broker> {
+  if (AGAINST === 'fjord') return startFjord(client, extra);
+  const i = extra.indexOf('--port');
+  const port = i >= 0 ? Number(extra[i + 1]) : 0;
+  const dist = await ensureKafka({ quiet: true });
+  const kafka = await startKafka({ dist, port, heap: '1G', quiet: true }) as { bootstrap: string; child: { exitCode: number | null; signalCode: string | null }; output: string[]; stop(): Promise<void> };
+  return {
+    bootstrap: kafka.bootstrap,
+    alive: () => kafka.child.exitCode === null && kafka.child.signalCode === null,
+    output: () => kafka.output.join('\n'),
+    async stop() {
+      await kafka.stop();
+      writeFileSync(join(LOGS, `${client}--broker.log`), kafka.output.join('\n'));
+    },
+  };
+}
 
 const CLUSTER = process.argv.includes('--cluster');
 let pgServer: Promise<PgServer | null> | null = null;
@@ -510,6 +618,8 @@ async function startCluster(client: string, extra: string[]): Promise<Fjord> {
   await new Promise((r) => setTimeout(r, 1500));
   return {
     server: nodes[0]!.server, dataDir: nodes[0]!.dataDir, bootstrap: nodes.map((f) => f.bootstrap).join(','),
+    alive: () => nodes.every((f) => f.alive()),
+    output: () => nodes.map((f) => f.output()).join('\n'),
     async stop() { for (const f of nodes) await f.stop(); },
   };
 }
@@ -526,6 +636,8 @@ async function startFjordWith(name: string, args: string[]): Promise<Fjord> {
   const server = await startServerProcess(args.map((a) => a.replaceAll('{dataDir}', dataDir)));
   return {
     server, dataDir, bootstrap: `localhost:${server.port}`,
+    alive: () => server.child.exitCode === null,
+    output: () => server.output(),
     async stop() {
       if (server.child.exitCode === null) {
         server.child.kill('SIGTERM');
@@ -642,7 +754,7 @@ function printTable(): void {
 }
 
 /** Runs one scenario program against `fjord` and records it; true when it passed. */
-async function runScenario(c: Client, s: Scenario, fjord: Fjord, env: NodeJS.ProcessEnv): Promise<void> {
+async function runScenario(c: Client, s: Scenario, fjord: Broker, env: NodeJS.ProcessEnv): Promise<void> {
   const topic = `conf-${c.name}-${s.name}`.replace(/[^a-zA-Z0-9._-]/g, '-');
   const sub = (a: string) => a.replaceAll('{bootstrap}', fjord.bootstrap).replaceAll('{topic}', topic);
   const [cmd, ...args] = s.cmd.map(sub);
@@ -651,13 +763,70 @@ async function runScenario(c: Client, s: Scenario, fjord: Fjord, env: NodeJS.Pro
   if (r.code === 3 && skipLine) { record(c.name, s.name, 'skip', r.ms, skipLine[1]!); return; }
   const failLine = /^FAIL: (.*)$/m.exec(r.out);
   const ran = r.code === 0 && !r.timedOut;
-  const brokerProblem = ran && s.brokerCheck ? s.brokerCheck(fjord.server.output()) : null;
+  const brokerProblem = ran && s.brokerCheck ? s.brokerCheck(fjord.output()) : null;
   const ok = ran && brokerProblem === null;
   record(c.name, s.name, ok, r.ms, ok ? '' : brokerProblem !== null ? `broker log: ${brokerProblem}` : r.timedOut ? `timed out after ${s.timeoutMs ?? 90_000} ms: ${lastLines(r.out)}` : failLine?.[1] ?? lastLines(r.out, 2));
-  if (fjord.server.child.exitCode !== null) throw new Error(`the broker exited during ${c.name}/${s.name}: ${lastLines(fjord.server.output(), 3)}`);
+  if (!fjord.alive()) throw new Error(`the broker exited during ${c.name}/${s.name}: ${lastLines(fjord.output(), 3)}`);
+}
+
+/** results-<broker>.json in the cache: this run's results replace those of the clients it ran. */
+function resultsFile(broker: string): string { return join(CACHE, `results-${broker}.json`); }
+function loadResults(broker: string): Result[] {
+  return existsSync(resultsFile(broker)) ? (JSON.parse(readFileSync(resultsFile(broker), 'utf8')) as { results: Result[] }).results : [];
+}
+function saveResults(): void {
+  const ran = new Set(results.map((r) => r.client));
+  const kept = loadResults(AGAINST).filter((r) => !ran.has(r.client));
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  writeFileSync(resultsFile(AGAINST), JSON.stringify({ broker: AGAINST, commit, at: new Date().toISOString(), results: [...kept, ...results] }, null, 1));
+}
+
+/**
+ * `--compare`: Fjord's and Kafka's results side by side, as a Markdown table. Peer suites get a
+ * summary row each, then a row for every test that did not pass on one broker or the other.
+ */
+function compare(): void {
+  const fj = loadResults('fjord');
+  const kf = loadResults('kafka');
+  const key = (r: Result) => `${r.client}/${r.scenario}`;
+  const fMap = new Map(fj.map((r) => [key(r), r]));
+  const kMap = new Map(kf.map((r) => [key(r), r]));
+  const cell = (r: Result | undefined) => (r ? (r.status === 'FAIL' ? 'FAIL' : r.status === 'xfail' ? 'fail' : r.status) : '—');
+  const rows: string[][] = [];
+  const worse: string[] = [];
+  for (const c of clients) {
+    const ids = [...new Set([...fj, ...kf].filter((r) => r.client === c.name).map(key))];
+    if (ids.length === 0) continue;
+    if (c.suite) {
+      const count = (list: Result[]) => {
+        const mine = list.filter((r) => r.client === c.name);
+        const n = (st: Status) => mine.filter((r) => r.status === st).length;
+        return mine.length ? `${n('pass')} pass, ${n('FAIL') + n('xfail')} fail, ${n('skip')} skip` : '—';
+      };
+      rows.push([c.name, `(${ids.length} tests)`, count(fj), count(kf), '']);
+    }
+    for (const id of ids) {
+      const f = fMap.get(id);
+      const k = kMap.get(id);
+      if (c.suite && f?.status === 'pass' && k?.status === 'pass') continue;
+      const note = f && f.status !== 'pass' ? `Fjord: ${f.note}` : k && k.status !== 'pass' ? `Kafka: ${k.note}` : '';
+      rows.push([c.name, id.slice(c.name.length + 1), cell(f), cell(k), note.replaceAll('|', '\\|').slice(0, 150)]);
+      if (k?.status === 'pass' && f?.status !== 'pass') worse.push(id);
+    }
+  }
+  const head = ['client', 'scenario / test', 'Fjord', 'Kafka 4.1', 'note'];
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const meta = (b: string) => {
+    if (!existsSync(resultsFile(b))) return `${b}: no results`;
+    const m = JSON.parse(readFileSync(resultsFile(b), 'utf8')) as { commit: string; at: string };
+    return `${b}: ${m.at.slice(0, 16).replace('T', ' ')} UTC, Fjord commit ${m.commit}`;
+  };
+  process.stdout.write(`${meta('fjord')}; ${meta('kafka')}\n\n${line(head)}\n${line(head.map(() => '---'))}\n${rows.map(line).join('\n')}\n\n`);
+  process.stdout.write(worse.length ? `Kafka passes and Fjord does not (${worse.length}):\n${worse.map((w) => `  ${w}`).join('\n')}\n` : 'no row where Kafka passes and Fjord does not\n');
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--compare')) { compare(); return; }
   mkdirSync(LOGS, { recursive: true });
   if (process.argv.includes('--list')) {
     for (const c of clients) for (const s of c.scenarios ?? [{ name: '(suite)' }]) process.stdout.write(`${c.name}/${s.name}${allowlist.has(`${c.name}/${s.name}`) ? '  (must pass)' : ''}\n`);
@@ -680,19 +849,21 @@ async function main(): Promise<void> {
     }
     const plain = scenarios.filter((s) => !s.secure);
     if (c.suite || plain.length > 0) {
-      const fjord = await startFjord(c.name, c.serverArgs);
+      let fjord: Broker | undefined;
       try {
+        fjord = await startBroker(c.name, c.serverArgs);
         if (c.suite) await c.suite(fjord.bootstrap, fjord);
         else for (const s of plain) await runScenario(c, s, fjord, {});
       } catch (err) {
         record(c.name, '(run)', false, 0, (err as Error).message);
       } finally {
-        await fjord.stop();
+        await fjord?.stop();
       }
     }
     for (const s of scenarios.filter((x) => x.secure)) {
       // --cluster runs the plain scenarios (the secure ones need a broker of their own each).
       if (CLUSTER) continue;
+      if (AGAINST === 'kafka') { record(c.name, s.name, 'skip', 0, 'security scenarios run against Fjord only (its four listeners, JWKS and ACL settings)'); continue; }
       let fjord: (Fjord & { env: NodeJS.ProcessEnv }) | undefined;
       try {
         fjord = await startSecureFjord(c.name, s.name, s.secure!);
@@ -714,6 +885,7 @@ async function main(): Promise<void> {
   }
   await (await pgServer)?.stop();
   printTable();
+  saveResults();
   const n = (s: Status) => results.filter((r) => r.status === s).length;
   const newPasses = results.filter((r) => r.status === 'pass' && !allowlist.has(`${r.client}/${r.scenario}`));
   process.stdout.write(`\nlogs: ${LOGS}\n`);
@@ -721,6 +893,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${n('xfail')} known failures outside the allowlist and ${n('skip')} not run are counted as skipped; the must-pass list has ${allowlist.size} entries\n`);
   process.stdout.write(`conformance finished in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   process.stdout.write(`${n('pass')} passed, ${n('FAIL')} failed, ${n('xfail') + n('skip')} skipped\n`);
+  if (AGAINST === 'kafka') process.stdout.write('(against Apache Kafka 4.1: the allowlist is not applied; `--compare` sets these beside Fjord\'s)\n');
   process.exitCode = n('FAIL') > 0 ? 1 : 0;
 }
 
