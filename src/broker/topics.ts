@@ -2,7 +2,7 @@
 // one-creation-per-name guarantee), auto-creation, and the effective value of a topic setting
 // (the topic's override, else the default from the settings table).
 import { ErrorCode } from '../protocol/generated/errors.js';
-import type { SegmentPolicy, Storage, TopicMeta } from '../storage/types.js';
+import type { PartitionLog, SegmentPolicy, Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { KAFKA_CONFIG_SOURCE, MAX_PARTITIONS, TOPIC_SETTINGS, topicConfigProblem, topicDefault, topicDefaultSource, topicSynonyms, type ConfigSynonym } from './settings.js';
@@ -10,14 +10,21 @@ import { KAFKA_CONFIG_SOURCE, MAX_PARTITIONS, TOPIC_SETTINGS, topicConfigProblem
 export const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_CHARS = /^[a-zA-Z0-9._-]+$/;
 
-/** Why a topic name is invalid, or null when it is fine (Kafka's rules). */
+/**
+ * Why a topic name is invalid, or null when it is fine (Kafka's rules), worded as Kafka 4.1's
+ * CreateTopics errorMessage words it (tools print it).
+ */
 export function topicNameProblem(name: string): string | null {
-  if (name.length === 0) return 'topic name is empty';
-  if (name === '.' || name === '..') return `topic name cannot be "${name}"`;
-  if (name.length > MAX_TOPIC_NAME_LENGTH) return `topic name is longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
-  if (!LEGAL_TOPIC_CHARS.test(name)) return `topic name "${name}" has characters other than ASCII letters, digits, '.', '_' and '-'`;
+  const invalid = (why: string) => `Topic name is invalid: ${why}`;
+  if (name.length === 0) return invalid('the empty string is not allowed');
+  if (name === '.' || name === '..') return invalid(`'${name}' is not allowed`);
+  if (name.length > MAX_TOPIC_NAME_LENGTH) return invalid(`the length of '${name}' is longer than the max allowed length ${MAX_TOPIC_NAME_LENGTH}`);
+  if (!LEGAL_TOPIC_CHARS.test(name)) return invalid(`'${name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'`);
   return null;
 }
+
+/** Kafka's CreateTopics errorMessage for a name that is taken. */
+export const topicExistsMessage = (name: string): string => `Topic '${name}' already exists.`;
 
 /**
  * Kafka's internal topics (Topic.INTERNAL_TOPICS in Kafka 4): the broker writes them itself (here
@@ -34,15 +41,51 @@ export const isInternalTopic = (name: string): boolean => INTERNAL_TOPICS.has(na
 /**
  * Why a user may not create a topic of this name although it is well formed, with the code
  * CreateTopics answers, or null. `__cluster_metadata`: INVALID_REQUEST, Kafka's own answer.
- * The internal topics: Kafka creates them itself and answers TOPIC_ALREADY_EXISTS once they exist;
- * here they are internal logs that are never user topics, so the name is refused with
- * INVALID_TOPIC_EXCEPTION (the code Kafka gives for a name a user cannot have), and Metadata does
- * not auto-create them.
+ * The internal topics are the coordinators' internal logs, never user topics, and Metadata does not
+ * auto-create them. `__consumer_offsets` always exists here (Metadata lists it), so creating it
+ * answers TOPIC_ALREADY_EXISTS as Kafka does once it exists; the others, until they are in use, get
+ * INVALID_TOPIC_EXCEPTION (the code Kafka gives a name a user cannot have).
  */
 export function reservedTopicProblem(name: string): { errorCode: number; message: string } | null {
   if (name === CLUSTER_METADATA_TOPIC) return { errorCode: ErrorCode.INVALID_REQUEST, message: `creation of internal topic ${name} is prohibited` };
+  if (name === '__consumer_offsets') return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: topicExistsMessage(name) };
   if (isInternalTopic(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: `${name} is one of Kafka's internal topics, kept by the broker; it cannot be a user topic` };
   return null;
+}
+
+/**
+ * Kafka's internal topics that exist here, as Metadata lists them: the coordinators' internal logs
+ * of those names, `__consumer_offsets` always (open from the start, as Kafka's exists once a client
+ * looked for a group coordinator), the others once they hold a record (Kafka creates
+ * `__transaction_state` at the first transactional client).
+ */
+export async function internalTopicNames(storage: Storage): Promise<string[]> {
+  const opened = (storage.openInternalLogs?.() ?? ['__consumer_offsets', '__transaction_state']).filter(isInternalTopic).sort();
+  const shown: string[] = [];
+  for (const name of opened) if (name === '__consumer_offsets' || (await storage.internalLog(name)).logEndOffset() > 0) shown.push(name);
+  return shown;
+}
+
+/**
+ * The log behind partition `partition` of an internal topic Metadata lists (each has one
+ * partition, 0), for ListOffsets and Fetch, which serve it as Kafka serves its internal topics
+ * (its records are Fjord's own, UTF-8 JSON: see the store that writes each); undefined otherwise.
+ */
+export async function internalTopicLog(storage: Storage, name: string, partition: number): Promise<PartitionLog | undefined> {
+  if (!isInternalTopic(name) || partition !== 0 || !(await internalTopicNames(storage)).includes(name)) return undefined;
+  return storage.internalLog(name);
+}
+
+/**
+ * Why DeleteTopics or CreatePartitions may not touch this topic, or null: the internal topics are
+ * the coordinators' logs (every group's offsets, every transaction's state), one partition each.
+ * Kafka 4.1 deletes `__consumer_offsets` when asked (and loses every committed offset); Fjord refuses.
+ */
+export function internalTopicChangeProblem(name: string, change: 'delete' | 'grow'): { errorCode: number; message: string } | null {
+  if (!isInternalTopic(name)) return null;
+  return change === 'delete'
+    ? { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, message: `${name} is an internal topic, kept by the broker: it cannot be deleted` }
+    : { errorCode: ErrorCode.INVALID_REQUEST, message: `${name} is an internal topic, kept by the broker: its partition count cannot change` };
 }
 
 /** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
@@ -157,10 +200,9 @@ export class Topics {
     if (problem) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
     const reserved = reservedTopicProblem(name);
     if (reserved) throw new TopicError(reserved.errorCode, reserved.message);
-    if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
-    if (!Number.isInteger(partitions) || partitions <= 0 || partitions > MAX_PARTITIONS) {
-      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
-    }
+    if (this.storage.topic(name) || this.creating.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, topicExistsMessage(name));
+    if (!Number.isInteger(partitions) || partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    if (partitions > MAX_PARTITIONS) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `partition count must be between 1 and ${MAX_PARTITIONS}, not ${partitions}`);
     this.checkConfigs(configs);
     this.checkPartitionBudget(partitions);
   }

@@ -251,9 +251,9 @@ export class Cluster {
     return [...this.topics.values()].filter((t) => t.errorCode === 0 && t.topicId !== ZERO_UUID).map((t) => [t.topicId, t.name]);
   }
 
-  /** Every topic name in the last full metadata answer plus those fetched since. */
+  /** Every topic name in the last full metadata answer plus those fetched since; internal topics left out (regex subscriptions skip them, as Java's exclude.internal.topics). */
   knownTopics(): string[] {
-    return [...this.topics.values()].filter((t) => t.errorCode === 0).map((t) => t.name);
+    return [...this.topics.values()].filter((t) => t.errorCode === 0 && !t.isInternal).map((t) => t.name);
   }
 
   /**

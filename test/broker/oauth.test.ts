@@ -82,6 +82,9 @@ test('Fjord client and kafkajs: RS256 (JWKS file) and ES256 (PEM key) tokens log
   const broker = await oauthBroker();
   try {
     const topic = uniqueTopic('oauth');
+    // Created first: these clients do not retry, and Metadata's auto-creating answer is
+    // UNKNOWN_TOPIC_OR_PARTITION (as Kafka 4.1's).
+    await broker.broker.topics.create(topic, 1);
     const producer = fjord(broker.address, oauth(jwt(claims()), { traceId: 'abc' })).producer();
     await producer.connect();
     await producer.send({ topic, messages: [{ value: 'fjord-rs256' }] });

@@ -32,6 +32,9 @@ test('Fjord client: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 authenticate and then
   const broker = await saslBroker();
   try {
     const topic = uniqueTopic('sasl');
+    // Created first: these clients do not retry, and Metadata's auto-creating answer is
+    // UNKNOWN_TOPIC_OR_PARTITION (as Kafka 4.1's).
+    await broker.broker.topics.create(topic, 1);
     for (const sasl of [
       { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' },
       { mechanism: 'scram-sha-512', username: 'bob', password: 'bob-secret' },
@@ -58,6 +61,9 @@ test('kafkajs with sasl scram-sha-256 and plain runs unchanged', async () => {
   const broker = await saslBroker();
   try {
     const topic = uniqueTopic('kjs');
+    // Created first: these clients do not retry, and Metadata's auto-creating answer is
+    // UNKNOWN_TOPIC_OR_PARTITION (as Kafka 4.1's).
+    await broker.broker.topics.create(topic, 1);
     for (const sasl of [
       { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-secret' },
       { mechanism: 'scram-sha-512', username: 'bob', password: 'bob-secret' },

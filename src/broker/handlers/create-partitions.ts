@@ -1,11 +1,12 @@
 // CreatePartitions v0–3. Grows a topic; shrinking or keeping the count is INVALID_PARTITIONS.
+// Kafka's internal topics (the coordinators' one-partition logs here) do not grow: INVALID_REQUEST.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitionsTopicResult } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { MAX_PARTITIONS } from '../settings.js';
-import { TopicError } from '../topics.js';
+import { internalTopicChangeProblem, TopicError } from '../topics.js';
 
 export const createPartitionsHandler = defineHandler({
   apiKey: ApiKey.CreatePartitions,
@@ -18,6 +19,8 @@ export const createPartitionsHandler = defineHandler({
       const topic = storage.topic(t.name);
       const result = (errorCode: number, errorMessage: string | null) => results.push({ name: t.name, errorCode, errorMessage });
       if (!authorize(ctx, 'ALTER', 'TOPIC', t.name)) { result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'); continue; }
+      const internal = topic ? null : internalTopicChangeProblem(t.name, 'grow');
+      if (internal) { result(internal.errorCode, internal.message); continue; }
       if (!topic) { result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `no topic named ${t.name}`); continue; }
       if (t.count <= topic.partitionCount) {
         result(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${topic.partitionCount} partitions; the new count must be larger, not ${t.count}`);

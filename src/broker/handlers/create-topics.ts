@@ -1,6 +1,6 @@
 // CreateTopics v0–7. numPartitions -1 means the broker default; replicationFactor must be -1 or 1
-// on a single node; manual assignments must name this broker only. validateOnly (v1+) checks
-// everything and creates nothing. v5+ echoes the partition count, replication factor and configs.
+// (one replica per partition); manual assignments must name this broker only. validateOnly (v1+)
+// checks everything and creates nothing. Error messages are worded as Kafka 4.1 words them. v5+ echoes the partition count, replication factor and configs.
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
@@ -46,8 +46,17 @@ export const createTopicsHandler = defineHandler({
         partitions = t.assignments.length;
       }
       if (partitions === -1) partitions = services.config.defaultPartitions;
-      if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
-        fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the 1 broker available`);
+      // Kafka 4.1's errorMessages (tools print them).
+      if (t.replicationFactor !== -1 && t.replicationFactor <= 0 && t.assignments.length === 0) {
+        fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+        continue;
+      }
+      if (t.replicationFactor > 1 && t.assignments.length === 0) {
+        const brokers = services.cluster.members().length;
+        fail(ErrorCode.INVALID_REPLICATION_FACTOR, t.replicationFactor > brokers
+          ? `Unable to replicate the partition ${t.replicationFactor} time(s): The target replication factor of ${t.replicationFactor} cannot be reached because only ${brokers} broker(s) are registered.`
+          // PostgreSQL cluster: each partition has one replica, its leader (the database holds the copies).
+          : `replication factor ${t.replicationFactor}: each partition has one replica here, its leader (the database keeps the copies); use 1 or -1`);
         continue;
       }
       const configs: Record<string, string> = {};

@@ -7,6 +7,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { StorageError } from '../../storage/types.js';
 import { authorize } from '../auth/acls.js';
+import { internalTopicChangeProblem } from '../topics.js';
 import { defineHandler } from '../handler.js';
 
 export const deleteTopicsHandler = defineHandler({
@@ -24,6 +25,12 @@ export const deleteTopicsHandler = defineHandler({
       const name = topic?.name ?? w.name;
       if (name !== null && !authorize(ctx, 'DELETE', 'TOPIC', name)) {
         responses.push({ name: w.name, topicId: w.topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.' });
+        continue;
+      }
+      // Kafka's internal topics are the coordinators' logs here: not deleted (Kafka 4.1 would).
+      const internal = w.name !== null && !topic ? internalTopicChangeProblem(w.name, 'delete') : null;
+      if (internal) {
+        responses.push({ name: w.name, topicId: w.topicId, errorCode: internal.errorCode, errorMessage: internal.message });
         continue;
       }
       if (!topic) {

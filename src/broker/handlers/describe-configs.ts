@@ -12,6 +12,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
+import { internalTopicNames } from '../topics.js';
 import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
 import { groupConfigEntries, RESOURCE_GROUP } from '../share/group-configs.js';
 
@@ -29,8 +30,10 @@ export const describeConfigsHandler = defineHandler({
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx, req): DescribeConfigsResponse {
+  async handle(ctx, req): Promise<DescribeConfigsResponse> {
     const { services } = ctx;
+    // Kafka's internal topics Metadata lists: their settings are a compacted topic's.
+    const internal = await internalTopicNames(services.storage);
     const results = req.resources.map((r): DescribeConfigsResponseDescribeConfigsResult => {
       const keys = r.configurationKeys;
       const pick = (all: DescribeConfigsResponseDescribeConfigsResourceResult[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
@@ -43,7 +46,8 @@ export const describeConfigsHandler = defineHandler({
         return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Authorization failed.', configs: [] };
       }
       if (r.resourceType === RESOURCE_TOPIC) {
-        const topic = services.storage.topic(r.resourceName);
+        const topic = services.storage.topic(r.resourceName)
+          ?? (internal.includes(r.resourceName) ? { configs: { 'cleanup.policy': 'compact' } } : undefined);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };
         const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false, false, req.includeSynonyms ? c.synonyms : []));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };

@@ -17,7 +17,8 @@ import type {
 } from '../../protocol/generated/types.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
-import { topicMetadata } from './metadata.js';
+import { internalTopicNames } from '../topics.js';
+import { internalTopicMetadata, topicMetadata } from './metadata.js';
 
 /** Kafka's max.request.partition.size.limit default: the most partitions one answer carries. */
 export const MAX_RESPONSE_PARTITIONS = 2000;
@@ -26,13 +27,15 @@ export const describeTopicPartitionsHandler = defineHandler({
   apiKey: ApiKey.DescribeTopicPartitions,
   minVersion: 0,
   maxVersion: 0,
-  handle(ctx, req): DescribeTopicPartitionsResponse {
+  async handle(ctx, req): Promise<DescribeTopicPartitionsResponse> {
     const { storage } = ctx.services;
+    // Kafka's internal topics Metadata lists are described too (kafka-topics --describe shows them).
+    const internal = await internalTopicNames(storage);
     const errorTopic = (name: string, errorCode: number): DescribeTopicPartitionsResponseTopic =>
       ({ errorCode, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: 0 });
     let names: string[];
     if (req.topics.length === 0) {
-      names = storage.topics().map((t) => t.name).filter((n) => authorize(ctx, 'DESCRIBE', 'TOPIC', n));
+      names = [...storage.topics().map((t) => t.name), ...internal].filter((n) => authorize(ctx, 'DESCRIBE', 'TOPIC', n));
     } else {
       names = [...new Set(req.topics.map((t) => t.name))];
     }
@@ -54,8 +57,8 @@ export const describeTopicPartitionsHandler = defineHandler({
       if (budget === 0) { nextCursor = { topicName: name, partitionIndex: 0 }; break; }
       if (!authorize(ctx, 'DESCRIBE', 'TOPIC', name)) { topics.push(errorTopic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED)); continue; }
       const meta = storage.topic(name);
-      if (!meta) { topics.push(errorTopic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)); continue; }
-      const m = topicMetadata(ctx, meta);
+      if (!meta && !internal.includes(name)) { topics.push(errorTopic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)); continue; }
+      const m = meta ? topicMetadata(ctx, meta) : internalTopicMetadata(ctx, name);
       const first = cursor && i === 0 ? cursor.partitionIndex : 0;
       const all = m.partitions.filter((p) => p.partitionIndex >= first);
       const page = all.slice(0, budget);
@@ -63,7 +66,7 @@ export const describeTopicPartitionsHandler = defineHandler({
       topics.push({
         errorCode: m.errorCode,
         name,
-        topicId: m.topicId ?? meta.topicId,
+        topicId: m.topicId ?? meta?.topicId ?? ZERO_UUID,
         isInternal: m.isInternal ?? false,
         partitions: page.map((p): DescribeTopicPartitionsResponsePartition => ({
           errorCode: p.errorCode,

@@ -5,7 +5,13 @@
 // partition, except that the first partition with data always returns at least one whole batch
 // (or message) so that one larger than the limits still makes progress. The broker's
 // fetch.max.bytes caps maxBytes whatever the client asks (v0–2, which have no maxBytes, included).
-// v13+ names topics by id.
+// v13+ names topics by id. Kafka's internal topics Metadata lists (the coordinators' logs) are
+// served by name, as Kafka serves them (their records are Fjord's own JSON).
+// zstd (KIP-110) needs Fetch v10+: v4–9, which pass batches on as stored, get
+// UNSUPPORTED_COMPRESSION_TYPE for a partition of a topic with compression.type=zstd, KIP-110's
+// rule as Kafka up to 3.9 applied it (Kafka 4.1 dropped it with down-conversion). A zstd batch a
+// producer sent to another topic is served (a v4–9 client may well read it). v0–3 are converted
+// to legacy messages, decompressed, so they read zstd batches too.
 // Fetch sessions (v7+) are not kept: sessionId 0 tells clients to send full requests.
 // Transactions (v4+): every answer carries the partition's last stable offset. read_committed
 // (isolationLevel 1) gets whole batches that start below the LSO only, with the aborted
@@ -23,6 +29,7 @@ import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } fro
 import { authorize } from '../auth/acls.js';
 import { leadsHere } from '../cluster/view.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
+import { internalTopicLog, isInternalTopic } from '../topics.js';
 
 interface Wanted {
   topicKey: { topic: string; topicId: string };
@@ -32,9 +39,11 @@ interface Wanted {
   log: PartitionLog | undefined;
   /** The answer when there is no such partition (`log` undefined). */
   unknownError: number;
+  /** The topic's compression.type is zstd. */
+  zstdTopic: boolean;
 }
 
-function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
+function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<string, PartitionLog>): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
   const { storage } = ctx.services;
   const byId = ctx.version >= 13;
   return req.topics.map((t) => {
@@ -45,18 +54,37 @@ function resolve(ctx: RequestContext, req: FetchRequest): { topicKey: Wanted['to
     const topicKey = { topic: meta?.name ?? name, topicId: meta?.topicId ?? id };
     // READ on the topic (Kafka checks it before existence; an unknown id stays UNKNOWN_TOPIC_ID).
     const denied = (meta !== undefined || !byId) && !authorize(ctx, 'READ', 'TOPIC', topicKey.topic);
+    const zstdTopic = meta !== undefined && ctx.services.topics.configValue(meta, 'compression.type') === 'zstd';
+    const internalLog = !meta && !byId && !denied && p0(t.partitions) ? internal.get(name) : undefined;
     const parts = t.partitions.map((p): Wanted => {
-      const found = meta && !denied ? storage.partition(meta.name, p.partition) : undefined;
+      const found = meta && !denied ? storage.partition(meta.name, p.partition) : p.partition === 0 ? internalLog : undefined;
       // Only the leader serves a partition (no follower fetching): elsewhere NOT_LEADER_OR_FOLLOWER.
-      const notLeader = found !== undefined && !leadsHere(ctx.services.cluster, found.topic, p.partition);
+      const leads = found === internalLog ? ctx.services.cluster.coordinatorId() === ctx.services.cluster.nodeId : found !== undefined && leadsHere(ctx.services.cluster, found.topic, p.partition);
+      const notLeader = found !== undefined && !leads;
       const log = notLeader ? undefined : found;
       return {
-        topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log,
+        topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log, zstdTopic,
         unknownError: notLeader ? ErrorCode.NOT_LEADER_OR_FOLLOWER : denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       };
     });
     return { topicKey, parts };
   });
+}
+
+const p0 = (partitions: readonly { partition: number }[]) => partitions.some((p) => p.partition === 0);
+
+/** The logs of the internal topics a request names (by name): Fetch serves them as Kafka does. */
+async function internalLogs(ctx: RequestContext, req: FetchRequest): Promise<Map<string, PartitionLog>> {
+  const out = new Map<string, PartitionLog>();
+  if (ctx.version >= 13) return out;
+  for (const t of req.topics) {
+    const name = t.topic ?? '';
+    if (isInternalTopic(name) && !out.has(name) && p0(t.partitions)) {
+      const log = await internalTopicLog(ctx.services.storage, name, 0);
+      if (log) out.set(name, log);
+    }
+  }
+  return out;
 }
 
 /** Down-converts read chunks for Fetch v0–3: whole messages up to `limit` bytes (at least one with `minOne`). */
@@ -85,8 +113,12 @@ function belowStable(chunks: Buffer[], lso: number, fetchOffset: number): { chun
   return { chunks: kept, bytes, next };
 }
 
+/**
+ * `noZstd`: the fetch version passes batches on as stored and predates zstd (v4–9), so a partition
+ * of a topic with compression.type=zstd answers UNSUPPORTED_COMPRESSION_TYPE (with -1 marks and no records, as Kafka answers it).
+ */
 async function readAll(
-  services: BrokerServices, groups: ReturnType<typeof resolve>, maxBytes: number, committed: boolean, convert?: Convert,
+  services: BrokerServices, groups: ReturnType<typeof resolve>, maxBytes: number, committed: boolean, convert?: Convert, noZstd = false,
 ): Promise<{ responses: FetchResponseFetchableTopicResponse[]; bytes: number; lsos: Map<PartitionLog, number> }> {
   const lsos = new Map<PartitionLog, number>();
   let budget = maxBytes;
@@ -98,6 +130,10 @@ async function readAll(
       const base = { partitionIndex: w.partition, preferredReadReplica: -1, abortedTransactions: committed ? [] : null };
       if (!w.log) {
         partitions.push({ ...base, errorCode: w.unknownError, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [] });
+        continue;
+      }
+      if (noZstd && w.zstdTopic) {
+        partitions.push({ ...base, errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [] });
         continue;
       }
       const start = w.log.logStartOffset();
@@ -207,14 +243,16 @@ export const fetchHandler = defineHandler({
     // v0-2 have no maxBytes: the decoder gives 0x7fffffff, its default.
     const asked = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const maxBytes = Math.min(asked, ctx.services.config.fetchMaxBytes);
-    let groups = resolve(ctx, req);
+    const internal = await internalLogs(ctx, req);
+    let groups = resolve(ctx, req, internal);
     const magic = ctx.version <= 1 ? 0 : 1;
     const convert: Convert | undefined = ctx.version < 4
       ? (chunks, fetchOffset, limit, minOne) => batchesToMessageSet(chunks, magic, { fetchOffset, maxBytes: limit, minOneMessage: minOne })
       : undefined;
     // v0-3 have no isolation level: the decoder gives 0 (read_uncommitted).
     const committed = (req.isolationLevel ?? 0) === 1;
-    let result = await readAll(ctx.services, groups, maxBytes, committed, convert);
+    const noZstd = ctx.version >= 4 && ctx.version < 10;
+    let result = await readAll(ctx.services, groups, maxBytes, committed, convert, noZstd);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const logs = groups.flatMap((g) => g.parts.flatMap((p) => (p.log ? [p.log] : [])));
     // Like Kafka, answer at once when a partition has an error (e.g. OFFSET_OUT_OF_RANGE): waiting
@@ -223,8 +261,8 @@ export const fetchHandler = defineHandler({
       const left = deadline - Date.now();
       if (left <= 0) break;
       await waitForData(logs, left, committed ? result.lsos : null);
-      groups = resolve(ctx, req); // a topic may have been deleted (or re-created) meanwhile
-      result = await readAll(ctx.services, groups, maxBytes, committed, convert);
+      groups = resolve(ctx, req, internal); // a topic may have been deleted (or re-created) meanwhile
+      result = await readAll(ctx.services, groups, maxBytes, committed, convert, noZstd);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
   },

@@ -3,6 +3,7 @@
 // v0 answers with the old `oldStyleOffsets` array. LATEST is the log end for read_uncommitted and
 // the last stable offset for read_committed (isolationLevel 1, v2+). A timestamp lookup returns
 // the first *record* at or after it; in read_committed none at or past the LSO (-1, as Kafka).
+// Kafka's internal topics Metadata lists (the coordinators' logs) are answered too, as Kafka does.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -11,6 +12,7 @@ import type {
 import { authorize } from '../auth/acls.js';
 import { leadsHere } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
+import { internalTopicLog } from '../topics.js';
 import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog } from '../../storage/types.js';
 
@@ -47,7 +49,8 @@ export const listOffsetsHandler = defineHandler({
     for (const t of req.topics) {
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
       for (const p of t.partitions) {
-        const log = storage.partition(t.name, p.partitionIndex);
+        const internal = await internalTopicLog(storage, t.name, p.partitionIndex);
+        const log = storage.partition(t.name, p.partitionIndex) ?? internal;
         const epoch = ctx.services.cluster.leader(t.name, p.partitionIndex)?.epoch ?? -1;
         const answer = (errorCode: number, offset: number, timestamp: number) =>
           partitions.push({
@@ -57,7 +60,8 @@ export const listOffsetsHandler = defineHandler({
           });
         if (!authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)) { answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1); continue; }
         if (!log) { answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1); continue; }
-        if (!leadsHere(ctx.services.cluster, t.name, p.partitionIndex)) { answer(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1); continue; }
+        const leads = internal ? ctx.services.cluster.coordinatorId() === ctx.services.cluster.nodeId : leadsHere(ctx.services.cluster, t.name, p.partitionIndex);
+        if (!leads) { answer(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1); continue; }
         if ((p.currentLeaderEpoch ?? -1) > epoch) { answer(ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1); continue; }
         if ((p.currentLeaderEpoch ?? -1) >= 0 && (p.currentLeaderEpoch ?? -1) < epoch) { answer(ErrorCode.FENCED_LEADER_EPOCH, -1, -1); continue; }
         const ts = p.timestamp;

@@ -5,12 +5,21 @@
 // Topic selection: v0 empty list = all topics; v1+ null = all, empty = none. Auto-creation:
 // v0–3 always ask for it implicitly, v4+ only with allowAutoTopicCreation (and the broker allowing it).
 // v10+ topics may be named by id; v10+ responses carry topic ids (which unlocks Fetch v13+).
+// Kafka's internal topics are listed as Kafka lists them once they exist, with is_internal=true, in
+// the all-topics answer and by name: `__consumer_offsets` always (the group coordinator's log, open
+// from the start, as Kafka's exists once a client looked for a group coordinator), the others
+// (`__transaction_state`) once their log holds a record. One partition each (the log they are),
+// led by the coordinators' broker. Regex subscribers skip them by that flag.
+// Auto-creation answers as Kafka 4.1 does: the request that creates a topic gets
+// UNKNOWN_TOPIC_OR_PARTITION with no partitions, the next one the topic (clients retry on it).
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
+import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
-import { isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
+import { internalTopicNames, isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
+import { LEADER_EPOCH } from '../../storage/append.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
 import { memberAddress } from '../cluster/view.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
@@ -38,6 +47,24 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataRespon
       };
     }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  };
+}
+
+/** A stable id for an internal topic (a name-based UUID within this cluster), so v10+ clients see a real one. */
+function internalTopicId(clusterId: string, name: string): string {
+  const h = createHash('sha256').update(`${clusterId}/${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** An internal topic as Metadata lists it: is_internal, one partition led by the coordinators' broker. */
+export function internalTopicMetadata(ctx: RequestContext, name: string): MetadataResponseTopic {
+  const leader = ctx.services.cluster.coordinatorId();
+  const partition: MetadataResponsePartition = leader === null
+    ? { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, partitionIndex: 0, leaderId: -1, leaderEpoch: -1, replicaNodes: [], isrNodes: [], offlineReplicas: [] }
+    : { errorCode: ErrorCode.NONE, partitionIndex: 0, leaderId: leader, leaderEpoch: LEADER_EPOCH, replicaNodes: [leader], isrNodes: [leader], offlineReplicas: [] };
+  return {
+    errorCode: ErrorCode.NONE, name, topicId: internalTopicId(ctx.services.node.clusterId, name), isInternal: true,
+    partitions: [partition], topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
 }
 
@@ -69,6 +96,7 @@ export const metadataHandler = defineHandler({
     if (all) {
       // Topics the principal may not DESCRIBE are left out of a list-all answer.
       topics = services.storage.topics().filter((t) => authorize(ctx, 'DESCRIBE', 'TOPIC', t.name)).map((t) => topicMetadata(ctx, t));
+      for (const name of await internalTopicNames(services.storage)) if (authorize(ctx, 'DESCRIBE', 'TOPIC', name)) topics.push(internalTopicMetadata(ctx, name));
     } else {
       const autoCreate = version < 4 ? true : req.allowAutoTopicCreation ?? true;
       topics = [];
@@ -92,13 +120,26 @@ export const metadataHandler = defineHandler({
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
           continue;
         }
-        // Kafka's internal topic names are never auto-created as user topics: a client asking for one
-        // gets INVALID_TOPIC_EXCEPTION (not the retriable UNKNOWN_TOPIC_OR_PARTITION), as its Produce would.
+        if (isInternalTopic(r.name)) {
+          // Not yet in use: unknown, as Kafka answers it before it creates the topic.
+          topics.push((await internalTopicNames(services.storage)).includes(r.name) ? internalTopicMetadata(ctx, r.name)
+            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: true, partitions: [] });
+          continue;
+        }
+        // Other reserved names are never auto-created as user topics: a client asking for one gets
+        // INVALID_TOPIC_EXCEPTION (not the retriable UNKNOWN_TOPIC_OR_PARTITION), as its Produce would.
         if (reservedTopicProblem(r.name) && !services.storage.topic(r.name)) {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: isInternalTopic(r.name), partitions: [] });
           continue;
         }
-        const t = await services.topics.ensure(r.name, autoCreate);
+        const existing = services.storage.topic(r.name);
+        const t = existing ?? await services.topics.ensure(r.name, autoCreate);
+        if (t && !existing) {
+          // Created by this request (or by one under way): Kafka 4.1 answers UNKNOWN_TOPIC_OR_PARTITION
+          // without partitions while its controller creates the topic, and the client asks again.
+          topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
+          continue;
+        }
         topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
       }
     }
