@@ -62,7 +62,10 @@ export function reservedTopicProblem(name: string): { errorCode: number; message
 export async function internalTopicNames(storage: Storage): Promise<string[]> {
   const opened = (storage.openInternalLogs?.() ?? ['__consumer_offsets', '__transaction_state']).filter(isInternalTopic).sort();
   const shown: string[] = [];
-  for (const name of opened) if (name === '__consumer_offsets' || (await storage.internalLog(name)).logEndOffset() > 0) shown.push(name);
+  for (const name of opened) {
+    if (storage.topic(name)) continue; // a user topic of that name, from a data dir of an old version: it stays what it was
+    if (name === '__consumer_offsets' || (await storage.internalLog(name)).logEndOffset() > 0) shown.push(name);
+  }
   return shown;
 }
 

@@ -120,7 +120,7 @@ export const metadataHandler = defineHandler({
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
           continue;
         }
-        if (isInternalTopic(r.name)) {
+        if (isInternalTopic(r.name) && !services.storage.topic(r.name)) {
           // Not yet in use: unknown, as Kafka answers it before it creates the topic.
           topics.push((await internalTopicNames(services.storage)).includes(r.name) ? internalTopicMetadata(ctx, r.name)
             : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: true, partitions: [] });
