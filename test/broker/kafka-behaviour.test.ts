@@ -1,7 +1,7 @@
 // Where a client notices how the broker answers, Fjord answers as Apache Kafka 4.1 does (the same
 // probes run against Kafka itself in test/conformance/kafka-behaviour-kafka.test.ts):
 // `__consumer_offsets` is a listed internal topic that cannot be written, deleted or grown;
-// Metadata auto-creation answers UNKNOWN_TOPIC_OR_PARTITION first and the topic next;
+// Metadata auto-creation answers with the topic (Kafka 4.1: UNKNOWN_TOPIC_OR_PARTITION first);
 // CreateTopics words its errors as Kafka; zstd topics are refused to Fetch v4–9; DescribeConfigs
 // has min.insync.replicas; Fjord's client leaves internal topics out of regex subscriptions; and
 // OffsetForLeaderEpoch answers stay right across a restart of `fjord server` (epoch 0 kept).
@@ -111,11 +111,11 @@ test('__consumer_offsets: ListOffsets, Fetch and OffsetForLeaderEpoch serve it a
   await consumer.disconnect();
 });
 
-test('Metadata auto-creation: UNKNOWN_TOPIC_OR_PARTITION on the creating request, the topic on the next; allowAutoTopicCreation=false creates nothing', async () => {
+test('Metadata auto-creation: the topic in the creating answer (Kafka 4.1: UNKNOWN_TOPIC_OR_PARTITION first); allowAutoTopicCreation=false creates nothing', async () => {
   for (const version of [12, 4]) {
     const topic = uniqueTopic(`auto-v${version}`);
     assert.deepEqual(await probe.autoCreation(broker.address, topic, version), {
-      first: { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partitions: 0, isInternal: false },
+      first: { errorCode: ErrorCode.NONE, partitions: 1, isInternal: false },
       later: { errorCode: ErrorCode.NONE, partitions: 1 },
       notAllowed: [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
     });
@@ -124,7 +124,7 @@ test('Metadata auto-creation: UNKNOWN_TOPIC_OR_PARTITION on the creating request
   }
   // v0–3 have no flag: they always auto-create.
   const old = await probe.autoCreation(broker.address, uniqueTopic('auto-v3'), 3);
-  assert.deepEqual(old.notAllowed, [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NONE]);
+  assert.deepEqual(old.notAllowed, [ErrorCode.NONE, ErrorCode.NONE]);
 });
 
 test('auto-creation still works for clients: kafkajs and Fjord\'s client produce to a new topic and read it back', async () => {

@@ -48,6 +48,20 @@ test('what clients notice: Fjord answers as Apache Kafka 4.1, except the documen
     assert.equal(offsetsF.deleteTopics, ErrorCode.TOPIC_DELETION_DISABLED);
     assert.equal(offsetsF.createPartitions, ErrorCode.INVALID_REQUEST);
     assert.equal(offsetsK.createPartitions, ErrorCode.NONE, 'Kafka 4.1 would grow __consumer_offsets');
+    // Auto-creation: Kafka answers the creating request UNKNOWN_TOPIC_OR_PARTITION, Fjord with the topic.
+    for (const key of ['auto', 'autoV3'] as const) {
+      const k = fromKafka[key] as Seen;
+      const f = fromFjord[key] as Seen;
+      assert.deepEqual(k.first, { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partitions: 0, isInternal: false });
+      assert.deepEqual(f.first, { errorCode: ErrorCode.NONE, partitions: 1, isInternal: false });
+      delete k.first;
+      delete f.first;
+    }
+    // v3 auto-creates whatever the flag: the same first-answer difference on the second name.
+    assert.deepEqual((fromKafka.autoV3 as Seen).notAllowed, [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NONE]);
+    assert.deepEqual((fromFjord.autoV3 as Seen).notAllowed, [ErrorCode.NONE, ErrorCode.NONE]);
+    delete (fromKafka.autoV3 as Seen).notAllowed;
+    delete (fromFjord.autoV3 as Seen).notAllowed;
     for (const seen of [fromKafka, fromFjord]) {
       delete seen.zstd;
       delete (seen.offsetsTopic as Seen).deleteTopics;

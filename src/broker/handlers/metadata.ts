@@ -10,8 +10,11 @@
 // from the start, as Kafka's exists once a client looked for a group coordinator), the others
 // (`__transaction_state`) once their log holds a record. One partition each (the log they are),
 // led by the coordinators' broker. Regex subscribers skip them by that flag.
-// Auto-creation answers as Kafka 4.1 does: the request that creates a topic gets
-// UNKNOWN_TOPIC_OR_PARTITION with no partitions, the next one the topic (clients retry on it).
+// Auto-creation answers with the created topic at once. Kafka 4.1 answers the creating request
+// UNKNOWN_TOPIC_OR_PARTITION without partitions (it creates in the background); kept otherwise on
+// purpose: kafka-go's consumer-group readers that start before their topic exists stall on that
+// answer here (its partition watcher then sees no change), and pass with this one
+// (docs/compatibility.md, "Where Fjord answers otherwise than Kafka 4.1").
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
 import { createHash } from 'node:crypto';
@@ -132,14 +135,7 @@ export const metadataHandler = defineHandler({
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: r.name, topicId: ZERO_UUID, isInternal: isInternalTopic(r.name), partitions: [] });
           continue;
         }
-        const existing = services.storage.topic(r.name);
-        const t = existing ?? await services.topics.ensure(r.name, autoCreate);
-        if (t && !existing) {
-          // Created by this request (or by one under way): Kafka 4.1 answers UNKNOWN_TOPIC_OR_PARTITION
-          // without partitions while its controller creates the topic, and the client asks again.
-          topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
-          continue;
-        }
+        const t = await services.topics.ensure(r.name, autoCreate);
         topics.push(t ? topicMetadata(ctx, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: r.name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
       }
     }
