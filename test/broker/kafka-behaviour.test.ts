@@ -91,6 +91,9 @@ test('__consumer_offsets: ListOffsets, Fetch and OffsetForLeaderEpoch serve it a
     replicaId: -1, topics: [{ topic: '__consumer_offsets', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
   })).topics[0].partitions[0];
   assert.deepEqual([ofle.errorCode, ofle.endOffset], [0, end.offset]);
+  // DescribeProducers (kafka-transactions find-hanging asks it of every partition of a broker): none.
+  const producers = (await probe.ask(broker.address, ApiKey.DescribeProducers, 0, { topics: [{ name: '__consumer_offsets', partitionIndexes: [0] }] })).topics[0].partitions[0];
+  assert.deepEqual([producers.errorCode, producers.activeProducers], [0, []]);
   // Partition 1 does not exist (one partition), nor a second internal log by id.
   const p1 = (await probe.ask(broker.address, ApiKey.ListOffsets, 7, {
     replicaId: -1, isolationLevel: 0, topics: [{ name: '__consumer_offsets', partitions: [{ partitionIndex: 1, currentLeaderEpoch: -1, timestamp: -1 }] }],

@@ -11,6 +11,7 @@ import type {
 import type { PartitionLog } from '../../storage/types.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
+import { internalTopicNames } from '../topics.js';
 
 function producersOf(log: PartitionLog): DescribeProducersResponseProducerState[] {
   return log.producers.toJSON().map(([producerId, e]) => ({
@@ -27,8 +28,11 @@ export const describeProducersHandler = defineHandler({
   apiKey: ApiKey.DescribeProducers,
   minVersion: 0,
   maxVersion: 0,
-  handle(ctx, req): DescribeProducersResponse {
+  async handle(ctx, req): Promise<DescribeProducersResponse> {
     const { storage } = ctx.services;
+    // Kafka's internal topics Metadata lists: written by the broker alone, no producers to show
+    // (kafka-transactions find-hanging asks about every partition of a broker, these included).
+    const internal = await internalTopicNames(storage);
     const topics = req.topics.map((t): DescribeProducersResponseTopicResponse => ({
       name: t.name,
       partitions: t.partitionIndexes.map((partitionIndex): DescribeProducersResponsePartitionResponse => {
@@ -36,6 +40,7 @@ export const describeProducersHandler = defineHandler({
           return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Topic authorization failed', activeProducers: [] };
         }
         const log = storage.topic(t.name) ? storage.partition(t.name, partitionIndex) : undefined;
+        if (!log && internal.includes(t.name) && partitionIndex === 0) return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers: [] };
         if (!log) {
           return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no partition ${t.name}-${partitionIndex}`, activeProducers: [] };
         }
