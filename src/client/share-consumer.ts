@@ -16,7 +16,8 @@
 // heartbeatIntervalMs the group coordinator gives; a fenced or unknown member joins again. One
 // share session per leader: epoch 0 opens it, each request moves it on, a session error starts a new
 // one (the records the old one held come back to the group after their lock runs out).
-// Speaks the share APIs at v0 (Fjord's); a broker without them: FjordUnsupportedError.
+// Speaks the share APIs at v1 (Kafka 4.1's and Fjord's; v0 with a broker that has only that): a
+// ShareFetch acquires at most MAX_RECORDS records. A broker without them: FjordUnsupportedError.
 import { randomUUID } from 'node:crypto';
 import { ApiKey } from '../protocol/apis.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
@@ -29,6 +30,8 @@ import { decodeRecordSet, type KafkaMessage } from './record-codec.js';
 
 export type ShareAcknowledgeType = 'ACCEPT' | 'RELEASE' | 'REJECT';
 const ACK_CODES: Record<ShareAcknowledgeType, number> = { ACCEPT: 1, RELEASE: 2, REJECT: 3 };
+/** ShareFetch v1 MaxRecords and BatchSize: records acquired per request at most (Kafka's max.poll.records default). */
+const MAX_RECORDS = 500;
 
 export interface ShareConsumerConfig {
   groupId: string;
@@ -187,6 +190,7 @@ export class ShareConsumer {
       const res = await this.cluster.request(node, ApiKey.ShareFetch, {
         groupId: this.config.groupId, memberId: this.memberId, shareSessionEpoch: epoch,
         maxWaitMs: this.config.maxWaitTimeInMs ?? 500, minBytes: 1, maxBytes: this.config.maxBytes ?? 50 * 1024 * 1024,
+        maxRecords: MAX_RECORDS, batchSize: MAX_RECORDS, // v1 (PartitionMaxBytes is v0's)
         topics: [...topics.values()], forgottenTopicsData: [],
       }, { pool: 'fetch' });
       if (res.errorCode === ErrorCode.SHARE_SESSION_NOT_FOUND || res.errorCode === ErrorCode.INVALID_SHARE_SESSION_EPOCH) {

@@ -46,9 +46,11 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, readonly [number, number]> = n
   [51, [0, 0]], // AlterUserScramCredentials
   [68, [0, 1]], // ConsumerGroupHeartbeat (KIP-848)
   [69, [0, 0]], // ConsumerGroupDescribe (KIP-848)
-  [ApiKey.ShareGroupHeartbeat, [0, 0]], // share groups (KIP-932): share-consumer.ts
-  [ApiKey.ShareFetch, [0, 0]],
-  [ApiKey.ShareAcknowledge, [0, 0]],
+  // Share groups (KIP-932): share-consumer.ts. v1 is Kafka 4.1's (which serves v1 only) and Fjord's;
+  // v0 (the early-access version) for brokers without v1. v2 (Kafka 4.2) adds Renew, not done here.
+  [ApiKey.ShareGroupHeartbeat, [0, 1]],
+  [ApiKey.ShareFetch, [0, 1]],
+  [ApiKey.ShareAcknowledge, [0, 1]],
 ]);
 
 /** The highest ApiVersions version we send first. */

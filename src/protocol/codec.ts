@@ -68,9 +68,11 @@ function primitive(type: string, flexible: boolean, nullable: boolean, where: st
     }
     case 'records': {
       // Record data is passed through as bytes; a list of buffers is written back to back without copying.
+      // Null is written as null where the field is nullable, else as no bytes (ShareFetch v1+).
       const encode: Encode = (w, v) => {
         if (v === null || v === undefined) {
-          if (flexible) w.uvarint(0); else w.int32(-1);
+          const length = nullable ? -1 : 0;
+          if (flexible) w.uvarint(length + 1); else w.int32(length);
           return;
         }
         const parts = Array.isArray(v) ? (v as Buffer[]) : [v as Buffer];

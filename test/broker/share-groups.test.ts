@@ -8,6 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
+import { apiSchema } from '../../src/protocol/apis.js';
+import { compile } from '../../src/protocol/codec.js';
+import { Reader, Writer } from '../../src/protocol/primitives.js';
 import { RawConnection, type Message } from '../raw-client.js';
 import { kafkaFor, tempDir, uniqueTopic, withBroker } from '../helpers.js';
 import { startServerProcess } from '../server-process.js';
@@ -487,4 +490,76 @@ test('a ShareFetch waiting for records is answered when the broker stops', { tim
   } finally {
     m.close();
   }
+});
+
+test('v1 (Kafka 4.1): heartbeat, describe, ShareFetch with MaxRecords/BatchSize/AcquisitionLockTimeoutMs, ShareAcknowledge, closing', { timeout: 60000 }, async () => {
+  const broker = await withBroker({ groupShareRecordLockDurationMs: 7000 });
+  const topic = uniqueTopic('share-v1');
+  await broker.broker.createTopic(topic, 1);
+  const topicId = broker.broker.storage.topic(topic)!.topicId;
+  const conn = await RawConnection.connect(broker.port);
+  try {
+    const versions = await conn.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'share-test', clientSoftwareVersion: '1' });
+    for (const key of [ApiKey.ShareGroupHeartbeat, ApiKey.ShareGroupDescribe, ApiKey.ShareFetch, ApiKey.ShareAcknowledge]) {
+      const row = versions.apiKeys.find((a: Message) => a.apiKey === key);
+      assert.deepEqual([row?.minVersion, row?.maxVersion], [0, 1], `API ${key}`);
+    }
+    // Kafka 4.1 clients make their own member id.
+    const hb = await conn.request(ApiKey.ShareGroupHeartbeat, 1, { groupId: 'gv1', memberId: 'm-v1', memberEpoch: 0, rackId: null, subscribedTopicNames: [topic] });
+    assert.deepEqual([hb.errorCode, hb.memberId, hb.memberEpoch], [0, 'm-v1', 1]);
+    assert.deepEqual(hb.assignment.topicPartitions, [{ topicId, partitions: [0] }]);
+    const d = await conn.request(ApiKey.ShareGroupDescribe, 1, { groupIds: ['gv1'], includeAuthorizedOperations: false });
+    assert.deepEqual([d.groups[0].groupState, d.groups[0].members.map((m: Message) => m.memberId)], ['Stable', ['m-v1']]);
+
+    const fetch = (epoch: number, maxRecords: number, batchSize: number, acks: Message[] = []) => conn.request(ApiKey.ShareFetch, 1, {
+      groupId: 'gv1', memberId: 'm-v1', shareSessionEpoch: epoch, maxWaitMs: 0, minBytes: 1, maxBytes: 1024 * 1024, maxRecords, batchSize,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: acks }] }], forgottenTopicsData: [],
+    });
+    // Opening: nothing yet. v1 has no null records: an empty partition answers no bytes.
+    let r = await fetch(0, 100, 100);
+    assert.deepEqual([r.errorCode, r.acquisitionLockTimeoutMs], [0, 7000]);
+    assert.equal(partitionOf(r).records.length, 0);
+    // Ten records in one stored batch: MaxRecords 4 hands out part of it, in entries of BatchSize 3.
+    const producer = kafkaFor(broker).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `v${i}` })) });
+    await producer.disconnect();
+    r = await fetch(1, 4, 3);
+    assert.equal(r.errorCode, 0);
+    assert.deepEqual(partitionOf(r).acquiredRecords.map((a: Message) => [Number(a.firstOffset), Number(a.lastOffset), a.deliveryCount]), [[0, 2, 1], [3, 3, 1]]);
+    assert.ok(partitionOf(r).records.length > 0);
+    // MaxRecords 0 acquires nothing (the acknowledgements still apply).
+    r = await fetch(2, 0, 3, [ack(0, 1, ACCEPT)]);
+    assert.deepEqual([r.errorCode, partitionOf(r).acknowledgeErrorCode, offsets(r)], [0, 0, []]);
+    // The rest of the batch.
+    r = await fetch(3, 100, 100);
+    assert.deepEqual(offsets(r), [4, 5, 6, 7, 8, 9]);
+    // ShareAcknowledge v1, then a closing ShareFetch v1 (epoch -1) acknowledging without fetching.
+    const a = await conn.request(ApiKey.ShareAcknowledge, 1, {
+      groupId: 'gv1', memberId: 'm-v1', shareSessionEpoch: 4, topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [ack(2, 5, ACCEPT)] }] }],
+    });
+    assert.deepEqual([a.errorCode, a.responses[0].partitions[0].errorCode], [0, 0]);
+    r = await fetch(-1, 100, 100, [ack(6, 9, REJECT)]);
+    assert.deepEqual([r.errorCode, partitionOf(r).acknowledgeErrorCode, offsets(r)], [0, 0, []]);
+    const state = broker.broker.shares.partitionState('gv1', topicId, 0);
+    assert.deepEqual([state?.spso, state?.acquired], [10, 0]);
+  } finally {
+    conn.socket.destroy();
+    await broker.stop();
+  }
+});
+
+test('ShareFetch v1 records are never null on the wire (non-nullable from v1; Kafka 4.1 refuses null), v0 keeps null', () => {
+  const schema = apiSchema(ApiKey.ShareFetch)!.response;
+  const partition = { partitionIndex: 0, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, acknowledgeErrorCode: 0, acknowledgeErrorMessage: null, currentLeader: { leaderId: 1, leaderEpoch: 0 }, records: null, acquiredRecords: [] };
+  const body = { throttleTimeMs: 0, errorCode: 0, errorMessage: null, acquisitionLockTimeoutMs: 30000, responses: [{ topicId: '00000000-0000-0000-0000-000000000001', partitions: [partition] }], nodeEndpoints: [] };
+  const roundTrip = (version: number) => {
+    const w = new Writer();
+    compile(schema, version).encode(w, body);
+    return compile(schema, version).decode(new Reader(w.finish())) as Message;
+  };
+  const v1 = roundTrip(1);
+  assert.deepEqual([Buffer.isBuffer(v1.responses[0].partitions[0].records), v1.responses[0].partitions[0].records.length, v1.acquisitionLockTimeoutMs], [true, 0, 30000]);
+  const v0 = roundTrip(0);
+  assert.deepEqual([v0.responses[0].partitions[0].records, v0.acquisitionLockTimeoutMs], [null, 0]); // not in v0: its default
 });

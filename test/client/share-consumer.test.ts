@@ -65,3 +65,33 @@ test('share consumer: two members, each record once; a throw releases, REJECT ar
   assert.deepEqual([0, 1].map((p) => broker.broker.shares.partitionState('jobs', id, p)!.spso), [20, 20]);
   await broker.stop();
 });
+
+test('share consumer speaks v1: a poll acquires at most 500 records (MaxRecords), the rest comes next', { timeout: 60000 }, async () => {
+  const broker = await withBroker();
+  const topic = uniqueTopic('share-client-max');
+  await broker.broker.createTopic(topic, 1);
+  const kafka = new Kafka({ clientId: 'share-test', brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const share = kafka.shareConsumer({ groupId: 'bulk', maxWaitTimeInMs: 100 });
+  const producer = kafka.producer();
+  try {
+    await share.connect();
+    await share.subscribe({ topics: [topic] });
+    assert.deepEqual(await share.poll(), []);
+    await producer.connect();
+    // One stored batch of 600 records: v0 (no MaxRecords) would hand all of it out at once.
+    await producer.send({ topic, messages: Array.from({ length: 600 }, (_, i) => ({ value: `r${i}` })) });
+    const first = await share.poll();
+    assert.equal(first.length, 500);
+    for (const m of first) share.acknowledge(m);
+    const second = await share.poll();
+    assert.deepEqual(second.map((m) => Number(m.message.offset)), Array.from({ length: 100 }, (_, i) => 500 + i));
+    for (const m of second) share.acknowledge(m);
+    await share.commit();
+    const id = broker.broker.storage.topic(topic)!.topicId;
+    assert.equal(broker.broker.shares.partitionState('bulk', id, 0)!.spso, 600);
+  } finally {
+    await producer.disconnect();
+    await share.disconnect();
+    await broker.stop();
+  }
+});

@@ -1,4 +1,5 @@
-// ShareAcknowledge (API 79), version 0 (KIP-932). The logic lives in ShareCoordinator.shareRequest
+// ShareAcknowledge (API 79), versions 0–1 (KIP-932; v1, Kafka 4.1's stable version, is laid out
+// as v0). The logic lives in ShareCoordinator.shareRequest
 // with acknowledgeOnly set: the share session must be open (SHARE_SESSION_NOT_FOUND) and the epoch
 // its next one (INVALID_SHARE_SESSION_EPOCH; 0 is never valid here, since only ShareFetch opens a
 // session); -1 applies the acknowledgements and closes the session (releasing what the member still
@@ -17,7 +18,7 @@ import { deniedTopicIds } from './share-fetch.js';
 export const shareAcknowledgeHandler = defineHandler({
   apiKey: ApiKey.ShareAcknowledge,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   async handle(ctx, req): Promise<ShareAcknowledgeResponse> {
     const top = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [], nodeEndpoints: [] });
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId ?? '')) return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
@@ -29,7 +30,7 @@ export const shareAcknowledgeHandler = defineHandler({
     }
     const r = await ctx.services.shares.shareRequest({
       groupId: req.groupId, memberId: req.memberId, shareSessionEpoch: req.shareSessionEpoch,
-      partitions, forgotten: [], acknowledgeOnly: true, maxWaitMs: 0, maxBytes: 0,
+      partitions, forgotten: [], acknowledgeOnly: true, maxWaitMs: 0, maxBytes: 0, maxRecords: 0, batchSize: 0,
     });
     if (r.errorCode !== ErrorCode.NONE) return top(r.errorCode, r.errorMessage ?? '');
     const leader = { leaderId: ctx.services.node.nodeId, leaderEpoch: 0 };

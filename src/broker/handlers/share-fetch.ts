@@ -1,4 +1,5 @@
-// ShareFetch (API 78), version 0 (KIP-932). The logic lives in ShareCoordinator.shareRequest
+// ShareFetch (API 78), versions 0–1 (KIP-932; v1 is Kafka 4.1's stable version, from
+// scripts/protocol-overlay.ts, v0 the early-access one of ../shared's spec). The logic lives in ShareCoordinator.shareRequest
 // (sessions, acknowledgements, acquisition) and share/share-partition.ts (record states).
 // ShareSessionEpoch 0 opens the member's share session (no acknowledgements allowed: INVALID_REQUEST),
 // -1 closes it after applying its acknowledgements (no fetching), any other value must be the
@@ -6,7 +7,11 @@
 // member must be in the group (UNKNOWN_MEMBER_ID). Piggy-backed acknowledgements are applied before
 // fetching; a bad one fails that partition's AcknowledgeErrorCode only (INVALID_REQUEST for a
 // malformed batch, INVALID_RECORD_STATE for offsets this member does not hold). A partition with
-// PartitionMaxBytes 0 only acknowledges. Records come as whole stored batches with the acquired
+// PartitionMaxBytes 0 only acknowledges (v0; v1 has no PartitionMaxBytes: every partition named
+// in a request that does not close the session is fetched). v1: at most MaxRecords offsets are
+// acquired over the whole request (none when it is 0 or less; Kafka may exceed it to keep batches
+// whole, Fjord hands out part of a batch instead), AcquiredRecords entries span at most BatchSize
+// offsets, and AcquisitionLockTimeoutMs is the group's lock duration. Records come as whole stored batches with the acquired
 // ranges; the wait is up to MaxWaitMs when nothing can be acquired (MinBytes is not waited for).
 // MaxBytes is capped by fetch.max.bytes. Authorization: READ on the group and on each topic.
 import { ApiKey } from '../../protocol/apis.js';
@@ -29,16 +34,19 @@ export function deniedTopicIds(ctx: RequestContext, topicIds: string[]): Set<str
 export const shareFetchHandler = defineHandler({
   apiKey: ApiKey.ShareFetch,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   async handle(ctx, req): Promise<ShareFetchResponse> {
-    const top = (errorCode: number, errorMessage: string): ShareFetchResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [], nodeEndpoints: [] });
+    const acquisitionLockTimeoutMs = ctx.services.shares.lockDurationMs(req.groupId ?? '');
+    const top = (errorCode: number, errorMessage: string): ShareFetchResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs, responses: [], nodeEndpoints: [] });
+    const v1 = ctx.version >= 1;
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId ?? '')) return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
     const denied = deniedTopicIds(ctx, req.topics.map((t) => t.topicId));
     const partitions: SharePartitionRequest[] = [];
     for (const t of req.topics) {
       if (denied.has(t.topicId)) continue;
       for (const p of t.partitions) {
-        partitions.push({ topicId: t.topicId, partition: p.partitionIndex, fetch: p.partitionMaxBytes > 0, acknowledgements: p.acknowledgementBatches });
+        const fetch = v1 ? req.shareSessionEpoch !== -1 : (p.partitionMaxBytes ?? 0) > 0;
+        partitions.push({ topicId: t.topicId, partition: p.partitionIndex, fetch, acknowledgements: p.acknowledgementBatches });
       }
     }
     const r = await ctx.services.shares.shareRequest({
@@ -50,6 +58,8 @@ export const shareFetchHandler = defineHandler({
       acknowledgeOnly: false,
       maxWaitMs: req.maxWaitMs,
       maxBytes: Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes),
+      maxRecords: v1 ? (req.maxRecords ?? 0) : Infinity,
+      batchSize: v1 ? (req.batchSize ?? 0) : 0,
     });
     if (r.errorCode !== ErrorCode.NONE) return top(r.errorCode, r.errorMessage ?? '');
     const leader = { leaderId: ctx.services.node.nodeId, leaderEpoch: 0 };
@@ -78,6 +88,6 @@ export const shareFetchHandler = defineHandler({
       });
     }
     const responses = [...byTopic].map(([topicId, ps]): ShareFetchResponseShareFetchableTopicResponse => ({ topicId, partitions: ps }));
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses, nodeEndpoints: [] };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, acquisitionLockTimeoutMs, responses, nodeEndpoints: [] };
   },
 });

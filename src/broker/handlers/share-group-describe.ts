@@ -1,4 +1,5 @@
-// ShareGroupDescribe (API 77), version 0 (KIP-932). The logic lives in ShareCoordinator.describe.
+// ShareGroupDescribe (API 77), versions 0–1 (KIP-932; v1, Kafka 4.1's stable version, is laid
+// out as v0). The logic lives in ShareCoordinator.describe.
 // Per group: state (Empty without members, else Stable: assignment here is immediate), group and
 // assignment epochs, the assignor ("simple"), and per member its epoch, client, subscription and
 // assignment (topic id and name). An unknown id, or one of a classic or consumer group, answers
@@ -13,7 +14,7 @@ import { SHARE_ASSIGNOR } from '../share/coordinator.js';
 export const shareGroupDescribeHandler = defineHandler({
   apiKey: ApiKey.ShareGroupDescribe,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   handle(ctx, req): ShareGroupDescribeResponse {
     return {
       throttleTimeMs: 0,

@@ -1,5 +1,5 @@
-// ShareGroupHeartbeat (API 76), version 0 (KIP-932 share groups; the version this spec has, marked
-// unstable in it). The logic lives in ShareCoordinator.heartbeat (src/broker/share/coordinator.ts):
+// ShareGroupHeartbeat (API 76), versions 0–1 (KIP-932 share groups: v0 the early-access version of
+// ../shared's spec, v1 Kafka 4.1's stable one, laid out as v0; scripts/protocol-overlay.ts). The logic lives in ShareCoordinator.heartbeat (src/broker/share/coordinator.ts):
 // epoch 0 joins (SubscribedTopicNames required; the member id is the client's, or made here when
 // empty), a positive epoch heartbeats (UNKNOWN_MEMBER_ID for a member the group does not have,
 // FENCED_MEMBER_EPOCH for an epoch other than its current one), -1 leaves. Null fields mean
@@ -15,7 +15,7 @@ import { defineHandler } from '../handler.js';
 export const shareGroupHeartbeatHandler = defineHandler({
   apiKey: ApiKey.ShareGroupHeartbeat,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   async handle(ctx, req): Promise<ShareGroupHeartbeatResponse> {
     const refused = (errorCode: number, errorMessage: string): ShareGroupHeartbeatResponse => ({
       throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,

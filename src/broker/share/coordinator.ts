@@ -139,6 +139,10 @@ export interface ShareRequestParams {
   acknowledgeOnly: boolean;
   maxWaitMs: number;
   maxBytes: number;
+  /** Records acquired at most, over all partitions (ShareFetch v1 MaxRecords; v0: no cap). */
+  maxRecords: number;
+  /** ShareFetch v1 BatchSize: AcquiredRecords entries of at most this many offsets (0: no split). */
+  batchSize: number;
 }
 
 export interface ShareRequestResult {
@@ -148,6 +152,18 @@ export interface ShareRequestResult {
 }
 
 const pkey = (topicId: string, partition: number) => `${topicId}:${partition}`;
+
+/** Acquired ranges cut into pieces of at most `size` offsets (ShareFetch v1 BatchSize; 0 or less: as they are). */
+export function splitRanges(ranges: AcquiredRange[], size: number): AcquiredRange[] {
+  if (size <= 0) return ranges;
+  const out: AcquiredRange[] = [];
+  for (const r of ranges) {
+    for (let first = r.firstOffset; first <= r.lastOffset; first += size) {
+      out.push({ firstOffset: first, lastOffset: Math.min(r.lastOffset, first + size - 1), deliveryCount: r.deliveryCount });
+    }
+  }
+  return out;
+}
 
 export class ShareCoordinator {
   private readonly groups = new Map<string, ShareGroup>();
@@ -188,6 +204,11 @@ export class ShareCoordinator {
       const o = this.options;
       return { lockDurationMs: own !== undefined ? Number(own) : o.lockDurationMs, deliveryCountLimit: o.deliveryCountLimit, maxRecordLocks: o.maxRecordLocks };
     };
+  }
+
+  /** The acquisition lock duration of the group (its share.record.lock.duration.ms, else the broker's): ShareFetch v1 AcquisitionLockTimeoutMs. */
+  lockDurationMs(groupId: string): number {
+    return this.limits(groupId)().lockDurationMs;
   }
 
   /** The group's own configs (none set: empty). */
@@ -558,7 +579,7 @@ export class ShareCoordinator {
     }
     const written = this.persist(p.groupId, toWrite);
 
-    if (!closing && !p.acknowledgeOnly && session.partitions.size > 0) {
+    if (!closing && !p.acknowledgeOnly && session.partitions.size > 0 && p.maxRecords > 0) {
       await this.fetchInto(g, p, [...session.partitions.values()], resultFor, locate);
     }
     await written;
@@ -582,6 +603,7 @@ export class ShareCoordinator {
     let retried = false;
     for (;;) {
       let budget = Math.max(1, p.maxBytes);
+      let recordsLeft = p.maxRecords;
       let got = false;
       const created: SharePartition[] = [];
       const waitOn: { log: PartitionLog; sp: SharePartition }[] = [];
@@ -597,14 +619,15 @@ export class ShareCoordinator {
         const { sp, created: isNew } = this.sharePartition(g, topicId, partition, where.log);
         if (isNew) created.push(sp);
         waitOn.push({ log: where.log, sp });
-        if (budget <= 0) continue;
+        if (budget <= 0 || recordsLeft <= 0) continue;
         const committed = this.configs.get(g.groupId)?.['share.isolation.level'] === 'read_committed';
-        const { records, acquired } = await sp.acquire(p.memberId!, where.log, budget, committed);
+        const { records, acquired } = await sp.acquire(p.memberId!, where.log, budget, committed, recordsLeft);
         if (acquired.length === 0) continue;
         const r = resultFor(topicId, partition);
         r.records.push(...records);
-        r.acquired.push(...acquired);
+        r.acquired.push(...splitRanges(acquired, p.batchSize));
         budget -= records.reduce((n, b) => n + b.length, 0);
+        recordsLeft -= acquired.reduce((n, a) => n + a.lastOffset - a.firstOffset + 1, 0);
         got = true;
       }
       // A share-partition's first SPSO (the log end when it was made) is written before records

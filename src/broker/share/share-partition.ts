@@ -165,11 +165,12 @@ export class SharePartition {
 
   /**
    * Hands `member` available records: in-flight ones first, then new ones from SPEO, read from
-   * `log` as whole batches, at most `maxBytes` of them (the first batch always). Control batches
+   * `log` as whole batches, at most `maxBytes` of them (the first batch always), and at most
+   * `maxRecords` offsets (a batch may be handed out in part: its other offsets stay for others). Control batches
    * (transaction markers) are archived, never handed out. `readCommitted` (share.isolation.level):
    * nothing at or past the last stable offset, and records of aborted transactions are archived.
    */
-  async acquire(member: string, log: PartitionLog, maxBytes: number, readCommitted = false): Promise<{ records: Buffer[]; acquired: AcquiredRange[] }> {
+  async acquire(member: string, log: PartitionLog, maxBytes: number, readCommitted = false, maxRecords = Infinity): Promise<{ records: Buffer[]; acquired: AcquiredRange[] }> {
     this.followLogStart(log.logStartOffset());
     const end = readCommitted ? log.lastStableOffset() : log.logEndOffset();
     const { maxRecordLocks, lockDurationMs } = this.limits();
@@ -201,6 +202,7 @@ export class SharePartition {
         if (control) abortedOpen.delete(header.producerId);
         let mine = false;
         for (let o = Math.max(header.baseOffset, from, this.spso); o <= last; o++) {
+          if (taken.length >= maxRecords) { stop = true; break; }
           if (o >= this.speo) {
             if (this.speo - this.spso >= maxRecordLocks) { stop = true; break; }
             // Offsets skipped between batches (compaction, deleted records) are never delivered.
