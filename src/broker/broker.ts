@@ -290,7 +290,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   notReadyReason(): string | null {
     if (this.stopping) return 'the broker is stopping';
     if (!this.isOpen) return 'storage is opening (listeners bound, requests wait)';
-    return null;
+    return this.cluster.unavailableReason();
   }
 
   /** "host:port" of the HTTP listener once started; null without one. */

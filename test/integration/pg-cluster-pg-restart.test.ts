@@ -4,6 +4,7 @@
 // checkpoint). While it is down each broker answers a produce to a partition it leads with an error
 // (KAFKA_STORAGE_ERROR) and keeps running; when it is back the brokers reconnect, register again,
 // lead their share again, the producers carry on, and every acknowledged record is stored once.
+// Each broker's /ready answers 503 naming the database while it is down, and 200 again after.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
@@ -57,17 +58,25 @@ async function settled(addresses: string[]): Promise<number[]> {
   return agreed;
 }
 
+/** Status and body of GET /ready on a broker's HTTP listener (its port read from the start line). */
+async function ready(server: ServerProcess): Promise<{ status: number; body: string }> {
+  const port = /metrics at http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(server.output())?.[1] ?? assert.fail(`no HTTP address:\n${server.output()}`);
+  const res = await fetch(`http://127.0.0.1:${port}/ready`);
+  return { status: res.status, body: await res.text() };
+}
+
 describe('three fjord brokers on one PostgreSQL: the database restarted under load', skip ? { skip } : {}, () => {
   test('errors while it is down, then reconnected, nothing acknowledged lost or doubled', async () => {
     assert.ok(pg);
     const url = `${pg.url}?schema=it_cluster_pg_restart`;
-    for (const n of [1, 2, 3]) servers.push(await startServerProcess(['--storage', url, '--node-id', String(n)]));
+    for (const n of [1, 2, 3]) servers.push(await startServerProcess(['--storage', url, '--node-id', String(n), '--http-port', '0']));
     const addresses = servers.map((s) => s.address);
     const admin = kafkaOf(addresses, 'admin').admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();
     const leaders = await settled(addresses);
+    for (const s of servers) assert.equal((await ready(s)).status, 200, 'ready while the database answers');
 
     const acked: string[] = [];
     const failed: string[] = [];
@@ -108,12 +117,19 @@ describe('three fjord brokers on one PostgreSQL: the database restarted under lo
     const down = acked.length;
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(acked.length <= down + 3, 'nothing acknowledged while the database is down (but sends answered just before)');
+    for (const s of servers) {
+      await eventually(async () => {
+        const r = await ready(s);
+        return r.status === 503 && /database did not answer/.test(r.body);
+      }, 15000, '/ready says the database is away');
+    }
     await pg.start();
 
     // Reconnected: the brokers register again, agree on the leaders, and the load goes on.
     await settled(addresses);
     const back = acked.length;
     await eventually(() => acked.length >= back + 90, 60000, 'produce works again after PostgreSQL restarts');
+    for (const s of servers) await eventually(async () => (await ready(s)).status === 200, 15000, 'ready again');
     running = false;
     await Promise.all(loops);
     for (const s of servers) assert.equal(s.child.exitCode, null, 'the broker kept running');

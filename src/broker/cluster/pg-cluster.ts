@@ -125,6 +125,11 @@ export class PgCluster implements ClusterView {
     return this.topicsQueued;
   }
 
+  /** The database did not answer the last poll: the broker cannot take over, follow or verify leadership. */
+  unavailableReason(): string | null {
+    return this.lastPollError === '' ? null : `the database did not answer the last cluster poll: ${this.lastPollError}`;
+  }
+
   private tick(): void {
     if (this.stopped) return;
     void this.serial(async () => {

@@ -26,6 +26,8 @@ export interface ClusterView {
   coordinatorId(): number | null;
   /** Reads topics other brokers created since the last poll (Metadata asks before answering UNKNOWN_TOPIC). */
   catchUpTopics(): Promise<void>;
+  /** Why this broker cannot reach the state it shares with the others now (what /ready reports), or null. */
+  unavailableReason(): string | null;
 }
 
 /** Whether this broker leads the partition now (produce, fetch and list-offsets are served only there). */
@@ -77,5 +79,9 @@ export class SingleNode implements ClusterView {
   }
   catchUpTopics(): Promise<void> {
     return Promise.resolve();
+  }
+
+  unavailableReason(): null {
+    return null;
   }
 }
