@@ -5,53 +5,31 @@
 // (KAFKA_STORAGE_ERROR) and keeps running; when it is back the brokers reconnect, register again,
 // lead their share again, the producers carry on, and every acknowledged record is stored once.
 // Each broker's /ready answers 503 naming the database while it is down, and 200 again after.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile, killServersAfterFile, leadersAt } from '../pg-test-file.js';
 import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeBatch } from '../../src/protocol/records.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres cluster restart integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres cluster restart integration');
 
 const servers: ServerProcess[] = [];
-after(async () => {
-  for (const s of servers) {
-    s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
+killServersAfterFile(() => servers);
 
 const TOPIC = 'steady';
 const kafkaOf = (brokers: string[], clientId: string) =>
   new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 100 } });
 
-/** The topic's leaders as the broker at `address` says ([] when it cannot answer). */
-async function leadersAt(address: string): Promise<number[]> {
-  const admin = kafkaOf([address], 'probe').admin();
-  try {
-    await admin.connect();
-    const md = await admin.fetchTopicMetadata({ topics: [TOPIC] });
-    return md.topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
-  } catch {
-    return [];
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 /** Waits until every broker names the same leaders, one partition each. */
 async function settled(addresses: string[]): Promise<number[]> {
   let agreed: number[] = [];
   await eventually(async () => {
-    const views = await Promise.all(addresses.map(leadersAt));
+    const views = await Promise.all(addresses.map((a) => leadersAt(a, TOPIC)));
     agreed = views[0];
     return agreed.length === 3 && new Set(agreed).size === 3 && !agreed.includes(-1) && views.every((v) => v.join() === agreed.join());
   }, 30000, 'every broker names the same three leaders');

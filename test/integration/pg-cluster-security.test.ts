@@ -5,30 +5,22 @@
 // another broker is answered NOT_CONTROLLER naming A. A user and an ACL are created on A; the two
 // others honour them within a few polls (a client authenticates there; an ACL-granted topic is
 // described there), then refuse again after the user and the ACL are deleted on A.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile, killServersAfterFile } from '../pg-test-file.js';
 import { fjord } from '../cli/cli-helpers.js';
 import { Connection } from '../../src/client/connection.js';
 import { createClientLogger } from '../../src/client/logger.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres cluster security integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres cluster security integration');
 
 const servers: ServerProcess[] = [];
-after(async () => {
-  for (const s of servers) {
-    s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
+killServersAfterFile(() => servers);
 
 const ADMIN = ['--sasl-mechanism', 'SCRAM-SHA-256', '--sasl-username', 'admin', '--sasl-password', 'admin-secret'];
 const carol = { mechanism: 'scram-sha-256' as const, username: 'carol', password: 'carol-secret' };

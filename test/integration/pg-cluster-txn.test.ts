@@ -7,46 +7,24 @@
 // exactly the committed records, and the last stable offset stays put on every partition while a
 // transaction is open and moves past the marker on every partition once it ends. Also here (the
 // same three brokers): a topic created through one broker is known at once to the others' Metadata.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile, killServersAfterFile, leadersAt } from '../pg-test-file.js';
 import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeBatch } from '../../src/protocol/records.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres cluster transactions integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres cluster transactions integration');
 
 const servers: ServerProcess[] = [];
-after(async () => {
-  for (const s of servers) {
-    s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
+killServersAfterFile(() => servers);
 
 const kafkaOf = (brokers: string[]) =>
   new Kafka({ clientId: 'pg-cluster-txn', brokers, logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } });
-
-/** Leaders of the topic's partitions as the broker at `address` says (-1: none). */
-async function leadersAt(address: string, topic: string): Promise<number[]> {
-  const admin = kafkaOf([address]).admin();
-  try {
-    await admin.connect();
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    return md.topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
-  } catch {
-    return [];
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
 
 /** Each partition's last stable offset (kafkajs' ListOffsets asks read_committed). */
 async function lsos(admin: Admin, topic: string): Promise<number[]> {

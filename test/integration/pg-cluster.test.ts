@@ -4,25 +4,17 @@
 // continuous produce loses its partitions to the others (the time from the kill to the first
 // acknowledged produce on a moved partition is printed, not asserted), no acknowledged record is
 // lost or duplicated, and the broker restarted joins again and gets its share back.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile, killServersAfterFile } from '../pg-test-file.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres cluster integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres cluster integration');
 
 const servers = new Map<number, ServerProcess>();
-after(async () => {
-  for (const s of servers.values()) {
-    s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
+killServersAfterFile(() => servers.values());
 
 const kafkaOf = (brokers: string[]) =>
   new Kafka({ clientId: 'pg-cluster', brokers, logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 } });

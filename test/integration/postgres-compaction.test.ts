@@ -2,20 +2,17 @@
 // INVALID_CONFIG and a message saying why, on CreateTopics and on config alters (AlterConfigs and
 // IncrementalAlterConfigs), through the real `fjord server --storage postgres://`, kafkajs and raw requests; a
 // delete-policy topic on the same broker is unaffected. The memory engine still only warns.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { Kafka as FjordKafka } from '../../src/client/index.js';
 import { startServerProcess } from '../server-process.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile } from '../pg-test-file.js';
 import { withBroker } from '../helpers.js';
 import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres compaction test skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres compaction test');
 
 const INVALID_CONFIG = 40;
 const NOT_COMPACTED = /cleanup\.policy=.*compact.* not supported: the postgres storage engine does not compact topics/;

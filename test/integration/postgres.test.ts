@@ -1,17 +1,14 @@
 // `fjord server --storage postgres://...` end to end, through the real CLI and kafkajs: produce
 // (idempotent), a consumer group's commits, a restart that finds everything again (the second start
 // takes the URL from FJORD_STORAGE), and PostgreSQL killed under acks=-1 load.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile } from '../pg-test-file.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres integration');
 
 const client = (address: string) =>
   new Kafka({ clientId: 'pg-it', brokers: [address], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 50, retries: 3 } });

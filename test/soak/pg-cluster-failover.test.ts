@@ -6,25 +6,17 @@
 // until it leads its share again. Then: every acknowledged record is stored exactly once (no loss,
 // no duplicate), the group has read every one of them and committed the log end, and the records
 // it read twice are few (it resumed from its committed offsets after each kill, not from the start).
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { startServerProcess, type ServerProcess } from '../server-process.js';
 import { eventually } from '../helpers.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile, killServersAfterFile, leadersAt } from '../pg-test-file.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres cluster failover integration skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres cluster failover integration');
 
 const servers = new Map<number, ServerProcess>();
-after(async () => {
-  for (const s of servers.values()) {
-    s.child.kill('SIGKILL');
-    await s.exited;
-  }
-});
+killServersAfterFile(() => servers.values());
 
 const TOPIC = 'soak';
 const PARTITIONS = 6;
@@ -38,25 +30,11 @@ async function startNode(url: string, nodeId: number, port = 0): Promise<ServerP
   return s;
 }
 
-/** The topic's leaders as the broker at `address` says ([] when it cannot answer). */
-async function leadersAt(address: string): Promise<number[]> {
-  const admin = kafkaOf([address], 'soak-probe').admin();
-  try {
-    await admin.connect();
-    const md = await admin.fetchTopicMetadata({ topics: [TOPIC] });
-    return md.topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
-  } catch {
-    return [];
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 /** Leaders every live broker agrees on, each live broker leading its even share (2 of 6). */
 async function settledLeaders(live: number[]): Promise<number[]> {
   let agreed: number[] = [];
   await eventually(async () => {
-    const views = await Promise.all(live.map((n) => leadersAt(servers.get(n)!.address)));
+    const views = await Promise.all(live.map((n) => leadersAt(servers.get(n)!.address, TOPIC)));
     const first = views[0];
     if (first.length !== PARTITIONS || views.some((v) => v.join() !== first.join())) return false;
     const share = PARTITIONS / live.length;

@@ -1,10 +1,10 @@
 // The PostgreSQL cluster's leader plan (pure) and retention.bytes on the PostgreSQL engine
 // (pseudo-segments of segment.bytes, kept across a reopen) — see docs/cluster.md.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planLeaders, type PlanPartition } from '../../src/storage/postgres/cluster.js';
 import { createStorage } from '../../src/storage/engines.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile } from '../pg-test-file.js';
 import { append, batch, mustPartition, opts } from './helpers.js';
 
 /** Leader per partition id after applying the plan. */
@@ -43,9 +43,7 @@ describe('planLeaders', () => {
   });
 });
 
-const skip = pgSkipReason();
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres retention.bytes tests');
 
 describe('retention.bytes on the postgres engine', skip ? { skip } : {}, () => {
   test('rows form pseudo-segments of segment.bytes, from commits and from a reopen', async () => {

@@ -1,17 +1,14 @@
 // What only the PostgreSQL engine has (the shared contract runs in contract.test.ts): leader epochs
 // checked by every append, group commit, a database that goes away under load, no password shown.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStorage } from '../../src/storage/engines.js';
 import { PostgresStorage } from '../../src/storage/postgres/index.js';
 import { StorageError, type Storage } from '../../src/storage/types.js';
-import { pgSkipReason, startPgServer } from '../pg-server.js';
+import { pgForTestFile } from '../pg-test-file.js';
 import { append, batch, BIG, mustPartition, opts, records } from './helpers.js';
 
-const skip = pgSkipReason();
-if (skip) console.log(`# postgres tests skipped: ${skip}`);
-const pg = skip ? null : await startPgServer();
-if (pg) after(() => pg.stop());
+const { skip, pg } = await pgForTestFile('postgres tests');
 let schemas = 0;
 const fresh = () => `${pg?.url}?schema=pgonly_${++schemas}`;
 
