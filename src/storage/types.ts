@@ -74,6 +74,19 @@ export interface PartitionLog {
   logEndOffset(): number;
   /** Producer id → sequence state for idempotent producers, kept in step with the log. */
   readonly producers: ProducerStateTable;
+  /**
+   * Why append() would refuse now (NotLeaderError: another broker leads, or this one is still
+   * loading the partition to lead it), or null. Asked before `producers` is consulted: a log that
+   * takes no appends may hold stale producer state (a cluster engine's follower), whose sequence
+   * verdict would be wrong. Absent: the log always takes appends while open.
+   */
+  appendRefusal?(): StorageError | null;
+  /**
+   * Cluster engines, before a sequence error is answered: resolves to a NotLeaderError when the
+   * shared store names another leader epoch (this broker was deposed and has not noticed yet: its
+   * producer state may be stale), else to appendRefusal()'s answer.
+   */
+  confirmLeader?(): Promise<StorageError | null>;
 
   /**
    * Appends whole, validated v2 batches (`batches` holds them back to back; `headers` describe them).

@@ -172,10 +172,22 @@ function transactionProblem(ctx: RequestContext, topicName: string, index: numbe
 /** The idempotence check and the append, with no await between them (invariant 4). */
 function appendChecked(ctx: RequestContext, topicName: string, index: number, log: PartitionLog, { records, headers }: Checked, acks: number, logAppend: boolean): PartitionOutcome | Promise<PartitionOutcome> {
   const { services } = ctx;
+  // A log that takes no appends now (cluster mode: led elsewhere, or still loading its state to lead
+  // it) may hold stale producer state: refuse before its sequences could answer OUT_OF_ORDER wrongly.
+  const notTaking = log.appendRefusal?.();
+  if (notTaking) return appendFailure(services, topicName, index, notTaking);
   // Idempotence: with several batches, either all are new or the request is refused.
   for (const h of headers) {
     const check = log.producers.check(h);
-    if (check.kind === 'error') return failure(index, check.errorCode, check.message);
+    if (check.kind === 'error') {
+      const verdict = failure(index, check.errorCode, check.message);
+      // Cluster mode: a sequence verdict holds only if this broker still leads (invariant 32).
+      if (!log.confirmLeader || (check.errorCode !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && check.errorCode !== ErrorCode.UNKNOWN_PRODUCER_ID)) return verdict;
+      return log.confirmLeader().then(
+        (err) => (err ? appendFailure(services, topicName, index, err) : verdict),
+        (err: unknown) => appendFailure(services, topicName, index, new StorageError(`${topicName}-${index}: confirming the leadership failed: ${err instanceof Error ? err.message : String(err)}`)),
+      );
+    }
     if (h.attributes & Attr.TRANSACTIONAL) {
       // A retry of a batch already written is answered as a duplicate even if its transaction has ended since.
       const refused = check.kind === 'append' ? transactionProblem(ctx, topicName, index, h) : null;
@@ -192,15 +204,17 @@ function appendChecked(ctx: RequestContext, topicName: string, index: number, lo
   return appended.then(
     (r): PartitionOutcome => ({ index, errorCode: ErrorCode.NONE, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTime, logStartOffset: r.logStartOffset, errorMessage: null }),
     (err) => {
-      // Another broker leads the partition now (its epoch moved): the client asks Metadata again.
-      if (err instanceof NotLeaderError) return failure(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, err.message);
-      if (err instanceof StorageError) {
-        services.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
-        return failure(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
-      }
+      if (err instanceof StorageError) return appendFailure(services, topicName, index, err);
       throw err;
     },
   );
+}
+
+function appendFailure(services: RequestContext['services'], topicName: string, index: number, err: StorageError): PartitionOutcome {
+  // Another broker leads the partition now (its epoch moved): the client asks Metadata again.
+  if (err instanceof NotLeaderError) return failure(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, err.message);
+  services.logger.error(`append to ${topicName}-${index} failed: ${err.message}`);
+  return failure(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
 }
 
 /**

@@ -61,6 +61,8 @@ export interface PartitionHost {
   deleteBefore(log: PgPartitionLog, target: number): Promise<void>;
   /** The partition row as stored now (null: deleted) and the headers needed to rebuild producer and transaction state. */
   loadState(partitionId: number, segmentBytes: number): Promise<PartitionRow | null>;
+  /** The partition row's leader as stored now (null: deleted). */
+  storedLeader(partitionId: number): Promise<{ node: number | null; epoch: number } | null>;
   /** The topic's segment.bytes: the size of the pseudo-segments retention.bytes removes. */
   segmentBytes(topic: string): number;
   cacheAdmit(log: PgPartitionLog, entry: CacheEntry): void;
@@ -228,6 +230,29 @@ export class PgPartitionLog implements PartitionLog {
 
   writeTxnMarker(marker: TxnMarker, options: AppendOptions): Promise<{ offset: number }> {
     return appendMarker(this, marker, options);
+  }
+
+  /** Why append() refuses now, or null; the produce handler asks before it checks sequences (stale while not leading). */
+  appendRefusal(): StorageError | null {
+    return this.refusal();
+  }
+
+  /**
+   * Before a sequence error is answered: whether the database still names this broker's epoch.
+   * A broker deposed without noticing yet (its poll has not run) still takes appends — they fail
+   * at COMMIT — but its producer state misses what the new leader appended since, so its
+   * OUT_OF_ORDER verdict would be wrong: NotLeaderError then, and the log fenced.
+   */
+  async confirmLeader(): Promise<StorageError | null> {
+    const epoch = this.epoch;
+    const stored = await this.host.storedLeader(this.id);
+    if (stored === null) return new StorageError(`${this.label} no longer exists`);
+    if (stored.epoch !== epoch) {
+      const reason = `${this.label}: this broker led it in leader epoch ${epoch}, the database has epoch ${stored.epoch} now (node ${stored.node ?? 'none'})`;
+      if (this.epoch === epoch && this.state === 'open') this.fence(reason);
+      return new LeaderEpochError(reason);
+    }
+    return this.refusal();
   }
 
   private refusal(): StorageError | null {

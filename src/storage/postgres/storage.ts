@@ -985,6 +985,13 @@ export class PostgresStorage implements Storage, PartitionHost {
     return this.loadStateWith(this.db(), partitionId, segmentBytes);
   }
 
+  async storedLeader(partitionId: number): Promise<{ node: number | null; epoch: number } | null> {
+    const r = await this.db().query<{ leader_node: number | null; leader_epoch: number }>({
+      name: 'fjord_partition_leader', text: 'SELECT leader_node, leader_epoch FROM fjord_partitions WHERE id = $1', values: [partitionId],
+    });
+    return r.rows.length === 0 ? null : { node: r.rows[0].leader_node, epoch: r.rows[0].leader_epoch };
+  }
+
   segmentBytes(topic: string): number {
     return this.options.segmentPolicy?.(topic)?.segmentBytes ?? this.options.segmentBytes;
   }
