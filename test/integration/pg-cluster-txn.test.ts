@@ -146,7 +146,7 @@ describe('transactions across three fjord brokers on one PostgreSQL', skip ? { s
     leader.close();
   });
 
-  test('a topic created through one broker is in the others\' Metadata at once (no wait for their poll)', async () => {
+  test('a topic created through one broker is in the others\' Metadata at once, by name and in a list of all topics (no wait for their poll)', async () => {
     for (let round = 0; round < 5; round++) {
       const topic = `fresh-${round}`;
       const creator = await RawConnection.connect(servers[round % 3]!.port);
@@ -160,6 +160,15 @@ describe('transactions across three fjord brokers on one PostgreSQL', skip ? { s
         assert.equal(md.topics[0].errorCode, ErrorCode.NONE, `${topic} unknown to a broker right after its creation elsewhere`);
         assert.equal(md.topics[0].partitions.length, 2);
       }
+      // And in a list of all topics (kcat -L right after producing through another broker).
+      const second = `fresh-${round}-listed`;
+      const creator2 = await RawConnection.connect(servers[round % 3]!.port);
+      assert.equal((await creator2.request(ApiKey.CreateTopics, 4, { topics: [{ name: second, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 10000, validateOnly: false })).topics[0].errorCode, ErrorCode.NONE);
+      creator2.close();
+      const lister = await RawConnection.connect(servers[(round + 1) % 3]!.port);
+      const all = await lister.request(ApiKey.Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+      lister.close();
+      assert.ok(all.topics.some((t: { name: string | null }) => t.name === second), `${second} missing from an all-topics Metadata right after its creation elsewhere`);
     }
   });
 });

@@ -83,6 +83,9 @@ export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
 const denied = (name: string | null): MetadataResponseTopic =>
   ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
 
+/** How long a Metadata request waits for the cluster catalog to catch up before answering from what it has. */
+const CATALOG_CATCH_UP_WAIT_MS = 1000;
+
 export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
@@ -92,9 +95,13 @@ export const metadataHandler = defineHandler({
     const requested = req.topics;
     let topics: MetadataResponseTopic[];
     const all = requested === null || (version === 0 && requested.length === 0);
-    // Cluster mode: a topic another broker created within the last poll is read from the database now.
-    if (!all && requested.some((r) => (r.name === null ? !services.storage.topics().some((t) => t.topicId === r.topicId) : !services.storage.topic(r.name)))) {
-      await services.cluster.catchUpTopics();
+    // Cluster mode: a topic another broker created within the last poll is read from the database now
+    // (for a list of all topics too: a client that just produced through another broker lists it next).
+    if (services.cluster.multiNode && (all || requested.some((r) => (r.name === null ? !services.storage.topics().some((t) => t.topicId === r.topicId) : !services.storage.topic(r.name))))) {
+      // Bounded: with the database slow or away the answer comes from what this broker knows.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([services.cluster.catchUpTopics(), new Promise<void>((r) => { timer = setTimeout(r, CATALOG_CATCH_UP_WAIT_MS); })]);
+      clearTimeout(timer);
     }
     if (all) {
       // Topics the principal may not DESCRIBE are left out of a list-all answer.
