@@ -27,6 +27,22 @@ export function Topics({ info }: PageProps) {
   </div>`;
 }
 
+/**
+ * The `name=value` lines of a text box (blank lines skipped): the pairs, names trimmed (values too
+ * when `trimValue`), or the error for the first line without a name before its `=`.
+ */
+function assignmentLines(text: string, rule: string, trimValue: boolean): { pairs: [string, string][] } | { error: string } {
+  const pairs: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const at = line.indexOf('=');
+    if (at <= 0) return { error: `${rule}, not "${line}"` };
+    const value = line.slice(at + 1);
+    pairs.push([line.slice(0, at).trim(), trimValue ? value.trim() : value]);
+  }
+  return { pairs };
+}
+
 function CreateTopic({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [partitions, setPartitions] = useState('1');
@@ -37,13 +53,9 @@ function CreateTopic({ onCreated }: { onCreated: () => void }) {
     e.preventDefault();
     setError(null);
     setDone(null);
-    const cfg: Record<string, string> = {};
-    for (const line of configs.split('\n')) {
-      if (line.trim() === '') continue;
-      const at = line.indexOf('=');
-      if (at <= 0) return setError(`config lines are name=value, not "${line}"`);
-      cfg[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-    }
+    const parsed = assignmentLines(configs, 'config lines are name=value', true);
+    if ('error' in parsed) return setError(parsed.error);
+    const cfg = Object.fromEntries(parsed.pairs);
     try {
       await api('/topics', { method: 'POST', body: { name, partitions: Number(partitions), configs: cfg } });
       setDone(`created ${name}`);
@@ -172,13 +184,9 @@ function Produce({ topic, onDone }: { topic: TopicDetail; onDone: () => void }) 
     e.preventDefault();
     setError(null);
     setDone(null);
-    const hs: { key: string; value: string }[] = [];
-    for (const line of headers.split('\n')) {
-      if (line.trim() === '') continue;
-      const at = line.indexOf('=');
-      if (at <= 0) return setError(`header lines are key=value, not "${line}"`);
-      hs.push({ key: line.slice(0, at).trim(), value: line.slice(at + 1) });
-    }
+    const parsed = assignmentLines(headers, 'header lines are key=value', false);
+    if ('error' in parsed) return setError(parsed.error);
+    const hs = parsed.pairs.map(([k, v]) => ({ key: k, value: v }));
     try {
       const r = await api<{ partition: number; offset: string }>(`/topics/${enc(topic.name)}/messages`, {
         method: 'POST', body: { ...(partition === '' ? {} : { partition: Number(partition) }), key: key === '' ? null : key, value, headers: hs },
