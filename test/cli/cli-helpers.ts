@@ -3,6 +3,10 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
+import { withBroker } from '../helpers.js';
+import type { RunningBroker } from '../../src/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = join(root, 'src', 'cli', 'main.ts');
@@ -37,4 +41,55 @@ export function fjord(args: string[], options: { input?: string | Buffer; env?: 
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
   });
+}
+
+/**
+ * One broker shared by every test of a CLI test file: started before the first test, stopped after
+ * the last. `flags` is `--bootstrap-server <address>`, filled in when the broker is up, to spread
+ * into `fjord` argument lists. A file's other top-level before() hooks may start before this one
+ * has finished (node:test runs top-level hooks as they are registered): they await `ready`.
+ */
+export interface FileBroker {
+  readonly broker: RunningBroker;
+  readonly ready: Promise<RunningBroker>;
+  readonly flags: string[];
+}
+
+export function brokerForFile(): FileBroker {
+  let running: RunningBroker | undefined;
+  const ready = withBrokerWhenAsked();
+  const flags: string[] = [];
+  before(async () => {
+    running = await ready.start();
+    flags.push('--bootstrap-server', running.address);
+  });
+  after(async () => { await running?.stop(); });
+  return {
+    get broker(): RunningBroker {
+      assert.ok(running, 'the file broker is used before its before() hook ran');
+      return running;
+    },
+    ready: ready.promise,
+    flags,
+  };
+}
+
+/** A broker promise that others can await before anyone has asked for the broker to start. */
+function withBrokerWhenAsked(): { promise: Promise<RunningBroker>; start(): Promise<RunningBroker> } {
+  let settle: { resolve(b: RunningBroker): void; reject(e: unknown): void } | undefined;
+  const promise = new Promise<RunningBroker>((resolve, reject) => { settle = { resolve, reject }; });
+  promise.catch(() => undefined); // the before() hook that starts it reports the failure
+  return {
+    promise,
+    start: async () => {
+      try {
+        const broker = await withBroker();
+        settle?.resolve(broker);
+        return broker;
+      } catch (e) {
+        settle?.reject(e);
+        throw e;
+      }
+    },
+  };
 }

@@ -1,19 +1,13 @@
 // Command lines `fjord` refuses, through the real CLI: line reader input errors (exit 1), properties
 // Fjord would not act on (exit 2, named, with the supported list), and unknown flags, which name the
 // nearest known one (exit 2).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
-import type { RunningBroker } from '../../src/index.js';
+import { uniqueTopic } from '../helpers.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 
-let broker: RunningBroker;
-let b: string[];
-before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
-});
-after(async () => { await broker.stop(); });
+const file = brokerForFile();
+const b = file.flags;
 
 test('line reader errors and refused properties', async () => {
   const t = uniqueTopic('bad-props');
@@ -50,7 +44,7 @@ test('line reader errors and refused properties', async () => {
 });
 
 test('unknown flags name the nearest known one, exit 2', async () => {
-  let r = await fjord(['consume', 't', '--bootstrap-sever', broker.address]);
+  let r = await fjord(['consume', 't', '--bootstrap-sever', file.broker.address]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown option --bootstrap-sever; did you mean --bootstrap-server\?/);
   r = await fjord(['produce', 't', '--key-seperator', ':', ...b], { input: 'x\n' });

@@ -1,19 +1,13 @@
 // --consumer-property / --producer-property applied through the real `fjord` CLI against a real
 // broker (group.id, auto.offset.reset, enable.auto.commit; acks, compression.type,
 // enable.idempotence), and kafka-console-consumer's --partition with --offset earliest|latest.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic, kafkaFor } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
-import type { RunningBroker } from '../../src/index.js';
+import { uniqueTopic, kafkaFor } from '../helpers.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 
-let broker: RunningBroker;
-let b: string[];
-before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
-});
-after(async () => { await broker.stop(); });
+const file = brokerForFile();
+const b = file.flags;
 
 test('--consumer-property and --producer-property are applied', async () => {
   const t = uniqueTopic('cprop');
@@ -26,7 +20,7 @@ test('--consumer-property and --producer-property are applied', async () => {
   r = await fjord(['consume', t, '--consumer-property', `group.id=${g}`, '--consumer-property', 'auto.offset.reset=earliest', '--exit-at-end', ...b]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n').sort(), ['a', 'b', 'c', 'd']);
-  const admin = kafkaFor(broker).admin();
+  const admin = kafkaFor(file.broker).admin();
   await admin.connect();
   // What the group has committed, partition by partition ('-1': nothing).
   const committed = async () => (await admin.fetchOffsets({ groupId: g, topics: [t] }))[0].partitions

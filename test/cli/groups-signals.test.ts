@@ -5,25 +5,21 @@
 // after, well before any session timeout) and exit 0.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
+import { uniqueTopic } from '../helpers.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 import { startFjord, until, type Running } from './cli-process.js';
-import { Kafka, logLevel, type RunningBroker } from '../../src/index.js';
+import { Kafka, logLevel } from '../../src/index.js';
 
-let broker: RunningBroker;
+const file = brokerForFile();
+const b = file.flags;
 // Fjord's client: kafkajs' describeGroups does not know KIP-848 groups.
 let admin: ReturnType<Kafka['admin']>;
-let b: string[];
 before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
+  const broker = await file.ready;
   admin = new Kafka({ clientId: 'groups-signals-test', brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
 });
-after(async () => {
-  await admin.disconnect();
-  await broker.stop();
-});
+after(async () => { await admin.disconnect(); });
 
 const members = async (g: string) => (await admin.describeGroups([g])).groups[0];
 

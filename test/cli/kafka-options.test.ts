@@ -2,24 +2,18 @@
 // properties of kafka-console-consumer (output compared with what Kafka 4.1's tool prints), the
 // line reader properties of kafka-console-producer, --broker-list. Client properties and
 // --partition/--offset: client-properties.test.ts; refusals and typos: cli-usage-errors.test.ts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
-import type { RunningBroker } from '../../src/index.js';
+import { uniqueTopic } from '../helpers.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 
-let broker: RunningBroker;
-let b: string[];
-before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
-});
-after(async () => { await broker.stop(); });
+const file = brokerForFile();
+const b = file.flags;
 
 test('produce --property parse.headers/parse.key and consume --property print.*: Kafka 4.1 console formats', async () => {
   const t = uniqueTopic('props');
   assert.equal((await fjord(['topics', 'create', t, '--partitions', '1', ...b])).code, 0);
-  let r = await fjord(['produce', '--topic', t, '--broker-list', broker.address, '--property', 'parse.key=true', '--property', 'parse.headers=true', '--property', 'null.marker=NULL'],
+  let r = await fjord(['produce', '--topic', t, '--broker-list', file.broker.address, '--property', 'parse.key=true', '--property', 'parse.headers=true', '--property', 'null.marker=NULL'],
     { input: 'h1:v1,h2:v2\tk1\tval1\nh3:NULL\tNULL\tval2\n' });
   assert.equal(r.code, 0, r.stderr);
   r = await fjord(['produce', t, '--property', 'parse.key=true', '--property', 'key.separator=:', '--property', 'ignore.error=true', ...b], { input: 'nokey\nk:v\n' });

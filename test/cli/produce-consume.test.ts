@@ -1,17 +1,11 @@
 // `fjord produce`, `fjord consume` and `fjord groups` end to end against a real broker.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withBroker, uniqueTopic } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
-import type { RunningBroker } from '../../src/index.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 
-let broker: RunningBroker;
-let b: string[];
-before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
-});
-after(async () => { await broker.stop(); });
+const file = brokerForFile();
+const b = file.flags;
 
 test('100k lines piped through fjord produce come back out of fjord consume, in order', async () => {
   const t = uniqueTopic('pipe');

@@ -1,18 +1,12 @@
 // `fjord topics` and `fjord configs` end to end against a real broker, in Fjord's and Kafka's
 // flag styles, and their answers to bad input.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBroker, uniqueTopic } from '../helpers.js';
-import { fjord } from './cli-helpers.js';
-import type { RunningBroker } from '../../src/index.js';
+import { uniqueTopic } from '../helpers.js';
+import { brokerForFile, fjord } from './cli-helpers.js';
 
-let broker: RunningBroker;
-let b: string[];
-before(async () => {
-  broker = await withBroker();
-  b = ['--bootstrap-server', broker.address];
-});
-after(async () => { await broker.stop(); });
+const file = brokerForFile();
+const b = file.flags;
 
 test('topics create / list / describe / alter / delete, Fjord style', async () => {
   const t = uniqueTopic('cli-topic');
@@ -58,7 +52,7 @@ test('Kafka-style flags: --create --topic --partitions --replication-factor, --l
   r = await fjord(['topics', '--describe', '--topic', t, ...b]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /PartitionCount: 2/);
-  r = await fjord(['topics', '--list', '--bootstrap-server', broker.address]);
+  r = await fjord(['topics', '--list', '--bootstrap-server', file.broker.address]);
   assert.ok(r.stdout.includes(t));
 });
 
