@@ -41,6 +41,7 @@ import { describeClientQuotasHandler } from './handlers/describe-client-quotas.j
 import { alterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { describeTopicPartitionsHandler } from './handlers/describe-topic-partitions.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
+import { alterReplicaLogDirsHandler } from './handlers/alter-replica-log-dirs.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
@@ -97,6 +98,7 @@ const HANDLERS: readonly AnyApiHandler[] = [
   alterClientQuotasHandler,
   describeTopicPartitionsHandler,
   describeLogDirsHandler,
+  alterReplicaLogDirsHandler,
   electLeadersHandler,
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,

@@ -13,7 +13,7 @@ export const ApiKey = {
   IncrementalAlterConfigs: 44, OffsetDelete: 47, DescribeCluster: 60, DescribeProducers: 61,
   DescribeTransactions: 65, ListTransactions: 66,
   ConsumerGroupHeartbeat: 68, ConsumerGroupDescribe: 69,
-  DescribeLogDirs: 35, ElectLeaders: 43, AlterPartitionReassignments: 45, ListPartitionReassignments: 46,
+  AlterReplicaLogDirs: 34, DescribeLogDirs: 35, ElectLeaders: 43, AlterPartitionReassignments: 45, ListPartitionReassignments: 46,
   DescribeQuorum: 55, GetTelemetrySubscriptions: 71, PushTelemetry: 72, ListClientMetricsResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76, ShareGroupDescribe: 77, ShareFetch: 78, ShareAcknowledge: 79,
