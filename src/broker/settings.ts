@@ -729,6 +729,18 @@ export function kafkaConfigType(name: string): number {
   return KAFKA_CONFIG_TYPE[key ? BROKER_SETTINGS[key].type.kafkaType : 'STRING'];
 }
 
+/**
+ * A config's documentation as DescribeConfigs v3+ reports it when asked (includeDocumentation): the
+ * table's own description, which says what Fjord does with it; null for a name the table lacks.
+ */
+export function configDocumentation(name: string): string | null {
+  const topic = topicSetting(name);
+  if (topic) return topic.description;
+  if (Object.hasOwn(FIXED_BROKER_CONFIGS, name)) return FIXED_BROKER_CONFIGS[name].description;
+  const key = BROKER_SETTING_KEYS.find((k) => BROKER_SETTINGS[k].kafka === name || BROKER_SETTINGS[k].kafkaAlias === name);
+  return key ? BROKER_SETTINGS[key].description : null;
+}
+
 export interface BrokerConfigEntry {
   name: string;
   /** null for a sensitive setting (its value is never reported). */

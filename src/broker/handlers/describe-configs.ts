@@ -4,7 +4,8 @@
 // STATIC_BROKER_CONFIG when the broker setting behind it was set). Names, types and defaults come
 // from the settings table (settings.ts); broker configs are read-only.
 // configurationKeys null = every key. Synonyms (v1+, includeSynonyms) of topic configs: the topic's
-// value, the broker settings behind the default that were set, the default; documentation (v3+) is empty.
+// value, the broker settings behind the default that were set, the default. Documentation (v3+,
+// includeDocumentation) is the settings table's description of the config; null when not asked.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -13,16 +14,16 @@ import type {
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { internalTopicNames } from '../topics.js';
-import { brokerConfigEntries, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
+import { brokerConfigEntries, configDocumentation, KAFKA_CONFIG_SOURCE, kafkaConfigType } from '../settings.js';
 import { groupConfigEntries, RESOURCE_GROUP } from '../share/group-configs.js';
 
 const RESOURCE_TOPIC = 2;
 const RESOURCE_BROKER = 4;
 
-function entry(name: string, value: string | null, source: number, readOnly: boolean, isSensitive = false, synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = []): DescribeConfigsResponseDescribeConfigsResourceResult {
+function entry(name: string, value: string | null, source: number, readOnly: boolean, documented: boolean, isSensitive = false, synonyms: DescribeConfigsResponseDescribeConfigsSynonym[] = []): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
     name, value, readOnly, isDefault: source === KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG, configSource: source, isSensitive,
-    synonyms, configType: kafkaConfigType(name), documentation: null,
+    synonyms, configType: kafkaConfigType(name), documentation: documented ? configDocumentation(name) : null,
   };
 }
 
@@ -34,6 +35,7 @@ export const describeConfigsHandler = defineHandler({
     const { services } = ctx;
     // Kafka's internal topics Metadata lists: their settings are a compacted topic's.
     const internal = await internalTopicNames(services.storage);
+    const documented = req.includeDocumentation === true;
     const results = req.resources.map((r): DescribeConfigsResponseDescribeConfigsResult => {
       const keys = r.configurationKeys;
       const pick = (all: DescribeConfigsResponseDescribeConfigsResourceResult[]) => (keys === null ? all : all.filter((c) => keys.includes(c.name)));
@@ -49,7 +51,7 @@ export const describeConfigsHandler = defineHandler({
         const topic = services.storage.topic(r.resourceName)
           ?? (internal.includes(r.resourceName) ? { configs: { 'cleanup.policy': 'compact' } } : undefined);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `no topic named ${r.resourceName}`, configs: [] };
-        const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false, false, req.includeSynonyms ? c.synonyms : []));
+        const configs = services.topics.effectiveConfigs(topic.configs).map((c) => entry(c.name, c.value, c.source, false, documented, false, req.includeSynonyms ? c.synonyms : []));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_BROKER) {
@@ -57,7 +59,7 @@ export const describeConfigsHandler = defineHandler({
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${services.node.nodeId}`, configs: [] };
         }
         const configs = brokerConfigEntries(services.config).map((c) =>
-          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, c.sensitive));
+          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, documented, c.sensitive));
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_GROUP) {
