@@ -45,6 +45,7 @@ import { alterReplicaLogDirsHandler } from './handlers/alter-replica-log-dirs.js
 import { electLeadersHandler } from './handlers/elect-leaders.js';
 import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { describeQuorumHandler } from './handlers/describe-quorum.js';
+import { updateFeaturesHandler } from './handlers/update-features.js';
 import { shareGroupHeartbeatHandler } from './handlers/share-group-heartbeat.js';
 import { shareGroupDescribeHandler } from './handlers/share-group-describe.js';
 import { shareFetchHandler } from './handlers/share-fetch.js';
@@ -103,6 +104,7 @@ const HANDLERS: readonly AnyApiHandler[] = [
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
   describeQuorumHandler,
+  updateFeaturesHandler,
   getTelemetrySubscriptionsHandler,
   pushTelemetryHandler,
   listClientMetricsResourcesHandler,

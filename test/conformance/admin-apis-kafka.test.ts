@@ -1,6 +1,6 @@
 // One Java program (test/conformance/admin-apis/AdminApis.java: Kafka 4.1's AdminClient describeTopics,
 // describeLogDirs, electLeaders, alterPartitionReassignments / listPartitionReassignments,
-// describeMetadataQuorum, describeFeatures, and a producer with enable.metrics.push=true) run against
+// describeMetadataQuorum, describeFeatures, updateFeatures, and a producer with enable.metrics.push=true) run against
 // Apache Kafka 4.1 (KRaft, one node) and against Fjord started in the same test: its "= " lines must
 // be the same from both. Then Kafka's kafka-topics --describe and kafka-metadata-quorum describe
 // --status against Fjord. Needs Java; slow, so not part of npm test:
@@ -35,6 +35,9 @@ test('AdminApis.java: the same answers from Fjord as from Kafka 4.1; kafka-topic
     assert.match(fromFjord.stdout, /~ finalized group\.version=1\n~ finalized metadata\.version=27\n/);
     assert.doesNotMatch(fromFjord.stdout, /finalized transaction\.version/);
     assert.match(fromFjord.stdout, /~ producer clientInstanceId true/);
+    // updateFeatures: a downgrade Kafka makes (validateOnly) is refused by Fjord, whose levels are what it does.
+    assert.match(fromKafka.stdout, /~ updateFeatures group\.version safe downgrade validateOnly: ok\n/);
+    assert.match(fromFjord.stdout, /~ updateFeatures group\.version safe downgrade validateOnly: InvalidUpdateVersionException: .*Fjord runs group\.version at level 1 only/);
 
     // kafka-topics --describe (DescribeTopicPartitions).
     const topics = await run('topics', ['--bootstrap-server', fjord.address, '--describe', '--topic', topic]);

@@ -115,6 +115,32 @@ public class AdminApis {
       same("features epochPresent=" + f.finalizedFeaturesEpoch().isPresent() + " metadata.version supported=" + f.supportedFeatures().containsKey("metadata.version"));
       for (Map.Entry<String, FinalizedVersionRange> e : new TreeMap<>(f.finalizedFeatures()).entrySet()) own("finalized " + e.getKey() + "=" + e.getValue().maxVersionLevel());
       for (Map.Entry<String, SupportedVersionRange> e : new TreeMap<>(f.supportedFeatures()).entrySet()) own("supported " + e.getKey() + "=" + e.getValue().minVersion() + ".." + e.getValue().maxVersion());
+
+      // updateFeatures (UpdateFeatures v2): the levels in effect succeed, validateOnly or not; what
+      // neither broker supports is refused the same way by both. A downgrade is checked validateOnly:
+      // Kafka could make it, Fjord cannot (its features are what it does), so that line is its own.
+      short mv = f.finalizedFeatures().get("metadata.version").maxVersionLevel();
+      short gv = f.finalizedFeatures().get("group.version").maxVersionLevel();
+      updateFeatures(admin, "same levels validateOnly", Map.of("metadata.version", new FeatureUpdate(mv, FeatureUpdate.UpgradeType.UPGRADE),
+        "group.version", new FeatureUpdate(gv, FeatureUpdate.UpgradeType.UPGRADE)), true, true);
+      updateFeatures(admin, "same levels", Map.of("metadata.version", new FeatureUpdate(mv, FeatureUpdate.UpgradeType.UPGRADE)), false, true);
+      updateFeatures(admin, "unknown feature", Map.of("fjord.probe.unknown", new FeatureUpdate((short) 1, FeatureUpdate.UpgradeType.UPGRADE)), false, true);
+      updateFeatures(admin, "group.version 99", Map.of("group.version", new FeatureUpdate((short) 99, FeatureUpdate.UpgradeType.UPGRADE)), false, true);
+      updateFeatures(admin, "metadata.version below without downgrade type", Map.of("metadata.version", new FeatureUpdate((short) (mv - 1), FeatureUpdate.UpgradeType.UPGRADE)), true, true);
+      updateFeatures(admin, "group.version safe downgrade validateOnly", Map.of("group.version", new FeatureUpdate((short) (gv - 1), FeatureUpdate.UpgradeType.SAFE_DOWNGRADE)), true, false);
     }
+  }
+
+  static void updateFeatures(Admin admin, String label, Map<String, FeatureUpdate> updates, boolean validateOnly, boolean same) {
+    String out;
+    try {
+      admin.updateFeatures(updates, new UpdateFeaturesOptions().validateOnly(validateOnly)).all().get();
+      out = "ok";
+    } catch (Exception e) {
+      Throwable c = e.getCause() != null ? e.getCause() : e;
+      out = c.getClass().getSimpleName() + ": " + c.getMessage();
+    }
+    if (same) same("updateFeatures " + label + ": " + out);
+    else own("updateFeatures " + label + ": " + out);
   }
 }
