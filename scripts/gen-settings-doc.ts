@@ -40,14 +40,17 @@ export function renderSettingsDoc(): string {
     '',
     'Set with a `fjord server` flag or its environment variable (flags win), or as `startBroker()` /',
     '`new Broker()` options under the name in the first column. DescribeConfigs reports the ones with a',
-    'Kafka name (read-only; source `DEFAULT_CONFIG` while they keep their default, else `STATIC_BROKER_CONFIG`).',
+    'Kafka name (read-only; source `DEFAULT_CONFIG` while they keep their default, else `STATIC_BROKER_CONFIG`),',
+    'but those marked *dynamic*: IncrementalAlterConfigs / AlterConfigs on the broker resource (its node id,',
+    'or `""` for every broker) change them while the broker runs, kept across restarts (source',
+    '`DYNAMIC_BROKER_CONFIG` / `DYNAMIC_DEFAULT_BROKER_CONFIG`).',
     '',
     row(['name', 'flag', 'environment', 'Kafka name', 'type', 'default', 'scope', 'what it does']),
     row(Array(8).fill('---')),
   ];
   for (const key of BROKER_SETTING_KEYS) {
     const s = BROKER_SETTINGS[key];
-    const kafka = [s.kafka, s.kafkaAlias].filter((n): n is string => n !== undefined).map(code).join(', ');
+    const kafka = [s.kafka, s.kafkaAlias].filter((n): n is string => n !== undefined).map(code).join(', ') + (s.dynamic ? ' (*dynamic*)' : '');
     out.push(row([code(key), code(`--${s.flag}`), code(envVar(s.flag)), kafka, cell(s.type.shape), defaultCell(key), s.scope, cell(s.description)]));
   }
   out.push(

@@ -11,6 +11,7 @@ import { CredentialStore, SCRAM_LOG } from './auth/credentials.js';
 import { SaslAuthenticator } from './auth/sasl.js';
 import { QuotaEnforcer } from './quotas/enforcer.js';
 import { QUOTA_LOG, QuotaStore } from './quotas/store.js';
+import { BROKER_CONFIG_LOG, DynamicBrokerConfigs } from './dynamic-configs.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
 import { DEFAULT_CONFIG, topicDefault } from './settings.js';
@@ -55,6 +56,7 @@ export class Broker implements BrokerServices, NodeIdentity {
   readonly sasl: SaslAuthenticator;
   readonly quotaStore: QuotaStore;
   readonly quotas: QuotaEnforcer;
+  readonly brokerConfigs: DynamicBrokerConfigs;
   /** Prometheus metrics; null without an HTTP listener (nothing is counted then). */
   readonly metrics: BrokerMetrics | null;
   /** The HTTP listener (/metrics, /health, /ready); null unless httpPort is set (fjord server sets it). */
@@ -175,6 +177,7 @@ export class Broker implements BrokerServices, NodeIdentity {
     }) : null;
     this.retention = new RetentionTask(this.storage, this.topics, this.logger, this.config.retentionCheckIntervalMs);
     this.cleaner = new LogCleanerTask(this.storage, this.topics, this.logger, this.config);
+    this.brokerConfigs = new DynamicBrokerConfigs(this.storage, this.config, () => this.nodeId, this.logger, () => this.cleaner.reschedule());
   }
 
   /** This broker's identity, as handlers read it (the broker is its own NodeIdentity). */
@@ -235,11 +238,13 @@ export class Broker implements BrokerServices, NodeIdentity {
       await this.credentials.start();
       await this.acls.start();
       await this.quotaStore.start();
+      await this.brokerConfigs.start();
       // Cluster mode: changes made on the broker leading the internal logs reach this one within a poll.
-      this.pgCluster?.follow([SCRAM_LOG, ACL_LOG, QUOTA_LOG], async () => {
+      this.pgCluster?.follow([SCRAM_LOG, ACL_LOG, QUOTA_LOG, BROKER_CONFIG_LOG], async () => {
         await this.credentials.catchUp();
         await this.acls.catchUp();
         await this.quotaStore.catchUp();
+        await this.brokerConfigs.catchUp();
       });
       if (this.config.addScram) await addScramUsers(this.credentials, this.config.addScram, this.logger);
     } catch (err) {

@@ -14,6 +14,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { Logger } from './logger.js';
 import type { QuotaEnforcer } from './quotas/enforcer.js';
 import type { QuotaStore } from './quotas/store.js';
+import type { DynamicBrokerConfigs } from './dynamic-configs.js';
 import type { ShareCoordinator } from './share/coordinator.js';
 import type { ConnectionInfo } from './server.js';
 import type { ProducerIdManager } from './producer-ids.js';
@@ -62,6 +63,8 @@ export interface BrokerServices {
   /** Client quota configuration (DescribeClientQuotas / AlterClientQuotas) and its enforcement. */
   readonly quotaStore: QuotaStore;
   readonly quotas: QuotaEnforcer;
+  /** Dynamic broker configs (Incremental/AlterConfigs on the broker resource), applied to `config`. */
+  readonly brokerConfigs: DynamicBrokerConfigs;
 }
 
 /** One API this broker serves and its version range, as ApiVersions lists it. */

@@ -30,6 +30,13 @@ export class LogCleanerTask {
     this.timer.unref();
   }
 
+  /** Re-arms the timer with the current log.cleaner.backoff.ms (a dynamic broker config changed). */
+  reschedule(): void {
+    if (!this.timer || this.stopping) return;
+    clearInterval(this.timer);
+    this.start();
+  }
+
   /** Stops the timer and ends a pass in progress at its next batch (nothing half-replaced). */
   async stop(): Promise<void> {
     this.stopping = true;

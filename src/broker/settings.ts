@@ -17,7 +17,7 @@ export const KAFKA_CONFIG_TYPE = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBL
 export type KafkaConfigType = keyof typeof KAFKA_CONFIG_TYPE;
 
 /** Kafka's ConfigSource numbers (DescribeConfigs v1+, CreateTopics v5+) of the sources Fjord has. */
-export const KAFKA_CONFIG_SOURCE = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
+export const KAFKA_CONFIG_SOURCE = { DYNAMIC_TOPIC_CONFIG: 1, DYNAMIC_BROKER_CONFIG: 2, DYNAMIC_DEFAULT_BROKER_CONFIG: 3, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
 
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
@@ -337,6 +337,11 @@ export interface BrokerSetting<K extends keyof BrokerConfig> {
   readonly description: string;
   /** A secret (a private key, a password): DescribeConfigs reports it as sensitive, without its value. */
   readonly sensitive?: true;
+  /**
+   * Changed while running by Incremental/AlterConfigs on the broker resource (Kafka's dynamic broker
+   * configs, src/broker/dynamic-configs.ts): set only where the code reads the value at each use.
+   */
+  readonly dynamic?: true;
 }
 
 /** Every key of BrokerConfig, optional ones included. */
@@ -406,10 +411,10 @@ export const BROKER_SETTINGS: BrokerSettingTable = {
   compressionType: { kafka: 'compression.type', flag: 'compression-type', type: oneOf(COMPRESSION_TYPES), default: 'producer', scope: 'broker', description: 'default compression.type of topics' },
   retentionCheckIntervalMs: { kafka: 'log.retention.check.interval.ms', flag: 'log-retention-check-interval-ms', type: long({ min: 0, max: TIMER_MAX_MS, unit: 'ms' }), default: 5 * 60 * 1000, scope: 'broker', description: 'how often retention runs; 0 turns time-based retention off' },
   // Compaction (cleanup.policy=compact, src/broker/log-cleaner.ts, docs/compaction.md).
-  logCleanerBackoffMs: { kafka: 'log.cleaner.backoff.ms', flag: 'log-cleaner-backoff-ms', type: long({ min: 1, max: TIMER_MAX_MS, unit: 'ms' }), default: 15000, scope: 'broker', description: 'how often the log cleaner looks for compacted partitions with enough to clean' },
-  logCleanerDedupeBufferSize: { kafka: 'log.cleaner.dedupe.buffer.size', flag: 'log-cleaner-dedupe-buffer-size', type: long({ min: 1024, unit: 'bytes' }), default: 128 * 1024 * 1024, scope: 'broker', description: 'memory of the cleaner\'s offset map, 24 bytes a key (allocated per pass, only as large as the dirty records need); when the keys of the dirty section do not fit, a pass cleans a prefix of it' },
-  logCleanerIoMaxBytesPerSecond: { kafka: 'log.cleaner.io.max.bytes.per.second', flag: 'log-cleaner-io-max-bytes-per-second', type: double({ min: 1 }), default: Number.MAX_VALUE, defaultText: 'no bound', scope: 'broker', description: 'bytes per second the cleaner reads and writes together, on average' },
-  logCleanerThreads: { kafka: 'log.cleaner.threads', flag: 'log-cleaner-threads', type: int({ min: 1, max: 1 }), default: 1, scope: 'broker', description: 'cleaner threads: one (the cleaner is one task; other values are refused)' },
+  logCleanerBackoffMs: { kafka: 'log.cleaner.backoff.ms', flag: 'log-cleaner-backoff-ms', type: long({ min: 1, max: TIMER_MAX_MS, unit: 'ms' }), default: 15000, scope: 'broker', dynamic: true, description: 'how often the log cleaner looks for compacted partitions with enough to clean' },
+  logCleanerDedupeBufferSize: { kafka: 'log.cleaner.dedupe.buffer.size', flag: 'log-cleaner-dedupe-buffer-size', type: long({ min: 1024, unit: 'bytes' }), default: 128 * 1024 * 1024, scope: 'broker', dynamic: true, description: 'memory of the cleaner\'s offset map, 24 bytes a key (allocated per pass, only as large as the dirty records need); when the keys of the dirty section do not fit, a pass cleans a prefix of it' },
+  logCleanerIoMaxBytesPerSecond: { kafka: 'log.cleaner.io.max.bytes.per.second', flag: 'log-cleaner-io-max-bytes-per-second', type: double({ min: 1 }), default: Number.MAX_VALUE, defaultText: 'no bound', scope: 'broker', dynamic: true, description: 'bytes per second the cleaner reads and writes together, on average' },
+  logCleanerThreads: { kafka: 'log.cleaner.threads', flag: 'log-cleaner-threads', type: int({ min: 1, max: 1 }), default: 1, scope: 'broker', dynamic: true, description: 'cleaner threads: one (the cleaner is one task; other values are refused)' },
   maxRequestBytes: { kafka: 'socket.request.max.bytes', flag: 'socket-request-max-bytes', type: int({ min: 1, unit: 'bytes' }), default: 100 * 1024 * 1024, scope: 'broker', description: 'largest request frame; a larger one closes the connection' },
   // Kafka's default is -1 (no bound). Fjord's 256 MiB: two frames of the default socket.request.max.bytes
   // still fit with room for many ordinary ones, while 100 clients each sitting on a 20 MiB frame can
@@ -739,6 +744,23 @@ export function configDocumentation(name: string): string | null {
   if (Object.hasOwn(FIXED_BROKER_CONFIGS, name)) return FIXED_BROKER_CONFIGS[name].description;
   const key = BROKER_SETTING_KEYS.find((k) => BROKER_SETTINGS[k].kafka === name || BROKER_SETTINGS[k].kafkaAlias === name);
   return key ? BROKER_SETTINGS[key].description : null;
+}
+
+/** The broker setting a Kafka name (or alias) stands for, if any. */
+export function brokerSettingOf(name: string): BrokerSettingKey | undefined {
+  return BROKER_SETTING_KEYS.find((k) => BROKER_SETTINGS[k].kafka === name || BROKER_SETTINGS[k].kafkaAlias === name);
+}
+
+/** Kafka names of the settings that can change while running (`dynamic` in the table). */
+export function isDynamicBrokerConfig(name: string): boolean {
+  const key = brokerSettingOf(name);
+  return key !== undefined && BROKER_SETTINGS[key].dynamic === true;
+}
+
+/** Sets a setting in a live config from Kafka text; throws the type's error for a bad value. */
+export function setBrokerValue<K extends BrokerSettingKey>(config: BrokerConfig, key: K, text: string): void {
+  const setting: BrokerSetting<K> = BROKER_SETTINGS[key];
+  config[key] = setting.type.parse(text, setting.kafka ?? setting.flag);
 }
 
 export interface BrokerConfigEntry {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
-import { RawConnection } from '../raw-client.js';
+import { RawConnection, type Message } from '../raw-client.js';
 import { withBroker } from '../helpers.js';
 
 const UPGRADE = 1, SAFE_DOWNGRADE = 2, UNSAFE_DOWNGRADE = 3;
@@ -24,7 +24,7 @@ test('UpdateFeatures: same level succeeds (validateOnly or not), everything else
       timeoutMs: 5000, validateOnly,
       featureUpdates: updates.map(([feature, maxVersionLevel, upgradeType]) => ({ feature, maxVersionLevel, allowDowngrade: upgradeType !== undefined && upgradeType !== UPGRADE, upgradeType: upgradeType ?? UPGRADE })),
     }, id++);
-    const refused = (res: { errorCode: number; errorMessage: string; results?: unknown[] }, message: string) => {
+    const refused = (res: Message, message: string) => {
       assert.equal(res.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
       assert.equal(res.errorMessage, WRAP + message);
       if (res.results) assert.deepEqual(res.results, []);

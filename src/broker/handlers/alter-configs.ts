@@ -1,7 +1,13 @@
 // AlterConfigs v0–2 and IncrementalAlterConfigs v0–1 for topics (resource type 2). AlterConfigs
 // replaces a topic's whole set of overrides; the incremental form SETs, DELETEs (back to the
 // default), APPENDs to or SUBTRACTs from list values one key at a time. Share-group configs (resource
-// type 32) likewise (share/group-configs.ts). Broker configs are static here and refused with INVALID_REQUEST. validateOnly checks without changing anything.
+// type 32) likewise (share/group-configs.ts). The broker resource (type 4; name = this broker's id,
+// or "" for the cluster-wide default) takes the settings marked dynamic in the settings table
+// (dynamic-configs.ts), with Kafka 4.1's errors: another broker's id or a setting that cannot change
+// while running INVALID_REQUEST, a bad value INVALID_REQUEST "Invalid value ...", APPEND/SUBTRACT
+// INVALID_CONFIG; an unknown name INVALID_CONFIG (Kafka stores it; Fjord takes no setting it would
+// ignore). In cluster mode they are written where the internal logs are led (else NOT_CONTROLLER).
+// validateOnly checks without changing anything.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
@@ -9,12 +15,14 @@ import type {
 } from '../../protocol/generated/types.js';
 import { StorageError } from '../../storage/types.js';
 import { TopicError } from '../topics.js';
+import { securityWriteProblem } from '../cluster/view.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import { isListConfig } from '../settings.js';
 import { checkGroupConfigs, GroupConfigError, RESOURCE_GROUP } from '../share/group-configs.js';
 
 const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
 const OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3;
 
 /** What both requests say of a resource; their `configs` differ (the incremental one has operations). */
@@ -52,8 +60,31 @@ async function apply<R extends Resource>(ctx: RequestContext, resources: R[], va
       answer(isTopic ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Authorization failed.');
       continue;
     }
+    if (r.resourceType === RESOURCE_BROKER) {
+      const nodeId = services.node.nodeId;
+      if (r.resourceName !== '' && r.resourceName !== String(nodeId)) { answer(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${nodeId}, but received ${r.resourceName}`); continue; }
+      try {
+        const next = change(services.brokerConfigs.current(r.resourceName), r);
+        const problem = services.brokerConfigs.problem(next);
+        if (problem) { answer(ErrorCode[problem[0]], problem[1]); continue; }
+        if (!validateOnly) {
+          const elsewhere = securityWriteProblem(services.cluster);
+          if (elsewhere) { answer(ErrorCode.NOT_CONTROLLER, elsewhere); continue; }
+          await services.brokerConfigs.replace(r.resourceName, next);
+          services.logger.info(`broker configs${r.resourceName === '' ? ' (cluster default)' : ''} now ${JSON.stringify(next)}`);
+        }
+        answer(ErrorCode.NONE, null);
+      } catch (err) {
+        if (err instanceof TopicError) answer(err.errorCode, err.message);
+        else if (err instanceof StorageError) {
+          services.logger.warn(`altering broker configs: ${err.message}`);
+          answer(ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+        } else throw err;
+      }
+      continue;
+    }
     if (r.resourceType !== RESOURCE_TOPIC) {
-      answer(ErrorCode.INVALID_REQUEST, `only topic configs can be altered (resource type ${r.resourceType} is static here)`);
+      answer(ErrorCode.INVALID_REQUEST, `resource type ${r.resourceType} cannot be altered`);
       continue;
     }
     const topic = services.storage.topic(r.resourceName);
@@ -110,6 +141,8 @@ export const incrementalAlterConfigsHandler = defineHandler({
             break;
           case OP_APPEND:
           case OP_SUBTRACT: {
+            // No dynamic broker config is a list (Kafka's words).
+            if (r.resourceType === RESOURCE_BROKER) throw new TopicError(ErrorCode.INVALID_CONFIG, `Config value ${c.configOperation === OP_APPEND ? 'append' : 'subtract'} is not allowed for config key: ${c.name}`);
             if (!isListConfig(c.name)) throw new TopicError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list config`);
             const have = list(current[c.name] ?? ctx.services.topics.configValue(ctx.services.storage.topic(r.resourceName)!, c.name));
             const items = list(c.value ?? '');

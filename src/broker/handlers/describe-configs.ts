@@ -2,7 +2,9 @@
 // share/group-configs.ts). Topic values are the
 // topic's overrides (source DYNAMIC_TOPIC_CONFIG) or the broker defaults (source DEFAULT_CONFIG, or
 // STATIC_BROKER_CONFIG when the broker setting behind it was set). Names, types and defaults come
-// from the settings table (settings.ts); broker configs are read-only.
+// from the settings table (settings.ts); broker configs are read-only but the dynamic ones
+// (dynamic-configs.ts: source DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG when set there,
+// and synonyms down to the default, as Kafka lists them).
 // configurationKeys null = every key. Synonyms (v1+, includeSynonyms) of topic configs: the topic's
 // value, the broker settings behind the default that were set, the default. Documentation (v3+,
 // includeDocumentation) is the settings table's description of the config; null when not asked.
@@ -58,8 +60,12 @@ export const describeConfigsHandler = defineHandler({
         if (r.resourceName !== '' && r.resourceName !== String(services.node.nodeId)) {
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `this is broker ${services.node.nodeId}`, configs: [] };
         }
-        const configs = brokerConfigEntries(services.config).map((c) =>
-          entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, documented, c.sensitive));
+        const configs = brokerConfigEntries(services.config).map((c) => {
+          // Dynamic settings (dynamic-configs.ts): writable, their source the strongest that is set.
+          const dynamic = services.brokerConfigs.describe(c.name);
+          if (dynamic) return entry(c.name, c.value, dynamic.source, false, documented, c.sensitive, req.includeSynonyms ? dynamic.synonyms : []);
+          return entry(c.name, c.value, c.source === 'default' ? KAFKA_CONFIG_SOURCE.DEFAULT_CONFIG : KAFKA_CONFIG_SOURCE.STATIC_BROKER_CONFIG, true, documented, c.sensitive);
+        });
         return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: pick(configs) };
       }
       if (r.resourceType === RESOURCE_GROUP) {
