@@ -105,6 +105,7 @@ test('IncrementalAlterConfigs on the broker: log.cleaner.backoff.ms changes at o
     const replaced = await c.request(33, 2, { resources: [{ resourceType: BROKER, resourceName: '1', configs: [{ name: 'log.cleaner.dedupe.buffer.size', value: '2097152' }] }], validateOnly: false }, correlation++);
     assert.equal(replaced.responses[0].errorCode, 0);
     assert.equal((await describe(c, 'log.cleaner.io.max.bytes.per.second')).configSource, DEFAULT_CONFIG);
+    assert.equal(broker.broker.config.logCleanerIoMaxBytesPerSecond, Number.MAX_VALUE);
     assert.equal(broker.broker.config.logCleanerDedupeBufferSize, 2_097_152);
     c.socket.destroy();
   } finally {
