@@ -11,7 +11,10 @@ import {
 } from './errors.js';
 import { AdminEvents, Instrumentation, type InstrumentationEvent } from './instrumentation.js';
 import type { ClientLogger } from './logger.js';
-import type { RetryOptions } from './retry.js';
+import type {
+  AclBinding, AclFilter, AdminConfig, ConfigEntry, GroupDescription, ITopicConfig, PartitionOffset, ScramMechanismName, SeekEntry, UserScramCredentials,
+} from './admin-types.js';
+import { ConfigResourceTypes, ConfigSource } from './admin-types.js';
 import { MemberAssignment, MemberMetadata } from './consumer/assigners.js';
 import type { AdminEventMap } from './events.js';
 
@@ -19,104 +22,19 @@ import type { AdminEventMap } from './events.js';
 const DESCRIBE_USER_SCRAM_CREDENTIALS = 50;
 const ALTER_USER_SCRAM_CREDENTIALS = 51;
 
-/** SCRAM mechanisms and Kafka's numbers for them. */
-export type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+/** SCRAM mechanisms: Kafka's numbers for them and their digests. */
 const SCRAM_TYPES: Readonly<Record<ScramMechanismName, number>> = { 'SCRAM-SHA-256': 1, 'SCRAM-SHA-512': 2 };
 const SCRAM_DIGEST: Readonly<Record<ScramMechanismName, { hash: string; length: number }>> = {
   'SCRAM-SHA-256': { hash: 'sha256', length: 32 }, 'SCRAM-SHA-512': { hash: 'sha512', length: 64 },
 };
 
-/** One ACL, kafkajs' shape (numbers from AclResourceTypes, ResourcePatternTypes, AclOperationTypes, AclPermissionTypes). */
-export interface AclBinding {
-  resourceType: number;
-  resourceName: string;
-  /** Default LITERAL (3). */
-  resourcePatternType?: number;
-  principal: string;
-  /** Default '*'. */
-  host?: string;
-  operation: number;
-  permissionType: number;
-}
-
-/** A filter over ACLs (describeAcls, deleteAcls): absent names, principals and hosts match any. */
-export interface AclFilter {
-  resourceType: number;
-  resourceName?: string | null;
-  resourcePatternType?: number;
-  principal?: string | null;
-  host?: string | null;
-  operation: number;
-  permissionType: number;
-}
-
-/** A SCRAM user's credentials as DescribeUserScramCredentials reports them (never a key or salt). */
-export interface UserScramCredentials {
-  user: string;
-  credentials: { mechanism: ScramMechanismName | 'UNKNOWN'; iterations: number }[];
-}
-
-/** ConsumerGroupDescribe (KIP-848 groups). */
-const CONSUMER_GROUP_DESCRIBE = 69;
-
-export interface AdminConfig {
-  retry?: RetryOptions;
-}
-
-/** Config resource types (kafkajs' ConfigResourceTypes). */
-export const ConfigResourceTypes = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
-/** Resource types (kafkajs' deprecated ResourceTypes, also used for configs). */
-export const ResourceTypes = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6 } as const;
-export const ConfigSource = {
-  UNKNOWN: 0, TOPIC_CONFIG: 1, DYNAMIC_BROKER_CONFIG: 2, DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5, DYNAMIC_BROKER_LOGGER_CONFIG: 6,
-} as const;
-
-export interface ITopicConfig {
-  topic: string;
-  numPartitions?: number;
-  replicationFactor?: number;
-  replicaAssignment?: { partition: number; replicas: number[] }[];
-  configEntries?: { name: string; value: string }[];
-}
-
-export interface PartitionOffset { partition: number; offset: string }
-export interface SeekEntry { partition: number; offset: string | number }
-
-export interface GroupDescription {
-  groupId: string;
-  members: {
-    memberId: string; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer; groupInstanceId?: string | null;
-    /** KIP-848 groups (a Fjord addition): the member's epoch and the assignment it is moving to, MemberAssignment-encoded. */
-    memberEpoch?: number; targetAssignment?: Buffer;
-  }[];
-  /** The node coordinating the group (a Fjord addition). */
-  coordinator?: number;
-  /** KIP-848 groups (a Fjord addition): the epoch of the target assignment. */
-  assignmentEpoch?: number;
-  protocol: string;
-  protocolType: string;
-  state: string;
-  errorCode: number;
-}
-
-export interface ConfigEntry {
-  configName: string;
-  configValue: string | null;
-  isDefault: boolean;
-  configSource: number;
-  isSensitive: boolean;
-  readOnly: boolean;
-  configSynonyms: { configName: string; configValue: string | null; configSource: number }[];
-}
-
 const EARLIEST = -2;
 const LATEST = -1;
 
-/** A per-topic (or per-group) error of an admin call, with its Kafka error name in `.type`. */
 /** Sends one request of API `K` (with an optional timeout in ms) to the node chosen for the call. */
 type SendRequest = <K extends ApiKeyNumber>(apiKey: K, body: RequestOf<K>, timeout?: number) => Promise<ResponseOf<K>>;
 
+/** A per-topic (or per-group) error of an admin call, with its Kafka error name in `.type`. */
 class AdminItemError extends FjordProtocolError {
   constructor(code: number, readonly target: string, detail?: string | null) {
     super(code, detail ? `${target}: ${detail}` : target);
@@ -498,8 +416,8 @@ export class Admin {
       });
       if (others.length === 0) return;
       const conn = await this.cluster.connection(node);
-      if (!conn.supports(CONSUMER_GROUP_DESCRIBE)) return;
-      const res2 = await this.cluster.retrier.run(() => conn.request(CONSUMER_GROUP_DESCRIBE, { groupIds: others, includeAuthorizedOperations: false }));
+      if (!conn.supports(ApiKey.ConsumerGroupDescribe)) return;
+      const res2 = await this.cluster.retrier.run(() => conn.request(ApiKey.ConsumerGroupDescribe, { groupIds: others, includeAuthorizedOperations: false }));
       for (const g of res2.groups) {
         if (g.errorCode !== 0) continue;
         const byTopic = (a: ConsumerGroupDescribeResponseAssignment) => {

@@ -5,7 +5,8 @@
 //   const kafka = new Kafka({ clientId: 'my-app', brokers: ['localhost:9092'] });
 //   const producer = kafka.producer();
 import type tls from 'node:tls';
-import { Admin, type AdminConfig, type ConfigEntry, type GroupDescription, type ITopicConfig } from './admin.js';
+import { Admin } from './admin.js';
+import type { AdminConfig, ConfigEntry, GroupDescription, ITopicConfig } from './admin-types.js';
 import type { Assigner } from './consumer/assigners.js';
 import type {
   DeleteGroupsResult, DeleteTopicRecordsPartitionResult, KafkaJSConnectionError, KafkaJSDeleteTopicRecordsError, KafkaJSErrorOptions,
@@ -92,7 +93,7 @@ export class Kafka {
 export { Admin } from './admin.js';
 export { ShareConsumer } from './share-consumer.js';
 export type { ShareAcknowledgeType, ShareConsumerConfig, ShareEachMessagePayload, ShareMessage, ShareRunConfig } from './share-consumer.js';
-export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry, ScramMechanismName, UserScramCredentials, AclBinding, AclFilter } from './admin.js';
+export type { AdminConfig, ITopicConfig, GroupDescription, SeekEntry, PartitionOffset, ConfigEntry, ScramMechanismName, UserScramCredentials, AclBinding, AclFilter } from './admin-types.js';
 export {
   AclOperationTypes, AclPermissionTypes, AclResourceTypes, AdminEvents, CompressionCodecs, CompressionTypes,
   ConfigResourceTypes, ConfigSource, ConsumerEvents, ProducerEvents, ResourcePatternTypes, ResourceTypes,

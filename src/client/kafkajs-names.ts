@@ -3,7 +3,7 @@
 // `CompressionTypes.GZIP` and an annotation `compression: CompressionTypes` compile), the
 // CompressionCodecs table, and (from events.ts) the types of instrumentation events.
 import { compress, decompress } from '../protocol/compression.js';
-import { ConfigResourceTypes as configResourceTypes, ConfigSource as configSource, ResourceTypes as resourceTypes } from './admin.js';
+import { ConfigResourceTypes as configResourceTypes, ConfigSource as configSource, ResourceTypes as resourceTypes } from './admin-types.js';
 import {
   AdminEvents as adminEvents, ConsumerEvents as consumerEvents, ProducerEvents as producerEvents,
 } from './instrumentation.js';
