@@ -9,6 +9,10 @@
 //
 // Each entry names the spec's current validVersions (`from`): when ../shared is updated to a
 // spec that already has these versions the generator stops with a message, and the entry goes.
+//
+// PROTOCOL_ADDITIONS: whole messages ../shared does not have at all (the share-group admin APIs
+// 90–92 at v0, as Kafka 4.1's Admin sends them), in the spec's own shape. When ../shared gains a
+// message of the same name the generator stops with a message, and the addition goes.
 
 /** A field as the generator reads it (version strings as in the spec: "0", "1+", "0-3"). */
 export interface OverlayField {
@@ -63,3 +67,110 @@ export const PROTOCOL_OVERLAY: Readonly<Record<string, MessageOverlay>> = {
   ShareAcknowledgeRequest: { from: '0', validVersions: '0-1' },
   ShareAcknowledgeResponse: { from: '0', validVersions: '0-1' },
 };
+
+/** A field of an added message (nested fields for a struct or struct array, as in the spec). */
+export interface AddedField extends OverlayField {
+  fields?: AddedField[];
+}
+
+/** A message ../shared lacks, as the spec would define it (structure only). */
+export interface AddedMessage {
+  apiKey: number;
+  type: 'request' | 'response';
+  name: string;
+  validVersions: string;
+  flexibleVersions: string;
+  listeners?: string[];
+  fields: AddedField[];
+}
+
+const f = (name: string, type: string, more: Partial<AddedField> = {}): AddedField => ({ name, type, versions: '0+', ...more });
+const nullableString = (name: string): AddedField => f(name, 'string', { nullableVersions: '0+', default: 'null' });
+
+export const PROTOCOL_ADDITIONS: readonly AddedMessage[] = [
+  {
+    apiKey: 90, type: 'request', name: 'DescribeShareGroupOffsetsRequest', validVersions: '0', flexibleVersions: '0+', listeners: ['broker'],
+    fields: [
+      f('Groups', '[]DescribeShareGroupOffsetsRequestGroup', { fields: [
+        f('GroupId', 'string'),
+        f('Topics', '[]DescribeShareGroupOffsetsRequestTopic', { nullableVersions: '0+', fields: [
+          f('TopicName', 'string'),
+          f('Partitions', '[]int32'),
+        ] }),
+      ] }),
+    ],
+  },
+  {
+    apiKey: 90, type: 'response', name: 'DescribeShareGroupOffsetsResponse', validVersions: '0', flexibleVersions: '0+',
+    fields: [
+      f('ThrottleTimeMs', 'int32'),
+      f('Groups', '[]DescribeShareGroupOffsetsResponseGroup', { fields: [
+        f('GroupId', 'string'),
+        f('Topics', '[]DescribeShareGroupOffsetsResponseTopic', { fields: [
+          f('TopicName', 'string'),
+          f('TopicId', 'uuid'),
+          f('Partitions', '[]DescribeShareGroupOffsetsResponsePartition', { fields: [
+            f('PartitionIndex', 'int32'),
+            f('StartOffset', 'int64'),
+            f('LeaderEpoch', 'int32'),
+            f('ErrorCode', 'int16'),
+            nullableString('ErrorMessage'),
+          ] }),
+        ] }),
+        f('ErrorCode', 'int16'),
+        nullableString('ErrorMessage'),
+      ] }),
+    ],
+  },
+  {
+    apiKey: 91, type: 'request', name: 'AlterShareGroupOffsetsRequest', validVersions: '0', flexibleVersions: '0+', listeners: ['broker'],
+    fields: [
+      f('GroupId', 'string'),
+      f('Topics', '[]AlterShareGroupOffsetsRequestTopic', { fields: [
+        f('TopicName', 'string'),
+        f('Partitions', '[]AlterShareGroupOffsetsRequestPartition', { fields: [
+          f('PartitionIndex', 'int32'),
+          f('StartOffset', 'int64'),
+        ] }),
+      ] }),
+    ],
+  },
+  {
+    apiKey: 91, type: 'response', name: 'AlterShareGroupOffsetsResponse', validVersions: '0', flexibleVersions: '0+',
+    fields: [
+      f('ThrottleTimeMs', 'int32'),
+      f('ErrorCode', 'int16'),
+      nullableString('ErrorMessage'),
+      f('Responses', '[]AlterShareGroupOffsetsResponseTopic', { fields: [
+        f('TopicName', 'string'),
+        f('TopicId', 'uuid'),
+        f('Partitions', '[]AlterShareGroupOffsetsResponsePartition', { fields: [
+          f('PartitionIndex', 'int32'),
+          f('ErrorCode', 'int16'),
+          nullableString('ErrorMessage'),
+        ] }),
+      ] }),
+    ],
+  },
+  {
+    apiKey: 92, type: 'request', name: 'DeleteShareGroupOffsetsRequest', validVersions: '0', flexibleVersions: '0+', listeners: ['broker'],
+    fields: [
+      f('GroupId', 'string'),
+      f('Topics', '[]DeleteShareGroupOffsetsRequestTopic', { fields: [f('TopicName', 'string')] }),
+    ],
+  },
+  {
+    apiKey: 92, type: 'response', name: 'DeleteShareGroupOffsetsResponse', validVersions: '0', flexibleVersions: '0+',
+    fields: [
+      f('ThrottleTimeMs', 'int32'),
+      f('ErrorCode', 'int16'),
+      nullableString('ErrorMessage'),
+      f('Responses', '[]DeleteShareGroupOffsetsResponseTopic', { fields: [
+        f('TopicName', 'string'),
+        f('TopicId', 'uuid'),
+        f('ErrorCode', 'int16'),
+        nullableString('ErrorMessage'),
+      ] }),
+    ],
+  },
+];

@@ -50,6 +50,9 @@ import { shareGroupHeartbeatHandler } from './handlers/share-group-heartbeat.js'
 import { shareGroupDescribeHandler } from './handlers/share-group-describe.js';
 import { shareFetchHandler } from './handlers/share-fetch.js';
 import { shareAcknowledgeHandler } from './handlers/share-acknowledge.js';
+import { describeShareGroupOffsetsHandler } from './handlers/describe-share-group-offsets.js';
+import { alterShareGroupOffsetsHandler } from './handlers/alter-share-group-offsets.js';
+import { deleteShareGroupOffsetsHandler } from './handlers/delete-share-group-offsets.js';
 import { getTelemetrySubscriptionsHandler, listClientMetricsResourcesHandler, pushTelemetryHandler } from './handlers/telemetry.js';
 
 /** A handler as dispatch sees it: decoded request in, response body (of its API) out. */
@@ -114,6 +117,9 @@ const HANDLERS: readonly AnyApiHandler[] = [
   shareGroupDescribeHandler,
   shareFetchHandler,
   shareAcknowledgeHandler,
+  describeShareGroupOffsetsHandler,
+  alterShareGroupOffsetsHandler,
+  deleteShareGroupOffsetsHandler,
   ...GROUP_HANDLERS,
 ];
 

@@ -17,6 +17,7 @@ export const ApiKey = {
   DescribeQuorum: 55, GetTelemetrySubscriptions: 71, PushTelemetry: 72, ListClientMetricsResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76, ShareGroupDescribe: 77, ShareFetch: 78, ShareAcknowledge: 79,
+  DescribeShareGroupOffsets: 90, AlterShareGroupOffsets: 91, DeleteShareGroupOffsets: 92,
 } as const satisfies Record<string, ApiKeyNumber>;
 
 const byKey = new Map<number, ApiSchema>(API_SCHEMAS.map((a) => [a.apiKey, a]));

@@ -7,7 +7,8 @@
 // owned partitions all given) and whenever it changed. v1 adds subscribedTopicRegex (the whole
 // topic name must match). Errors carry a message: INVALID_REQUEST, UNKNOWN_MEMBER_ID,
 // FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
-// INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (the id belongs to a classic group with members).
+// INVALID_REGULAR_EXPRESSION, GROUP_ID_NOT_FOUND (the id belongs to a classic group with members,
+// or to a share group, as Kafka 4.1).
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ConsumerGroupHeartbeatResponse, ConsumerGroupHeartbeatResponseTopicPartitions } from '../../protocol/generated/types.js';
@@ -26,6 +27,8 @@ export const consumerGroupHeartbeatHandler = defineHandler({
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) return refused(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
     const hidden = (req.subscribedTopicNames ?? []).filter((t) => !authorize(ctx, 'DESCRIBE', 'TOPIC', t));
     if (hidden.length > 0) return refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Topic authorization failed for ${hidden.join(', ')}`);
+    // As Kafka 4.1: a share group's id is not for consumer-protocol members.
+    if (ctx.services.shares.has(req.groupId)) return refused(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
     const r = ctx.services.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -4,7 +4,8 @@
 // v5+ groupInstanceId (static membership), also echoed per member to the leader. v6+ flexible.
 // v7+ the response carries protocolType and a nullable protocolName (older versions get ""
 // for null). v8+ reason (logged only). v9 skipAssignment (a rejoining static leader of a stable
-// group must not reassign). The answer is parked until the join phase ends.
+// group must not reassign). The answer is parked until the join phase ends. A share group's id
+// answers INCONSISTENT_GROUP_PROTOCOL (as Kafka 4.1).
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { JoinGroupResponse } from '../../protocol/generated/types.js';
@@ -19,6 +20,10 @@ export const joinGroupHandler = defineHandler({
     const sessionTimeoutMs = req.sessionTimeoutMs;
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId)) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: '', members: [] };
+    }
+    // As Kafka 4.1: a share group's id is not for classic members.
+    if (ctx.services.shares.has(req.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
     }
     const r = await ctx.services.groups.joinGroup({
       groupId: req.groupId,

@@ -8,7 +8,8 @@
 // UNSUPPORTED_VERSION), and a commit with a generation to a group that does not exist gets
 // GROUP_ID_NOT_FOUND at v9+ (ILLEGAL_GENERATION before). Unknown topics/partitions get
 // UNKNOWN_TOPIC_OR_PARTITION each; metadata longer than 4096 characters OFFSET_METADATA_TOO_LARGE.
-// Answered after the commit is durably appended.
+// A share group's id: GROUP_ID_NOT_FOUND for every partition (as Kafka 4.1). Answered after the
+// commit is durably appended.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { OffsetCommitResponse } from '../../protocol/generated/types.js';
@@ -27,6 +28,8 @@ export const offsetCommitHandler = defineHandler({
     const deniedTopics = req.topics.filter((t) => !authorize(ctx, 'READ', 'TOPIC', t.name));
     const allowed = deniedTopics.length === 0 ? req.topics : req.topics.filter((t) => !deniedTopics.includes(t));
     if (deniedTopics.length > 0 && allowed.length === 0) return { throttleTimeMs: 0, topics: failAll(ErrorCode.TOPIC_AUTHORIZATION_FAILED, deniedTopics) };
+    // As Kafka 4.1: a share group keeps no committed offsets.
+    if (ctx.services.shares.has(req.groupId)) return { throttleTimeMs: 0, topics: failAll(ErrorCode.GROUP_ID_NOT_FOUND, req.topics) };
     const topics = await ctx.services.groups.commitOffsets({
       groupId: req.groupId,
       apiVersion: ctx.version,

@@ -22,6 +22,7 @@
 // state (the log is compacted by key); acquisitions are not written, so after a restart records that
 // were handed out and not acknowledged are available again (their delivery count as last written).
 import { randomUUID } from 'node:crypto';
+import { ZERO_UUID } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { PartitionLog, Storage, TopicMeta } from '../../storage/types.js';
 import { FollowedLog, parseJsonRecord, type InternalRecord } from '../internal-log.js';
@@ -108,6 +109,44 @@ export interface DescribedShareGroup {
   groupEpoch: number;
   assignmentEpoch: number;
   members: { memberId: string; rackId: string | null; memberEpoch: number; clientId: string; clientHost: string; subscribedTopicNames: string[]; assignment: TopicAssignment[] }[];
+}
+
+export interface DescribedShareTopic {
+  topicName: string;
+  /** Zero uuid for a topic that does not exist. */
+  topicId: string;
+  partitions: { partition: number; startOffset: number }[];
+}
+
+export interface DescribedShareOffsets {
+  errorCode: number;
+  errorMessage: string | null;
+  topics: DescribedShareTopic[];
+}
+
+export interface AlteredShareTopic {
+  topicName: string;
+  topicId: string;
+  partitions: { partition: number; errorCode: number; errorMessage: string | null }[];
+}
+
+export interface AlteredShareOffsets {
+  errorCode: number;
+  errorMessage: string | null;
+  topics: AlteredShareTopic[];
+}
+
+export interface DeletedShareTopic {
+  topicName: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface DeletedShareOffsets {
+  errorCode: number;
+  errorMessage: string | null;
+  topics: DeletedShareTopic[];
 }
 
 export interface SharePartitionRequest {
@@ -477,6 +516,131 @@ export class ShareCoordinator {
   partitionState(groupId: string, topicId: string, partition: number): { spso: number; speo: number; acquired: number; partition: SharePartition } | null {
     const sp = this.groups.get(groupId)?.partitions.get(pkey(topicId, partition));
     return sp ? { spso: sp.spso, speo: sp.speo, acquired: sp.acquiredCount(), partition: sp } : null;
+  }
+
+  // Admin: DescribeShareGroupOffsets, AlterShareGroupOffsets, DeleteShareGroupOffsets (90–92)
+
+  /**
+   * The share-partition start offsets of a group. `topics` null: every share-partition the group
+   * has state for (none for an unknown group, as Kafka: no error); named partitions without state,
+   * of an unknown group or topic, answer -1.
+   */
+  describeOffsets(groupId: string, topics: { topicName: string; partitions: number[] }[] | null): DescribedShareOffsets {
+    if (!this.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'The share-group coordinator is not available', topics: [] };
+    const g = this.groups.get(groupId);
+    const byName = new Map(this.options.storage.topics().map((t) => [t.name, t]));
+    if (topics === null) {
+      const out = new Map<string, DescribedShareTopic>();
+      for (const sp of g?.partitions.values() ?? []) {
+        const t = this.topicById(sp.topicId);
+        if (!t) continue;
+        let entry = out.get(t.topicId);
+        if (!entry) out.set(t.topicId, (entry = { topicName: t.name, topicId: t.topicId, partitions: [] }));
+        entry.partitions.push({ partition: sp.partition, startOffset: sp.spso });
+      }
+      for (const entry of out.values()) entry.partitions.sort((a, b) => a.partition - b.partition);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, topics: [...out.values()] };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      topics: topics.map((t) => {
+        const meta = byName.get(t.topicName);
+        return {
+          topicName: t.topicName,
+          topicId: meta?.topicId ?? ZERO_UUID,
+          partitions: t.partitions.map((partition) => ({
+            partition,
+            startOffset: meta ? (g?.partitions.get(pkey(meta.topicId, partition))?.spso ?? -1) : -1,
+          })),
+        };
+      }),
+    };
+  }
+
+  /**
+   * Sets share-partition start offsets (only while the group has no members: NON_EMPTY_GROUP). A
+   * group id that is not a share group yet becomes one (Empty); another kind of group's id answers
+   * GROUP_ID_NOT_FOUND. Each partition starts afresh at its new offset: nothing in flight.
+   */
+  async alterOffsets(groupId: string, topics: { topicName: string; partitions: { partition: number; startOffset: number }[] }[]): Promise<AlteredShareOffsets> {
+    const fail = (errorCode: number, errorMessage: string): AlteredShareOffsets => ({ errorCode, errorMessage, topics: [] });
+    if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The share-group coordinator is not available');
+    if (!groupId) return fail(ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
+    const existing = this.groups.get(groupId);
+    if (!existing && this.options.otherGroupExists?.(groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group.`);
+    if (existing && existing.members.size > 0) return fail(ErrorCode.NON_EMPTY_GROUP, 'The group is not empty.');
+    const byName = new Map(this.options.storage.topics().map((t) => [t.name, t]));
+    const changes: { topicId: string; partition: number; startOffset: number }[] = [];
+    const result: AlteredShareTopic[] = topics.map((t) => {
+      const meta = byName.get(t.topicName);
+      return {
+        topicName: t.topicName,
+        topicId: meta?.topicId ?? ZERO_UUID,
+        partitions: t.partitions.map(({ partition, startOffset }) => {
+          if (!meta || partition < 0 || partition >= meta.partitionCount) {
+            return { partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+          }
+          if (!Number.isSafeInteger(startOffset) || startOffset < 0) {
+            return { partition, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Start offset ${startOffset} is not valid.` };
+          }
+          changes.push({ topicId: meta.topicId, partition, startOffset });
+          return { partition, errorCode: ErrorCode.NONE, errorMessage: null };
+        }),
+      };
+    });
+    if (changes.length === 0) return { errorCode: ErrorCode.NONE, errorMessage: null, topics: result };
+    const g = existing ?? this.groupOrNew(groupId);
+    const fresh = changes.map((c) => new SharePartition(c.topicId, c.partition, c.startOffset, this.limits(groupId), (sp) => this.expired(g, sp)));
+    const records = fresh.map((sp) => this.partitionRecord(groupId, sp));
+    if (!existing) records.unshift(this.groupRecord(g));
+    try {
+      await this.log.write(records, () => {
+        for (const sp of fresh) {
+          const id = pkey(sp.topicId, sp.partition);
+          g.partitions.get(id)?.close();
+          g.partitions.set(id, sp);
+        }
+      });
+    } catch (err) {
+      if (!existing && g.partitions.size === 0) this.groups.delete(groupId);
+      throw err;
+    }
+    for (const wake of [...this.waiters]) wake();
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topics: result };
+  }
+
+  /**
+   * Deletes a group's share-partition state for whole topics (only while it has no members:
+   * NON_EMPTY_GROUP; unknown group: GROUP_ID_NOT_FOUND). Per topic: UNKNOWN_TOPIC_OR_PARTITION for
+   * an unknown topic, or one the group has no state for (as Kafka: "no offset information").
+   */
+  async deleteOffsets(groupId: string, topicNames: string[]): Promise<DeletedShareOffsets> {
+    const fail = (errorCode: number, errorMessage: string): DeletedShareOffsets => ({ errorCode, errorMessage, topics: [] });
+    if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The share-group coordinator is not available');
+    if (!groupId) return fail(ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
+    const g = this.groups.get(groupId);
+    if (!g) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`);
+    if (g.members.size > 0) return fail(ErrorCode.NON_EMPTY_GROUP, 'The group is not empty.');
+    const byName = new Map(this.options.storage.topics().map((t) => [t.name, t]));
+    const gone: SharePartition[] = [];
+    const topics = [...new Set(topicNames)].map((topicName): DeletedShareTopic => {
+      const meta = byName.get(topicName);
+      if (!meta) return { topicName, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+      const parts = [...g.partitions.values()].filter((sp) => sp.topicId === meta.topicId);
+      if (parts.length === 0) return { topicName, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'There is no offset information to delete.' };
+      gone.push(...parts);
+      return { topicName, topicId: meta.topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+    });
+    if (gone.length > 0) {
+      await this.log.write(gone.map((sp) => this.partitionRecord(groupId, sp, true)), () => {
+        for (const sp of gone) {
+          sp.close();
+          g.partitions.delete(pkey(sp.topicId, sp.partition));
+        }
+      });
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topics };
   }
 
   // Share sessions, fetch and acknowledge

@@ -3109,6 +3109,103 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   startOffset: number;
 }
 
+export interface DescribeShareGroupOffsetsRequest {
+  groups: DescribeShareGroupOffsetsRequestGroup[];
+}
+
+export interface DescribeShareGroupOffsetsRequestGroup {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsRequestTopic[] | null;
+}
+
+export interface DescribeShareGroupOffsetsRequestTopic {
+  topicName: string;
+  partitions: number[];
+}
+
+export interface DescribeShareGroupOffsetsResponse {
+  throttleTimeMs: number;
+  groups: DescribeShareGroupOffsetsResponseGroup[];
+}
+
+export interface DescribeShareGroupOffsetsResponseGroup {
+  groupId: string;
+  topics: DescribeShareGroupOffsetsResponseTopic[];
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface DescribeShareGroupOffsetsResponseTopic {
+  topicName: string;
+  topicId: string;
+  partitions: DescribeShareGroupOffsetsResponsePartition[];
+}
+
+export interface DescribeShareGroupOffsetsResponsePartition {
+  partitionIndex: number;
+  startOffset: number;
+  leaderEpoch: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface AlterShareGroupOffsetsRequest {
+  groupId: string;
+  topics: AlterShareGroupOffsetsRequestTopic[];
+}
+
+export interface AlterShareGroupOffsetsRequestTopic {
+  topicName: string;
+  partitions: AlterShareGroupOffsetsRequestPartition[];
+}
+
+export interface AlterShareGroupOffsetsRequestPartition {
+  partitionIndex: number;
+  startOffset: number;
+}
+
+export interface AlterShareGroupOffsetsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: AlterShareGroupOffsetsResponseTopic[];
+}
+
+export interface AlterShareGroupOffsetsResponseTopic {
+  topicName: string;
+  topicId: string;
+  partitions: AlterShareGroupOffsetsResponsePartition[];
+}
+
+export interface AlterShareGroupOffsetsResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+export interface DeleteShareGroupOffsetsRequest {
+  groupId: string;
+  topics: DeleteShareGroupOffsetsRequestTopic[];
+}
+
+export interface DeleteShareGroupOffsetsRequestTopic {
+  topicName: string;
+}
+
+export interface DeleteShareGroupOffsetsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: DeleteShareGroupOffsetsResponseTopic[];
+}
+
+export interface DeleteShareGroupOffsetsResponseTopic {
+  topicName: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
 /** Request and response type of every API, by API key. */
 export interface ApiMessageTypes {
   0: { request: ProduceRequest; response: ProduceResponse };
@@ -3199,6 +3296,9 @@ export interface ApiMessageTypes {
   85: { request: WriteShareGroupStateRequest; response: WriteShareGroupStateResponse };
   86: { request: DeleteShareGroupStateRequest; response: DeleteShareGroupStateResponse };
   87: { request: ReadShareGroupStateSummaryRequest; response: ReadShareGroupStateSummaryResponse };
+  90: { request: DescribeShareGroupOffsetsRequest; response: DescribeShareGroupOffsetsResponse };
+  91: { request: AlterShareGroupOffsetsRequest; response: AlterShareGroupOffsetsResponse };
+  92: { request: DeleteShareGroupOffsetsRequest; response: DeleteShareGroupOffsetsResponse };
 }
 
 export type ApiKeyNumber = keyof ApiMessageTypes;
