@@ -5,7 +5,9 @@
 // Why: ../shared's spec predates Kafka 4.1, where the share-group APIs (KIP-932) became stable at
 // v1 (v0, the early-access version, was removed). Kafka 4.1's KafkaShareConsumer and Admin speak
 // v1 only. Fjord keeps v0 and adds v1, whose layout differs from v0 only as listed here
-// (ShareGroupHeartbeat, ShareGroupDescribe and ShareAcknowledge v1 are laid out as their v0).
+// (ShareGroupHeartbeat, ShareGroupDescribe and ShareAcknowledge v1 are laid out as their v0), and
+// ShareFetch / ShareAcknowledge v2 (Kafka 4.2: ShareAcquireMode, IsRenewAck, the Renew
+// acknowledge type; what franz-go v1.22 needs before it uses share groups).
 //
 // Each entry names the spec's current validVersions (`from`): when ../shared is updated to a
 // spec that already has these versions the generator stops with a message, and the entry goes.
@@ -51,21 +53,31 @@ export const PROTOCOL_OVERLAY: Readonly<Record<string, MessageOverlay>> = {
   ShareGroupDescribeResponse: { from: '0', validVersions: '0-1' },
   ShareFetchRequest: {
     from: '0',
-    validVersions: '0-1',
+    validVersions: '0-2',
     add: [
       { after: 'MaxBytes', field: { name: 'MaxRecords', type: 'int32', versions: '1+' } },
       { after: 'MaxRecords', field: { name: 'BatchSize', type: 'int32', versions: '1+' } },
+      { after: 'BatchSize', field: { name: 'ShareAcquireMode', type: 'int8', versions: '2+' } },
+      { after: 'ShareAcquireMode', field: { name: 'IsRenewAck', type: 'bool', versions: '2+' } },
     ],
     change: [{ path: 'Topics.Partitions.PartitionMaxBytes', versions: '0' }],
   },
   ShareFetchResponse: {
     from: '0',
-    validVersions: '0-1',
+    validVersions: '0-2',
     add: [{ after: 'ErrorMessage', field: { name: 'AcquisitionLockTimeoutMs', type: 'int32', versions: '1+' } }],
     change: [{ path: 'Responses.Partitions.Records', nullableVersions: '0' }],
   },
-  ShareAcknowledgeRequest: { from: '0', validVersions: '0-1' },
-  ShareAcknowledgeResponse: { from: '0', validVersions: '0-1' },
+  ShareAcknowledgeRequest: {
+    from: '0',
+    validVersions: '0-2',
+    add: [{ after: 'ShareSessionEpoch', field: { name: 'IsRenewAck', type: 'bool', versions: '2+' } }],
+  },
+  ShareAcknowledgeResponse: {
+    from: '0',
+    validVersions: '0-2',
+    add: [{ after: 'ErrorMessage', field: { name: 'AcquisitionLockTimeoutMs', type: 'int32', versions: '2+' } }],
+  },
 };
 
 /** A field of an added message (nested fields for a struct or struct array, as in the spec). */

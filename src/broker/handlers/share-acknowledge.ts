@@ -1,5 +1,6 @@
-// ShareAcknowledge (API 79), versions 0–1 (KIP-932; v1, Kafka 4.1's stable version, is laid out
-// as v0). The logic lives in ShareCoordinator.shareRequest
+// ShareAcknowledge (API 79), versions 0–2 (KIP-932; v1, Kafka 4.1's stable version, is laid out
+// as v0; v2, Kafka 4.2's, adds IsRenewAck, the Renew acknowledge type 4 (a fresh lock for records
+// the member holds) and AcquisitionLockTimeoutMs in the answer). The logic lives in ShareCoordinator.shareRequest
 // with acknowledgeOnly set: the share session must be open (SHARE_SESSION_NOT_FOUND) and the epoch
 // its next one (INVALID_SHARE_SESSION_EPOCH; 0 is never valid here, since only ShareFetch opens a
 // session); -1 applies the acknowledgements and closes the session (releasing what the member still
@@ -18,9 +19,10 @@ import { deniedTopicIds } from './share-fetch.js';
 export const shareAcknowledgeHandler = defineHandler({
   apiKey: ApiKey.ShareAcknowledge,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   async handle(ctx, req): Promise<ShareAcknowledgeResponse> {
-    const top = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [], nodeEndpoints: [] });
+    const acquisitionLockTimeoutMs = ctx.services.shares.lockDurationMs(req.groupId ?? '');
+    const top = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs, responses: [], nodeEndpoints: [] });
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId ?? '')) return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
     const denied = deniedTopicIds(ctx, req.topics.map((t) => t.topicId));
     const partitions: SharePartitionRequest[] = [];
@@ -30,7 +32,7 @@ export const shareAcknowledgeHandler = defineHandler({
     }
     const r = await ctx.services.shares.shareRequest({
       groupId: req.groupId, memberId: req.memberId, shareSessionEpoch: req.shareSessionEpoch,
-      partitions, forgotten: [], acknowledgeOnly: true, maxWaitMs: 0, maxBytes: 0, maxRecords: 0, batchSize: 0,
+      partitions, forgotten: [], acknowledgeOnly: true, maxWaitMs: 0, maxBytes: 0, maxRecords: 0, batchSize: 0, allowRenew: ctx.version >= 2,
     });
     if (r.errorCode !== ErrorCode.NONE) return top(r.errorCode, r.errorMessage ?? '');
     const leader = { leaderId: ctx.services.node.nodeId, leaderEpoch: 0 };
@@ -46,6 +48,6 @@ export const shareAcknowledgeHandler = defineHandler({
       add(p.topicId, { partitionIndex: p.partition, errorCode, errorMessage: p.acknowledgeErrorMessage ?? p.errorMessage, currentLeader: leader });
     }
     const responses = [...byTopic].map(([topicId, ps]): ShareAcknowledgeResponseShareAcknowledgeTopicResponse => ({ topicId, partitions: ps }));
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, responses, nodeEndpoints: [] };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, acquisitionLockTimeoutMs, responses, nodeEndpoints: [] };
   },
 });

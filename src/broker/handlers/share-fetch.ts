@@ -1,4 +1,4 @@
-// ShareFetch (API 78), versions 0–1 (KIP-932; v1 is Kafka 4.1's stable version, from
+// ShareFetch (API 78), versions 0–2 (KIP-932; v1 is Kafka 4.1's stable version, v2 Kafka 4.2's, from
 // scripts/protocol-overlay.ts, v0 the early-access one of ../shared's spec). The logic lives in ShareCoordinator.shareRequest
 // (sessions, acknowledgements, acquisition) and share/share-partition.ts (record states).
 // ShareSessionEpoch 0 opens the member's share session (no acknowledgements allowed: INVALID_REQUEST),
@@ -13,7 +13,11 @@
 // whole, Fjord hands out part of a batch instead), AcquiredRecords entries span at most BatchSize
 // offsets, and AcquisitionLockTimeoutMs is the group's lock duration. Records come as whole stored batches with the acquired
 // ranges; the wait is up to MaxWaitMs when nothing can be acquired (MinBytes is not waited for).
-// MaxBytes is capped by fetch.max.bytes. Authorization: READ on the group and on each topic.
+// MaxBytes is capped by fetch.max.bytes. v2 (Kafka 4.2): ShareAcquireMode 0 (batch-optimized) or
+// 1 (record limit; Fjord keeps MaxRecords strictly in both), else INVALID_REQUEST; acknowledge type
+// 4 (Renew) gives records the member holds a fresh lock; IsRenewAck: the request only
+// acknowledges (nothing acquired, no wait), and must have MaxWaitMs, MinBytes, MaxBytes and
+// MaxRecords 0 (else INVALID_REQUEST), as Kafka 4.2. Authorization: READ on the group and on each topic.
 import { ApiKey } from '../../protocol/apis.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { ShareFetchResponse, ShareFetchResponsePartitionData, ShareFetchResponseShareFetchableTopicResponse } from '../../protocol/generated/types.js';
@@ -34,12 +38,18 @@ export function deniedTopicIds(ctx: RequestContext, topicIds: string[]): Set<str
 export const shareFetchHandler = defineHandler({
   apiKey: ApiKey.ShareFetch,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   async handle(ctx, req): Promise<ShareFetchResponse> {
     const acquisitionLockTimeoutMs = ctx.services.shares.lockDurationMs(req.groupId ?? '');
     const top = (errorCode: number, errorMessage: string): ShareFetchResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs, responses: [], nodeEndpoints: [] });
     const v1 = ctx.version >= 1;
     if (!authorize(ctx, 'READ', 'GROUP', req.groupId ?? '')) return top(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed');
+    const v2 = ctx.version >= 2;
+    const renewOnly = v2 && req.isRenewAck === true;
+    if (v2 && req.shareAcquireMode !== 0 && req.shareAcquireMode !== 1) return top(ErrorCode.INVALID_REQUEST, `Unknown ShareAcquireMode ${req.shareAcquireMode}.`);
+    if (renewOnly && (req.maxWaitMs !== 0 || req.minBytes !== 0 || req.maxBytes !== 0 || req.maxRecords !== 0)) {
+      return top(ErrorCode.INVALID_REQUEST, 'A ShareFetch with IsRenewAck must have MaxWaitMs, MinBytes, MaxBytes and MaxRecords 0.');
+    }
     const denied = deniedTopicIds(ctx, req.topics.map((t) => t.topicId));
     const partitions: SharePartitionRequest[] = [];
     for (const t of req.topics) {
@@ -60,6 +70,8 @@ export const shareFetchHandler = defineHandler({
       maxBytes: Math.min(req.maxBytes, ctx.services.config.fetchMaxBytes),
       maxRecords: v1 ? (req.maxRecords ?? 0) : Infinity,
       batchSize: v1 ? (req.batchSize ?? 0) : 0,
+      allowRenew: v2,
+      renewOnly,
     });
     if (r.errorCode !== ErrorCode.NONE) return top(r.errorCode, r.errorMessage ?? '');
     const leader = { leaderId: ctx.services.node.nodeId, leaderEpoch: 0 };

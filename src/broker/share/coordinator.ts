@@ -180,6 +180,10 @@ export interface ShareRequestParams {
   maxBytes: number;
   /** Records acquired at most, over all partitions (ShareFetch v1 MaxRecords; v0: no cap). */
   maxRecords: number;
+  /** v2: acknowledge type 4 (Renew) is allowed. */
+  allowRenew?: boolean;
+  /** v2 IsRenewAck on ShareFetch: acknowledgements (renewals) only, nothing is acquired. */
+  renewOnly?: boolean;
   /** ShareFetch v1 BatchSize: AcquiredRecords entries of at most this many offsets (0: no split). */
   batchSize: number;
 }
@@ -729,7 +733,7 @@ export class ShareCoordinator {
       const sp = g.partitions.get(pkey(x.topicId, x.partition));
       try {
         if (!sp) throw new AckError('state', 'no records of this partition were acquired');
-        sp.acknowledge(p.memberId, x.acknowledgements);
+        sp.acknowledge(p.memberId, x.acknowledgements, p.allowRenew ?? false);
         toWrite.add(sp);
       } catch (err) {
         if (!(err instanceof AckError)) throw err;
@@ -743,7 +747,7 @@ export class ShareCoordinator {
     }
     const written = this.persist(p.groupId, toWrite);
 
-    if (!closing && !p.acknowledgeOnly && session.partitions.size > 0 && p.maxRecords > 0) {
+    if (!closing && !p.acknowledgeOnly && !p.renewOnly && session.partitions.size > 0 && p.maxRecords > 0) {
       await this.fetchInto(g, p, [...session.partitions.values()], resultFor, locate);
     }
     await written;

@@ -23,7 +23,7 @@ const MAX_IN_FLIGHT_BOUND = 10000;
 export type RecordState = 'available' | 'acquired' | 'acknowledged' | 'archived';
 
 /** Kafka's acknowledge types (ShareFetch/ShareAcknowledge AcknowledgeTypes). */
-export const AckType = { GAP: 0, ACCEPT: 1, RELEASE: 2, REJECT: 3 } as const;
+export const AckType = { GAP: 0, ACCEPT: 1, RELEASE: 2, REJECT: 3, RENEW: 4 } as const;
 
 interface InFlight {
   state: RecordState;
@@ -70,15 +70,16 @@ export class AckError extends Error {
   }
 }
 
-/** Checks the shape of acknowledgement batches (ascending, disjoint, types 0–3, one type or one per offset). */
-export function checkAckBatches(batches: readonly AckBatch[]): string | null {
+/** Checks the shape of acknowledgement batches (ascending, disjoint, types 0–3 (0–4 with Renew), one type or one per offset). */
+export function checkAckBatches(batches: readonly AckBatch[], allowRenew = false): string | null {
+  const maxType = allowRenew ? AckType.RENEW : AckType.REJECT;
   let after = -1;
   for (const b of batches) {
     if (b.firstOffset < 0 || b.lastOffset < b.firstOffset) return `acknowledgement batch ${b.firstOffset}-${b.lastOffset} is not a range`;
     if (b.firstOffset < after) return `acknowledgement batches overlap or are out of order at ${b.firstOffset}`;
     const n = b.lastOffset - b.firstOffset + 1;
     if (b.acknowledgeTypes.length !== 1 && b.acknowledgeTypes.length !== n) return `acknowledgement batch ${b.firstOffset}-${b.lastOffset} has ${b.acknowledgeTypes.length} types for ${n} offsets`;
-    if (b.acknowledgeTypes.some((t) => t < 0 || t > 3)) return `unknown acknowledge type in batch ${b.firstOffset}-${b.lastOffset}`;
+    if (b.acknowledgeTypes.some((t) => t < 0 || t > maxType)) return `unknown acknowledge type in batch ${b.firstOffset}-${b.lastOffset}`;
     after = b.lastOffset + 1;
   }
   return null;
@@ -242,10 +243,11 @@ export class SharePartition {
   /**
    * Applies `member`'s acknowledgements, all or nothing: every offset named must be acquired by
    * `member` (AckError 'state' otherwise); the batches must be well formed (AckError 'request').
+   * With `allowRenew` (v2), type 4 (Renew) keeps a record acquired by `member` with a fresh lock.
    * Returns whether a record became available (fetchers to wake).
    */
-  acknowledge(member: string, batches: readonly AckBatch[]): boolean {
-    const problem = checkAckBatches(batches);
+  acknowledge(member: string, batches: readonly AckBatch[], allowRenew = false): boolean {
+    const problem = checkAckBatches(batches, allowRenew);
     if (problem) throw new AckError('request', problem);
     for (const b of batches) {
       for (let o = b.firstOffset; o <= b.lastOffset; o++) {
@@ -256,11 +258,17 @@ export class SharePartition {
       }
     }
     let released = false;
-    const { deliveryCountLimit } = this.limits();
+    const { deliveryCountLimit, lockDurationMs } = this.limits();
+    const now = Date.now();
     for (const b of batches) {
       for (let o = b.firstOffset; o <= b.lastOffset; o++) {
         const r = this.inFlight.get(o)!;
         const type = b.acknowledgeTypes.length === 1 ? b.acknowledgeTypes[0] : b.acknowledgeTypes[o - b.firstOffset];
+        if (type === AckType.RENEW) {
+          // Still this member's, with a fresh lock (the running timer re-arms for the later deadline).
+          r.deadline = now + lockDurationMs;
+          continue;
+        }
         r.member = null;
         if (type === AckType.ACCEPT) r.state = 'acknowledged';
         else if (type === AckType.RELEASE) {

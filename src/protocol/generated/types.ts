@@ -2745,6 +2745,10 @@ export interface ShareFetchRequest {
   maxRecords?: number;
   /** v1+ */
   batchSize?: number;
+  /** v2+ */
+  shareAcquireMode?: number;
+  /** v2+ */
+  isRenewAck?: boolean;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 }
@@ -2820,6 +2824,8 @@ export interface ShareAcknowledgeRequest {
   groupId: string | null;
   memberId: string | null;
   shareSessionEpoch: number;
+  /** v2+ */
+  isRenewAck?: boolean;
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
 
@@ -2843,6 +2849,8 @@ export interface ShareAcknowledgeResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  /** v2+ */
+  acquisitionLockTimeoutMs?: number;
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[];
 }
