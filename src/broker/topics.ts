@@ -1,6 +1,7 @@
 // Topic rules that several handlers share: Kafka's name rules, creation (with its checks and the
 // one-creation-per-name guarantee), auto-creation, and the effective value of a topic setting
 // (the topic's override, else the default from the settings table).
+import { createHash } from 'node:crypto';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { PartitionLog, SegmentPolicy, Storage, TopicMeta } from '../storage/types.js';
 import type { BrokerConfig } from './config.js';
@@ -67,6 +68,31 @@ export async function internalTopicNames(storage: Storage): Promise<string[]> {
     if (name === '__consumer_offsets' || (await storage.internalLog(name)).logEndOffset() > 0) shown.push(name);
   }
   return shown;
+}
+
+/**
+ * The id Metadata gives an internal topic: a name-based UUID within the cluster, the same on every
+ * broker and across restarts (the coordinators' logs have no catalog entry to keep one in).
+ */
+export function internalTopicId(clusterId: string, name: string): string {
+  const h = createHash('sha256').update(`${clusterId}/${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** An internal topic Metadata lists, as the group coordinator and Fetch by id see it (one partition). */
+export interface InternalTopicInfo {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitionCount: 1;
+}
+
+/**
+ * The internal topics Metadata lists (`internalTopicNames`) with their ids. Kafka's group
+ * coordinator resolves a KIP-848 subscription (names and regex) over every topic of its metadata
+ * image, internal ones included, so a regex like `__consumer.*` gets `__consumer_offsets` assigned.
+ */
+export async function internalTopicInfos(storage: Storage): Promise<InternalTopicInfo[]> {
+  return (await internalTopicNames(storage)).map((name) => ({ name, topicId: internalTopicId(storage.clusterId, name), partitionCount: 1 }));
 }
 
 /**

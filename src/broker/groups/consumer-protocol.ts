@@ -93,8 +93,13 @@ export class ConsumerProtocol {
     return this.rt.options.consumerSessionTimeoutMs ?? DEFAULT_CONFIG.groupConsumerSessionTimeoutMs;
   }
 
+  /** Sees which internal topics exist (subscriptions may match them, as in Kafka). */
+  refreshTopics(): Promise<void> {
+    return this.rt.refreshInternalTopics();
+  }
+
   private topicInfos(): TopicInfo[] {
-    return this.rt.options.storage.topics().map((t) => ({ name: t.name, topicId: t.topicId, partitionCount: t.partitionCount }));
+    return this.rt.groupTopics();
   }
 
   /** Request-level checks of ConsumerGroupHeartbeat (Kafka's rules); an error result or null. */
@@ -224,7 +229,7 @@ export class ConsumerProtocol {
 
   /** Owned partitions reported by topic id → by topic name (unknown ids are dropped). */
   private ownedByName(tps: { topicId: string; partitions: number[] }[]): TopicPartitions {
-    const byId = new Map(this.rt.options.storage.topics().map((t) => [t.topicId, t.name]));
+    const byId = new Map(this.rt.groupTopics().map((t) => [t.topicId, t.name]));
     const out: TopicPartitions = new Map();
     for (const tp of tps) {
       const name = byId.get(tp.topicId);
@@ -237,7 +242,7 @@ export class ConsumerProtocol {
   private withTopicIds(tp: TopicPartitions): { topicId: string; topicName: string; partitions: number[] }[] {
     const out = [];
     for (const [name, parts] of [...tp].sort((a, b) => a[0].localeCompare(b[0]))) {
-      const meta = this.rt.options.storage.topic(name);
+      const meta = this.rt.groupTopic(name);
       if (!meta || parts.size === 0) continue;
       out.push({ topicId: meta.topicId, topicName: name, partitions: [...parts].sort((a, b) => a - b) });
     }

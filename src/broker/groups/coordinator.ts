@@ -82,6 +82,13 @@ export class GroupCoordinator {
   }
 
   // Consumer groups (KIP-848)
+  /**
+   * Sees which of Kafka's internal topics exist, for the subscriptions of consumer groups (they may
+   * match them, as in Kafka): the ConsumerGroupHeartbeat handler awaits it before the heartbeat.
+   */
+  refreshTopics(): Promise<void> {
+    return this.consumer.refreshTopics();
+  }
   consumerGroupHeartbeat(p: ConsumerGroupHeartbeatParams): ConsumerGroupHeartbeatResult {
     return this.consumer.consumerGroupHeartbeat(p);
   }

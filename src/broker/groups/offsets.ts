@@ -74,13 +74,15 @@ export class OffsetManager {
   }
 
   async commitOffsets(p: OffsetCommitParams): Promise<PartitionErrors> {
+    // The internal topics that exist take commits too, as in Kafka (waits only for a request naming one).
+    if (this.rt.needsInternalTopics(p.topics)) await this.rt.refreshInternalTopics();
     const results: PartitionErrors = p.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode: ErrorCode.NONE })),
     }));
     const known: { topic: string; part: OffsetCommitParams['topics'][number]['partitions'][number]; res: { errorCode: number } }[] = [];
     p.topics.forEach((t, i) => {
-      const meta = this.rt.options.storage.topic(t.name);
+      const meta = this.rt.groupTopic(t.name);
       t.partitions.forEach((part, j) => {
         const res = results[i].partitions[j];
         if (!meta || part.partitionIndex < 0 || part.partitionIndex >= meta.partitionCount) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -239,6 +241,7 @@ export class OffsetManager {
   /** OffsetDelete: removes committed offsets of partitions the group does not consume. */
   async deleteOffsets(groupId: string, topics: { name: string; partitions: number[] }[]): Promise<OffsetDeleteResult> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    if (this.rt.needsInternalTopics(topics)) await this.rt.refreshInternalTopics(); // before the synchronous part below
     if (!this.rt.active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
     const group = this.rt.groups.get(groupId);
     if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
@@ -256,7 +259,7 @@ export class OffsetManager {
     const entries: LogEntry[] = [];
     const targets: { errorCode: number }[] = [];
     topics.forEach((t, i) => {
-      const meta = this.rt.options.storage.topic(t.name);
+      const meta = this.rt.groupTopic(t.name);
       // Unknown subscriptions (unreadable metadata) count as subscribed, as in Kafka.
       const subscribed = consumerGroupRebalancingOrStable && (group.type === 'consumer'
         ? [...group.members.values()].some((m) => memberSubscribes(m, t.name))

@@ -16,6 +16,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import { StorageError, type Storage } from '../../storage/types.js';
 import type { Logger } from '../logger.js';
+import { internalTopicId, internalTopicInfos, isInternalTopic, type InternalTopicInfo } from '../topics.js';
 import { ClassicGroup } from './classic-group.js';
 import type { ConsumerGroup } from './consumer-group.js';
 import { GroupOffsets, type CommittedOffset } from './group-offsets.js';
@@ -88,6 +89,49 @@ export class GroupRuntime {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     this.groups.clear();
     this.offsets.clear();
+  }
+
+  /**
+   * Kafka's internal topics that exist, as last seen by `refreshInternalTopics` (group requests
+   * refresh it before their synchronous part; timers use what was seen last). `__consumer_offsets`,
+   * this coordinator's own log, is there from the start.
+   */
+  private internalTopics: readonly InternalTopicInfo[] | null = null;
+
+  async refreshInternalTopics(): Promise<void> {
+    try {
+      this.internalTopics = await internalTopicInfos(this.options.storage);
+    } catch {
+      // storage closing or failing: keep what was seen last (the request itself then answers as it can)
+    }
+  }
+
+  /** Whether these topics name an internal one not seen yet (then `refreshInternalTopics` first). */
+  needsInternalTopics(topics: readonly { name: string }[]): boolean {
+    return topics.some((t) => isInternalTopic(t.name) && !this.options.storage.topic(t.name) && !this.internalTopicList().some((i) => i.name === t.name));
+  }
+
+  private internalTopicList(): readonly InternalTopicInfo[] {
+    this.internalTopics ??= [{ name: OFFSETS_LOG, topicId: internalTopicId(this.options.storage.clusterId, OFFSETS_LOG), partitionCount: 1 }];
+    return this.internalTopics;
+  }
+
+  /**
+   * The topics a group can subscribe to and commit offsets of: the user topics and Kafka's internal
+   * topics that exist (Kafka resolves subscriptions over every topic of its metadata image; a user
+   * topic of an internal name, from an old data dir, wins).
+   */
+  groupTopics(): { name: string; topicId: string; partitionCount: number }[] {
+    const user = this.options.storage.topics().map((t) => ({ name: t.name, topicId: t.topicId, partitionCount: t.partitionCount }));
+    const names = new Set(user.map((t) => t.name));
+    return [...user, ...this.internalTopicList().filter((t) => !names.has(t.name))];
+  }
+
+  /** One topic of `groupTopics()` by name. */
+  groupTopic(name: string): { name: string; topicId: string; partitionCount: number } | undefined {
+    const meta = this.options.storage.topic(name);
+    if (meta) return { name: meta.name, topicId: meta.topicId, partitionCount: meta.partitionCount };
+    return this.internalTopicList().find((t) => t.name === name);
   }
 
   /** The offsets of a group id, created empty on first use. */

@@ -19,7 +19,7 @@ export const consumerGroupHeartbeatHandler = defineHandler({
   apiKey: ApiKey.ConsumerGroupHeartbeat,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req): ConsumerGroupHeartbeatResponse {
+  async handle(ctx, req): Promise<ConsumerGroupHeartbeatResponse> {
     // Kafka: READ on the group; DESCRIBE on every subscribed topic named.
     const refused = (errorCode: number, errorMessage: string): ConsumerGroupHeartbeatResponse => ({
       throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null,
@@ -29,6 +29,7 @@ export const consumerGroupHeartbeatHandler = defineHandler({
     if (hidden.length > 0) return refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Topic authorization failed for ${hidden.join(', ')}`);
     // As Kafka 4.1: a share group's id is not for consumer-protocol members.
     if (ctx.services.shares.has(req.groupId)) return refused(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+    await ctx.services.groups.refreshTopics();
     const r = ctx.services.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -6,7 +6,8 @@
 // (or message) so that one larger than the limits still makes progress. The broker's
 // fetch.max.bytes caps maxBytes whatever the client asks (v0–2, which have no maxBytes, included).
 // v13+ names topics by id. Kafka's internal topics Metadata lists (the coordinators' logs) are
-// served by name, as Kafka serves them (their records are Fjord's own JSON).
+// served as Kafka serves them, by name and, from v13, by the id Metadata gives them (their records
+// are Fjord's own JSON).
 // zstd (KIP-110) needs Fetch v10+: v4–9, which pass batches on as stored, get
 // UNSUPPORTED_COMPRESSION_TYPE for a partition of a topic with compression.type=zstd, KIP-110's
 // rule as Kafka up to 3.9 applied it (Kafka 4.1 dropped it with down-conversion). A zstd batch a
@@ -29,7 +30,7 @@ import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } fro
 import { authorize } from '../auth/acls.js';
 import { leadsHere } from '../cluster/view.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
-import { internalTopicLog, isInternalTopic } from '../topics.js';
+import { internalTopicInfos, internalTopicLog, isInternalTopic } from '../topics.js';
 
 interface Wanted {
   topicKey: { topic: string; topicId: string };
@@ -43,7 +44,7 @@ interface Wanted {
   zstdTopic: boolean;
 }
 
-function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<string, PartitionLog>): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
+function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<string, InternalLog>): { topicKey: Wanted['topicKey']; parts: Wanted[] }[] {
   const { storage } = ctx.services;
   const byId = ctx.version >= 13;
   return req.topics.map((t) => {
@@ -51,20 +52,22 @@ function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<s
     const name = t.topic ?? '';
     const id = t.topicId ?? ZERO_UUID;
     const meta: TopicMeta | undefined = byId ? storage.topics().find((x) => x.topicId === id) : storage.topic(name);
-    const topicKey = { topic: meta?.name ?? name, topicId: meta?.topicId ?? id };
+    const internalTopic = meta ? undefined : internal.get(byId ? id : name);
+    const topicKey = { topic: meta?.name ?? internalTopic?.name ?? name, topicId: meta?.topicId ?? id };
     // READ on the topic (Kafka checks it before existence; an unknown id stays UNKNOWN_TOPIC_ID).
-    const denied = (meta !== undefined || !byId) && !authorize(ctx, 'READ', 'TOPIC', topicKey.topic);
+    const denied = (meta !== undefined || internalTopic !== undefined || !byId) && !authorize(ctx, 'READ', 'TOPIC', topicKey.topic);
     const zstdTopic = meta !== undefined && ctx.services.topics.configValue(meta, 'compression.type') === 'zstd';
-    const internalLog = !meta && !byId && !denied && p0(t.partitions) ? internal.get(name) : undefined;
+    const internalLog = !denied ? internalTopic?.log : undefined;
     const parts = t.partitions.map((p): Wanted => {
       const found = meta && !denied ? storage.partition(meta.name, p.partition) : p.partition === 0 ? internalLog : undefined;
       // Only the leader serves a partition (no follower fetching): elsewhere NOT_LEADER_OR_FOLLOWER.
       const leads = found === internalLog ? ctx.services.cluster.coordinatorId() === ctx.services.cluster.nodeId : found !== undefined && leadsHere(ctx.services.cluster, found.topic, p.partition);
       const notLeader = found !== undefined && !leads;
       const log = notLeader ? undefined : found;
+      const unknownTopic = byId && !meta && !internalTopic;
       return {
         topicKey, partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, log, zstdTopic,
-        unknownError: notLeader ? ErrorCode.NOT_LEADER_OR_FOLLOWER : denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : byId && !meta ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        unknownError: notLeader ? ErrorCode.NOT_LEADER_OR_FOLLOWER : denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : unknownTopic ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       };
     });
     return { topicKey, parts };
@@ -73,15 +76,33 @@ function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<s
 
 const p0 = (partitions: readonly { partition: number }[]) => partitions.some((p) => p.partition === 0);
 
-/** The logs of the internal topics a request names (by name): Fetch serves them as Kafka does. */
-async function internalLogs(ctx: RequestContext, req: FetchRequest): Promise<Map<string, PartitionLog>> {
-  const out = new Map<string, PartitionLog>();
-  if (ctx.version >= 13) return out;
+/** An internal topic a Fetch names, and the coordinator's log behind its one partition. */
+interface InternalLog { name: string; log: PartitionLog }
+
+/**
+ * The logs of the internal topics a request names, by name (v0–12) or by the id Metadata gives
+ * them (v13+): Fetch serves them as Kafka does (a KIP-848 group whose regex matches one is
+ * assigned it and fetches it by id).
+ */
+async function internalLogs(ctx: RequestContext, req: FetchRequest): Promise<Map<string, InternalLog>> {
+  const out = new Map<string, InternalLog>();
+  const { storage } = ctx.services;
+  if (ctx.version >= 13) {
+    const wanted = req.topics.filter((t) => p0(t.partitions) && !storage.topics().some((x) => x.topicId === t.topicId));
+    if (wanted.length === 0) return out;
+    const infos = await internalTopicInfos(storage);
+    for (const t of wanted) {
+      const info = infos.find((i) => i.topicId === t.topicId);
+      const log = info && (await internalTopicLog(storage, info.name, 0));
+      if (info && log) out.set(info.topicId, { name: info.name, log });
+    }
+    return out;
+  }
   for (const t of req.topics) {
     const name = t.topic ?? '';
     if (isInternalTopic(name) && !out.has(name) && p0(t.partitions)) {
-      const log = await internalTopicLog(ctx.services.storage, name, 0);
-      if (log) out.set(name, log);
+      const log = await internalTopicLog(storage, name, 0);
+      if (log) out.set(name, { name, log });
     }
   }
   return out;

@@ -17,11 +17,10 @@
 // (docs/compatibility.md, "Where Fjord answers otherwise than Kafka 4.1").
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
-import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic } from '../../protocol/generated/types.js';
 import type { TopicMeta } from '../../storage/types.js';
-import { internalTopicNames, isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
+import { internalTopicId, internalTopicNames, isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
 import { memberAddress } from '../cluster/view.js';
@@ -51,12 +50,6 @@ export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataRespon
     }),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
-}
-
-/** A stable id for an internal topic (a name-based UUID within this cluster), so v10+ clients see a real one. */
-function internalTopicId(clusterId: string, name: string): string {
-  const h = createHash('sha256').update(`${clusterId}/${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** An internal topic as Metadata lists it: is_internal, one partition led by the coordinators' broker. */
