@@ -46,6 +46,7 @@ export class PgCluster implements ClusterView {
   /** Internal logs whose stores follow them at each poll, and how they catch up. */
   private followed: { logs: readonly string[]; catchUp: () => Promise<void> } | null = null;
   private topicsQueued: Promise<void> | null = null;
+  private leadersQueued: Promise<void> | null = null;
 
   constructor(
     private readonly storage: PostgresStorage,
@@ -123,6 +124,20 @@ export class PgCluster implements ClusterView {
       await this.storage.catchUpCatalog().catch(() => undefined);
     });
     return this.topicsQueued;
+  }
+
+  /**
+   * A poll now (catalog, members, leaders; partitions named led here are loaded): a topic created
+   * through another broker is produced to here before this broker's next timed poll. Coalesced
+   * like catchUpTopics; the database away: the caller answers from what this broker knows.
+   */
+  catchUpLeaders(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.leadersQueued ??= this.serial(async () => {
+      this.leadersQueued = null;
+      await this.poll().catch(() => undefined);
+    });
+    return this.leadersQueued;
   }
 
   /** The database did not answer the last poll: the broker cannot take over, follow or verify leadership. */

@@ -26,6 +26,11 @@ export interface ClusterView {
   coordinatorId(): number | null;
   /** Reads topics other brokers created since the last poll (Metadata asks before answering UNKNOWN_TOPIC). */
   catchUpTopics(): Promise<void>;
+  /**
+   * Reads topics and leadership now, as a poll does (partitions this broker is now named leader of
+   * are loaded before it resolves): Produce asks before refusing a partition it does not know or lead.
+   */
+  catchUpLeaders(): Promise<void>;
   /** Why this broker cannot reach the state it shares with the others now (what /ready reports), or null. */
   unavailableReason(): string | null;
 }
@@ -58,6 +63,13 @@ export function memberAddress(
   return l ? { host: l.host, port: l.port } : null;
 }
 
+/** Waits for a cluster catch-up, at most `ms` (a slow or absent database: the caller answers from what it knows). */
+export async function catchUpWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
+
 /** One node: itself everywhere. */
 export class SingleNode implements ClusterView {
   readonly multiNode = false;
@@ -78,6 +90,9 @@ export class SingleNode implements ClusterView {
     return this.nodeId;
   }
   catchUpTopics(): Promise<void> {
+    return Promise.resolve();
+  }
+  catchUpLeaders(): Promise<void> {
     return Promise.resolve();
   }
 

@@ -30,13 +30,13 @@
 import { ApiKey } from '../../protocol/apis.js';
 import { CODEC_NAMES, DEFAULT_MAX_DECOMPRESSED_BYTES, Codec, compress } from '../../protocol/compression.js';
 import { ErrorCode } from '../../protocol/generated/errors.js';
-import type { ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
+import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse, ProduceResponseTopicProduceResponse } from '../../protocol/generated/types.js';
 import { messageSetToBatches } from '../../protocol/legacy.js';
 import {
   Attr, BATCH_HEADER_SIZE, InvalidRecordError, RecordCursor, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
 } from '../../protocol/records.js';
 import { NotLeaderError, StorageError, type PartitionLog } from '../../storage/types.js';
-import { leadsHere } from '../cluster/view.js';
+import { catchUpWithin, leadsHere } from '../cluster/view.js';
 import { isInternalTopic } from '../topics.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
@@ -359,36 +359,68 @@ export const produceHandler = defineHandler({
   minVersion: 0,
   maxVersion: 11,
   handle(ctx, req): Promise<ProduceResponse> | null {
-    const acks = req.acks;
-    const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
-    const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: undefined };
-    // Kafka's checks: WRITE on the transactional id (else every partition fails), WRITE on each topic.
-    const txnDenied = req.transactionalId != null && !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId);
-    for (const t of req.topicData) {
-      const topicDenied = !txnDenied && !authorize(ctx, 'WRITE', 'TOPIC', t.name);
-      pending.push({
-        name: t.name,
-        outcomes: t.partitionData.map((p) =>
-          txnDenied ? failure(p.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional id authorization failed')
-          : topicDenied ? failure(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to write to topic ${t.name}`)
-          : acks !== 0 && acks !== 1 && acks !== -1
-            ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
-            : producePartition(ctx, shared, t.name, p.index, receivedRecords(p.records), acks),
-        ),
-      });
-    }
-    if (acks === 0) {
-      // No response; the appends still complete (and log their own failures).
-      for (const t of pending) for (const o of t.outcomes) if (o instanceof Promise) o.catch(() => undefined);
+    // Cluster mode: a partition this broker does not know or lead may be one just created or moved
+    // through another broker (clients produce right after CreateTopics); poll first (bounded). The
+    // connection's later produce requests wait their turn behind it, so their order holds.
+    const id = ctx.connectionId;
+    const prior = clusterCatchUps.get(id);
+    if (ctx.services.cluster.multiNode && (prior !== undefined || needsCatchUp(ctx, req))) {
+      const turn = (async () => {
+        await prior;
+        if (needsCatchUp(ctx, req)) await catchUpWithin(ctx.services.cluster.catchUpLeaders(), CLUSTER_CATCH_UP_WAIT_MS);
+      })();
+      clusterCatchUps.set(id, turn);
+      void turn.finally(() => { if (clusterCatchUps.get(id) === turn) clusterCatchUps.delete(id); });
+      const answer = turn.then(() => produceNow(ctx, req));
+      if (req.acks !== 0) return answer.then((r) => r!);
+      void answer.catch(() => undefined);
       return null;
     }
-    const build = async (): Promise<ProduceResponse> => ({
-      responses: await Promise.all(pending.map(async (t): Promise<ProduceResponseTopicProduceResponse> => ({
-        name: t.name,
-        partitionResponses: (await Promise.all(t.outcomes)).map((o): PartitionOutcome => ({ ...o, recordErrors: [] })),
-      }))),
-      throttleTimeMs: 0,
-    });
-    return build();
+    return produceNow(ctx, req);
   },
 });
+
+/** A produce waiting for a cluster catch-up, per connection (the next ones queue behind it). */
+const clusterCatchUps = new Map<number, Promise<void>>();
+const CLUSTER_CATCH_UP_WAIT_MS = 1000;
+
+/** Whether a partition of the request is unknown here or led elsewhere (internal topics are refused anyway). */
+function needsCatchUp(ctx: RequestContext, req: ProduceRequest): boolean {
+  const { storage, cluster } = ctx.services;
+  return req.topicData.some((t) => !isInternalTopic(t.name)
+    && t.partitionData.some((p) => storage.partition(t.name, p.index) === undefined || !leadsHere(cluster, t.name, p.index)));
+}
+
+function produceNow(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse> | null {
+  const acks = req.acks;
+  const pending: { name: string; outcomes: (PartitionOutcome | Promise<PartitionOutcome>)[] }[] = [];
+  const shared: RequestChecks = { budgetLeft: REQUEST_DECOMPRESSION_LIMIT, previous: undefined };
+  // Kafka's checks: WRITE on the transactional id (else every partition fails), WRITE on each topic.
+  const txnDenied = req.transactionalId != null && !authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId);
+  for (const t of req.topicData) {
+    const topicDenied = !txnDenied && !authorize(ctx, 'WRITE', 'TOPIC', t.name);
+    pending.push({
+      name: t.name,
+      outcomes: t.partitionData.map((p) =>
+        txnDenied ? failure(p.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional id authorization failed')
+        : topicDenied ? failure(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Not authorized to write to topic ${t.name}`)
+        : acks !== 0 && acks !== 1 && acks !== -1
+          ? failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`)
+          : producePartition(ctx, shared, t.name, p.index, receivedRecords(p.records), acks),
+      ),
+    });
+  }
+  if (acks === 0) {
+    // No response; the appends still complete (and log their own failures).
+    for (const t of pending) for (const o of t.outcomes) if (o instanceof Promise) o.catch(() => undefined);
+    return null;
+  }
+  const build = async (): Promise<ProduceResponse> => ({
+    responses: await Promise.all(pending.map(async (t): Promise<ProduceResponseTopicProduceResponse> => ({
+      name: t.name,
+      partitionResponses: (await Promise.all(t.outcomes)).map((o): PartitionOutcome => ({ ...o, recordErrors: [] })),
+    }))),
+    throttleTimeMs: 0,
+  });
+  return build();
+}

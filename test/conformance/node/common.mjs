@@ -13,6 +13,8 @@ const modules = process.env.FJORD_CONFORMANCE_CACHE
 export const load = createRequire(join(modules, 'package.json'));
 
 export const [scenario, bootstrap, topic] = process.argv.slice(2);
+/** The bootstrap addresses one by one (`run.ts --cluster` passes all three brokers, comma-separated). */
+export const brokers = (bootstrap ?? '').split(',').filter(Boolean);
 
 export function fail(reason) {
   console.log(`FAIL: ${reason}`);

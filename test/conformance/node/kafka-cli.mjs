@@ -5,7 +5,7 @@
 // the conformance install) and look at them, or abort them, with the tool.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { load, main, bootstrap, topic, makeRecords, Expect, fail } from './common.mjs';
+import { load, main, bootstrap, brokers, topic, makeRecords, Expect, fail } from './common.mjs';
 
 const cp = readFileSync(process.env.KAFKA_TOOLS_CP, 'utf8').trim();
 const TOOLS = {
@@ -80,7 +80,7 @@ const txnTool = (args) => ok('kafka-transactions', ['--bootstrap-server', bootst
 /** A kafkajs transactional producer with a transaction open on partitions 0 and 1 of the topic. */
 async function openTransaction(tag) {
   const { Kafka, logLevel } = load('kafkajs');
-  const kafka = new Kafka({ clientId: `conformance-cli-${tag}`, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+  const kafka = new Kafka({ clientId: `conformance-cli-${tag}`, brokers, logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });

@@ -1,6 +1,6 @@
 // kafkajs 2.2.4: producer/consumer, idempotent producer, consumer group of two, admin, codecs,
 // transactions (send + sendOffsets + commit, an aborted one, a read_committed consumer).
-import { load, main, bootstrap, topic, makeRecords, Expect, until, fail, skip } from './common.mjs';
+import { load, main, brokers, topic, makeRecords, Expect, until, fail, skip } from './common.mjs';
 
 const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = load('kafkajs');
 
@@ -17,7 +17,7 @@ function codecPackage(type, pkg) {
   }
 }
 
-const kafka = new Kafka({ clientId: 'conformance-kafkajs', brokers: [bootstrap], logLevel: logLevel.ERROR, retry: { retries: 10, initialRetryTime: 100 } });
+const kafka = new Kafka({ clientId: 'conformance-kafkajs', brokers, logLevel: logLevel.ERROR, retry: { retries: 10, initialRetryTime: 100 } });
 
 async function produceAndRead(records, producerOptions = {}, sendOptions = {}) {
   const admin = kafka.admin();
@@ -156,7 +156,7 @@ await main({
     const v = cfg.resources[0].configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
     if (v !== '3600000') fail(`retention.ms is ${v}`);
     const cluster = await admin.describeCluster();
-    if (cluster.brokers.length !== 1 || cluster.controller == null) fail('describeCluster');
+    if (cluster.brokers.length !== brokers.length || cluster.controller == null) fail('describeCluster');
     await admin.deleteTopics({ topics: [topic] });
     await until(async () => !(await admin.listTopics()).includes(topic), 10_000, 'topic deletion');
     await admin.disconnect();

@@ -17,7 +17,7 @@ import (
 )
 
 func createTopic(a check.Args, partitions int) {
-	conn, err := kafka.Dial("tcp", a.Bootstrap)
+	conn, err := kafka.Dial("tcp", a.First())
 	check.Must(err, "Dial")
 	defer conn.Close()
 	controller, err := conn.Controller()
@@ -43,7 +43,7 @@ func readAll(a check.Args, records []check.Record, partitions int) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for p := 0; p < partitions; p++ {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{a.Bootstrap}, Topic: a.Topic, Partition: p, MaxWait: 200 * time.Millisecond})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: a.Brokers(), Topic: a.Topic, Partition: p, MaxWait: 200 * time.Millisecond})
 		check.Must(r.SetOffset(kafka.FirstOffset), "SetOffset")
 		wg.Add(1)
 		go func() {
@@ -65,7 +65,7 @@ func readAll(a check.Args, records []check.Record, partitions int) {
 }
 
 func writer(a check.Args) *kafka.Writer {
-	return &kafka.Writer{Addr: kafka.TCP(a.Bootstrap), Topic: a.Topic, Balancer: &kafka.LeastBytes{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 10 * time.Millisecond}
+	return &kafka.Writer{Addr: kafka.TCP(a.Brokers()...), Topic: a.Topic, Balancer: &kafka.LeastBytes{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 10 * time.Millisecond}
 }
 
 func codec(c compress.Compression) func(check.Args) {
@@ -85,7 +85,7 @@ func main() {
 	check.Main(map[string]func(check.Args){
 		"dial-leader-write": func(a check.Args) {
 			createTopic(a, 1)
-			conn, err := kafka.DialLeader(context.Background(), "tcp", a.Bootstrap, a.Topic, 0)
+			conn, err := kafka.DialLeader(context.Background(), "tcp", a.First(), a.Topic, 0)
 			check.Must(err, "DialLeader")
 			check.Must(conn.SetWriteDeadline(time.Now().Add(20*time.Second)), "SetWriteDeadline")
 			records := check.Records(500, a.Topic)
@@ -143,7 +143,7 @@ func main() {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			for i := 0; i < 2; i++ {
-				r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{a.Bootstrap}, GroupID: a.Topic + "-group", Topic: a.Topic,
+				r := kafka.NewReader(kafka.ReaderConfig{Brokers: a.Brokers(), GroupID: a.Topic + "-group", Topic: a.Topic,
 					StartOffset: kafka.FirstOffset, MaxWait: 200 * time.Millisecond, HeartbeatInterval: 500 * time.Millisecond, CommitInterval: 0})
 				wg.Add(1)
 				go func() {
@@ -172,7 +172,7 @@ func main() {
 			w := writer(a)
 			check.Must(w.WriteMessages(context.Background(), messages(records)...), "Writer.WriteMessages")
 			check.Must(w.Close(), "Writer.Close")
-			conn, err := kafka.DialLeader(context.Background(), "tcp", a.Bootstrap, a.Topic, 0)
+			conn, err := kafka.DialLeader(context.Background(), "tcp", a.First(), a.Topic, 0)
 			check.Must(err, "DialLeader")
 			defer conn.Close()
 			_, err = conn.Seek(0, kafka.SeekAbsolute)

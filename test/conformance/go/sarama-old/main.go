@@ -23,14 +23,14 @@ func config() *sarama.Config {
 }
 
 func createTopic(a check.Args, partitions int32) {
-	admin, err := sarama.NewClusterAdmin([]string{a.Bootstrap}, config())
+	admin, err := sarama.NewClusterAdmin(a.Brokers(), config())
 	check.Must(err, "NewClusterAdmin")
 	defer admin.Close()
 	check.Must(admin.CreateTopic(a.Topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false), "CreateTopic")
 }
 
 func produce(a check.Args, c *sarama.Config, records []check.Record) {
-	ap, err := sarama.NewAsyncProducer([]string{a.Bootstrap}, c)
+	ap, err := sarama.NewAsyncProducer(a.Brokers(), c)
 	check.Must(err, "NewAsyncProducer")
 	for _, r := range records {
 		ap.Input() <- &sarama.ProducerMessage{Topic: a.Topic, Key: sarama.StringEncoder(r.Key), Value: sarama.StringEncoder(r.Value)}
@@ -46,7 +46,7 @@ func produce(a check.Args, c *sarama.Config, records []check.Record) {
 }
 
 func consumeAll(a check.Args, records []check.Record) {
-	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, config())
+	consumer, err := sarama.NewConsumer(a.Brokers(), config())
 	check.Must(err, "NewConsumer")
 	defer consumer.Close()
 	parts, err := consumer.Partitions(a.Topic)
@@ -99,7 +99,7 @@ func main() {
 	check.Main(map[string]func(check.Args){
 		"sync-producer": func(a check.Args) {
 			createTopic(a, 3)
-			p, err := sarama.NewSyncProducer([]string{a.Bootstrap}, config())
+			p, err := sarama.NewSyncProducer(a.Brokers(), config())
 			check.Must(err, "NewSyncProducer")
 			records := check.Records(300, a.Topic)
 			for _, r := range records {
@@ -125,7 +125,7 @@ func main() {
 			for i := 0; i < 2; i++ {
 				c := config()
 				c.Consumer.Offsets.Initial = sarama.OffsetOldest
-				g, err := sarama.NewConsumerGroup([]string{a.Bootstrap}, a.Topic+"-group", c)
+				g, err := sarama.NewConsumerGroup(a.Brokers(), a.Topic+"-group", c)
 				check.Must(err, "NewConsumerGroup")
 				wg.Add(1)
 				go func() {

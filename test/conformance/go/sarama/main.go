@@ -31,7 +31,7 @@ func config() *sarama.Config {
 }
 
 func createTopic(a check.Args, partitions int32) {
-	admin, err := sarama.NewClusterAdmin([]string{a.Bootstrap}, config())
+	admin, err := sarama.NewClusterAdmin(a.Brokers(), config())
 	check.Must(err, "NewClusterAdmin")
 	defer admin.Close()
 	check.Must(admin.CreateTopic(a.Topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false), "CreateTopic")
@@ -39,7 +39,7 @@ func createTopic(a check.Args, partitions int32) {
 
 // produce sends every record with a SyncProducer and checks the partition/offset it got back.
 func produce(a check.Args, c *sarama.Config, records []check.Record) map[int32]int {
-	p, err := sarama.NewSyncProducer([]string{a.Bootstrap}, c)
+	p, err := sarama.NewSyncProducer(a.Brokers(), c)
 	check.Must(err, "NewSyncProducer")
 	defer p.Close()
 	perPartition := map[int32]int{}
@@ -62,7 +62,7 @@ func consumeAll(a check.Args, records []check.Record, start int64) {
 }
 
 func consumeAllWith(a check.Args, c *sarama.Config, records []check.Record, start int64) {
-	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, c)
+	consumer, err := sarama.NewConsumer(a.Brokers(), c)
 	check.Must(err, "NewConsumer")
 	defer consumer.Close()
 	parts, err := consumer.Partitions(a.Topic)
@@ -119,7 +119,7 @@ func codec(cc sarama.CompressionCodec) func(check.Args) {
 		c.Producer.Flush.Messages = 50 // several records per batch, so the codec has something to do
 		c.Producer.Flush.Frequency = 5 * time.Millisecond
 		records := check.Records(400, a.Topic)
-		ap, err := sarama.NewAsyncProducer([]string{a.Bootstrap}, c)
+		ap, err := sarama.NewAsyncProducer(a.Brokers(), c)
 		check.Must(err, "NewAsyncProducer")
 		for _, r := range records {
 			ap.Input() <- &sarama.ProducerMessage{Topic: a.Topic, Key: sarama.StringEncoder(r.Key), Value: sarama.StringEncoder(r.Value)}
@@ -146,7 +146,7 @@ func transactions(a check.Args) {
 	c.Producer.Transaction.ID = a.Topic + "-tx"
 	c.Producer.Partitioner = sarama.NewRoundRobinPartitioner
 	c.Net.MaxOpenRequests = 1
-	p, err := sarama.NewSyncProducer([]string{a.Bootstrap}, c)
+	p, err := sarama.NewSyncProducer(a.Brokers(), c)
 	check.Must(err, "NewSyncProducer (transactional)")
 	defer p.Close()
 	group := a.Topic + "-offsets"
@@ -171,7 +171,7 @@ func transactions(a check.Args) {
 
 	cc := config()
 	cc.Consumer.IsolationLevel = sarama.ReadCommitted
-	consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, cc)
+	consumer, err := sarama.NewConsumer(a.Brokers(), cc)
 	check.Must(err, "NewConsumer")
 	defer consumer.Close()
 	e := check.NewExpect(append(append([]check.Record{}, committed...), later...))
@@ -188,7 +188,7 @@ func transactions(a check.Args) {
 	time.Sleep(500 * time.Millisecond)
 	e.Verify()
 
-	client, err := sarama.NewClient([]string{a.Bootstrap}, config())
+	client, err := sarama.NewClient(a.Brokers(), config())
 	check.Must(err, "NewClient")
 	defer client.Close()
 	om, err := sarama.NewOffsetManagerFromClient(group, client)
@@ -271,7 +271,7 @@ func main() {
 			createTopic(a, 3)
 			// Records from before the consumers start must not show up.
 			produce(a, config(), check.Records(30, a.Topic+"-before"))
-			consumer, err := sarama.NewConsumer([]string{a.Bootstrap}, config())
+			consumer, err := sarama.NewConsumer(a.Brokers(), config())
 			check.Must(err, "NewConsumer")
 			defer consumer.Close()
 			parts, err := consumer.Partitions(a.Topic)
@@ -306,7 +306,7 @@ func main() {
 				c := config()
 				c.Consumer.Offsets.Initial = sarama.OffsetOldest
 				c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
-				g, err := sarama.NewConsumerGroup([]string{a.Bootstrap}, a.Topic+"-group", c)
+				g, err := sarama.NewConsumerGroup(a.Brokers(), a.Topic+"-group", c)
 				check.Must(err, "NewConsumerGroup")
 				h := &groupHandler{e: e, claims: map[int32]bool{}}
 				handlers = append(handlers, h)
@@ -326,7 +326,7 @@ func main() {
 			wg.Wait()
 			e.Verify()
 			// The committed offsets cover every record.
-			client, err := sarama.NewClient([]string{a.Bootstrap}, config())
+			client, err := sarama.NewClient(a.Brokers(), config())
 			check.Must(err, "NewClient")
 			defer client.Close()
 			om, err := sarama.NewOffsetManagerFromClient(a.Topic+"-group", client)

@@ -16,6 +16,12 @@ import (
 // Args are the command line: scenario, bootstrap address, topic.
 type Args struct{ Scenario, Bootstrap, Topic string }
 
+// Brokers is the bootstrap list one address each (run.ts --cluster passes three, comma-separated).
+func (a Args) Brokers() []string { return strings.Split(a.Bootstrap, ",") }
+
+// First is the first bootstrap address, for calls that dial one broker.
+func (a Args) First() string { return a.Brokers()[0] }
+
 // Main dispatches to the scenario named on the command line, with an overall deadline.
 func Main(scenarios map[string]func(Args)) {
 	if len(os.Args) < 4 {

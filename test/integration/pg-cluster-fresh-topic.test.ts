@@ -1,0 +1,58 @@
+// Three `fjord server` processes on one PostgreSQL: a topic created through one broker is produced
+// to at once through the brokers it names leaders, before they have polled the database. Old
+// clients (kafka-node, sarama without retries) do exactly that and take UNKNOWN_TOPIC_OR_PARTITION
+// or NOT_LEADER_OR_FOLLOWER as final (the cluster conformance run failed on them). The brokers poll
+// only once a minute here, so only the catch-up Produce makes itself can find the new topic.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServerProcess, type ServerProcess } from '../server-process.js';
+import { pgForTestFile, killServersAfterFile } from '../pg-test-file.js';
+import { RawConnection } from '../raw-client.js';
+import { ApiKey } from '../../src/protocol/apis.js';
+import { ErrorCode } from '../../src/protocol/generated/errors.js';
+import { encodeBatch } from '../../src/protocol/records.js';
+
+const { skip, pg: server } = await pgForTestFile('postgres fresh topic integration');
+
+const servers = new Map<number, ServerProcess>();
+killServersAfterFile(() => servers.values());
+
+const portOf = (s: ServerProcess) => Number(s.address.split(':')[1]);
+
+describe('a topic just created through another broker', skip ? { skip } : {}, () => {
+  test('is produced to at each leader before that leader polled (one request, and pipelined ones in order)', async () => {
+    assert.ok(server);
+    const url = `${server.url}?schema=it_fresh_topic`;
+    for (const n of [1, 2, 3]) servers.set(n, await startServerProcess(['--storage', url, '--node-id', String(n), '--cluster-poll-ms', '60000']));
+    const ports = new Map([...servers].map(([n, s]) => [n, portOf(s)]));
+    const admin = await RawConnection.connect(ports.get(1)!);
+    try {
+      for (const round of [0, 1]) {
+        const topic = `fresh-${round}`;
+        const created = await admin.request(ApiKey.CreateTopics, 4, { topics: [{ name: topic, numPartitions: 3, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 10000, validateOnly: false });
+        assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+        // Broker 1 assigned the leaders in CreateTopics and knows them; the others have not polled since.
+        const md = await admin.request(ApiKey.Metadata, 1, { topics: [{ name: topic }] });
+        const leaders = (md.topics[0].partitions as { partitionIndex: number; leaderId: number }[]).sort((a, b) => a.partitionIndex - b.partitionIndex).map((p) => p.leaderId);
+        assert.deepEqual([...leaders].sort(), [1, 2, 3], `one partition per broker: ${leaders.join(',')}`);
+        for (const [partition, leader] of leaders.entries()) {
+          const c = await RawConnection.connect(ports.get(leader)!);
+          try {
+            const produce = (seq: number) => c.request(ApiKey.Produce, 7, {
+              transactionalId: null, acks: -1, timeoutMs: 5000,
+              topicData: [{ name: topic, partitionData: [{ index: partition, records: encodeBatch({ records: [{ value: `v${seq}` }] }) }] }],
+            });
+            // Round 0: one request; round 1: three sent together on one connection (the later ones wait behind the first's catch-up).
+            const answers = await Promise.all((round === 0 ? [0] : [0, 1, 2]).map(produce));
+            const got = answers.map((r) => ({ error: r.responses[0].partitionResponses[0].errorCode as number, offset: Number(r.responses[0].partitionResponses[0].baseOffset) }));
+            assert.deepEqual(got, got.map((_, i) => ({ error: ErrorCode.NONE, offset: i })), `${topic}-${partition} at node ${leader}`);
+          } finally {
+            c.close();
+          }
+        }
+      }
+    } finally {
+      admin.close();
+    }
+  });
+});
