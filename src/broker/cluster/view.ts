@@ -63,6 +63,16 @@ export function memberAddress(
   return l ? { host: l.host, port: l.port } : null;
 }
 
+/**
+ * Whether another live broker runs the group and transaction coordinators: ListGroups and
+ * ListTransactions, which admin clients send to every broker and merge, then answer with an empty
+ * list here, as a Kafka broker that coordinates no partition of the internal topics does.
+ */
+export function coordinatesElsewhere(cluster: ClusterView): boolean {
+  const owner = cluster.coordinatorId();
+  return cluster.multiNode && owner !== null && owner !== cluster.nodeId;
+}
+
 /** Waits for a cluster catch-up, at most `ms` (a slow or absent database: the caller answers from what it knows). */
 export async function catchUpWithin(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@
 import { ApiKey } from '../../protocol/apis.js';
 import type { ListGroupsResponse } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
+import { coordinatesElsewhere } from '../cluster/view.js';
 import { defineHandler } from '../handler.js';
 
 export const listGroupsHandler = defineHandler({
@@ -13,6 +14,8 @@ export const listGroupsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req): ListGroupsResponse {
+    // Cluster mode: the coordinator runs on another broker, which lists them (admin clients ask every broker).
+    if (coordinatesElsewhere(ctx.services.cluster)) return { throttleTimeMs: 0, errorCode: 0, groups: [] };
     const r = ctx.services.groups.listGroups(req.statesFilter ?? [], req.typesFilter ?? []);
     // Share groups (KIP-932) are listed with type and protocol type "share", under the same filters.
     const states = new Set((req.statesFilter ?? []).map((s) => s.toLowerCase()));

@@ -6,6 +6,8 @@
 import { ApiKey } from '../../protocol/apis.js';
 import type { ListTransactionsResponse } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
+import { coordinatesElsewhere } from '../cluster/view.js';
+import { TXN_STATES } from '../transactions/coordinator.js';
 import { defineHandler } from '../handler.js';
 
 export const listTransactionsHandler = defineHandler({
@@ -13,6 +15,8 @@ export const listTransactionsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req): ListTransactionsResponse {
+    // Cluster mode: the coordinator runs on another broker, which lists them (admin clients ask every broker).
+    if (coordinatesElsewhere(ctx.services.cluster)) return { throttleTimeMs: 0, errorCode: 0, unknownStateFilters: req.stateFilters.filter((s) => !(TXN_STATES as readonly string[]).includes(s)), transactionStates: [] };
     const r = ctx.services.transactions.list(req.stateFilters, req.producerIdFilters, req.durationFilter ?? -1);
     return {
       throttleTimeMs: 0,
