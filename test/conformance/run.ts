@@ -484,8 +484,10 @@ async function saramaFunctional(bootstrap: string, broker: Broker): Promise<void
       if (i > 100) throw new Error('toxiproxy did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const upstream = bootstrap.replace(/^localhost:/, '127.0.0.1:');
+    // --cluster: kafka1..kafka5 go to the three brokers in turn (clients then use the addresses Metadata advertises).
+    const upstreams = bootstrap.split(',').map((a) => a.replace(/^localhost:/, '127.0.0.1:'));
     for (let i = 1; i <= 5; i++) {
+      const upstream = upstreams[(i - 1) % upstreams.length];
       const res = await fetch(`${api}/proxies`, { method: 'POST', body: JSON.stringify({ name: `kafka${i}`, listen: `127.0.0.1:${29090 + i}`, upstream, enabled: true }) });
       if (!res.ok) throw new Error(`toxiproxy: creating kafka${i}: ${res.status} ${await res.text()}`);
     }
@@ -610,9 +612,13 @@ async function startCluster(client: string, extra: string[]): Promise<Fjord> {
   if (!pg) throw new Error('--cluster: PostgreSQL did not start');
   const url = `${pg.url}?schema=${`c_${client}`.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const nodes: Fjord[] = [];
+  // A fixed --port (kafka-go's tests dial localhost:9092) is node 1's; the others take free ports.
+  const at = extra.indexOf('--port');
+  const fixedPort = at >= 0 ? extra.slice(at, at + 2) : [];
+  const rest = at >= 0 ? [...extra.slice(0, at), ...extra.slice(at + 2)] : extra;
   for (const n of [1, 2, 3]) {
     nodes.push(await startFjordWith(`${client}-node${n}`, ['--host', '127.0.0.1', '--advertised-host', 'localhost', '--storage', url, '--node-id', String(n),
-      '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...extra]));
+      '--group-initial-rebalance-delay-ms', '0', '--log-level', 'info', ...(n === 1 ? fixedPort : []), ...rest]));
   }
   // Every broker lists the three before a client starts (they see each other within a poll).
   await new Promise((r) => setTimeout(r, 1500));
