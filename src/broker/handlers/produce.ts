@@ -384,11 +384,17 @@ export const produceHandler = defineHandler({
 const clusterCatchUps = new Map<number, Promise<void>>();
 const CLUSTER_CATCH_UP_WAIT_MS = 1000;
 
-/** Whether a partition of the request is unknown here or led elsewhere (internal topics are refused anyway). */
+/**
+ * Whether a partition of the request is unknown here, led elsewhere, or named led here but not
+ * loaded yet (a Metadata catch-up read the topic before this broker's poll took it over); internal
+ * topics are refused anyway.
+ */
 function needsCatchUp(ctx: RequestContext, req: ProduceRequest): boolean {
   const { storage, cluster } = ctx.services;
-  return req.topicData.some((t) => !isInternalTopic(t.name)
-    && t.partitionData.some((p) => storage.partition(t.name, p.index) === undefined || !leadsHere(cluster, t.name, p.index)));
+  return req.topicData.some((t) => !isInternalTopic(t.name) && t.partitionData.some((p) => {
+    const log = storage.partition(t.name, p.index);
+    return log === undefined || !leadsHere(cluster, t.name, p.index) || (log.appendRefusal?.() ?? null) !== null;
+  }));
 }
 
 function produceNow(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse> | null {
