@@ -1,7 +1,8 @@
 // Three `fjord server` processes on one PostgreSQL: a topic created through one broker is produced
 // to at once through the brokers it names leaders, before they have polled the database. Old
 // clients (kafka-node, sarama without retries) do exactly that and take UNKNOWN_TOPIC_OR_PARTITION
-// or NOT_LEADER_OR_FOLLOWER (the leader read the topic for a Metadata but had not taken it over) as final (the cluster conformance run failed on them). The brokers poll
+// or NOT_LEADER_OR_FOLLOWER (the leader read the topic for a Metadata but had not taken it over) as final;
+// sarama's GetOffset does the same with ListOffsets, and a consumer's first Fetch can come as early (the cluster conformance run failed on them). The brokers poll
 // only once a minute here, so only the catch-up Produce makes itself can find the new topic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,7 @@ describe('a topic just created through another broker', skip ? { skip } : {}, ()
     const ports = new Map([...servers].map(([n, s]) => [n, portOf(s)]));
     const admin = await RawConnection.connect(ports.get(1)!);
     try {
-      for (const round of [0, 1, 2]) {
+      for (const round of [0, 1, 2, 3, 4]) {
         const topic = `fresh-${round}`;
         const created = await admin.request(ApiKey.CreateTopics, 4, { topics: [{ name: topic, numPartitions: 3, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 10000, validateOnly: false });
         assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
@@ -44,6 +45,16 @@ describe('a topic just created through another broker', skip ? { skip } : {}, ()
             });
             // Round 2: the leader answers a Metadata naming the topic first: it reads the topic from the
             // database then (and names itself leader) but has not polled, so has not taken the partition over.
+            // Rounds 3 and 4: the first request the leader gets is a ListOffsets, a Fetch (a consumer's first steps).
+            if (round === 3) {
+              const lo = await c.request(ApiKey.ListOffsets, 1, { replicaId: -1, topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: -1 }] }] });
+              assert.deepEqual([lo.topics[0].partitions[0].errorCode, Number(lo.topics[0].partitions[0].offset)], [ErrorCode.NONE, 0], `ListOffsets ${topic}-${partition} at node ${leader}`);
+            }
+            if (round === 4) {
+              const f = await c.request(ApiKey.Fetch, 4, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0,
+                topics: [{ topic, partitions: [{ partition, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] });
+              assert.equal(f.responses[0].partitions[0].errorCode, ErrorCode.NONE, `Fetch ${topic}-${partition} at node ${leader}`);
+            }
             if (round === 2) assert.equal((await c.request(ApiKey.Metadata, 1, { topics: [{ name: topic }] })).topics[0].partitions[partition].leaderId, leader);
             // Round 0: one request; round 1: three sent together on one connection (the later ones wait behind the first's catch-up).
             const answers = await Promise.all((round === 1 ? [0, 1, 2] : [0]).map(produce));

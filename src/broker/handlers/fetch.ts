@@ -29,6 +29,7 @@ import { readBatchHeader } from '../../protocol/records.js';
 import { CorruptDataError, StorageError, type PartitionLog, type TopicMeta } from '../../storage/types.js';
 import { authorize } from '../auth/acls.js';
 import { leadsHere } from '../cluster/view.js';
+import { clusterCatchUp, partitionNeedsCatchUp } from '../cluster/catch-up.js';
 import { defineHandler, type BrokerServices, type RequestContext } from '../handler.js';
 import { internalTopicInfos, internalTopicLog, isInternalTopic } from '../topics.js';
 
@@ -71,6 +72,15 @@ function resolve(ctx: RequestContext, req: FetchRequest, internal: ReadonlyMap<s
       };
     });
     return { topicKey, parts };
+  });
+}
+
+/** Whether a partition the Fetch names (by topic name, or an id this broker does not know) needs the cluster catch-up. */
+function fetchNeedsCatchUp(ctx: RequestContext, req: FetchRequest): boolean {
+  const { storage } = ctx.services;
+  return req.topics.some((t) => {
+    const name = ctx.version >= 13 ? storage.topics().find((x) => x.topicId === t.topicId)?.name : t.topic ?? '';
+    return name === undefined || t.partitions.some((p) => partitionNeedsCatchUp(ctx.services, name, p.partition));
   });
 }
 
@@ -265,6 +275,8 @@ export const fetchHandler = defineHandler({
     const asked = req.maxBytes !== undefined && req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const maxBytes = Math.min(asked, ctx.services.config.fetchMaxBytes);
     const internal = await internalLogs(ctx, req);
+    // Cluster mode: a topic just created or moved through another broker is read from the database first.
+    if (ctx.services.cluster.multiNode && fetchNeedsCatchUp(ctx, req)) await clusterCatchUp(ctx.services);
     let groups = resolve(ctx, req, internal);
     const magic = ctx.version <= 1 ? 0 : 1;
     const convert: Convert | undefined = ctx.version < 4

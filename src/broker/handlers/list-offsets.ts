@@ -11,6 +11,7 @@ import type {
 } from '../../protocol/generated/types.js';
 import { authorize } from '../auth/acls.js';
 import { leadsHere } from '../cluster/view.js';
+import { clusterCatchUp, partitionNeedsCatchUp } from '../cluster/catch-up.js';
 import { defineHandler } from '../handler.js';
 import { internalTopicLog } from '../topics.js';
 import { Attr, decodeBatchRecords, iterateBatches } from '../../protocol/records.js';
@@ -45,6 +46,8 @@ export const listOffsetsHandler = defineHandler({
   maxVersion: 10,
   async handle(ctx, req): Promise<ListOffsetsResponse> {
     const { storage } = ctx.services;
+    // Cluster mode: a topic just created or moved through another broker is read from the database first.
+    if (req.topics.some((t) => t.partitions.some((p) => partitionNeedsCatchUp(ctx.services, t.name, p.partitionIndex)))) await clusterCatchUp(ctx.services);
     const topics: ListOffsetsResponseListOffsetsTopicResponse[] = [];
     for (const t of req.topics) {
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];

@@ -36,7 +36,8 @@ import {
   Attr, BATCH_HEADER_SIZE, InvalidRecordError, RecordCursor, batchCodec, batchRecordsSection, checkCompressedBatches, readBatchHeader, validateBatches, writeBatchHeader, type BatchHeader,
 } from '../../protocol/records.js';
 import { NotLeaderError, StorageError, type PartitionLog } from '../../storage/types.js';
-import { catchUpWithin, leadsHere } from '../cluster/view.js';
+import { leadsHere } from '../cluster/view.js';
+import { clusterCatchUp, partitionNeedsCatchUp } from '../cluster/catch-up.js';
 import { isInternalTopic } from '../topics.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler, type RequestContext } from '../handler.js';
@@ -367,7 +368,7 @@ export const produceHandler = defineHandler({
     if (ctx.services.cluster.multiNode && (prior !== undefined || needsCatchUp(ctx, req))) {
       const turn = (async () => {
         await prior;
-        if (needsCatchUp(ctx, req)) await catchUpWithin(ctx.services.cluster.catchUpLeaders(), CLUSTER_CATCH_UP_WAIT_MS);
+        if (needsCatchUp(ctx, req)) await clusterCatchUp(ctx.services);
       })();
       clusterCatchUps.set(id, turn);
       void turn.finally(() => { if (clusterCatchUps.get(id) === turn) clusterCatchUps.delete(id); });
@@ -382,19 +383,10 @@ export const produceHandler = defineHandler({
 
 /** A produce waiting for a cluster catch-up, per connection (the next ones queue behind it). */
 const clusterCatchUps = new Map<number, Promise<void>>();
-const CLUSTER_CATCH_UP_WAIT_MS = 1000;
 
-/**
- * Whether a partition of the request is unknown here, led elsewhere, or named led here but not
- * loaded yet (a Metadata catch-up read the topic before this broker's poll took it over); internal
- * topics are refused anyway.
- */
+/** Whether a partition of the request needs the cluster catch-up first (cluster/catch-up.ts). */
 function needsCatchUp(ctx: RequestContext, req: ProduceRequest): boolean {
-  const { storage, cluster } = ctx.services;
-  return req.topicData.some((t) => !isInternalTopic(t.name) && t.partitionData.some((p) => {
-    const log = storage.partition(t.name, p.index);
-    return log === undefined || !leadsHere(cluster, t.name, p.index) || (log.appendRefusal?.() ?? null) !== null;
-  }));
+  return req.topicData.some((t) => t.partitionData.some((p) => partitionNeedsCatchUp(ctx.services, t.name, p.index)));
 }
 
 function produceNow(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse> | null {
