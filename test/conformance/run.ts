@@ -788,10 +788,12 @@ function loadResults(broker: string): Result[] {
   return existsSync(resultsFile(broker)) ? (JSON.parse(readFileSync(resultsFile(broker), 'utf8')) as { results: Result[] }).results : [];
 }
 function saveResults(): void {
+  // --cluster keeps its own results file, so the single node's (what --compare shows) stays as it was.
+  const key = CLUSTER ? `${AGAINST}-cluster` : AGAINST;
   const ran = new Set(results.map((r) => r.client));
-  const kept = loadResults(AGAINST).filter((r) => !ran.has(r.client));
+  const kept = loadResults(key).filter((r) => !ran.has(r.client));
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-  writeFileSync(resultsFile(AGAINST), JSON.stringify({ broker: AGAINST, commit, at: new Date().toISOString(), results: [...kept, ...results] }, null, 1));
+  writeFileSync(resultsFile(key), JSON.stringify({ broker: key, commit, at: new Date().toISOString(), results: [...kept, ...results] }, null, 1));
 }
 
 /**
