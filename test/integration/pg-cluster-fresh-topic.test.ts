@@ -12,6 +12,8 @@ import { RawConnection } from '../raw-client.js';
 import { ApiKey } from '../../src/protocol/apis.js';
 import { ErrorCode } from '../../src/protocol/generated/errors.js';
 import { encodeBatch } from '../../src/protocol/records.js';
+import { MEMBERSHIP_LOCK } from '../../src/storage/postgres/storage.js';
+import pg from 'pg';
 
 const { skip, pg: server } = await pgForTestFile('postgres fresh topic integration');
 
@@ -67,6 +69,29 @@ describe('a topic just created through another broker', skip ? { skip } : {}, ()
       }
     } finally {
       admin.close();
+    }
+  });
+
+  test('is never visible without leaders: they are assigned in the transaction that creates it', async () => {
+    assert.ok(server);
+    const port1 = portOf(servers.get(1)!);
+    const db = new pg.Client({ connectionString: server.url, options: '-c search_path=it_fresh_topic' });
+    await db.connect();
+    const admin = await RawConnection.connect(port1);
+    try {
+      // Hold the assignment lock: the creation waits for it (before the fix its rows committed first, leaderless).
+      await db.query('SELECT pg_advisory_lock($1)', [MEMBERSHIP_LOCK]);
+      const created = admin.request(ApiKey.CreateTopics, 4, { topics: [{ name: 'fresh-locked', numPartitions: 3, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 10000, validateOnly: false });
+      await new Promise((r) => setTimeout(r, 500));
+      const leaderless = await db.query(`SELECT count(*)::int AS n FROM fjord_partitions p JOIN fjord_topics t USING (topic_id) WHERE t.name = 'fresh-locked' AND p.leader_node IS NULL`);
+      await db.query('SELECT pg_advisory_unlock($1)', [MEMBERSHIP_LOCK]);
+      assert.equal(leaderless.rows[0].n, 0, 'partitions of a visible topic without a leader');
+      assert.equal((await created).topics[0].errorCode, ErrorCode.NONE);
+      const rows = await db.query(`SELECT count(*)::int AS n FROM fjord_partitions p JOIN fjord_topics t USING (topic_id) WHERE t.name = 'fresh-locked' AND p.leader_node IS NOT NULL`);
+      assert.equal(rows.rows[0].n, 3);
+    } finally {
+      admin.close();
+      await db.end();
     }
   });
 });

@@ -34,7 +34,7 @@ const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 const CACHE_PER_PARTITION = 4 * 1024 * 1024;
 const DEFAULT_CACHE_BUDGET = 64 * 1024 * 1024;
 /** pg_advisory_xact_lock key of membership changes and leader assignment ("fjordC"). */
-const MEMBERSHIP_LOCK = 0x666a6f726443;
+export const MEMBERSHIP_LOCK = 0x666a6f726443;
 /**
  * Most rows per range-read query. A query also stops at the read's byte limit (a window sum over the
  * rows' sizes, which PostgreSQL knows without reading the batches): a page of 64 batches of 1 MiB
@@ -242,11 +242,17 @@ export class PostgresStorage implements Storage, PartitionHost {
     const epoch = this.clusterMode ? 0 : 1;
     try {
       await client.query('BEGIN');
+      // A registered cluster broker assigns the new partitions' leaders in the same transaction, so no
+      // broker ever reads the topic without leaders (Metadata answering LEADER_NOT_AVAILABLE for a
+      // created topic made kafka-python's group rejoin and stall). The lock first, as rebalance takes it.
+      const assign = this.cluster !== null && this.cluster.nodeId >= 0;
+      if (assign) await client.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
       await client.query('INSERT INTO fjord_topics (topic_id, name, internal, partition_count, configs) VALUES ($1, $2, $3, $4, $5)', [topicId, name, internal, partitionCount, JSON.stringify(configs)]);
       const rows = await client.query<{ id: string; partition: number; leader_epoch: number }>(
         `INSERT INTO fjord_partitions (topic_id, partition, log_start, log_end, leader_epoch, leader)
          SELECT $1, p, 0, 0, $4, $3 FROM generate_series(0, $2 - 1) AS p RETURNING id, partition, leader_epoch`, [topicId, partitionCount, this.me, epoch]);
       await this.bumpCatalog(client);
+      if (assign) await this.assignLeaders(client);
       await client.query('COMMIT');
       const logs = rows.rows.sort((a, b) => a.partition - b.partition).map((r) => new PgPartitionLog(name, r.partition, toNum(r.id), r.leader_epoch, this));
       if (this.clusterMode) for (const l of logs) l.follow(null, 0);
@@ -533,18 +539,23 @@ export class PostgresStorage implements Storage, PartitionHost {
     return this.inTransaction(async (c) => {
       if (wait) await c.query(`SELECT pg_advisory_xact_lock(${MEMBERSHIP_LOCK})`);
       else if (!(await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(${MEMBERSHIP_LOCK}) AS ok`)).rows[0].ok) return 0;
-      await c.query(`DELETE FROM fjord_brokers b WHERE expires_at <= now() OR NOT ${this.lockHeld()}`);
-      const live = (await c.query<{ node_id: number }>('SELECT node_id FROM fjord_brokers ORDER BY node_id')).rows.map((r) => r.node_id);
-      const parts = await c.query<{ id: string; name: string; internal: boolean; leader_node: number | null }>(
-        'SELECT p.id, t.name, t.internal, p.leader_node FROM fjord_partitions p JOIN fjord_topics t USING (topic_id)');
-      const plan = planLeaders(parts.rows.map((r) => ({ id: toNum(r.id), topic: r.name, internal: r.internal, leader: r.leader_node })), live);
-      if (plan.size === 0) return 0;
-      const ids = [...plan.keys()];
-      await c.query(
-        `UPDATE fjord_partitions p SET leader_node = v.node, leader_epoch = p.leader_epoch + 1, leader = 'node ' || v.node
-         FROM unnest($1::bigint[], $2::integer[]) AS v(id, node) WHERE p.id = v.id`, [ids, ids.map((i) => plan.get(i)!)]);
-      return plan.size;
+      return this.assignLeaders(c);
     });
+  }
+
+  /** The assignment itself, in a transaction holding the membership lock (rebalance, and a topic's creation). */
+  private async assignLeaders(c: pg.PoolClient): Promise<number> {
+    await c.query(`DELETE FROM fjord_brokers b WHERE expires_at <= now() OR NOT ${this.lockHeld()}`);
+    const live = (await c.query<{ node_id: number }>('SELECT node_id FROM fjord_brokers ORDER BY node_id')).rows.map((r) => r.node_id);
+    const parts = await c.query<{ id: string; name: string; internal: boolean; leader_node: number | null }>(
+      'SELECT p.id, t.name, t.internal, p.leader_node FROM fjord_partitions p JOIN fjord_topics t USING (topic_id)');
+    const plan = planLeaders(parts.rows.map((r) => ({ id: toNum(r.id), topic: r.name, internal: r.internal, leader: r.leader_node })), live);
+    if (plan.size === 0) return 0;
+    const ids = [...plan.keys()];
+    await c.query(
+      `UPDATE fjord_partitions p SET leader_node = v.node, leader_epoch = p.leader_epoch + 1, leader = 'node ' || v.node
+       FROM unnest($1::bigint[], $2::integer[]) AS v(id, node) WHERE p.id = v.id`, [ids, ids.map((i) => plan.get(i)!)]);
+    return plan.size;
   }
 
   /**
