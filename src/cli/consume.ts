@@ -384,7 +384,15 @@ async function consume(argv: string[], finished: Promise<void>, done: () => void
       clearInterval(progress);
       process.stderr.write('\r\u001b[K');
     }
-    // Stopping commits what was printed and leaves the group (LeaveGroup, or epoch -1 for KIP-848).
+    // As Kafka's consumer does on close, commit the position of every assigned partition, those
+    // nothing was read from included (an empty partition gets its end offset, so the group shows
+    // no lag and no missing partition). Best effort: a rebalance may have just taken them away.
+    if (group && cp.autoCommit !== false) {
+      const at = c.positions().filter((p) => p.offset >= 0);
+      if (at.length) await c.commitOffsets(at.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }))).catch(() => undefined);
+    }
+    // Stopping commits what was printed (past those positions, where a batch was still being
+    // printed) and leaves the group (LeaveGroup, or epoch -1 for KIP-848).
     await c.stop();
     await out.flush(true);
   } finally {
