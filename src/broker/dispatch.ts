@@ -37,7 +37,8 @@ export interface RequestObserver {
 }
 
 export function createDispatcher(services: BrokerServices, observer?: RequestObserver): Dispatch {
-  const servedApis = supportedApis();
+  const servedApis = supportedApis({ shareGroups: !services.cluster.multiNode });
+  const served = new Set(servedApis.map((api) => api.apiKey));
   // Timing costs a clock read per request: only when metrics or request logging want it.
   const logRequests = services.logger.isLevelEnabled?.('debug') === true;
   const timed = observer !== undefined || logRequests;
@@ -100,9 +101,10 @@ export function createDispatcher(services: BrokerServices, observer?: RequestObs
     if (refused !== null) throw new CloseConnection(refused);
     const handler = findHandler(header.apiKey);
     if (!handler) throw new CloseConnection(`unknown API key ${header.apiKey}`);
+    if (!served.has(header.apiKey)) throw new CloseConnection(`${apiName(header.apiKey)} is not served here (share groups need a single node, not cluster mode)`);
     if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
       // Clients send their newest ApiVersions first; answer in v0 with the ranges we support.
-      if (header.apiKey === ApiKey.ApiVersions) return respond(handler, header, 0, unsupportedVersionResponse(), conn);
+      if (header.apiKey === ApiKey.ApiVersions) return respond(handler, header, 0, unsupportedVersionResponse(servedApis), conn);
       throw new CloseConnection(`unsupported version ${header.apiVersion} of ${apiName(header.apiKey)} (supported ${handler.minVersion}-${handler.maxVersion})`);
     }
     let request: DecodedMessage;

@@ -1,6 +1,6 @@
 // The one list of implemented APIs. It drives request dispatch and the ApiVersions response, so
 // the broker never advertises an API or version it cannot serve.
-import { apiSchema } from '../protocol/apis.js';
+import { ApiKey, apiSchema } from '../protocol/apis.js';
 import type { DecodedMessage } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { ApiKeyNumber, ApiVersionsResponse, RequestOf } from '../protocol/generated/types.js';
@@ -152,14 +152,25 @@ export function findHandler(apiKey: number): RegisteredHandler | undefined {
   return registry.get(apiKey);
 }
 
-/** The advertised API ranges, in key order. */
-export function supportedApis(): ServedApi[] {
+/** The share-group APIs (KIP-932): served by a single node only; a cluster has no share coordinator yet. */
+const SHARE_GROUP_APIS: ReadonlySet<number> = new Set([
+  ApiKey.ShareGroupHeartbeat, ApiKey.ShareGroupDescribe, ApiKey.ShareFetch, ApiKey.ShareAcknowledge,
+  ApiKey.DescribeShareGroupOffsets, ApiKey.AlterShareGroupOffsets, ApiKey.DeleteShareGroupOffsets,
+]);
+
+/**
+ * The advertised API ranges, in key order. `shareGroups: false` (cluster mode) leaves the share-group
+ * APIs out, so clients see a broker without share groups (as Kafka 4.1 with share.version 0) rather
+ * than APIs that answer COORDINATOR_NOT_AVAILABLE forever; dispatch refuses what is not listed.
+ */
+export function supportedApis(options: { shareGroups: boolean } = { shareGroups: true }): ServedApi[] {
   return [...registry.values()]
+    .filter((h) => options.shareGroups || !SHARE_GROUP_APIS.has(h.apiKey))
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey);
 }
 
 /** ApiVersions error body, always encoded as v0, for a client that asked for a version we lack. */
-export function unsupportedVersionResponse(): ApiVersionsResponse {
-  return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApis(), throttleTimeMs: 0 };
+export function unsupportedVersionResponse(servedApis: readonly ServedApi[]): ApiVersionsResponse {
+  return { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: servedApis.map((api) => ({ ...api })), throttleTimeMs: 0 };
 }

@@ -27,7 +27,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type { PartitionLog, Storage, TopicMeta } from '../../storage/types.js';
 import { FollowedLog, parseJsonRecord, type InternalRecord } from '../internal-log.js';
 import type { Logger } from '../logger.js';
-import { checkGroupConfigs } from './group-configs.js';
+import { checkGroupConfigs, GroupConfigError } from './group-configs.js';
 import { AckError, SharePartition, type AckBatch, type AcquiredRange, type SharePartitionLimits, type SharePartitionSnapshot } from './share-partition.js';
 
 export const SHARE_STATE_LOG = '__share_group_state';
@@ -261,6 +261,9 @@ export class ShareCoordinator {
 
   /** Replaces the group's configs (checked: GroupConfigError), durably. */
   async setGroupConfigs(groupId: string, next: Record<string, string>): Promise<void> {
+    // Not running (cluster mode has no share coordinator yet): an answer for the resource, not a
+    // thrown error that would close the client's connection.
+    if (!this.active) throw new GroupConfigError('The share-group coordinator is not available', ErrorCode.COORDINATOR_NOT_AVAILABLE);
     checkGroupConfigs(next);
     const empty = Object.keys(next).length === 0;
     const record: InternalRecord = {

@@ -19,7 +19,9 @@ const DEFAULT_CONFIG_SOURCE = 5;
 const CONFIG_TYPE = { STRING: 2, INT: 3 } as const;
 
 export class GroupConfigError extends Error {
-  readonly errorCode = ErrorCode.INVALID_CONFIG;
+  constructor(message: string, readonly errorCode: number = ErrorCode.INVALID_CONFIG) {
+    super(message);
+  }
 }
 
 interface GroupConfigDef {
