@@ -146,19 +146,20 @@ test('broker defaults (log.segment.bytes, log.retention.bytes) apply to topics w
 test('broker defaults by time (log.roll.ms, log.retention.ms) roll and delete segments of topics without their own', async () => {
   const dir3 = tempDir('fjord-topic-settings-time-');
   try {
-    await withOwnBroker({ dataDir: dir3.path, rollMs: 200, retentionMs: 60000, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 }, async (a, p) => {
+    // log.roll.ms 2 s: long enough that two sends on a loaded machine stay in one segment (200 ms was not).
+    await withOwnBroker({ dataDir: dir3.path, rollMs: 2000, retentionMs: 60000, segmentDeleteDelayMs: 0, retentionCheckIntervalMs: 100 }, async (a, p) => {
       const t = uniqueTopic('roll-default');
       await a.createTopics({ topics: [{ topic: t }] });
       await sendEach(p, t, 2);
       assert.equal(files(dir3.path, t).logs.length, 1, 'young segment kept');
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 2100));
       await sendEach(p, t, 1);
       assert.equal(files(dir3.path, t).logs.length, 2, 'rolled once the segment was older than log.roll.ms');
 
       const old = uniqueTopic('retention-default');
       await a.createTopics({ topics: [{ topic: old }] });
       await sendEach(p, old, 3, String(Date.now() - 3600_000)); // an hour old, past log.retention.ms
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 2100));
       await sendEach(p, old, 2); // new: rolls the old segment first
       await eventually(async () => (await low(a, old)) === 3, 15000, 'log.retention.ms to drop the hour-old records');
       await eventually(() => files(dir3.path, old).logs.length === 1, 15000, 'their segment deleted');
