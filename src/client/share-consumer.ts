@@ -18,7 +18,7 @@
 // one (the records the old one held come back to the group after their lock runs out).
 // Speaks the share APIs at v1 (Kafka 4.1's and Fjord's; v0 with a broker that has only that): a
 // ShareFetch acquires at most MAX_RECORDS records. A broker without them: FjordUnsupportedError.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApiKey } from '../protocol/apis.js';
 import { ErrorCode } from '../protocol/generated/errors.js';
 import type { ShareAcknowledgeRequestAcknowledgeTopic, ShareFetchRequestFetchTopic } from '../protocol/generated/types.js';
@@ -32,6 +32,8 @@ export type ShareAcknowledgeType = 'ACCEPT' | 'RELEASE' | 'REJECT';
 const ACK_CODES: Record<ShareAcknowledgeType, number> = { ACCEPT: 1, RELEASE: 2, REJECT: 3 };
 /** ShareFetch v1 MaxRecords and BatchSize: records acquired per request at most (Kafka's max.poll.records default). */
 const MAX_RECORDS = 500;
+/** Heartbeat errors after which the group's coordinator is looked up again. */
+const COORDINATOR_MOVED = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
 
 export interface ShareConsumerConfig {
   groupId: string;
@@ -68,7 +70,8 @@ interface PendingAcks {
 export class ShareConsumer {
   private readonly cluster: Cluster;
   private readonly instrumentation = new Instrumentation('share-consumer', {});
-  readonly memberId = randomUUID();
+  /** Kafka's Uuid text form (22 base64url characters): Kafka 4.1 parses ShareFetch's member id as one. */
+  readonly memberId = newMemberId();
   private memberEpoch = 0;
   private topics: string[] = [];
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -110,7 +113,22 @@ export class ShareConsumer {
     this.heartbeatTimer.unref();
   }
 
+  /**
+   * One heartbeat, retried (the client's retry settings) while the coordinator is not there yet:
+   * a broker that has just created or is loading the group's coordinator log answers
+   * NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE / COORDINATOR_LOAD_IN_PROGRESS (Kafka does on a
+   * fresh cluster's first group), which the next attempt, at a coordinator looked up again, gets past.
+   */
   private async heartbeat(full: boolean): Promise<void> {
+    try {
+      await this.cluster.retrier.run(() => this.heartbeatOnce(full));
+    } catch (err) {
+      this.schedule();
+      throw err;
+    }
+  }
+
+  private async heartbeatOnce(full: boolean): Promise<void> {
     const node = await this.coordinator();
     const joining = this.memberEpoch === 0;
     const res = await this.cluster.request(node, ApiKey.ShareGroupHeartbeat, {
@@ -121,13 +139,10 @@ export class ShareConsumer {
       this.log.info('share group member fenced: joining again', { groupId: this.config.groupId, error: res.errorMessage });
       this.memberEpoch = 0;
       this.sessions.clear();
-      return this.heartbeat(true);
+      return this.heartbeatOnce(true);
     }
-    if (res.errorCode === ErrorCode.NOT_COORDINATOR || res.errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE) this.cluster.forgetCoordinator(this.config.groupId, 0);
-    if (res.errorCode !== ErrorCode.NONE) {
-      this.schedule();
-      throw new FjordProtocolError(res.errorCode, res.errorMessage);
-    }
+    if (COORDINATOR_MOVED.has(res.errorCode)) this.cluster.forgetCoordinator(this.config.groupId, 0);
+    if (res.errorCode !== ErrorCode.NONE) throw new FjordProtocolError(res.errorCode, res.errorMessage);
     this.memberEpoch = res.memberEpoch;
     this.heartbeatIntervalMs = Math.max(100, res.heartbeatIntervalMs);
     this.joined = true;
@@ -213,6 +228,9 @@ export class ShareConsumer {
           if (p.acknowledgeErrorCode !== ErrorCode.NONE) {
             this.log.warn('acknowledgement refused', { topic, partition: p.partitionIndex, error: p.acknowledgeErrorMessage ?? String(p.acknowledgeErrorCode) });
           }
+          // Kafka 4.1 answers a partition whose share-partition its group coordinator has not
+          // initialized yet (a member that just joined) with a partition error: tried again next poll.
+          if (p.errorCode !== ErrorCode.NONE) this.log.debug('share fetch partition error', { topic, partition: p.partitionIndex, error: p.errorMessage ?? String(p.errorCode) });
           if (p.acquiredRecords.length === 0 || !p.records) continue;
           const records = Array.isArray(p.records) ? Buffer.concat(p.records) : p.records;
           const { messages } = await decodeRecordSet(records);
@@ -319,6 +337,19 @@ export class ShareConsumer {
       this.sessions.clear();
       await this.cluster.disconnect();
     }
+  }
+}
+
+/**
+ * A member id as Kafka's Uuid.toString() writes one: 16 random bytes in base64url without padding,
+ * never starting with '-' (Kafka's Uuid.randomUuid() avoids those). Kafka 4.1 decodes the member id
+ * of ShareFetch / ShareAcknowledge as a Uuid and answers anything else (a hyphenated UUID, say)
+ * with UNKNOWN_SERVER_ERROR.
+ */
+export function newMemberId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }
 
