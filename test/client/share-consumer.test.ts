@@ -209,3 +209,39 @@ test('share consumer: a heartbeat answered NOT_COORDINATOR / COORDINATOR_LOAD_IN
     }
   }
 });
+
+test('share consumer closing with records it did not acknowledge: the next member gets them, delivery count 1 again (as Kafka 4.1)', { timeout: 60000 }, async () => {
+  const broker = await withBroker();
+  const topic = uniqueTopic('share-client-close');
+  await broker.broker.createTopic(topic, 1);
+  const kafka = new Kafka({ clientId: 'share-test', brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const first = kafka.shareConsumer({ groupId: 'closing', maxWaitTimeInMs: 50 });
+  const second = kafka.shareConsumer({ groupId: 'closing', maxWaitTimeInMs: 50 });
+  const producer = kafka.producer();
+  try {
+    await first.connect();
+    await first.subscribe({ topics: [topic] });
+    assert.deepEqual(await first.poll(), []);
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    let held: string[] = [];
+    for (let i = 0; i < 50 && held.length < 2; i++) held = held.concat((await first.poll()).map((m) => `${m.message.value}:${m.deliveryCount}`));
+    assert.deepEqual(held, ['a:1', 'b:1']);
+    await first.disconnect(); // closes the share session: released, the delivery taken back
+    await second.connect();
+    await second.subscribe({ topics: [topic] });
+    let again: string[] = [];
+    for (let i = 0; i < 50 && again.length < 2; i++) {
+      for (const m of await second.poll()) {
+        again.push(`${m.message.value}:${m.deliveryCount}`);
+        second.acknowledge(m);
+      }
+    }
+    await second.commit();
+    assert.deepEqual(again, ['a:1', 'b:1']);
+  } finally {
+    await producer.disconnect();
+    await second.disconnect();
+    await broker.stop();
+  }
+});

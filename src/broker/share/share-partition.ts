@@ -282,14 +282,18 @@ export class SharePartition {
     return released;
   }
 
-  /** Releases every record `member` holds (its session ended or it left the group); true if any changed. */
+  /**
+   * Releases every record `member` holds (its session ended or it left the group); true if any
+   * changed. As Kafka 4.1, such a release takes back the delivery it counted (the member never
+   * processed them): the next one is counted as the same delivery again, never archived here.
+   */
   releaseMember(member: string): boolean {
-    const { deliveryCountLimit } = this.limits();
     let changed = false;
     for (const r of this.inFlight.values()) {
       if (r.state !== 'acquired' || r.member !== member) continue;
       r.member = null;
-      r.state = r.deliveryCount >= deliveryCountLimit ? 'archived' : 'available';
+      r.state = 'available';
+      r.deliveryCount = Math.max(0, r.deliveryCount - 1);
       changed = true;
     }
     if (changed) {
