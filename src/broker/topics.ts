@@ -118,6 +118,17 @@ export function internalTopicChangeProblem(name: string, change: 'delete' | 'gro
 }
 
 /** Topic configs with broker defaults, the ones DescribeConfigs reports and produce/fetch honour. */
+/**
+ * What is wrong with manual replica assignments (CreateTopics, CreatePartitions), or null. One node
+ * takes assignments naming only itself (one replica, that node). A cluster places partition leaders
+ * itself (docs/cluster.md), so it refuses any assignment rather than ignore it.
+ */
+export function replicaAssignmentProblem(brokerIds: readonly (readonly number[])[], node: { nodeId: number; multiNode: boolean }): string | null {
+  if (brokerIds.length === 0) return null;
+  if (node.multiNode) return 'a cluster on PostgreSQL places partition leaders itself (docs/cluster.md): give a partition count, not replica assignments';
+  return brokerIds.some((ids) => ids.some((id) => id !== node.nodeId)) ? `this cluster has one broker, id ${node.nodeId}` : null;
+}
+
 export function defaultTopicConfigs(config: BrokerConfig): Record<string, string> {
   const defaults: Record<string, string> = {};
   for (const name of Object.keys(TOPIC_SETTINGS)) defaults[name] = topicDefault(config, name) ?? '';

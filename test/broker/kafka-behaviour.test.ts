@@ -15,6 +15,7 @@ import type { RunningBroker } from '../../src/index.js';
 import { eventually, kafkaFor, tempDir, uniqueTopic, withBroker } from '../helpers.js';
 import { startServerProcess } from '../server-process.js';
 import * as probe from '../conformance/kafka-behaviour-probes.js';
+import { RawConnection } from '../raw-client.js';
 
 let broker: RunningBroker;
 before(async () => { broker = await withBroker(); });
@@ -157,6 +158,26 @@ test('CreateTopics error messages are worded as Kafka 4.1 words them', async () 
     partitionsNegative: { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: 'Number of partitions was set to an invalid non-positive value.' },
     badName: { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: `Topic name is invalid: '${topic}?bad' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'` },
   });
+});
+
+test('replica assignments: one node takes those naming only itself (one replica each), refuses another broker', async () => {
+  const conn = await RawConnection.connect(broker.port);
+  try {
+    const node = broker.broker.nodeId;
+    const topic = uniqueTopic('assigned');
+    let r = await conn.request(ApiKey.CreateTopics, 4, {
+      topics: [{ name: topic, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [node] }, { partitionIndex: 1, brokerIds: [node] }], configs: [] }],
+      timeoutMs: 10000, validateOnly: false,
+    });
+    assert.equal(r.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal(broker.broker.storage.topic(topic)?.partitionCount, 2);
+    r = await conn.request(ApiKey.CreatePartitions, 3, { topics: [{ name: topic, count: 3, assignments: [{ brokerIds: [node + 1] }] }], timeoutMs: 10000, validateOnly: false });
+    assert.deepEqual(r.results.map((x: { errorCode: number; errorMessage: string }) => [x.errorCode, x.errorMessage]), [[ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${node}`]]);
+    r = await conn.request(ApiKey.CreatePartitions, 3, { topics: [{ name: topic, count: 3, assignments: [{ brokerIds: [node] }] }], timeoutMs: 10000, validateOnly: false });
+    assert.deepEqual(r.results.map((x: { errorCode: number }) => x.errorCode), [ErrorCode.NONE]);
+  } finally {
+    conn.close();
+  }
 });
 
 test('Fetch v4–9 of a topic with compression.type=zstd: UNSUPPORTED_COMPRESSION_TYPE; v10 reads it; zstd batches elsewhere are served', async () => {

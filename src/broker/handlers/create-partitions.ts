@@ -6,7 +6,7 @@ import type { CreatePartitionsResponse, CreatePartitionsResponseCreatePartitions
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 import { MAX_PARTITIONS } from '../settings.js';
-import { internalTopicChangeProblem, TopicError } from '../topics.js';
+import { internalTopicChangeProblem, replicaAssignmentProblem, TopicError } from '../topics.js';
 
 export const createPartitionsHandler = defineHandler({
   apiKey: ApiKey.CreatePartitions,
@@ -27,10 +27,8 @@ export const createPartitionsHandler = defineHandler({
         continue;
       }
       if (t.count > MAX_PARTITIONS) { result(ErrorCode.INVALID_PARTITIONS, `at most ${MAX_PARTITIONS} partitions`); continue; }
-      if (t.assignments && t.assignments.some((a) => a.brokerIds.some((id) => id !== nodeId))) {
-        result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${nodeId}`);
-        continue;
-      }
+      const assignmentProblem = replicaAssignmentProblem((t.assignments ?? []).map((a) => a.brokerIds), { nodeId, multiNode: ctx.services.cluster.multiNode });
+      if (assignmentProblem) { result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, assignmentProblem); continue; }
       if (req.validateOnly) {
         try {
           topics.checkPartitionBudget(t.count - topic.partitionCount);

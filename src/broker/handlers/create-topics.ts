@@ -1,5 +1,5 @@
 // CreateTopics v0–7. numPartitions -1 means the broker default; replicationFactor must be -1 or 1
-// (one replica per partition); manual assignments must name this broker only. validateOnly (v1+)
+// (one replica per partition); manual assignments must name this broker only (a cluster refuses them). validateOnly (v1+)
 // checks everything and creates nothing. Error messages are worded as Kafka 4.1 words them. v5+ echoes the partition count, replication factor and configs.
 import { ApiKey } from '../../protocol/apis.js';
 import { ZERO_UUID } from '../../protocol/codec.js';
@@ -7,7 +7,7 @@ import { ErrorCode } from '../../protocol/generated/errors.js';
 import type {
   CreateTopicsResponse, CreateTopicsResponseCreatableTopicConfigs, CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/types.js';
-import { TopicError } from '../topics.js';
+import { replicaAssignmentProblem, TopicError } from '../topics.js';
 import { authorize } from '../auth/acls.js';
 import { defineHandler } from '../handler.js';
 
@@ -38,9 +38,9 @@ export const createTopicsHandler = defineHandler({
           fail(ErrorCode.INVALID_REQUEST, 'give either assignments or a partition count and replication factor');
           continue;
         }
-        const bad = t.assignments.find((a) => a.brokerIds.some((id) => id !== services.node.nodeId));
-        if (bad) {
-          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `this cluster has one broker, id ${services.node.nodeId}`);
+        const assignmentProblem = replicaAssignmentProblem(t.assignments.map((a) => a.brokerIds), { nodeId: services.node.nodeId, multiNode: services.cluster.multiNode });
+        if (assignmentProblem) {
+          fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, assignmentProblem);
           continue;
         }
         partitions = t.assignments.length;
