@@ -7,7 +7,7 @@ import { isInternalTopic } from '../topics.js';
 import type { BrokerServices } from '../handler.js';
 import { catchUpWithin, leadsHere } from './view.js';
 
-/** How long a request waits for the catch-up poll (a slow or absent database: it answers from what it knows). */
+/** How long a request (Produce, ListOffsets, Fetch; Metadata for the catalog) waits for the catch-up poll (a slow or absent database: it answers from what it knows). */
 export const CLUSTER_CATCH_UP_WAIT_MS = 1000;
 
 /** Whether this broker should read the database before answering for this partition (never on one node; internal topics are served by the coordinators' broker). */

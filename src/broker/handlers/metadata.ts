@@ -23,7 +23,8 @@ import type { TopicMeta } from '../../storage/types.js';
 import { internalTopicId, internalTopicNames, isInternalTopic, reservedTopicProblem, topicNameProblem } from '../topics.js';
 import { LEADER_EPOCH } from '../../storage/append.js';
 import { authorize, authorizedOperations } from '../auth/acls.js';
-import { memberAddress } from '../cluster/view.js';
+import { catchUpWithin, memberAddress } from '../cluster/view.js';
+import { CLUSTER_CATCH_UP_WAIT_MS } from '../cluster/catch-up.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, defineHandler, type RequestContext } from '../handler.js';
 
 export function topicMetadata(ctx: RequestContext, t: TopicMeta): MetadataResponseTopic {
@@ -76,9 +77,6 @@ export function brokerList(ctx: RequestContext): MetadataResponseBroker[] {
 const denied = (name: string | null): MetadataResponseTopic =>
   ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
 
-/** How long a Metadata request waits for the cluster catalog to catch up before answering from what it has. */
-const CATALOG_CATCH_UP_WAIT_MS = 1000;
-
 export const metadataHandler = defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
@@ -92,9 +90,7 @@ export const metadataHandler = defineHandler({
     // (for a list of all topics too: a client that just produced through another broker lists it next).
     if (services.cluster.multiNode && (all || requested.some((r) => (r.name === null ? !services.storage.topics().some((t) => t.topicId === r.topicId) : !services.storage.topic(r.name))))) {
       // Bounded: with the database slow or away the answer comes from what this broker knows.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([services.cluster.catchUpTopics(), new Promise<void>((r) => { timer = setTimeout(r, CATALOG_CATCH_UP_WAIT_MS); })]);
-      clearTimeout(timer);
+      await catchUpWithin(services.cluster.catchUpTopics(), CLUSTER_CATCH_UP_WAIT_MS);
     }
     if (all) {
       // Topics the principal may not DESCRIBE are left out of a list-all answer.
